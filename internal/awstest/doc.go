@@ -1,0 +1,31 @@
+// Package awstest runs the integration tests of ecrdeploy against moto, the
+// AWS emulator, through a fault-injecting reverse proxy.
+//
+// moto_server is started once per test binary, on a free loopback port, the
+// first time a test calls [New], and is reset at the start of every test that
+// calls [New]. A package that uses awstest stops it with [RunMain]:
+//
+//	func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
+//
+// Without RunMain the process is still killed when the test binary exits (the
+// child gets SIGKILL when its parent dies, on Linux), but RunMain stops it
+// deterministically.
+//
+// Each [Env] owns a fresh [Proxy] between the SDK and moto. Code under test
+// talks to the proxy ([Env.Config], [Env.URL], [Env.SetEnv]); the seeding and
+// inspection helpers on [Env] talk to moto directly, so they are neither
+// counted nor affected by injected faults.
+//
+// Because every test resets the one moto server, tests that call [New] must
+// not run in parallel with each other; [New] fails the test if they overlap.
+//
+// Environment:
+//   - moto_server must be on PATH; otherwise [New] fails with
+//     "moto_server not found: install it with pip install 'moto[server]'".
+//   - ECRDEPLOY_SKIP_INTEGRATION=1 makes [New] skip the test instead,
+//     unless CI=true, where integration tests always run and a missing
+//     moto_server always fails.
+//   - moto_server is started without any inherited MOTO_* variables (so
+//     MOTO_ECS_SERVICE_RUNNING is unset and the account is always
+//     [AccountID]); pass [WithMotoEnv] to RunMain to set one.
+package awstest

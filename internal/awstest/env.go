@@ -1,0 +1,253 @@
+package awstest
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+const (
+	// AccountID is the account moto answers for with any static credentials.
+	AccountID = "123456789012"
+	// Region is the region of every [Env] config.
+	Region = "us-east-1"
+	// MaxBackoff caps the SDK's retry backoff in [Env] configs, so that tests
+	// that inject throttling stay fast.
+	MaxBackoff = 20 * time.Millisecond
+)
+
+// Names of the environment variables that decide whether integration tests
+// run.
+const (
+	skipEnv = "ECRDEPLOY_SKIP_INTEGRATION"
+	ciEnv   = "CI"
+)
+
+// shared is the moto_server of this test binary.
+var shared struct {
+	mu      sync.Mutex
+	opts    []Option
+	moto    *Moto
+	err     error // sticky start error, so a missing moto fails fast in every test
+	started bool
+	user    string // name of the test that holds moto, "" if none
+}
+
+// RunMain runs the tests of m with opts for moto_server, stops moto_server if
+// a test started it, and returns the exit code for os.Exit:
+//
+//	func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
+//
+// moto_server is started lazily by the first [New], so a run that selects no
+// integration test does not pay for it.
+func RunMain(m *testing.M, opts ...Option) int {
+	shared.mu.Lock()
+	shared.opts = opts
+	shared.mu.Unlock()
+
+	code := m.Run()
+
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.moto != nil {
+		if err := shared.moto.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "awstest:", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	return code
+}
+
+// skipReason returns why integration tests are skipped, or "" if they run.
+func skipReason(getenv func(string) string) string {
+	if getenv(skipEnv) == "1" && getenv(ciEnv) != "true" {
+		return skipEnv + "=1: skipping integration test that needs moto_server"
+	}
+	return ""
+}
+
+// sharedMoto returns the running moto_server, starting it on first use.
+func sharedMoto(ctx context.Context) (*Moto, error) {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if !shared.started {
+		shared.started = true
+		shared.moto, shared.err = StartMoto(ctx, shared.opts...)
+	}
+	if shared.err != nil {
+		return nil, shared.err
+	}
+	if err := shared.moto.Err(); err != nil {
+		return nil, err
+	}
+	return shared.moto, nil
+}
+
+// Env is one test's view of moto: a freshly reset server, a proxy in front of
+// it, and configs for both.
+type Env struct {
+	// Moto is the shared moto_server.
+	Moto *Moto
+	// Proxy counts the calls made through URL and injects faults.
+	Proxy *Proxy
+	// URL is the proxy's base URL, the endpoint for the code under test.
+	URL string
+	// Config reaches moto through the proxy: static credentials, [Region],
+	// BaseEndpoint set to URL, and the standard retryer (3 attempts) with
+	// backoff capped at [MaxBackoff] and no retry quota.
+	Config aws.Config
+	// MotoConfig is Config with BaseEndpoint set to moto itself, bypassing
+	// the proxy. The seeding helpers use it; so should proxy hooks.
+	MotoConfig aws.Config
+
+	ecs         *ecs.Client
+	ssm         *ssm.Client
+	ecr         *ecr.Client
+	sts         *sts.Client
+	eventBridge *eventbridge.Client
+	direct      directClients
+
+	netMu   sync.Mutex
+	network *Network
+}
+
+type directClients struct {
+	ecs *ecs.Client
+	ssm *ssm.Client
+	ecr *ecr.Client
+}
+
+// New returns an [Env] on a freshly reset moto_server, starting it if needed.
+// It skips the test if ECRDEPLOY_SKIP_INTEGRATION=1 (unless CI=true), and
+// fails it if moto_server is missing or broken, or if another test's Env is
+// still in use, because the reset would wipe that test's state.
+func New(t testing.TB) *Env {
+	t.Helper()
+	if reason := skipReason(os.Getenv); reason != "" {
+		t.Skip(reason)
+	}
+	m, err := sharedMoto(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acquire(t)
+	if err := m.Reset(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	p := NewProxy(m.URL)
+	srv := httptest.NewServer(p)
+	t.Cleanup(func() {
+		p.Close()
+		srv.Close()
+	})
+
+	e := &Env{
+		Moto:       m,
+		Proxy:      p,
+		URL:        srv.URL,
+		Config:     newConfig(srv.URL),
+		MotoConfig: newConfig(m.URL),
+	}
+	e.ecs = ecs.NewFromConfig(e.Config)
+	e.ssm = ssm.NewFromConfig(e.Config)
+	e.ecr = ecr.NewFromConfig(e.Config)
+	e.sts = sts.NewFromConfig(e.Config)
+	e.eventBridge = eventbridge.NewFromConfig(e.Config)
+	e.direct = directClients{
+		ecs: ecs.NewFromConfig(e.MotoConfig),
+		ssm: ssm.NewFromConfig(e.MotoConfig),
+		ecr: ecr.NewFromConfig(e.MotoConfig),
+	}
+	return e
+}
+
+// acquire marks moto as used by t until t's cleanup, failing t if another
+// test holds it.
+func acquire(t testing.TB) {
+	t.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.user != "" {
+		t.Fatalf("awstest.New: test %s still uses moto; tests that call New must not run in parallel or nest, because New resets moto", shared.user)
+	}
+	shared.user = t.Name()
+	t.Cleanup(func() {
+		shared.mu.Lock()
+		defer shared.mu.Unlock()
+		shared.user = ""
+	})
+}
+
+// newConfig returns a config for endpoint that ignores the developer's AWS
+// environment and shared files.
+func newConfig(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(endpoint),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxBackoff = MaxBackoff
+				// Injected faults would otherwise drain the retry quota
+				// and make later tests fail with "retry quota exceeded".
+				o.RateLimiter = ratelimit.None
+			})
+		},
+	}
+}
+
+// SetEnv points code that calls config.LoadDefaultConfig at the proxy for the
+// rest of the test: it sets AWS_ENDPOINT_URL, static credentials and the
+// region, and hides the developer's profile and shared files. It cannot be
+// used in parallel tests.
+func (e *Env) SetEnv(t testing.TB) {
+	t.Helper()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL":            e.URL,
+		"AWS_ACCESS_KEY_ID":           "test",
+		"AWS_SECRET_ACCESS_KEY":       "test",
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_REGION":                  Region,
+		"AWS_DEFAULT_REGION":          Region,
+		"AWS_PROFILE":                 "",
+		"AWS_DEFAULT_PROFILE":         "",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_MAX_ATTEMPTS":            "3",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// ECS returns an ECS client that goes through the proxy.
+func (e *Env) ECS() *ecs.Client { return e.ecs }
+
+// SSM returns an SSM client that goes through the proxy.
+func (e *Env) SSM() *ssm.Client { return e.ssm }
+
+// ECR returns an ECR client that goes through the proxy.
+func (e *Env) ECR() *ecr.Client { return e.ecr }
+
+// STS returns an STS client that goes through the proxy.
+func (e *Env) STS() *sts.Client { return e.sts }
+
+// EventBridge returns an EventBridge client that goes through the proxy.
+func (e *Env) EventBridge() *eventbridge.Client { return e.eventBridge }

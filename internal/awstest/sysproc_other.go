@@ -1,0 +1,11 @@
+//go:build unix && !linux
+
+package awstest
+
+import "syscall"
+
+// sysProcAttr puts moto_server in its own process group, so that Stop can kill
+// it and anything it started.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}

@@ -1,0 +1,454 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Parse decodes and validates the configuration document stored in the
+// parameter named parameter (used only in messages; a file name will do), and
+// compiles the version policy of each environment.
+//
+// Decoding is strict. These are errors: a document larger than
+// MaxDocumentSize; invalid UTF-8 or a byte order mark; invalid JSON; an empty
+// document; data after the document; an unknown field (names are
+// case-sensitive); a field or key given twice; null; a value of the wrong type.
+//
+// Validation then requires: at least one environment; environment names of 1
+// to 64 letters, digits, '_', '.' or '-' (not "." or ".."); trigger "push" or
+// "manual"; versions a valid range and tagPattern a valid pattern with a group
+// "version" (see policy.New); a cluster, as an ECS name or ARN; at least one
+// service, each an ECS name or ARN, without duplicates; container names that
+// are ECS names, at least one if the field is given, without duplicates;
+// environment and secret names that are not empty and contain no '=' (or NUL),
+// a secret's valueFrom not empty and without white space, and no name in both;
+// a family that is an ECS name; a region code such as us-east-1; desiredCount
+// 0 or more; deployment.maximumPercent from 100 to 400,
+// deployment.minimumHealthyPercent from 0 to 100 and below maximumPercent when
+// both are given; promoteFrom naming another environment of the document, with
+// no cycle of promotions. Parse sets Trigger to TriggerPush where it is absent.
+//
+// Every problem is reported as an *Error naming the parameter and the JSON path
+// of the field; when there are several, Parse returns them joined with
+// errors.Join (decoding problems, if any, and otherwise validation problems in
+// environment-name order). It returns a nil Document with any error.
+func Parse(parameter string, data []byte) (*Document, error) {
+	doc, problems := decode(data)
+	if len(problems) == 0 {
+		problems = validate(doc)
+	}
+	for _, p := range problems {
+		p.Parameter = parameter
+	}
+	if err := joinProblems(problems); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// decode checks the structure of data against the Go types, then lets
+// encoding/json fill them in.
+func decode(data []byte) (*Document, []*Error) {
+	if len(data) > MaxDocumentSize {
+		return nil, []*Error{{Problem: fmt.Sprintf("document is %d bytes, more than the %d bytes an SSM parameter can hold (advanced tier)", len(data), MaxDocumentSize)}}
+	}
+	if bytes.HasPrefix(data, []byte("\uFEFF")) {
+		return nil, []*Error{{Problem: "document starts with a byte order mark (U+FEFF): save it as UTF-8 without one"}}
+	}
+	if !utf8.Valid(data) {
+		return nil, []*Error{{Problem: fmt.Sprintf("document is not valid UTF-8 (at byte %d)", invalidUTF8(data))}}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, []*Error{{Problem: "empty document"}}
+	}
+
+	c := &checker{dec: json.NewDecoder(bytes.NewReader(data)), data: data}
+	c.dec.UseNumber()
+	if err := c.value("", reflect.TypeFor[Document]()); err != nil {
+		return nil, append(c.problems, err)
+	}
+	if tok, err := c.dec.Token(); err != io.EOF {
+		if err != nil {
+			return nil, append(c.problems, c.syntaxError("", err))
+		}
+		return nil, append(c.problems, &Error{Problem: fmt.Sprintf("unexpected data after the document: %s", describeToken(tok))})
+	}
+	if len(c.problems) > 0 {
+		return nil, c.problems
+	}
+
+	var doc Document
+	if err := json.Unmarshal(data, &doc); err != nil {
+		// The checker should have caught anything encoding/json rejects.
+		return nil, []*Error{{Problem: err.Error()}}
+	}
+	return &doc, nil
+}
+
+// invalidUTF8 returns the offset of the first invalid UTF-8 sequence in data.
+func invalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// checker walks the JSON tokens of a document alongside the Go type it decodes
+// into. encoding/json alone is not strict enough, and does not say where: it
+// reports an unknown field without its path, leaves map keys and list indexes
+// out of a type error's path, matches field names case-insensitively, takes the
+// last of duplicate keys, and accepts null for any type.
+//
+// The checker is driven by reflection over the json tags, so a field added to
+// the types is checked without changes here. A type with its own UnmarshalJSON
+// (Names) is handed its raw value and its error reported at its path.
+type checker struct {
+	dec      *json.Decoder
+	data     []byte
+	problems []*Error
+}
+
+var (
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	namesType       = reflect.TypeFor[Names]()
+)
+
+// value checks one JSON value that decodes into t. Problems of type and of
+// field names are collected; the returned error is a syntax error, after which
+// the walk cannot go on.
+func (c *checker) value(path string, t reflect.Type) *Error {
+	start := c.dec.InputOffset()
+	tok, err := c.dec.Token()
+	if err != nil {
+		return c.syntaxError(path, err)
+	}
+	return c.check(path, t, tok, start)
+}
+
+// check checks the value that tok begins, which starts after offset start.
+func (c *checker) check(path string, t reflect.Type, tok json.Token, start int64) *Error {
+	if t == namesType {
+		// A string or a list of strings: checked here rather than by
+		// Names.UnmarshalJSON so that a bad element is reported at its index.
+		switch tok.(type) {
+		case string:
+			return nil
+		case json.Delim:
+			if tok == json.Delim('[') {
+				return c.check(path, reflect.TypeFor[[]string](), tok, start)
+			}
+		}
+		return c.mismatch(path, "a container name or a list of names", tok)
+	}
+
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		if err := c.skip(tok); err != nil {
+			return c.syntaxError(path, err)
+		}
+		// InputOffset before the token is the end of the previous one, so the
+		// raw value is preceded by the ':' or ',' that separates them.
+		raw := bytes.TrimLeft(c.data[start:c.dec.InputOffset()], " \t\r\n:,")
+		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
+			c.problem(path, err.Error())
+		}
+		return nil
+	}
+
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if tok != json.Delim('{') {
+			return c.mismatch(path, "an object", tok)
+		}
+		return c.object(path, t)
+	case reflect.Map:
+		if tok != json.Delim('{') {
+			return c.mismatch(path, "an object", tok)
+		}
+		return c.mapping(path, t)
+	case reflect.Slice:
+		if tok != json.Delim('[') {
+			return c.mismatch(path, "a list", tok)
+		}
+		for i := 0; c.dec.More(); i++ {
+			if err := c.value(fmt.Sprintf("%s[%d]", path, i), t.Elem()); err != nil {
+				return err
+			}
+		}
+		return c.closing(path)
+	case reflect.String:
+		if _, ok := tok.(string); !ok {
+			return c.mismatch(path, "a string", tok)
+		}
+	case reflect.Bool:
+		if _, ok := tok.(bool); !ok {
+			return c.mismatch(path, "true or false", tok)
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		n, ok := tok.(json.Number)
+		if !ok {
+			return c.mismatch(path, "an integer", tok)
+		}
+		if _, err := strconv.ParseInt(n.String(), 10, t.Bits()); errors.Is(err, strconv.ErrRange) {
+			lo, hi := -1<<(t.Bits()-1), 1<<(t.Bits()-1)-1
+			c.problem(path, fmt.Sprintf("expected an integer from %d to %d, got %s", lo, hi, n))
+		} else if err != nil {
+			c.problem(path, "expected an integer, got number "+n.String())
+		}
+	default:
+		// A kind the document does not use yet: encoding/json judges it.
+		if err := c.skip(tok); err != nil {
+			return c.syntaxError(path, err)
+		}
+	}
+	return nil
+}
+
+// object checks the members of a JSON object that decodes into struct t; the
+// opening brace has been read.
+func (c *checker) object(path string, t reflect.Type) *Error {
+	fields := jsonFields(t)
+	seen := make(map[string]bool)
+	for c.dec.More() {
+		key, err := c.key(path)
+		if err != nil {
+			return err
+		}
+		child := joinPath(path, key)
+		ft, known := fields[key]
+		switch {
+		case seen[key]:
+			c.problem(child, "field given more than once")
+			ft = nil
+		case !known:
+			c.problem(child, unknownField(key, fields))
+		}
+		seen[key] = true
+		if ft == nil {
+			if err := c.skipValue(child); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.value(child, ft); err != nil {
+			return err
+		}
+	}
+	return c.closing(path)
+}
+
+// mapping checks the members of a JSON object that decodes into map t; the
+// opening brace has been read.
+func (c *checker) mapping(path string, t reflect.Type) *Error {
+	seen := make(map[string]bool)
+	for c.dec.More() {
+		key, err := c.key(path)
+		if err != nil {
+			return err
+		}
+		child := joinPath(path, key)
+		if seen[key] {
+			c.problem(child, "key given more than once")
+			if err := c.skipValue(child); err != nil {
+				return err
+			}
+			continue
+		}
+		seen[key] = true
+		if err := c.value(child, t.Elem()); err != nil {
+			return err
+		}
+	}
+	return c.closing(path)
+}
+
+// key reads the key of an object member.
+func (c *checker) key(path string) (string, *Error) {
+	tok, err := c.dec.Token()
+	if err != nil {
+		return "", c.syntaxError(path, err)
+	}
+	return tok.(string), nil // the decoder returns only strings in key position
+}
+
+// closing reads the '}' or ']' that ends an object or a list.
+func (c *checker) closing(path string) *Error {
+	if _, err := c.dec.Token(); err != nil {
+		return c.syntaxError(path, err)
+	}
+	return nil
+}
+
+// mismatch records a value of the wrong type and skips it.
+func (c *checker) mismatch(path, want string, tok json.Token) *Error {
+	c.problem(path, fmt.Sprintf("expected %s, got %s", want, describeToken(tok)))
+	if err := c.skip(tok); err != nil {
+		return c.syntaxError(path, err)
+	}
+	return nil
+}
+
+// skipValue reads and discards one value.
+func (c *checker) skipValue(path string) *Error {
+	tok, err := c.dec.Token()
+	if err == nil {
+		err = c.skip(tok)
+	}
+	if err != nil {
+		return c.syntaxError(path, err)
+	}
+	return nil
+}
+
+// skip discards the rest of the value that tok begins.
+func (c *checker) skip(tok json.Token) error {
+	if tok != json.Delim('{') && tok != json.Delim('[') {
+		return nil
+	}
+	for depth := 1; depth > 0; {
+		tok, err := c.dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+	}
+	return nil
+}
+
+func (c *checker) problem(path, problem string) {
+	c.problems = append(c.problems, &Error{Field: path, Problem: problem})
+}
+
+// syntaxError describes a JSON syntax error, with its line and column.
+//
+// The offsets of the errors of json.Decoder.Token are unreliable (some count
+// only the bytes of scalar values), so the position comes from checking the
+// whole document again with json.Unmarshal, whose offsets are exact.
+func (c *checker) syntaxError(path string, err error) *Error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &Error{Field: path, Problem: "invalid JSON: unexpected end of the document"}
+	}
+	var se *json.SyntaxError
+	if errors.As(json.Unmarshal(c.data, new(any)), &se) {
+		err = se
+	} else if !errors.As(err, &se) {
+		return &Error{Field: path, Problem: "invalid JSON: " + err.Error()}
+	}
+	line, col := position(c.data, se.Offset)
+	return &Error{Field: path, Problem: fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, se)}
+}
+
+// position returns the 1-based line and column (in bytes) of the byte at
+// offset-1: a json.SyntaxError's offset counts the bytes read, including the
+// one at fault.
+func position(data []byte, offset int64) (line, col int) {
+	offset = min(max(offset, 1), int64(len(data)))
+	before := data[:offset-1]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = len(before) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
+
+// jsonFields maps the JSON names of the exported fields of struct t to their
+// types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := make(map[string]reflect.Type, t.NumField())
+	for f := range t.Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+			continue
+		case "":
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
+	return fields
+}
+
+// unknownField describes an unknown field, suggesting a known one that differs
+// only in case.
+func unknownField(key string, fields map[string]reflect.Type) string {
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			return fmt.Sprintf("unknown field (did you mean %q?)", name)
+		}
+	}
+	return "unknown field"
+}
+
+// plainKey is a key that can follow a dot in a path without quoting.
+var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// joinPath appends an object key to a JSON path: environments.dev, or
+// environments["my.env"] when the key would be ambiguous after a dot.
+func joinPath(path, key string) string {
+	if !plainKey.MatchString(key) {
+		return path + "[" + strconv.Quote(key) + "]"
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// describeToken names a JSON token for a message.
+func describeToken(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		switch v {
+		case '{':
+			return "an object"
+		case '[':
+			return "a list"
+		}
+		return strconv.Quote(v.String())
+	case string:
+		if len(v) > 40 {
+			v = v[:40] + "…"
+		}
+		return "string " + strconv.Quote(v)
+	case json.Number:
+		return "number " + v.String()
+	case float64:
+		return "number " + strconv.FormatFloat(v, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	case nil:
+		return "null"
+	}
+	return fmt.Sprint(tok)
+}
+
+// describe names the JSON value in data for a message.
+func describe(data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return "invalid JSON"
+	}
+	return describeToken(tok)
+}

@@ -1,0 +1,455 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeSSM is an SSMAPI whose behaviour each test sets.
+type fakeSSM struct {
+	GetParameterFn func(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	calls          atomic.Int32
+}
+
+var _ SSMAPI = (*fakeSSM)(nil)
+
+func (f *fakeSSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	f.calls.Add(1)
+	return f.GetParameterFn(ctx, in, optFns...)
+}
+
+const validDocument = `{"environments": {"dev": {"cluster": "apps", "services": ["web"]}}}`
+
+// parameters returns a GetParameter that serves values by name and answers
+// ParameterNotFound for any other name.
+func parameters(values map[string]string) func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	return func(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+		v, ok := values[aws.ToString(in.Name)]
+		if !ok {
+			return nil, &ssmtypes.ParameterNotFound{Message: aws.String("not found")}
+		}
+		return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(v)}}, nil
+	}
+}
+
+// fakeClock is a settable clock for Store.now.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func newTestStore(t *testing.T, fake *fakeSSM, ttl time.Duration) (*Store, *fakeClock) {
+	t.Helper()
+	clock := &fakeClock{t: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s := NewStore(fake, "/ecrdeploy", ttl)
+	s.now = clock.now
+	return s, clock
+}
+
+func TestStoreGet(t *testing.T) {
+	throttled := errors.New("ThrottlingException: rate exceeded")
+	tests := []struct {
+		name       string
+		repository string
+		fn         func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+		wantNames  []string // environment names of the document
+		wantErr    string
+		wantIs     error
+		wantConfig *Error // the first problem of an invalid document
+		wantCalls  int32
+	}{
+		{
+			name:       "valid document",
+			repository: "hello-color",
+			fn:         parameters(map[string]string{"/ecrdeploy/config/hello-color": validDocument}),
+			wantNames:  []string{"dev"},
+			wantCalls:  1,
+		},
+		{
+			name:       "repository with a slash",
+			repository: "team/web",
+			fn:         parameters(map[string]string{"/ecrdeploy/config/team/web": validDocument}),
+			wantNames:  []string{"dev"},
+			wantCalls:  1,
+		},
+		{
+			name:       "not found",
+			repository: "hello-color",
+			fn:         parameters(nil),
+			wantErr:    "read config /ecrdeploy/config/hello-color: parameter not found",
+			wantIs:     ErrNotFound,
+			wantCalls:  1,
+		},
+		{
+			name:       "invalid document",
+			repository: "hello-color",
+			fn:         parameters(map[string]string{"/ecrdeploy/config/hello-color": `{"environments": {"dev": {"cluster": "apps"}}}`}),
+			wantErr:    "config /ecrdeploy/config/hello-color: environments.dev.services: at least one service is required",
+			wantConfig: &Error{Parameter: "/ecrdeploy/config/hello-color", Field: "environments.dev.services", Problem: "at least one service is required"},
+			wantCalls:  1,
+		},
+		{
+			name:       "other error",
+			repository: "hello-color",
+			fn: func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+				return nil, throttled
+			},
+			wantErr:   "read config /ecrdeploy/config/hello-color: ThrottlingException: rate exceeded",
+			wantIs:    throttled,
+			wantCalls: 1,
+		},
+		{
+			name:       "no value",
+			repository: "hello-color",
+			fn: func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+				return &ssm.GetParameterOutput{}, nil
+			},
+			wantErr:   "read config /ecrdeploy/config/hello-color: response has no value",
+			wantCalls: 1,
+		},
+		{
+			name:       "empty repository",
+			repository: "",
+			fn:         parameters(nil),
+			wantErr:    "read config /ecrdeploy/config/: empty repository name",
+			wantCalls:  0,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeSSM{GetParameterFn: tt.fn}
+			s, _ := newTestStore(t, fake, time.Minute)
+			doc, err := s.Get(t.Context(), tt.repository)
+
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if diff := cmp.Diff(tt.wantErr, gotErr); diff != "" {
+				t.Errorf("error mismatch (-want +got):\n%s", diff)
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
+			}
+			if tt.wantConfig != nil {
+				var got *Error
+				if !errors.As(err, &got) {
+					t.Fatalf("error %v is not a *config.Error", err)
+				}
+				if diff := cmp.Diff(tt.wantConfig, got); diff != "" {
+					t.Errorf("*Error mismatch (-want +got):\n%s", diff)
+				}
+			}
+			var names []string
+			if doc != nil {
+				names = doc.Names()
+			}
+			if diff := cmp.Diff(tt.wantNames, names); diff != "" {
+				t.Errorf("document mismatch (-want +got):\n%s", diff)
+			}
+			if got := fake.calls.Load(); got != tt.wantCalls {
+				t.Errorf("GetParameter calls = %d, want %d", got, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestStoreGetInput(t *testing.T) {
+	var got *ssm.GetParameterInput
+	fake := &fakeSSM{GetParameterFn: func(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+		got = in
+		return parameters(map[string]string{"/platform/config/web": validDocument})(ctx, in, optFns...)
+	}}
+	s := NewStore(fake, "/platform/", time.Minute)
+	if _, err := s.Get(t.Context(), "web"); err != nil {
+		t.Fatal(err)
+	}
+	want := &ssm.GetParameterInput{Name: aws.String("/platform/config/web"), WithDecryption: aws.Bool(true)}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(ssm.GetParameterInput{})); diff != "" {
+		t.Errorf("GetParameterInput mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestStoreCache runs a sequence of Gets of one repository against a clock,
+// counting the reads of SSM after each.
+func TestStoreCache(t *testing.T) {
+	type step struct {
+		advance   time.Duration
+		wantCalls int32
+		wantErr   bool
+	}
+	tests := []struct {
+		name  string
+		ttl   time.Duration
+		fn    func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+		steps []step
+	}{
+		{
+			name: "valid document cached until the TTL",
+			ttl:  time.Minute,
+			fn:   parameters(map[string]string{"/ecrdeploy/config/web": validDocument}),
+			steps: []step{
+				{0, 1, false},
+				{30 * time.Second, 1, false},
+				{29 * time.Second, 1, false},
+				{time.Second, 2, false}, // 60s after the read: stale
+				{time.Second, 2, false},
+			},
+		},
+		{
+			name: "not found cached",
+			ttl:  time.Minute,
+			fn:   parameters(nil),
+			steps: []step{
+				{0, 1, true},
+				{59 * time.Second, 1, true},
+				{time.Second, 2, true},
+			},
+		},
+		{
+			name: "invalid document cached",
+			ttl:  time.Minute,
+			fn:   parameters(map[string]string{"/ecrdeploy/config/web": `{"environments": {}}`}),
+			steps: []step{
+				{0, 1, true},
+				{10 * time.Second, 1, true},
+				{time.Minute, 2, true},
+			},
+		},
+		{
+			name: "errors a retry may fix not cached",
+			ttl:  time.Minute,
+			fn: func(context.Context, *ssm.GetParameterInput, ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+				return nil, errors.New("connection reset")
+			},
+			steps: []step{
+				{0, 1, true},
+				{0, 2, true},
+				{time.Second, 3, true},
+			},
+		},
+		{
+			name: "TTL 0 disables caching",
+			ttl:  0,
+			fn:   parameters(map[string]string{"/ecrdeploy/config/web": validDocument}),
+			steps: []step{
+				{0, 1, false},
+				{0, 2, false},
+				{0, 3, false},
+			},
+		},
+		{
+			name: "negative TTL disables caching",
+			ttl:  -time.Second,
+			fn:   parameters(nil),
+			steps: []step{
+				{0, 1, true},
+				{0, 2, true},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &fakeSSM{GetParameterFn: tt.fn}
+			s, clock := newTestStore(t, fake, tt.ttl)
+			var first *Document
+			for i, st := range tt.steps {
+				clock.advance(st.advance)
+				doc, err := s.Get(t.Context(), "web")
+				if (err != nil) != st.wantErr {
+					t.Fatalf("step %d: Get error = %v, want error %v", i, err, st.wantErr)
+				}
+				if got := fake.calls.Load(); got != st.wantCalls {
+					t.Errorf("step %d: GetParameter calls = %d, want %d", i, got, st.wantCalls)
+				}
+				if i == 0 {
+					first = doc
+				} else if doc != nil && tt.ttl > 0 && st.wantCalls == 1 && doc != first {
+					t.Errorf("step %d: a cache hit returned a different document", i)
+				}
+			}
+		})
+	}
+}
+
+func TestStoreCacheByRepository(t *testing.T) {
+	fake := &fakeSSM{GetParameterFn: parameters(map[string]string{
+		"/ecrdeploy/config/web": validDocument,
+		"/ecrdeploy/config/api": validDocument,
+	})}
+	s, _ := newTestStore(t, fake, time.Minute)
+	for _, repository := range []string{"web", "api", "web", "api", "/web/"} {
+		if _, err := s.Get(t.Context(), repository); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fake.calls.Load(); got != 2 {
+		t.Errorf("GetParameter calls = %d, want 2 (one per parameter)", got)
+	}
+}
+
+// TestStoreConcurrentGets checks that Gets of one repository while a read is
+// in flight wait for it rather than read again, and all see its outcome.
+func TestStoreConcurrentGets(t *testing.T) {
+	tests := []struct {
+		name      string
+		ttl       time.Duration
+		value     string
+		err       error
+		wantErr   bool
+		wantCalls int32 // after the concurrent Gets and one more
+	}{
+		{name: "valid document", ttl: time.Minute, value: validDocument, wantCalls: 1},
+		{name: "without caching", ttl: 0, value: validDocument, wantCalls: 2},
+		{name: "transient error shared but not cached", ttl: time.Minute, err: errors.New("connection reset"), wantErr: true, wantCalls: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				release := make(chan struct{})
+				fake := &fakeSSM{GetParameterFn: func(ctx context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+					<-release
+					if tt.err != nil {
+						return nil, tt.err
+					}
+					return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String(tt.value)}}, nil
+				}}
+				s, _ := newTestStore(t, fake, tt.ttl)
+
+				const n = 10
+				docs := make([]*Document, n)
+				errs := make([]error, n)
+				var wg sync.WaitGroup
+				for i := range n {
+					wg.Go(func() { docs[i], errs[i] = s.Get(t.Context(), "web") })
+				}
+				synctest.Wait() // every Get is blocked: one in SSM, the rest waiting for it
+				if got := fake.calls.Load(); got != 1 {
+					t.Errorf("GetParameter calls while in flight = %d, want 1", got)
+				}
+				close(release)
+				wg.Wait()
+
+				for i := range n {
+					if (errs[i] != nil) != tt.wantErr {
+						t.Errorf("Get %d error = %v, want error %v", i, errs[i], tt.wantErr)
+					}
+					if docs[i] != docs[0] {
+						t.Errorf("Get %d returned a different document", i)
+					}
+				}
+				_, _ = s.Get(t.Context(), "web")
+				if got := fake.calls.Load(); got != tt.wantCalls {
+					t.Errorf("GetParameter calls after one more Get = %d, want %d", got, tt.wantCalls)
+				}
+			})
+		})
+	}
+}
+
+// TestStoreWaiterContext checks that a Get waiting for another's read gives up
+// when its own context ends, without disturbing the read.
+func TestStoreWaiterContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		fake := &fakeSSM{GetParameterFn: func(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+			<-release
+			return parameters(map[string]string{"/ecrdeploy/config/web": validDocument})(ctx, in, optFns...)
+		}}
+		s, _ := newTestStore(t, fake, time.Minute)
+
+		var leaderDoc *Document
+		var leaderErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			leaderDoc, leaderErr = s.Get(t.Context(), "web")
+		}()
+		synctest.Wait()
+
+		ctx, cancel := context.WithCancel(t.Context())
+		waiterErr := make(chan error, 1)
+		go func() {
+			_, err := s.Get(ctx, "web")
+			waiterErr <- err
+		}()
+		synctest.Wait()
+		cancel()
+		err := <-waiterErr
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("waiter error = %v, want context.Canceled", err)
+		}
+		if diff := cmp.Diff("read config /ecrdeploy/config/web: context canceled", err.Error()); diff != "" {
+			t.Errorf("waiter error mismatch (-want +got):\n%s", diff)
+		}
+
+		close(release)
+		<-done
+		if leaderErr != nil || leaderDoc == nil {
+			t.Errorf("leader Get = %v, %v; want the document", leaderDoc, leaderErr)
+		}
+		if got := fake.calls.Load(); got != 1 {
+			t.Errorf("GetParameter calls = %d, want 1", got)
+		}
+	})
+}
+
+func TestParseTTL(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr string
+	}{
+		{in: "30s", want: 30 * time.Second},
+		{in: "5m", want: 5 * time.Minute},
+		{in: "1m30s", want: 90 * time.Second},
+		{in: "30", want: 30 * time.Second},
+		{in: " 45 ", want: 45 * time.Second},
+		{in: "0", want: 0},
+		{in: "0s", want: 0},
+		{in: "500ms", want: 500 * time.Millisecond},
+		{in: "", wantErr: `config TTL "": want a duration such as 30s or 5m, or a number of seconds`},
+		{in: "soon", wantErr: `config TTL "soon": want a duration such as 30s or 5m, or a number of seconds`},
+		{in: "1.5", wantErr: `config TTL "1.5": want a duration such as 30s or 5m, or a number of seconds`},
+		{in: "-1", wantErr: `config TTL "-1": must not be negative`},
+		{in: "-1s", wantErr: `config TTL "-1s": must not be negative`},
+		{in: "9223372037", wantErr: `config TTL "9223372037": want from 0 to 9223372036 seconds`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseTTL(tt.in)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if diff := cmp.Diff(tt.wantErr, gotErr); diff != "" {
+				t.Errorf("ParseTTL(%q) error mismatch (-want +got):\n%s", tt.in, diff)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ParseTTL(%q) mismatch (-want +got):\n%s", tt.in, diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,182 @@
+// Package deploy decides what a push or a request does to each environment of
+// a repository and applies it: observe (configuration, state, the running
+// services and task definitions), plan (pure: which outcome, which task
+// definition, why), apply (register, update, record). A dry run is a plan
+// that stops before applying.
+package deploy
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+)
+
+// Outcome is what happened to one service of one environment.
+type Outcome string
+
+// The outcomes of DESIGN section 3.
+const (
+	Deployed  Outcome = "deployed"
+	Unchanged Outcome = "unchanged"
+	Skipped   Outcome = "skipped"
+	Planned   Outcome = "planned"
+	Failed    Outcome = "failed"
+)
+
+// Reason says why a service was skipped.
+type Reason string
+
+// The reason codes of DESIGN section 3.
+const (
+	NotSemver         Reason = "not-semver"
+	NotAnImage        Reason = "not-an-image"
+	NoTag             Reason = "no-tag"
+	OutsideRange      Reason = "outside-range"
+	Prerelease        Reason = "prerelease"
+	OlderThanCurrent  Reason = "older-than-current"
+	Retagged          Reason = "retagged"
+	Held              Reason = "held"
+	ManualEnvironment Reason = "manual-environment"
+	NoConfig          Reason = "no-config"
+)
+
+// Trigger is what started a deployment.
+type Trigger string
+
+// Triggers. Push and Reconcile are automatic and skip manual environments.
+const (
+	TriggerPush      Trigger = "push"
+	TriggerReconcile Trigger = "reconcile"
+	TriggerDeploy    Trigger = "deploy"
+	TriggerPromote   Trigger = "promote"
+	TriggerRollback  Trigger = "rollback"
+)
+
+// Automatic reports whether the trigger deploys without a person asking.
+func (t Trigger) Automatic() bool { return t == TriggerPush || t == TriggerReconcile }
+
+// Request is one image to deploy to the environments of one repository.
+type Request struct {
+	Repository string
+	Tag        string
+	Digest     string
+	// Registry is the host the image is pulled from, e.g.
+	// 123456789012.dkr.ecr.us-east-1.amazonaws.com.
+	Registry string
+	Trigger  Trigger
+	// EventID identifies the delivery (EventBridge event id or Lambda request
+	// id); it is recorded in the state and tagged on the revision.
+	EventID  string
+	PushedAt time.Time
+	// Environments limits the request to these environments; nil means all.
+	Environments []string
+	// Force allows a downgrade, a re-tagged digest, a held version and a
+	// version outside the range.
+	Force bool
+	// DryRun plans without changing anything.
+	DryRun bool
+}
+
+// Result is the answer of every invocation (DESIGN section 4).
+type Result struct {
+	Repository string          `json:"repository"`
+	Tag        string          `json:"tag,omitempty"`
+	Version    string          `json:"version,omitempty"`
+	Digest     string          `json:"digest,omitempty"`
+	Trigger    Trigger         `json:"trigger,omitempty"`
+	Results    []ServiceResult `json:"results"`
+	Error      string          `json:"error,omitempty"`
+}
+
+// ServiceResult is the outcome for one service of one environment.
+type ServiceResult struct {
+	Environment            string  `json:"environment"`
+	Cluster                string  `json:"cluster"`
+	Service                string  `json:"service"`
+	Outcome                Outcome `json:"outcome"`
+	Reason                 Reason  `json:"reason"`
+	Image                  string  `json:"image,omitempty"`
+	PreviousTaskDefinition string  `json:"previousTaskDefinition,omitempty"`
+	TaskDefinition         string  `json:"taskDefinition,omitempty"`
+	DeploymentID           string  `json:"deploymentId,omitempty"`
+	Error                  string  `json:"error,omitempty"`
+	Diff                   string  `json:"diff,omitempty"`
+}
+
+// Failed reports whether any service failed or the request as a whole did.
+func (r *Result) Failed() bool {
+	if r.Error != "" {
+		return true
+	}
+	for _, s := range r.Results {
+		if s.Outcome == Failed {
+			return true
+		}
+	}
+	return false
+}
+
+// ECSAPI is the part of the ECS API a deployment uses; *ecs.Client satisfies it.
+type ECSAPI interface {
+	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
+	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
+}
+
+// Targets gives the ECS client for an environment's region (and, later, role).
+type Targets interface {
+	ECS(ctx context.Context, env *config.Environment) (ECSAPI, error)
+}
+
+// ConfigSource returns a repository's configuration document; it returns an
+// error wrapping config.ErrNotFound when there is none.
+type ConfigSource interface {
+	Get(ctx context.Context, repository string) (*config.Document, error)
+}
+
+// StateStore reads and writes environment state records; *state.Store
+// satisfies it.
+type StateStore interface {
+	Get(ctx context.Context, repository, environment string) (state.Record, error)
+	GetMany(ctx context.Context, repository string, environments []string) (map[string]state.Record, error)
+	Put(ctx context.Context, rec state.Record) error
+}
+
+// Deployer plans and applies deployments. Its zero value is not usable; set
+// every field but Now and Log, which default to time.Now and slog.Default.
+type Deployer struct {
+	Config  ConfigSource
+	State   StateStore
+	Targets Targets
+	Log     *slog.Logger
+	Now     func() time.Time
+
+	families sync.Map // family key -> *sync.Mutex; serialises registrations into one family
+}
+
+func (d *Deployer) now() time.Time {
+	if d.Now != nil {
+		return d.Now()
+	}
+	return time.Now()
+}
+
+func (d *Deployer) log() *slog.Logger {
+	if d.Log != nil {
+		return d.Log
+	}
+	return slog.Default()
+}
+
+// familyLock returns the mutex of a task-definition family in a region.
+func (d *Deployer) familyLock(region, family string) *sync.Mutex {
+	m, _ := d.families.LoadOrStore(region+"/"+family, new(sync.Mutex))
+	return m.(*sync.Mutex)
+}

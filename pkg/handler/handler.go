@@ -1,0 +1,116 @@
+// Package handler is what the Lambda functions run: it decodes an input,
+// calls the deployment library and returns its result. The functions and the
+// ecrdeploy CLI share it, so a local run behaves exactly as the deployed
+// function.
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+)
+
+// Settings are the functions' environment variables (DESIGN section 6).
+type Settings struct {
+	Prefix    string        // ECRDEPLOY_PREFIX, default /ecrdeploy
+	EventBus  string        // ECRDEPLOY_EVENT_BUS, default "default"
+	ConfigTTL time.Duration // ECRDEPLOY_CONFIG_TTL, default config.DefaultTTL
+}
+
+// ReadSettings reads the settings from getenv. It returns an error naming
+// the variable when one is malformed.
+func ReadSettings(getenv func(string) string) (Settings, error) {
+	s := Settings{Prefix: "/ecrdeploy", EventBus: "default", ConfigTTL: config.DefaultTTL}
+	if v := getenv("ECRDEPLOY_PREFIX"); v != "" {
+		if v[0] != '/' {
+			return s, fmt.Errorf("ECRDEPLOY_PREFIX %q: must start with /", v)
+		}
+		s.Prefix = v
+	}
+	if v := getenv("ECRDEPLOY_EVENT_BUS"); v != "" {
+		s.EventBus = v
+	}
+	if v := getenv("ECRDEPLOY_CONFIG_TTL"); v != "" {
+		ttl, err := config.ParseTTL(v)
+		if err != nil {
+			return s, fmt.Errorf("ECRDEPLOY_CONFIG_TTL: %w", err)
+		}
+		s.ConfigTTL = ttl
+	}
+	return s, nil
+}
+
+// LoadAWS loads the AWS configuration the way every AWS tool does (so
+// AWS_ENDPOINT_URL, profiles and regions work), with the SDK's standard
+// retryer: throttling and 5xx answers are retried with backoff, never by our
+// own loops.
+func LoadAWS(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 })
+	}))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// NewDeployerLibrary wires the deployment library to AWS.
+func NewDeployerLibrary(cfg aws.Config, s Settings, log *slog.Logger) *deploy.Deployer {
+	ssmClient := ssm.NewFromConfig(cfg)
+	return &deploy.Deployer{
+		Config:  config.NewStore(ssmClient, s.Prefix, s.ConfigTTL),
+		State:   state.NewStore(ssmClient, s.Prefix),
+		Targets: &deploy.ClientPool{Base: cfg},
+		Log:     log,
+	}
+}
+
+// Deployer handles the deployer function's events.
+type Deployer struct {
+	Deploy *deploy.Deployer
+	Log    *slog.Logger
+}
+
+// NewDeployer builds the deployer's handler from the environment. It returns
+// an error for a malformed setting or AWS configuration.
+func NewDeployer(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Deployer, error) {
+	s, err := ReadSettings(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Deployer{Deploy: NewDeployerLibrary(cfg, s, log), Log: log}, nil
+}
+
+// Handle decodes one EventBridge event and acts on it. A bad event is
+// reported in the result and not returned as an error, so it is not retried;
+// the error is non-nil only when a retry could succeed.
+func (h *Deployer) Handle(ctx context.Context, raw json.RawMessage) (deploy.Result, error) {
+	ev, err := event.Decode(raw)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "bad event", "error", err.Error())
+		return deploy.Result{Results: []deploy.ServiceResult{}, Error: err.Error()}, nil
+	}
+	switch ev := ev.(type) {
+	case event.Push:
+		return h.Deploy.Push(ctx, ev)
+	}
+	err = fmt.Errorf("event %T is not handled yet", ev)
+	h.Log.ErrorContext(ctx, "unsupported event", "error", err.Error())
+	return deploy.Result{Results: []deploy.ServiceResult{}, Error: err.Error()}, nil
+}

@@ -1,0 +1,226 @@
+// Package policy decides whether an image tag is a version that an environment
+// accepts: is it a semantic version, is it a pre-release, and does it satisfy the
+// environment's range (DESIGN §3). It is pure: no I/O, no clock.
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"regexp/syntax"
+	"strconv"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// Verdict is why a tag is or is not accepted. Accepted is the empty string; the
+// other values are the skip reason codes of DESIGN §3, so a Verdict can be put in
+// a result as it is.
+type Verdict string
+
+// The verdicts of Evaluate and Accepts.
+const (
+	// Accepted means the version satisfies the policy.
+	Accepted Verdict = ""
+	// NotSemver means the tag is not a strict semantic version (after removing
+	// one optional leading "v", or after extracting the tag pattern's group).
+	NotSemver Verdict = "not-semver"
+	// Prerelease means the version is a pre-release and the policy does not
+	// take pre-releases.
+	Prerelease Verdict = "prerelease"
+	// OutsideRange means the version does not satisfy the policy's range.
+	OutsideRange Verdict = "outside-range"
+)
+
+// versionGroup is the name of the capture group of a tag pattern that holds the
+// version.
+const versionGroup = "version"
+
+// Policy is a compiled version policy: a range, whether pre-releases may satisfy
+// it, and an optional pattern that extracts the version from a tag. A Policy is
+// immutable and safe for concurrent use.
+type Policy struct {
+	versions    string
+	constraints *semver.Constraints
+	prereleases bool
+	tagPattern  string
+	pattern     *regexp.Regexp // tagPattern anchored at both ends; nil without one
+}
+
+// Error is a problem with one argument of New. Field is the name of that
+// argument, which is also the name of the configuration field it comes from
+// ("versions" or "tagPattern"), so that a caller can report the full path.
+type Error struct {
+	Field string
+	Err   error
+}
+
+// Error returns "field: problem".
+func (e *Error) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying problem.
+func (e *Error) Unwrap() error { return e.Err }
+
+// New compiles a policy.
+//
+// versions is a Masterminds semver/v3 range ("^1.2", "~1.2.3", ">=1.0.0 <2.0.0",
+// "*"); empty means "*". prereleases says whether pre-release versions may
+// satisfy the range; when they may, they are ordered by semantic-version
+// precedence, so ">=1.0.0 <2.0.0" takes 2.0.0-rc.1 (it sorts before 2.0.0) while
+// the caret and tilde forms stay within their major or minor line ("^1.0.0"
+// takes 1.3.0-rc.1 but not 2.0.0-rc.1). When they may not, every pre-release is
+// refused, even one that a range naming a pre-release would match.
+//
+// tagPattern, when not empty, is a Go regular expression (RE2 syntax) with a
+// named group "version". It must match the whole tag: it is applied as
+// ^(?:tagPattern)$, so "release-(?P<version>.+)" takes "release-1.4.2" but not
+// "prerelease-1.4.2" or "release-1.4.2-debug"; anchors written in the pattern are
+// harmless. Anchoring by default is deliberate: a pattern that matched part of a
+// tag would deploy tags its author never meant. If several groups are named
+// "version" (in alternatives), the first that matched non-empty text is used.
+//
+// New returns an *Error for each invalid argument (joined with errors.Join when
+// both are invalid): Field "versions" for a range that does not parse, Field
+// "tagPattern" for a pattern that does not compile or has no group "version".
+func New(versions string, prereleases bool, tagPattern string) (*Policy, error) {
+	p := &Policy{versions: versions, prereleases: prereleases, tagPattern: tagPattern}
+	var errs []error
+
+	rng := strings.TrimSpace(versions)
+	if rng == "" {
+		rng = "*"
+	}
+	c, err := semver.NewConstraint(rng)
+	if err != nil {
+		errs = append(errs, &Error{Field: "versions", Err: fmt.Errorf("invalid range %q: %w", versions, err)})
+	} else {
+		c.IncludePrerelease = prereleases
+		p.constraints = c
+	}
+
+	if tagPattern != "" {
+		p.pattern, err = compilePattern(tagPattern)
+		if err != nil {
+			errs = append(errs, &Error{Field: "tagPattern", Err: err})
+		}
+	}
+
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+// compilePattern compiles a tag pattern anchored at both ends. The pattern is
+// first compiled as written, so that an error quotes the user's text; the
+// anchored form is built from its parsed syntax rather than by pasting text
+// around it, because a trailing \Q…-quote in the pattern would otherwise swallow
+// the closing anchor.
+func compilePattern(pattern string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("invalid regular expression: %w", err)
+	}
+	if re.SubexpIndex(versionGroup) < 0 {
+		return nil, fmt.Errorf("pattern %q has no named group %q (write it as (?P<%s>…))", pattern, versionGroup, versionGroup)
+	}
+	tree, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, fmt.Errorf("invalid regular expression: %w", err)
+	}
+	anchored, err := regexp.Compile(`^(?:` + tree.String() + `)$`)
+	if err != nil {
+		return nil, fmt.Errorf("anchor pattern %q: %w", pattern, err)
+	}
+	return anchored, nil
+}
+
+// Version parses a tag as a version without applying the range: the text of the
+// tag pattern's group "version" when the policy has a pattern, otherwise the
+// whole tag; in both cases one optional leading lower-case "v" is removed and the
+// rest must be a strict semantic version (major.minor.patch, optional
+// pre-release and build metadata, no leading zeros). "1.2", "latest", "vv1.2.3",
+// "V1.2.3" and git hashes are not versions; a tag with an upper-case "V" can be
+// taken with a pattern such as "V(?P<version>.+)". The second result is false
+// when the tag is not a version.
+func (p *Policy) Version(tag string) (*semver.Version, bool) {
+	text := tag
+	if p.pattern != nil {
+		m := p.pattern.FindStringSubmatch(tag)
+		if m == nil {
+			return nil, false
+		}
+		text = ""
+		for i, name := range p.pattern.SubexpNames() {
+			if name == versionGroup && m[i] != "" {
+				text = m[i]
+				break
+			}
+		}
+	}
+	return parse(text)
+}
+
+// parse parses text as a strict semantic version after removing one optional
+// leading "v".
+func parse(text string) (*semver.Version, bool) {
+	text = strings.TrimPrefix(text, "v")
+	if text == "" {
+		return nil, false
+	}
+	v, err := semver.StrictNewVersion(text)
+	if err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// Evaluate parses a tag and applies the policy to it. It returns the version
+// (nil when the tag is not a version) and the verdict: NotSemver, Prerelease,
+// OutsideRange or Accepted, checked in that order.
+func (p *Policy) Evaluate(tag string) (*semver.Version, Verdict) {
+	v, ok := p.Version(tag)
+	if !ok {
+		return nil, NotSemver
+	}
+	return v, p.Accepts(v)
+}
+
+// Accepts applies the policy to a version that is already known, such as the
+// version of a digest being promoted from another environment. A pre-release is
+// Prerelease when the policy does not take pre-releases, whatever the range;
+// otherwise the verdict is OutsideRange or Accepted. Build metadata is ignored.
+// A nil version is NotSemver.
+func (p *Policy) Accepts(v *semver.Version) Verdict {
+	if v == nil {
+		return NotSemver
+	}
+	if v.Prerelease() != "" && !p.prereleases {
+		return Prerelease
+	}
+	if !p.constraints.Check(v) {
+		return OutsideRange
+	}
+	return Accepted
+}
+
+// String describes the policy for logs and plans, for example
+// `versions ">=1.0.0 <2.0.0", prereleases, tagPattern "release-(?P<version>.+)"`.
+func (p *Policy) String() string {
+	rng := strings.TrimSpace(p.versions)
+	if rng == "" {
+		rng = "*"
+	}
+	var b strings.Builder
+	b.WriteString("versions ")
+	b.WriteString(strconv.Quote(rng))
+	if p.prereleases {
+		b.WriteString(", prereleases")
+	}
+	if p.tagPattern != "" {
+		b.WriteString(", tagPattern ")
+		b.WriteString(strconv.Quote(p.tagPattern))
+	}
+	return b.String()
+}

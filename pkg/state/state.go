@@ -1,0 +1,200 @@
+// Package state keeps the record of what runs in each environment of a
+// repository: one SSM parameter per environment, whose parameter history is
+// the audit log that rollback and status read.
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+// Rollout statuses, as ECS reports them.
+const (
+	InProgress = "IN_PROGRESS"
+	Completed  = "COMPLETED"
+	Failed     = "FAILED"
+)
+
+// maxHeld bounds the list of held versions so a record stays well inside the
+// 4 KiB limit of a standard SSM parameter.
+const maxHeld = 20
+
+// Record is what runs in one environment of one repository.
+type Record struct {
+	Repository  string             `json:"repository"`
+	Environment string             `json:"environment"`
+	Version     string             `json:"version"`
+	Tag         string             `json:"tag"`
+	Digest      string             `json:"digest"`
+	Image       string             `json:"image"`
+	Services    map[string]Service `json:"services"`
+	Trigger     string             `json:"trigger"`
+	EventID     string             `json:"eventId,omitempty"`
+	PushedAt    *time.Time         `json:"pushedAt,omitempty"`
+	Time        time.Time          `json:"time"`
+	Rollout     string             `json:"rollout"`
+	Held        []string           `json:"held,omitempty"`
+}
+
+// Service is the part of a Record about one ECS service of the environment.
+type Service struct {
+	Cluster                string `json:"cluster"`
+	TaskDefinition         string `json:"taskDefinition"`
+	PreviousTaskDefinition string `json:"previousTaskDefinition,omitempty"`
+	DeploymentID           string `json:"deploymentId,omitempty"`
+	Rollout                string `json:"rollout"`
+	Reason                 string `json:"reason,omitempty"`
+}
+
+// AggregateRollout returns the environment's rollout status from its
+// services': FAILED if any failed, COMPLETED if all completed, else
+// IN_PROGRESS.
+func (r *Record) AggregateRollout() string {
+	if len(r.Services) == 0 {
+		return r.Rollout
+	}
+	all := true
+	for _, s := range r.Services {
+		switch s.Rollout {
+		case Failed:
+			return Failed
+		case Completed:
+		default:
+			all = false
+		}
+	}
+	if all {
+		return Completed
+	}
+	return InProgress
+}
+
+// IsHeld reports whether version is held in this environment.
+func (r *Record) IsHeld(version string) bool {
+	return slices.Contains(r.Held, version)
+}
+
+// Hold adds version to the held versions, keeping the newest maxHeld.
+func (r *Record) Hold(version string) {
+	if version == "" || r.IsHeld(version) {
+		return
+	}
+	r.Held = append(r.Held, version)
+	if len(r.Held) > maxHeld {
+		r.Held = r.Held[len(r.Held)-maxHeld:]
+	}
+}
+
+// Unhold removes the held versions for which drop returns true.
+func (r *Record) Unhold(drop func(version string) bool) {
+	r.Held = slices.DeleteFunc(r.Held, drop)
+	if len(r.Held) == 0 {
+		r.Held = nil
+	}
+}
+
+// ErrNotFound is returned when an environment has no state record yet.
+var ErrNotFound = errors.New("no state record")
+
+// SSMAPI is the part of the SSM API the store uses.
+type SSMAPI interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameters(ctx context.Context, in *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
+	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+}
+
+// Store reads and writes state records in SSM Parameter Store.
+type Store struct {
+	client SSMAPI
+	prefix string
+}
+
+// NewStore returns a Store for records under {prefix}/state/.
+func NewStore(client SSMAPI, prefix string) *Store {
+	return &Store{client: client, prefix: strings.TrimSuffix(prefix, "/")}
+}
+
+// Name returns the parameter name of an environment's record.
+func (s *Store) Name(repository, environment string) string {
+	return s.prefix + "/state/" + repository + "/" + environment
+}
+
+// Get returns the record of one environment. It returns ErrNotFound (wrapped)
+// when there is none, and an error naming the parameter when it cannot be read
+// or decoded.
+func (s *Store) Get(ctx context.Context, repository, environment string) (Record, error) {
+	name := s.Name(repository, environment)
+	out, err := s.client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(name)})
+	if err != nil {
+		var nf *ssmtypes.ParameterNotFound
+		if errors.As(err, &nf) {
+			return Record{}, fmt.Errorf("state %s: %w", name, ErrNotFound)
+		}
+		return Record{}, fmt.Errorf("read state %s: %w", name, err)
+	}
+	return decode(name, aws.ToString(out.Parameter.Value))
+}
+
+// GetMany returns the records of several environments, reading up to ten per
+// call. Environments without a record are absent from the map.
+func (s *Store) GetMany(ctx context.Context, repository string, environments []string) (map[string]Record, error) {
+	recs := make(map[string]Record, len(environments))
+	byName := make(map[string]string, len(environments))
+	names := make([]string, 0, len(environments))
+	for _, env := range environments {
+		n := s.Name(repository, env)
+		byName[n] = env
+		names = append(names, n)
+	}
+	for chunk := range slices.Chunk(names, 10) {
+		out, err := s.client.GetParameters(ctx, &ssm.GetParametersInput{Names: chunk})
+		if err != nil {
+			return nil, fmt.Errorf("read state of %s: %w", repository, err)
+		}
+		for _, p := range out.Parameters {
+			name := aws.ToString(p.Name)
+			rec, err := decode(name, aws.ToString(p.Value))
+			if err != nil {
+				return nil, err
+			}
+			recs[byName[name]] = rec
+		}
+	}
+	return recs, nil
+}
+
+// Put writes a record, creating a new version of its parameter.
+func (s *Store) Put(ctx context.Context, rec Record) error {
+	name := s.Name(rec.Repository, rec.Environment)
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode state %s: %w", name, err)
+	}
+	_, err = s.client.PutParameter(ctx, &ssm.PutParameterInput{
+		Name:      aws.String(name),
+		Value:     aws.String(string(data)),
+		Type:      ssmtypes.ParameterTypeString,
+		Overwrite: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("write state %s: %w", name, err)
+	}
+	return nil
+}
+
+func decode(name, value string) (Record, error) {
+	var rec Record
+	if err := json.Unmarshal([]byte(value), &rec); err != nil {
+		return Record{}, fmt.Errorf("state %s: not a state record: %w", name, err)
+	}
+	return rec, nil
+}

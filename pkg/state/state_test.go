@@ -1,0 +1,173 @@
+package state
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeSSM is an in-memory parameter store.
+type fakeSSM struct {
+	params          map[string]string
+	getParamsCalls  int
+	putErr, readErr error
+}
+
+var _ SSMAPI = (*fakeSSM)(nil)
+
+func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	if f.readErr != nil {
+		return nil, f.readErr
+	}
+	v, ok := f.params[aws.ToString(in.Name)]
+	if !ok {
+		return nil, &ssmtypes.ParameterNotFound{}
+	}
+	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(v)}}, nil
+}
+
+func (f *fakeSSM) GetParameters(_ context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+	f.getParamsCalls++
+	if len(in.Names) > 10 {
+		return nil, fmt.Errorf("ValidationException: %d names", len(in.Names))
+	}
+	out := &ssm.GetParametersOutput{}
+	for _, n := range in.Names {
+		if v, ok := f.params[n]; ok {
+			out.Parameters = append(out.Parameters, ssmtypes.Parameter{Name: aws.String(n), Value: aws.String(v)})
+		} else {
+			out.InvalidParameters = append(out.InvalidParameters, n)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeSSM) PutParameter(_ context.Context, in *ssm.PutParameterInput, _ ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
+	if f.putErr != nil {
+		return nil, f.putErr
+	}
+	if !aws.ToBool(in.Overwrite) {
+		return nil, errors.New("want Overwrite")
+	}
+	f.params[aws.ToString(in.Name)] = aws.ToString(in.Value)
+	return &ssm.PutParameterOutput{}, nil
+}
+
+func TestPutGetRoundTrip(t *testing.T) {
+	f := &fakeSSM{params: map[string]string{}}
+	s := NewStore(f, "/ecrdeploy/")
+	pushed := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	rec := Record{
+		Repository: "team/web", Environment: "dev", Version: "1.4.0", Tag: "v1.4.0", Digest: "sha256:abc",
+		Image: "r/team/web:v1.4.0", Trigger: "push", EventID: "e1", PushedAt: &pushed, Time: pushed.Add(time.Minute),
+		Services: map[string]Service{"web": {Cluster: "c", TaskDefinition: "arn:td:2", PreviousTaskDefinition: "arn:td:1", DeploymentID: "ecs-svc/1", Rollout: InProgress}},
+		Rollout:  InProgress, Held: []string{"1.5.0"},
+	}
+	if err := s.Put(context.Background(), rec); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.params["/ecrdeploy/state/team/web/dev"]; !ok {
+		t.Fatalf("record not written at /ecrdeploy/state/team/web/dev: %v", f.params)
+	}
+	got, err := s.Get(context.Background(), "team/web", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rec, got); diff != "" {
+		t.Errorf("Get (-want +got):\n%s", diff)
+	}
+}
+
+func TestGetErrors(t *testing.T) {
+	f := &fakeSSM{params: map[string]string{"/p/state/r/bad": "{not json"}}
+	s := NewStore(f, "/p")
+	if _, err := s.Get(context.Background(), "r", "missing"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing record: err = %v, want ErrNotFound", err)
+	}
+	_, err := s.Get(context.Background(), "r", "bad")
+	if err == nil || !strings.Contains(err.Error(), "/p/state/r/bad") {
+		t.Errorf("bad record: err = %v, want an error naming the parameter", err)
+	}
+	f.readErr = errors.New("boom")
+	if _, err := s.Get(context.Background(), "r", "x"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("read error: err = %v, want a non-NotFound error", err)
+	}
+}
+
+func TestGetManyBatchesByTen(t *testing.T) {
+	f := &fakeSSM{params: map[string]string{}}
+	s := NewStore(f, "/p")
+	var envs []string
+	for i := range 23 {
+		env := fmt.Sprintf("env%02d", i)
+		envs = append(envs, env)
+		if i%2 == 0 {
+			if err := s.Put(context.Background(), Record{Repository: "r", Environment: env, Version: "1.0.0"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	got, err := s.GetMany(context.Background(), "r", envs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.getParamsCalls != 3 {
+		t.Errorf("GetParameters calls = %d, want 3 for 23 names", f.getParamsCalls)
+	}
+	if len(got) != 12 {
+		t.Errorf("got %d records, want 12", len(got))
+	}
+	if got["env04"].Environment != "env04" {
+		t.Errorf("env04 = %+v", got["env04"])
+	}
+	if _, ok := got["env03"]; ok {
+		t.Errorf("env03 has no record but is in the result")
+	}
+}
+
+func TestAggregateRollout(t *testing.T) {
+	tests := []struct {
+		name     string
+		services map[string]Service
+		want     string
+	}{
+		{"all completed", map[string]Service{"a": {Rollout: Completed}, "b": {Rollout: Completed}}, Completed},
+		{"one in progress", map[string]Service{"a": {Rollout: Completed}, "b": {Rollout: InProgress}}, InProgress},
+		{"one failed", map[string]Service{"a": {Rollout: InProgress}, "b": {Rollout: Failed}}, Failed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Record{Services: tt.services}
+			if got := r.AggregateRollout(); got != tt.want {
+				t.Errorf("AggregateRollout() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestHold(t *testing.T) {
+	var r Record
+	for i := range maxHeld + 5 {
+		r.Hold(fmt.Sprintf("1.%d.0", i))
+	}
+	r.Hold("1.24.0") // already held: not added twice
+	if len(r.Held) != maxHeld {
+		t.Fatalf("len(Held) = %d, want %d", len(r.Held), maxHeld)
+	}
+	if r.Held[0] != "1.5.0" || !r.IsHeld("1.24.0") {
+		t.Errorf("Held = %v, want the newest %d", r.Held, maxHeld)
+	}
+	r.Unhold(func(v string) bool { return true })
+	if r.Held != nil {
+		t.Errorf("Held = %v after unholding all, want nil", r.Held)
+	}
+}
+
