@@ -1,0 +1,143 @@
+package handler
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+)
+
+func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
+
+const helloColor = `{"environments":{
+  "dev":{"versions":">=0.1.0","prereleases":true,"cluster":"apps","services":["hello-color-dev"],"container":"web","environment":{"OCTO_COLOR":"#0f0"}},
+  "staging":{"versions":"^1.0.0","cluster":"apps","services":["hello-color-staging"],"container":"web","environment":{"OCTO_COLOR":"#ff0"}},
+  "production":{"trigger":"manual","promoteFrom":"staging","versions":"^1.0.0","cluster":"apps","services":["hello-color-prod"],"container":"web"}}}`
+
+// seed creates hello-color's three services running 1.0.0 and its config.
+func seed(t *testing.T) *awstest.Env {
+	t.Helper()
+	env := awstest.New(t)
+	env.CreateCluster(t, "apps")
+	arn := env.RegisterTaskDefinitionFile(t, "../taskdef/testdata/fargate-web.json")
+	for _, s := range []string{"hello-color-dev", "hello-color-staging", "hello-color-prod"} {
+		env.CreateService(t, "apps", s, arn, 1)
+	}
+	env.CreateRepository(t, "hello-color")
+	env.PutParameter(t, "/ecrdeploy/config/hello-color", helloColor)
+	return env
+}
+
+func newTestDeployer(env *awstest.Env) *Deployer {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	return &Deployer{Deploy: NewDeployerLibrary(env.Config, Settings{Prefix: "/ecrdeploy", ConfigTTL: time.Minute}, log), Log: log}
+}
+
+func outcomes(res deploy.Result) map[string]string {
+	m := map[string]string{}
+	for _, r := range res.Results {
+		m[r.Environment] = strings.TrimSpace(string(r.Outcome) + " " + string(r.Reason))
+	}
+	return m
+}
+
+// TestSampleEvents runs every sample event in events/ through the handler,
+// exactly as Lambda would deliver it, so the samples never drift from the
+// code. A new sample without an expectation here fails the test.
+func TestSampleEvents(t *testing.T) {
+	want := map[string]map[string]string{
+		"push.json":            {"dev": "deployed", "staging": "deployed", "production": "skipped manual-environment"},
+		"push-prerelease.json": {"dev": "deployed", "staging": "skipped prerelease", "production": "skipped manual-environment"},
+		"push-latest.json":     {"dev": "skipped not-semver", "staging": "skipped not-semver", "production": "skipped manual-environment"},
+		"push-helm-chart.json": {"": "skipped not-an-image"},
+		"push-tagless.json":    {"": "skipped no-tag"},
+	}
+	files, err := filepath.Glob("../../events/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no samples in events/: %v", err)
+	}
+	for _, f := range files {
+		name := filepath.Base(f)
+		t.Run(name, func(t *testing.T) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var probe struct{ Source, Action string }
+			if err := json.Unmarshal(raw, &probe); err != nil {
+				t.Fatalf("%s is not JSON: %v", name, err)
+			}
+			if probe.Source == "" {
+				t.Skip("a manual request, run by the promoter's tests")
+			}
+			exp, ok := want[name]
+			if !ok {
+				t.Fatalf("no expectation for sample %s: add one to this test", name)
+			}
+			env := seed(t)
+			res, err := newTestDeployer(env).Handle(t.Context(), raw)
+			if err != nil {
+				t.Fatalf("Handle: %v", err)
+			}
+			if res.Error != "" {
+				t.Fatalf("result error: %s", res.Error)
+			}
+			if diff := cmp.Diff(exp, outcomes(res)); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBadEventIsReportedNotRetried(t *testing.T) {
+	h := &Deployer{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))} // no AWS needed: nothing is called
+	for name, in := range map[string]string{
+		"not json":     `nope`,
+		"other source": `{"source":"aws.s3","detail-type":"Object Created","detail":{}}`,
+		"bad digest":   `{"source":"aws.ecr","detail-type":"ECR Image Action","account":"123456789012","region":"us-east-1","detail":{"result":"SUCCESS","action-type":"PUSH","repository-name":"hello-color","image-digest":"x","image-tag":"1.0.0"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, err := h.Handle(t.Context(), json.RawMessage(in))
+			if err != nil {
+				t.Fatalf("Handle returned %v: a bad event must not be retried", err)
+			}
+			if !strings.HasPrefix(res.Error, "bad event") {
+				t.Errorf("result error = %q, want a bad event error", res.Error)
+			}
+		})
+	}
+}
+
+func TestReadSettings(t *testing.T) {
+	env := map[string]string{"ECRDEPLOY_PREFIX": "/acme/deploy", "ECRDEPLOY_EVENT_BUS": "deployments", "ECRDEPLOY_CONFIG_TTL": "15s"}
+	s, err := ReadSettings(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Settings{Prefix: "/acme/deploy", EventBus: "deployments", ConfigTTL: 15 * time.Second}, s); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+	d, err := ReadSettings(func(string) string { return "" })
+	if err != nil || d.Prefix != "/ecrdeploy" || d.EventBus != "default" || d.ConfigTTL != time.Minute {
+		t.Errorf("defaults = %+v, %v", d, err)
+	}
+	for k, v := range map[string]string{"ECRDEPLOY_PREFIX": "ecrdeploy", "ECRDEPLOY_CONFIG_TTL": "soon"} {
+		if _, err := ReadSettings(func(key string) string {
+			if key == k {
+				return v
+			}
+			return ""
+		}); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%q: err = %v, want an error naming the variable", k, v, err)
+		}
+	}
+}
