@@ -335,4 +335,3 @@ func (d *Deployer) logResults(ctx context.Context, req Request, results []Servic
 		d.log().InfoContext(ctx, "decision", attrs...)
 	}
 }
-

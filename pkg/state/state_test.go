@@ -170,4 +170,3 @@ func TestHold(t *testing.T) {
 		t.Errorf("Held = %v after unholding all, want nil", r.Held)
 	}
 }
-
