@@ -67,7 +67,7 @@ type Environment struct {
 	Services     []string          `json:"services" jsonschema:"minItems=1,uniqueItems=true" jsonschema_description:"The ECS services in the cluster that run this repository, by name or ARN."`
 	Container    Names             `json:"container,omitempty" jsonschema_description:"The container, or list of containers, that get the new image. Default: every container whose image is from this repository."`
 	Environment  map[string]string `json:"environment,omitempty" jsonschema_description:"Environment variables set on those containers, replacing any of the same name."`
-	Secrets      map[string]string `json:"secrets,omitempty" jsonschema_description:"Secrets set on those containers: name to valueFrom (a Secrets Manager or SSM parameter ARN), replacing any of the same name."`
+	Secrets      map[string]string `json:"secrets,omitempty" jsonschema_description:"Secrets set on those containers: name to valueFrom (the ARN of a Secrets Manager secret or SSM parameter, or the name of an SSM parameter in the same region), replacing any of the same name."`
 	Family       string            `json:"family,omitempty" jsonschema_description:"The task definition family to register into. Default: the current family."`
 	Region       string            `json:"region,omitempty" jsonschema_description:"The AWS region of the cluster. Default: the function's own region."`
 	DesiredCount *int32            `json:"desiredCount,omitempty" jsonschema:"minimum=0" jsonschema_description:"The desired count set on deploy. Left out, the count is not touched (autoscaling owns it)."`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"strconv"
 	"strings"
@@ -23,18 +24,24 @@ const DefaultTTL = 60 * time.Second
 // it.
 type SSMAPI interface {
 	GetParameter(ctx context.Context, params *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParametersByPath(ctx context.Context, params *ssm.GetParametersByPathInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
 }
 
 // Store reads configuration documents from SSM Parameter Store and caches
 // what it reads for a TTL, so that a warm function does not read the same
-// parameter for every event. The outcome of a read is cached whatever it is —
+// parameters for every event. The outcome of a read is cached whatever it is —
 // a valid document, a missing parameter or an invalid document — so that a
 // bad document is not re-read on every event; errors that a retry may fix
-// (throttling, network, a cancelled context) are not cached. Concurrent Gets of
-// one repository share a single read.
+// (throttling, network, a cancelled context) are not cached. Concurrent calls
+// that need the same read share it.
 //
 // A Store is safe for concurrent use.
 type Store struct {
+	// Log receives a warning for each invalid document that List leaves out
+	// (the problems, never values). Nil means slog.Default(). Set it before
+	// the Store is used.
+	Log *slog.Logger
+
 	client SSMAPI
 	prefix string
 	ttl    time.Duration
@@ -43,14 +50,17 @@ type Store struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	entries map[string]*entry // by parameter name
+	entries map[string]*entry // by parameter name, and listKey for List
 }
 
+// listKey is the cache key of List; parameter names start with "/".
+const listKey = "list"
+
 // entry is the outcome of one read. While the read is in flight, done is open
-// and doc and err are unset.
+// and the other fields are unset.
 type entry struct {
 	done    chan struct{}
-	doc     *Document
+	value   any // *Document for Get, map[string]*Document for List
 	err     error
 	expires time.Time
 }
@@ -80,49 +90,79 @@ func (s *Store) Get(ctx context.Context, repository string) (*Document, error) {
 	if strings.Trim(repository, "/") == "" {
 		return nil, fmt.Errorf("read config %s: empty repository name", name)
 	}
+	v, err := s.cached(ctx, name, func(ctx context.Context) (any, bool, error) {
+		return s.read(ctx, name)
+	})
+	doc, _ := v.(*Document)
+	return doc, err
+}
 
+// List returns the valid configuration documents of every repository, by
+// repository name, from the cache when it is fresh: every parameter under
+// {prefix}/config/, however deep. An invalid document is left out and logged
+// to Log, so that one team's bad document does not stop events of the others.
+// The map and the Documents are shared between callers: treat them as
+// read-only.
+//
+// List returns the error of GetParametersByPath (or of ctx) wrapped with the
+// path; with no configuration it returns an empty map and no error.
+func (s *Store) List(ctx context.Context) (map[string]*Document, error) {
+	v, err := s.cached(ctx, listKey, s.list)
+	docs, _ := v.(map[string]*Document)
+	return docs, err
+}
+
+// cached returns the outcome of read for key: from the cache when fresh, or
+// shared with a read of key in flight, or by calling read. read says whether
+// its outcome may be cached.
+func (s *Store) cached(ctx context.Context, key string, read func(context.Context) (any, bool, error)) (any, error) {
 	s.mu.Lock()
-	e, ok := s.entries[name]
-	if ok {
+	if e, ok := s.entries[key]; ok {
 		select {
 		case <-e.done:
 			if s.now().Before(e.expires) {
 				s.mu.Unlock()
-				return e.doc, e.err
+				return e.value, e.err
 			}
 			// Stale: read again below.
 		default:
 			s.mu.Unlock()
-			return s.wait(ctx, name, e)
+			select {
+			case <-e.done:
+				return e.value, e.err
+			case <-ctx.Done():
+				return nil, fmt.Errorf("read config %s: %w", s.describe(key), context.Cause(ctx))
+			}
 		}
 	}
-	e = &entry{done: make(chan struct{})}
-	s.entries[name] = e
+	e := &entry{done: make(chan struct{})}
+	s.entries[key] = e
 	s.mu.Unlock()
 
-	doc, cache, err := s.read(ctx, name)
+	value, cache, err := read(ctx)
 
 	s.mu.Lock()
-	e.doc, e.err = doc, err
+	e.value, e.err = value, err
 	if cache && s.ttl > 0 {
 		e.expires = s.now().Add(s.ttl)
-	} else if s.entries[name] == e {
-		delete(s.entries, name)
+	} else if s.entries[key] == e {
+		delete(s.entries, key)
 	}
 	close(e.done)
 	s.mu.Unlock()
-	return doc, err
+	return value, err
 }
 
-// wait waits for a read in flight to finish, or for ctx to end.
-func (s *Store) wait(ctx context.Context, name string, e *entry) (*Document, error) {
-	select {
-	case <-e.done:
-		return e.doc, e.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("read config %s: %w", name, context.Cause(ctx))
+// describe names what key reads, for messages.
+func (s *Store) describe(key string) string {
+	if key == listKey {
+		return s.path() + "/*"
 	}
+	return key
 }
+
+// path is the parameter path under which List reads.
+func (s *Store) path() string { return strings.TrimSuffix(ParameterName(s.prefix, ""), "/") }
 
 // read reads and parses one parameter. cache says whether the outcome is about
 // the document (and so worth caching) rather than a failure to read it.
@@ -142,6 +182,41 @@ func (s *Store) read(ctx context.Context, name string) (doc *Document, cache boo
 	}
 	doc, err = Parse(name, []byte(*out.Parameter.Value))
 	return doc, true, err
+}
+
+// list reads and parses every parameter under path().
+func (s *Store) list(ctx context.Context) (any, bool, error) {
+	path := s.path()
+	docs := make(map[string]*Document)
+	pages := ssm.NewGetParametersByPathPaginator(s.client, &ssm.GetParametersByPathInput{
+		Path:           aws.String(path),
+		Recursive:      aws.Bool(true),
+		WithDecryption: aws.Bool(true),
+	})
+	log := s.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, false, fmt.Errorf("read config %s/*: %w", path, err)
+		}
+		for _, p := range page.Parameters {
+			name := aws.ToString(p.Name)
+			repository, ok := strings.CutPrefix(name, path+"/")
+			if !ok || repository == "" || p.Value == nil {
+				continue
+			}
+			doc, err := Parse(name, []byte(*p.Value))
+			if err != nil {
+				log.WarnContext(ctx, "invalid configuration left out", "parameter", name, "repository", repository, "error", err.Error())
+				continue
+			}
+			docs[repository] = doc
+		}
+	}
+	return docs, true, nil
 }
 
 // ParseTTL parses the value of ECRDEPLOY_CONFIG_TTL: a Go duration ("30s",

@@ -1,8 +1,13 @@
 package config
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,10 +20,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// fakeSSM is an SSMAPI whose behaviour each test sets.
+// fakeSSM is an SSMAPI whose behaviour each test sets. calls counts the
+// GetParameter calls, pathCalls the GetParametersByPath calls.
 type fakeSSM struct {
-	GetParameterFn func(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
-	calls          atomic.Int32
+	GetParameterFn        func(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParametersByPathFn func(ctx context.Context, in *ssm.GetParametersByPathInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error)
+	calls, pathCalls      atomic.Int32
 }
 
 var _ SSMAPI = (*fakeSSM)(nil)
@@ -26,6 +33,11 @@ var _ SSMAPI = (*fakeSSM)(nil)
 func (f *fakeSSM) GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
 	f.calls.Add(1)
 	return f.GetParameterFn(ctx, in, optFns...)
+}
+
+func (f *fakeSSM) GetParametersByPath(ctx context.Context, in *ssm.GetParametersByPathInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error) {
+	f.pathCalls.Add(1)
+	return f.GetParametersByPathFn(ctx, in, optFns...)
 }
 
 const validDocument = `{"environments": {"dev": {"cluster": "apps", "services": ["web"]}}}`
@@ -412,6 +424,139 @@ func TestStoreWaiterContext(t *testing.T) {
 		}
 		if got := fake.calls.Load(); got != 1 {
 			t.Errorf("GetParameter calls = %d, want 1", got)
+		}
+	})
+}
+
+// pages returns a GetParametersByPath that serves the given pages of
+// name/value pairs in order, linked by NextToken, and records its inputs.
+func pages(inputs *[]*ssm.GetParametersByPathInput, pages ...map[string]string) func(context.Context, *ssm.GetParametersByPathInput, ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error) {
+	return func(_ context.Context, in *ssm.GetParametersByPathInput, _ ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error) {
+		*inputs = append(*inputs, in)
+		i := 0
+		if in.NextToken != nil {
+			i, _ = strconv.Atoi(*in.NextToken)
+		}
+		out := &ssm.GetParametersByPathOutput{}
+		if i >= len(pages) {
+			return out, nil
+		}
+		names := slices.Sorted(maps.Keys(pages[i]))
+		for _, name := range names {
+			out.Parameters = append(out.Parameters, ssmtypes.Parameter{Name: aws.String(name), Value: aws.String(pages[i][name])})
+		}
+		if i+1 < len(pages) {
+			out.NextToken = aws.String(strconv.Itoa(i + 1))
+		}
+		return out, nil
+	}
+}
+
+func TestStoreList(t *testing.T) {
+	var inputs []*ssm.GetParametersByPathInput
+	fake := &fakeSSM{GetParametersByPathFn: pages(&inputs,
+		map[string]string{
+			"/ecrdeploy/config/web":      validDocument,
+			"/ecrdeploy/config/team/api": validDocument,
+		},
+		map[string]string{
+			"/ecrdeploy/config/broken": `{"environments": {"dev": {"cluster": "apps", "services": ["web"], "replicas": 2}}}`,
+			"/ecrdeploy/config/worker": `{"environments": {"prod": {"cluster": "apps", "services": ["worker"]}}}`,
+		},
+	)}
+	s, _ := newTestStore(t, fake, time.Minute)
+	var logs bytes.Buffer
+	s.Log = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+
+	docs, err := s.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(map[string][]string)
+	for repository, doc := range docs {
+		got[repository] = doc.Names()
+	}
+	want := map[string][]string{"web": {"dev"}, "team/api": {"dev"}, "worker": {"prod"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("List mismatch (-want +got):\n%s", diff)
+	}
+
+	wantInputs := []*ssm.GetParametersByPathInput{
+		{Path: aws.String("/ecrdeploy/config"), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true)},
+		{Path: aws.String("/ecrdeploy/config"), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true), NextToken: aws.String("1")},
+	}
+	if diff := cmp.Diff(wantInputs, inputs, cmp.AllowUnexported(ssm.GetParametersByPathInput{})); diff != "" {
+		t.Errorf("GetParametersByPathInput mismatch (-want +got):\n%s", diff)
+	}
+
+	wantLog := `{"level":"WARN","msg":"invalid configuration left out","parameter":"/ecrdeploy/config/broken","repository":"broken","error":"config /ecrdeploy/config/broken: environments.dev.replicas: unknown field"}` + "\n"
+	if diff := cmp.Diff(wantLog, logs.String()); diff != "" {
+		t.Errorf("log mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestStoreListCache(t *testing.T) {
+	var inputs []*ssm.GetParametersByPathInput
+	fake := &fakeSSM{GetParametersByPathFn: pages(&inputs, map[string]string{"/ecrdeploy/config/web": validDocument})}
+	s, clock := newTestStore(t, fake, time.Minute)
+	steps := []struct {
+		advance   time.Duration
+		wantCalls int32
+	}{
+		{0, 1},
+		{59 * time.Second, 1},
+		{time.Second, 2},
+	}
+	for i, st := range steps {
+		clock.advance(st.advance)
+		docs, err := s.List(t.Context())
+		if err != nil || len(docs) != 1 {
+			t.Fatalf("step %d: List = %v, %v", i, docs, err)
+		}
+		if got := fake.pathCalls.Load(); got != st.wantCalls {
+			t.Errorf("step %d: GetParametersByPath calls = %d, want %d", i, got, st.wantCalls)
+		}
+	}
+	if got := fake.calls.Load(); got != 0 {
+		t.Errorf("GetParameter calls = %d, want 0", got)
+	}
+}
+
+func TestStoreListErrors(t *testing.T) {
+	t.Run("no configuration", func(t *testing.T) {
+		var inputs []*ssm.GetParametersByPathInput
+		fake := &fakeSSM{GetParametersByPathFn: pages(&inputs)}
+		s, _ := newTestStore(t, fake, time.Minute)
+		docs, err := s.List(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[string]*Document{}, docs); diff != "" {
+			t.Errorf("List mismatch (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("error not cached", func(t *testing.T) {
+		throttled := errors.New("ThrottlingException: rate exceeded")
+		fake := &fakeSSM{GetParametersByPathFn: func(context.Context, *ssm.GetParametersByPathInput, ...func(*ssm.Options)) (*ssm.GetParametersByPathOutput, error) {
+			return nil, throttled
+		}}
+		s, _ := newTestStore(t, fake, time.Minute)
+		for range 2 {
+			_, err := s.List(t.Context())
+			if !errors.Is(err, throttled) {
+				t.Errorf("List error = %v, want it to wrap %v", err, throttled)
+			}
+			if diff := cmp.Diff("read config /ecrdeploy/config/*: ThrottlingException: rate exceeded", err.Error()); diff != "" {
+				t.Errorf("List error mismatch (-want +got):\n%s", diff)
+			}
+		}
+		if got := fake.pathCalls.Load(); got != 2 {
+			t.Errorf("GetParametersByPath calls = %d, want 2", got)
 		}
 	})
 }

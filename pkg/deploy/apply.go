@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 
 	"github.com/Masterminds/semver/v3"
@@ -196,7 +197,8 @@ func (d *Deployer) newRecord(req Request, e *envRun, prev state.Record) state.Re
 		Repository: req.Repository, Environment: e.name,
 		Version: e.version.String(), Tag: req.Tag, Digest: req.Digest,
 		Trigger: string(req.Trigger), EventID: req.EventID, Time: d.now().UTC(),
-		Services: maps.Clone(prev.Services), Held: prev.Held,
+		Services: maps.Clone(prev.Services), Held: slices.Clone(prev.Held),
+		LastCompleted: prev.LastCompleted,
 	}
 	for _, s := range e.services {
 		if s.image != "" {
@@ -217,6 +219,7 @@ func (d *Deployer) newRecord(req Request, e *envRun, prev state.Record) state.Re
 		hv, err := semver.StrictNewVersion(h)
 		return err != nil || hv.Compare(e.version) <= 0
 	})
+	rec.Hold(req.Hold)
 	return rec
 }
 

@@ -37,14 +37,21 @@ func compareState(req Request, v *semver.Version, rec *state.Record) Reason {
 	if rec.IsHeld(v.String()) {
 		return Held
 	}
-	cur, err := semver.StrictNewVersion(rec.Version)
+	current := rec.Version
+	if rec.AggregateRollout() == state.Failed && rec.LastCompleted != "" {
+		// The failed version was rolled back (by the circuit breaker or a
+		// person): what runs, and what a push must not go below, is the last
+		// version that completed.
+		current = rec.LastCompleted
+	}
+	cur, err := semver.StrictNewVersion(current)
 	if err != nil {
 		return ""
 	}
 	switch c := v.Compare(cur); {
 	case c < 0:
 		return OlderThanCurrent
-	case c == 0 && rec.Digest != "" && rec.Digest != req.Digest:
+	case c == 0 && current == rec.Version && rec.Digest != "" && rec.Digest != req.Digest:
 		if rec.Tag == req.Tag {
 			return Retagged
 		}

@@ -75,6 +75,12 @@ func TestCompareState(t *testing.T) {
 		{"held", "1.5.0", "1.5.0", "sha256:c", false, rec, Held},
 		{"held forced", "1.5.0", "1.5.0", "sha256:c", true, rec, ""},
 		{"newer than held", "1.5.1", "1.5.1", "sha256:d", false, rec, ""},
+		{"after a failed rollout, newer than last completed", "1.4.1", "1.4.1", "sha256:e", false,
+			&state.Record{Version: "1.5.0", Digest: "sha256:f", Rollout: state.Failed, LastCompleted: "1.4.0", Held: []string{"1.5.0"}}, ""},
+		{"after a failed rollout, older than last completed", "1.3.9", "1.3.9", "sha256:e", false,
+			&state.Record{Version: "1.5.0", Digest: "sha256:f", Rollout: state.Failed, LastCompleted: "1.4.0", Held: []string{"1.5.0"}}, OlderThanCurrent},
+		{"after a failed rollout, the failed version is held", "1.5.0", "1.5.0", "sha256:f", false,
+			&state.Record{Version: "1.5.0", Digest: "sha256:f", Rollout: state.Failed, LastCompleted: "1.4.0", Held: []string{"1.5.0"}}, Held},
 		{"unparseable record version", "1.0.0", "1.0.0", "sha256:x", false, &state.Record{Version: "garbage"}, ""},
 	}
 	for _, tt := range tests {

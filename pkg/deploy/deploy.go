@@ -56,6 +56,7 @@ const (
 	TriggerDeploy    Trigger = "deploy"
 	TriggerPromote   Trigger = "promote"
 	TriggerRollback  Trigger = "rollback"
+	TriggerPlan      Trigger = "plan"
 )
 
 // Automatic reports whether the trigger deploys without a person asking.
@@ -81,6 +82,12 @@ type Request struct {
 	Force bool
 	// DryRun plans without changing anything.
 	DryRun bool
+	// ByDigest writes the image as repository@digest instead of
+	// repository:tag, so exactly that image runs even if the tag has moved.
+	ByDigest bool
+	// Hold is a version to hold in the environments once this request is
+	// applied (the version a rollback replaces).
+	Hold string
 }
 
 // Result is the answer of every invocation (DESIGN section 4).
@@ -91,7 +98,9 @@ type Result struct {
 	Digest     string          `json:"digest,omitempty"`
 	Trigger    Trigger         `json:"trigger,omitempty"`
 	Results    []ServiceResult `json:"results"`
-	Error      string          `json:"error,omitempty"`
+	// Environments is the answer of a status request.
+	Environments []EnvironmentStatus `json:"environments,omitempty"`
+	Error        string              `json:"error,omitempty"`
 }
 
 // ServiceResult is the outcome for one service of one environment.
@@ -99,14 +108,41 @@ type ServiceResult struct {
 	Environment            string  `json:"environment"`
 	Cluster                string  `json:"cluster"`
 	Service                string  `json:"service"`
-	Outcome                Outcome `json:"outcome"`
+	Outcome                Outcome `json:"outcome,omitempty"`
 	Reason                 Reason  `json:"reason"`
 	Image                  string  `json:"image,omitempty"`
 	PreviousTaskDefinition string  `json:"previousTaskDefinition,omitempty"`
 	TaskDefinition         string  `json:"taskDefinition,omitempty"`
 	DeploymentID           string  `json:"deploymentId,omitempty"`
-	Error                  string  `json:"error,omitempty"`
-	Diff                   string  `json:"diff,omitempty"`
+	// Rollout is the rollout status when it is known: after waiting, or for
+	// an ECS deployment state change ("completed", "failed", "in-progress").
+	Rollout string `json:"rollout,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Diff    string `json:"diff,omitempty"`
+}
+
+// EnvironmentStatus is what runs in one environment, from its state record.
+type EnvironmentStatus struct {
+	Environment string          `json:"environment"`
+	Cluster     string          `json:"cluster"`
+	Trigger     string          `json:"trigger"` // the environment's trigger: push or manual
+	Version     string          `json:"version,omitempty"`
+	Tag         string          `json:"tag,omitempty"`
+	Digest      string          `json:"digest,omitempty"`
+	Image       string          `json:"image,omitempty"`
+	Rollout     string          `json:"rollout,omitempty"`
+	Held        []string        `json:"held,omitempty"`
+	DeployedBy  string          `json:"deployedBy,omitempty"` // the trigger of the last deployment
+	DeployedAt  *time.Time      `json:"deployedAt,omitempty"`
+	Services    []ServiceStatus `json:"services"`
+}
+
+// ServiceStatus is what runs in one service of an environment.
+type ServiceStatus struct {
+	Service        string `json:"service"`
+	TaskDefinition string `json:"taskDefinition,omitempty"`
+	DeploymentID   string `json:"deploymentId,omitempty"`
+	Rollout        string `json:"rollout,omitempty"`
 }
 
 // Failed reports whether any service failed or the request as a whole did.
@@ -139,6 +175,9 @@ type Targets interface {
 // error wrapping config.ErrNotFound when there is none.
 type ConfigSource interface {
 	Get(ctx context.Context, repository string) (*config.Document, error)
+	// List returns the valid documents of every configured repository, by
+	// repository; invalid documents are left out (and logged by the source).
+	List(ctx context.Context) (map[string]*config.Document, error)
 }
 
 // StateStore reads and writes environment state records; *state.Store
@@ -147,6 +186,7 @@ type StateStore interface {
 	Get(ctx context.Context, repository, environment string) (state.Record, error)
 	GetMany(ctx context.Context, repository string, environments []string) (map[string]state.Record, error)
 	Put(ctx context.Context, rec state.Record) error
+	History(ctx context.Context, repository, environment string) ([]state.Record, error)
 }
 
 // Deployer plans and applies deployments. Its zero value is not usable; set
@@ -155,8 +195,18 @@ type Deployer struct {
 	Config  ConfigSource
 	State   StateStore
 	Targets Targets
-	Log     *slog.Logger
-	Now     func() time.Time
+	// ECR resolves tags for manual requests, in the function's own Region.
+	ECR    ECRAPI
+	Region string
+	Log    *slog.Logger
+	Now    func() time.Time
+
+	// PollInterval is how often a waiting request polls ECS (default 10s);
+	// WaitMargin is how long before the invocation's deadline waiting stops
+	// (default 10s); MaxWait bounds waiting without a deadline (default 15m).
+	PollInterval, WaitMargin, MaxWait time.Duration
+	// Progress, when set, is told about every poll while waiting.
+	Progress func(Progress)
 
 	families sync.Map // family key -> *sync.Mutex; serialises registrations into one family
 }

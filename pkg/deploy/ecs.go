@@ -18,6 +18,9 @@ type observedService struct {
 	DesiredCount   int32
 	Rollout        string // rollout state of the PRIMARY deployment
 	DeploymentID   string // id of the PRIMARY deployment
+	// Deployments maps the id of every deployment ECS lists to its rollout
+	// state.
+	Deployments map[string]string
 }
 
 // describeServices returns the services of one cluster that exist and are not
@@ -38,8 +41,9 @@ func describeServices(ctx context.Context, client ECSAPI, cluster string, names 
 			if aws.ToString(s.Status) == "INACTIVE" {
 				continue
 			}
-			o := observedService{TaskDefinition: aws.ToString(s.TaskDefinition), DesiredCount: s.DesiredCount}
+			o := observedService{TaskDefinition: aws.ToString(s.TaskDefinition), DesiredCount: s.DesiredCount, Deployments: map[string]string{}}
 			for _, dep := range s.Deployments {
+				o.Deployments[aws.ToString(dep.Id)] = string(dep.RolloutState)
 				if aws.ToString(dep.Status) == "PRIMARY" {
 					o.Rollout = string(dep.RolloutState)
 					o.DeploymentID = aws.ToString(dep.Id)

@@ -66,6 +66,8 @@ func newDeployer(env *awstest.Env, logTo io.Writer) *deploy.Deployer {
 		Config:  config.NewStore(env.SSM(), "/ecrdeploy", time.Minute),
 		State:   state.NewStore(env.SSM(), "/ecrdeploy"),
 		Targets: &deploy.ClientPool{Base: env.Config},
+		ECR:     env.ECR(),
+		Region:  awstest.Region,
 		Log:     slog.New(slog.NewJSONHandler(logTo, nil)),
 	}
 }

@@ -219,7 +219,7 @@ func (d *Deployer) planService(ctx context.Context, client ECSAPI, req Request, 
 
 	spec := taskdef.Spec{
 		Repository:  req.Repository,
-		Image:       taskdef.ImageFor(req.Registry, req.Repository, req.Tag, req.Digest, false),
+		Image:       taskdef.ImageFor(req.Registry, req.Repository, req.Tag, req.Digest, req.ByDigest),
 		Containers:  e.env.Container,
 		Environment: e.env.Environment,
 		Secrets:     e.env.Secrets,

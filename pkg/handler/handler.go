@@ -11,10 +11,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
@@ -73,6 +76,8 @@ func NewDeployerLibrary(cfg aws.Config, s Settings, log *slog.Logger) *deploy.De
 		Config:  config.NewStore(ssmClient, s.Prefix, s.ConfigTTL),
 		State:   state.NewStore(ssmClient, s.Prefix),
 		Targets: &deploy.ClientPool{Base: cfg},
+		ECR:     ecr.NewFromConfig(cfg),
+		Region:  cfg.Region,
 		Log:     log,
 	}
 }
@@ -109,8 +114,46 @@ func (h *Deployer) Handle(ctx context.Context, raw json.RawMessage) (deploy.Resu
 	switch ev := ev.(type) {
 	case event.Push:
 		return h.Deploy.Push(ctx, ev)
+	case event.DeploymentChange:
+		return h.Deploy.DeploymentChanged(ctx, ev)
 	}
 	err = fmt.Errorf("event %T is not handled yet", ev)
 	h.Log.ErrorContext(ctx, "unsupported event", "error", err.Error())
 	return deploy.Result{Results: []deploy.ServiceResult{}, Error: err.Error()}, nil
+}
+
+// Promoter handles the promoter function's manual requests.
+type Promoter struct {
+	Deploy *deploy.Deployer
+	Log    *slog.Logger
+}
+
+// NewPromoter builds the promoter's handler from the environment. It returns
+// an error for a malformed setting or AWS configuration.
+func NewPromoter(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Promoter, error) {
+	s, err := ReadSettings(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := LoadAWS(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &Promoter{Deploy: NewDeployerLibrary(cfg, s, log), Log: log}, nil
+}
+
+// Handle decodes one request and carries it out. A bad request is reported
+// in the result (and changes nothing); the error is non-nil only when a retry
+// could succeed.
+func (h *Promoter) Handle(ctx context.Context, raw json.RawMessage) (deploy.Result, error) {
+	req, err := request.Decode(raw)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "bad request", "error", err.Error())
+		return deploy.Result{Repository: req.Repository, Results: []deploy.ServiceResult{}, Error: err.Error()}, nil
+	}
+	id := ""
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		id = lc.AwsRequestID
+	}
+	return h.Deploy.Manual(ctx, req, id)
 }

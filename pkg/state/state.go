@@ -43,6 +43,9 @@ type Record struct {
 	Time        time.Time          `json:"time"`
 	Rollout     string             `json:"rollout"`
 	Held        []string           `json:"held,omitempty"`
+	// LastCompleted is the last version whose deployment COMPLETED here; it
+	// is what runs again after a FAILED deployment was rolled back.
+	LastCompleted string `json:"lastCompleted,omitempty"`
 }
 
 // Service is the part of a Record about one ECS service of the environment.
@@ -110,6 +113,7 @@ type SSMAPI interface {
 	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 	GetParameters(ctx context.Context, in *ssm.GetParametersInput, optFns ...func(*ssm.Options)) (*ssm.GetParametersOutput, error)
 	PutParameter(ctx context.Context, in *ssm.PutParameterInput, optFns ...func(*ssm.Options)) (*ssm.PutParameterOutput, error)
+	ssm.GetParameterHistoryAPIClient
 }
 
 // Store reads and writes state records in SSM Parameter Store.
@@ -197,4 +201,32 @@ func decode(name, value string) (Record, error) {
 		return Record{}, fmt.Errorf("state %s: not a state record: %w", name, err)
 	}
 	return rec, nil
+}
+
+// History returns every record an environment has had, oldest first: the
+// versions of its parameter. It returns ErrNotFound (wrapped) when the
+// environment has no record. Versions that are not records are skipped.
+func (s *Store) History(ctx context.Context, repository, environment string) ([]Record, error) {
+	name := s.Name(repository, environment)
+	var recs []Record
+	pages := ssm.NewGetParameterHistoryPaginator(s.client, &ssm.GetParameterHistoryInput{Name: aws.String(name), MaxResults: aws.Int32(50)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			var nf *ssmtypes.ParameterNotFound
+			if errors.As(err, &nf) {
+				return nil, fmt.Errorf("state %s: %w", name, ErrNotFound)
+			}
+			return nil, fmt.Errorf("read state history %s: %w", name, err)
+		}
+		for _, p := range page.Parameters {
+			if rec, err := decode(name, aws.ToString(p.Value)); err == nil {
+				recs = append(recs, rec)
+			}
+		}
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("state %s: %w", name, ErrNotFound)
+	}
+	return recs, nil
 }

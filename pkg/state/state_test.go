@@ -17,6 +17,7 @@ import (
 // fakeSSM is an in-memory parameter store.
 type fakeSSM struct {
 	params          map[string]string
+	history         map[string][]string
 	getParamsCalls  int
 	putErr, readErr error
 }
@@ -50,6 +51,23 @@ func (f *fakeSSM) GetParameters(_ context.Context, in *ssm.GetParametersInput, _
 	return out, nil
 }
 
+func (f *fakeSSM) GetParameterHistory(_ context.Context, in *ssm.GetParameterHistoryInput, _ ...func(*ssm.Options)) (*ssm.GetParameterHistoryOutput, error) {
+	name := aws.ToString(in.Name)
+	if f.history[name] == nil {
+		return nil, &ssmtypes.ParameterNotFound{}
+	}
+	// One value per page, to exercise paging.
+	i := 0
+	if in.NextToken != nil {
+		fmt.Sscan(*in.NextToken, &i)
+	}
+	out := &ssm.GetParameterHistoryOutput{Parameters: []ssmtypes.ParameterHistory{{Name: in.Name, Value: aws.String(f.history[name][i])}}}
+	if i+1 < len(f.history[name]) {
+		out.NextToken = aws.String(fmt.Sprint(i + 1))
+	}
+	return out, nil
+}
+
 func (f *fakeSSM) PutParameter(_ context.Context, in *ssm.PutParameterInput, _ ...func(*ssm.Options)) (*ssm.PutParameterOutput, error) {
 	if f.putErr != nil {
 		return nil, f.putErr
@@ -58,6 +76,10 @@ func (f *fakeSSM) PutParameter(_ context.Context, in *ssm.PutParameterInput, _ .
 		return nil, errors.New("want Overwrite")
 	}
 	f.params[aws.ToString(in.Name)] = aws.ToString(in.Value)
+	if f.history == nil {
+		f.history = map[string][]string{}
+	}
+	f.history[aws.ToString(in.Name)] = append(f.history[aws.ToString(in.Name)], aws.ToString(in.Value))
 	return &ssm.PutParameterOutput{}, nil
 }
 
@@ -168,5 +190,30 @@ func TestHold(t *testing.T) {
 	r.Unhold(func(v string) bool { return true })
 	if r.Held != nil {
 		t.Errorf("Held = %v after unholding all, want nil", r.Held)
+	}
+}
+
+func TestHistoryOldestFirstAcrossPages(t *testing.T) {
+	f := &fakeSSM{params: map[string]string{}}
+	s := NewStore(f, "/p")
+	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+		if err := s.Put(context.Background(), Record{Repository: "r", Environment: "prod", Version: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.history["/p/state/r/prod"] = append(f.history["/p/state/r/prod"], "not a record")
+	recs, err := s.History(context.Background(), "r", "prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Version)
+	}
+	if diff := cmp.Diff([]string{"1.0.0", "1.1.0", "1.2.0"}, got); diff != "" {
+		t.Errorf("History versions (-want +got):\n%s", diff)
+	}
+	if _, err := s.History(context.Background(), "r", "dev"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("History of an environment without records: err = %v, want ErrNotFound", err)
 	}
 }

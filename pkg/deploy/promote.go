@@ -1,0 +1,74 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/request"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
+)
+
+// ErrNothingDeployed is a promote or rollback whose environment has no
+// deployment to start from.
+var ErrNothingDeployed = errors.New("nothing deployed")
+
+// ErrNotCompleted is a promote from an environment whose last deployment has
+// not completed.
+var ErrNotCompleted = errors.New("last deployment has not completed")
+
+// Promote deploys to req.To the exact image that runs in req.From (or in the
+// target's promoteFrom), with the target's own variables and secrets. The
+// target's version range still applies, and a source whose last deployment
+// has not COMPLETED is refused, unless forced. Errors are as for Manual.
+func (d *Deployer) Promote(ctx context.Context, req request.Request, requestID string) (Result, error) {
+	res := Result{Repository: req.Repository, Trigger: TriggerPromote, Results: []ServiceResult{}}
+	doc, err := d.manualConfig(ctx, req.Repository, req.To, req.From)
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	from := req.From
+	if from == "" {
+		from = doc.Environments[req.To].PromoteFrom
+	}
+	if from == "" {
+		return d.fail(ctx, res, fmt.Errorf("promote %s to %s: no source: name one with from, or set promoteFrom on %s", req.Repository, req.To, req.To))
+	}
+	src, err := d.State.Get(ctx, req.Repository, from)
+	if errors.Is(err, state.ErrNotFound) {
+		return d.fail(ctx, res, fmt.Errorf("promote %s from %s: %w there", req.Repository, from, ErrNothingDeployed))
+	}
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	if rollout := src.AggregateRollout(); rollout != state.Completed && !req.Force {
+		return d.fail(ctx, res, fmt.Errorf("promote %s from %s: version %s is %s: %w (promote what has completed, or force)",
+			req.Repository, from, src.Version, rollout, ErrNotCompleted))
+	}
+	res.Tag, res.Digest = src.Tag, src.Digest
+	byDigest, err := d.tagMoved(ctx, req.Repository, src)
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	res, err = d.Deploy(ctx, Request{
+		Repository: req.Repository, Tag: src.Tag, Digest: src.Digest, Registry: taskdef.ParseImage(src.Image).Registry,
+		Trigger: TriggerPromote, EventID: requestID, Environments: []string{req.To},
+		Force: req.Force, DryRun: req.DryRun, ByDigest: byDigest,
+	})
+	return d.waitIfAsked(ctx, res, err, req, doc)
+}
+
+// tagMoved reports whether the tag of a recorded deployment now points to
+// another digest in ECR (it was overwritten), in which case the image is
+// deployed by digest so that exactly the recorded image runs.
+func (d *Deployer) tagMoved(ctx context.Context, repository string, rec state.Record) (bool, error) {
+	img, err := d.resolve(ctx, repository, rec.Tag)
+	if errors.Is(err, ErrImageNotFound) {
+		return true, nil // the tag is gone; the digest may still be there
+	}
+	if err != nil {
+		return false, err
+	}
+	return img.Digest != rec.Digest, nil
+}

@@ -1,0 +1,58 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/request"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
+)
+
+// Rollback redeploys to an environment the last version before the current
+// one whose deployment COMPLETED, read from the environment's state history
+// (never "revision - 1"), and holds the version it replaces so pushes and
+// reconcile skip it. Errors are as for Manual.
+func (d *Deployer) Rollback(ctx context.Context, req request.Request, requestID string) (Result, error) {
+	res := Result{Repository: req.Repository, Trigger: TriggerRollback, Results: []ServiceResult{}}
+	doc, err := d.manualConfig(ctx, req.Repository, req.Environment)
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	history, err := d.State.History(ctx, req.Repository, req.Environment)
+	if errors.Is(err, state.ErrNotFound) {
+		return d.fail(ctx, res, fmt.Errorf("rollback %s in %s: %w there", req.Repository, req.Environment, ErrNothingDeployed))
+	}
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	current := history[len(history)-1]
+	good, ok := lastGood(history, current.Version)
+	if !ok {
+		return d.fail(ctx, res, fmt.Errorf("rollback %s in %s: no version before %s completed there: %w",
+			req.Repository, req.Environment, current.Version, ErrNothingDeployed))
+	}
+	res.Tag, res.Digest = good.Tag, good.Digest
+	byDigest, err := d.tagMoved(ctx, req.Repository, good)
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	res, err = d.Deploy(ctx, Request{
+		Repository: req.Repository, Tag: good.Tag, Digest: good.Digest, Registry: taskdef.ParseImage(good.Image).Registry,
+		Trigger: TriggerRollback, EventID: requestID, Environments: []string{req.Environment},
+		Force: true, DryRun: req.DryRun, ByDigest: byDigest, Hold: current.Version,
+	})
+	return d.waitIfAsked(ctx, res, err, req, doc)
+}
+
+// lastGood returns the newest record of another version than current whose
+// deployment COMPLETED.
+func lastGood(history []state.Record, current string) (state.Record, bool) {
+	for i := len(history) - 1; i >= 0; i-- {
+		if r := history[i]; r.Version != current && r.AggregateRollout() == state.Completed && r.Digest != "" {
+			return r, true
+		}
+	}
+	return state.Record{}, false
+}
