@@ -20,5 +20,6 @@ func main() {
 		log.Error("init", "error", err.Error())
 		os.Exit(1)
 	}
+	h.Deploy.Metrics = os.Stdout // CloudWatch Embedded Metric Format lines
 	lambda.Start(h.Handle)
 }

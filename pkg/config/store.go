@@ -109,7 +109,38 @@ func (s *Store) Get(ctx context.Context, repository string) (*Document, error) {
 func (s *Store) List(ctx context.Context) (map[string]*Document, error) {
 	v, err := s.cached(ctx, listKey, s.list)
 	docs, _ := v.(map[string]*Document)
+	if err == nil {
+		s.prime(docs)
+	}
 	return docs, err
+}
+
+// prime caches the documents a listing read, so that the Get of each
+// repository that follows (a reconcile deploys repository by repository)
+// costs no second read.
+func (s *Store) prime(docs map[string]*Document) {
+	if s.ttl <= 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for repo, doc := range docs {
+		name := ParameterName(s.prefix, repo)
+		if e, ok := s.entries[name]; ok {
+			select {
+			case <-e.done:
+				if now.Before(e.expires) {
+					continue
+				}
+			default:
+				continue // a read in flight
+			}
+		}
+		e := &entry{done: make(chan struct{}), value: doc, expires: now.Add(s.ttl)}
+		close(e.done)
+		s.entries[name] = e
+	}
 }
 
 // cached returns the outcome of read for key: from the cache when fresh, or

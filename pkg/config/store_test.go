@@ -598,3 +598,19 @@ func TestParseTTL(t *testing.T) {
 		})
 	}
 }
+
+func TestStoreListPrimesGet(t *testing.T) {
+	var inputs []*ssm.GetParametersByPathInput
+	fake := &fakeSSM{GetParametersByPathFn: pages(&inputs, map[string]string{"/ecrdeploy/config/team/web": validDocument})}
+	s, _ := newTestStore(t, fake, time.Minute)
+	if _, err := s.List(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := s.Get(t.Context(), "team/web")
+	if err != nil || doc == nil {
+		t.Fatalf("Get after List = %v, %v", doc, err)
+	}
+	if got := fake.calls.Load(); got != 0 {
+		t.Errorf("GetParameter calls after List = %d, want 0: List read the document already", got)
+	}
+}

@@ -7,6 +7,7 @@ package deploy
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -88,6 +89,10 @@ type Request struct {
 	// Hold is a version to hold in the environments once this request is
 	// applied (the version a rollback replaces).
 	Hold string
+
+	// states are the environments' records when the caller has just read
+	// them (a reconcile does), so Deploy does not read them again.
+	states map[string]state.Record
 }
 
 // Result is the answer of every invocation (DESIGN section 4).
@@ -100,7 +105,12 @@ type Result struct {
 	Results    []ServiceResult `json:"results"`
 	// Environments is the answer of a status request.
 	Environments []EnvironmentStatus `json:"environments,omitempty"`
-	Error        string              `json:"error,omitempty"`
+	// Repositories is the answer to the reconcile schedule, one result per
+	// configured repository; NotReached lists those the invocation had no
+	// time for (the next schedule picks them up).
+	Repositories []Result `json:"repositories,omitempty"`
+	NotReached   []string `json:"notReached,omitempty"`
+	Error        string   `json:"error,omitempty"`
 }
 
 // ServiceResult is the outcome for one service of one environment.
@@ -152,6 +162,11 @@ func (r *Result) Failed() bool {
 	}
 	for _, s := range r.Results {
 		if s.Outcome == Failed {
+			return true
+		}
+	}
+	for _, repo := range r.Repositories {
+		if repo.Failed() {
 			return true
 		}
 	}
@@ -207,6 +222,15 @@ type Deployer struct {
 	PollInterval, WaitMargin, MaxWait time.Duration
 	// Progress, when set, is told about every poll while waiting.
 	Progress func(Progress)
+
+	// Events, when set, receives a result event for every outcome but
+	// unchanged, on EventBus (default "default").
+	Events   EventsAPI
+	EventBus string
+	// Metrics, when set, receives CloudWatch Embedded Metric Format lines
+	// (the functions use stdout).
+	Metrics   io.Writer
+	metricsMu sync.Mutex
 
 	families sync.Map // family key -> *sync.Mutex; serialises registrations into one family
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // DeploymentChanged records an ECS deployment state change in the state of
@@ -26,6 +28,7 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 	}
 	slices.Sort(repos)
 	var errs []error
+	leadTimes := map[string]time.Duration{}
 	for _, repo := range repos {
 		doc := docs[repo]
 		for _, name := range doc.Names() {
@@ -41,8 +44,19 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 				if serviceName(svc) != ev.Service {
 					continue
 				}
-				recorded, err := d.recordRollout(ctx, repo, name, svc, ev.DeploymentID, ev.Rollout(), ev.Reason)
+				rec, recorded, err := d.recordRollout(ctx, repo, name, svc, ev.DeploymentID, ev.Rollout(), ev.Reason)
 				row := ServiceResult{Environment: name, Cluster: env.Cluster, Service: svc, DeploymentID: ev.DeploymentID, Rollout: strings.ToLower(strings.ReplaceAll(ev.Rollout(), "_", "-"))}
+				if recorded {
+					row.TaskDefinition, row.Image = rec.Services[svc].TaskDefinition, rec.Image
+					res.Version, res.Tag, res.Digest, res.Trigger = rec.Version, rec.Tag, rec.Digest, Trigger(rec.Trigger)
+					at := ev.Time
+					if at.IsZero() {
+						at = d.now()
+					}
+					if lt, ok := leadTime(rec, at); ok && ev.Rollout() == state.Completed {
+						leadTimes[name+"/"+svc] = lt
+					}
+				}
 				switch {
 				case err != nil:
 					row.Outcome, row.Error = Failed, err.Error()
@@ -63,6 +77,7 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 		d.log().InfoContext(ctx, "rollout not recorded: no state names this deployment", "cluster", ev.Cluster, "service", ev.Service,
 			"deploymentId", ev.DeploymentID, "rollout", ev.Rollout())
 	}
+	d.reportRollouts(ctx, res, ev.ID, leadTimes)
 	if len(errs) > 0 {
 		return res, errs[0]
 	}

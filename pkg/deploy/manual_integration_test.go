@@ -332,3 +332,7 @@ func TestRollbackOfCompletedVersionHoldsIt(t *testing.T) {
 		t.Errorf("re-delivered 1.5.0: dev outcome = %q, want skipped held", got)
 	}
 }
+
+func contextWithTimeout(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(t.Context(), d)
+}

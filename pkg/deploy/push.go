@@ -26,6 +26,6 @@ func (d *Deployer) Push(ctx context.Context, p event.Push) (Result, error) {
 	}
 	res := Result{Repository: p.Repository, Tag: p.Tag, Digest: p.Digest, Trigger: TriggerPush,
 		Results: []ServiceResult{{Outcome: Skipped, Reason: reason}}}
-	d.logResults(ctx, req, res.Results)
+	d.report(ctx, req, res, d.now())
 	return res, nil
 }

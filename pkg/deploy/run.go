@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,12 +53,13 @@ func (s *serviceRun) needsUpdate() bool { return s.outcome == "" && s.rendered !
 // service) are in the Result; the error is non-nil only when a retry of the
 // invocation could succeed (throttling, 5xx, timeouts).
 func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
+	start := d.now()
 	res := Result{Repository: req.Repository, Tag: req.Tag, Digest: req.Digest, Trigger: req.Trigger, Results: []ServiceResult{}}
 	doc, err := d.Config.Get(ctx, req.Repository)
 	switch {
 	case errors.Is(err, config.ErrNotFound):
 		res.Results = append(res.Results, ServiceResult{Outcome: Skipped, Reason: NoConfig})
-		d.logResults(ctx, req, res.Results)
+		d.report(ctx, req, res, start)
 		return res, nil
 	case err != nil:
 		return d.fail(ctx, res, err)
@@ -84,6 +87,9 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 		// One read for the state of every environment, concurrent with the
 		// describes: neither waits on the other.
 		states := sync.OnceValues(func() (map[string]state.Record, error) {
+			if req.states != nil {
+				return req.states, nil
+			}
 			return d.State.GetMany(ctx, req.Repository, admitted)
 		})
 		go states()
@@ -103,8 +109,25 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 		}
 		retry = append(retry, e.retryable()...)
 	}
-	d.logResults(ctx, req, res.Results)
+	d.report(ctx, req, res, start)
 	return res, errors.Join(retry...)
+}
+
+// report logs one line per decision and, unless the request is a dry run,
+// publishes the result events and metrics.
+func (d *Deployer) report(ctx context.Context, req Request, res Result, start time.Time) {
+	d.logResults(ctx, req, res.Results)
+	if req.DryRun {
+		return
+	}
+	news := res
+	if req.Trigger == TriggerReconcile {
+		// An environment a reconcile leaves alone (ahead, held, outside its
+		// range) is not news every quarter of an hour.
+		news.Results = slices.DeleteFunc(slices.Clone(res.Results), func(r ServiceResult) bool { return r.Outcome == Skipped })
+	}
+	d.publish(ctx, announcements(news, req.EventID, nil))
+	d.emitMetrics(res, d.now().Sub(start), nil)
 }
 
 // fail reports an error of the whole request, returning it only when a retry

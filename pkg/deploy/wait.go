@@ -54,6 +54,13 @@ func (d *Deployer) wait(ctx context.Context, res *Result) {
 	if err != nil {
 		return
 	}
+	finished := Result{Repository: res.Repository, Tag: res.Tag, Version: res.Version, Digest: res.Digest, Trigger: res.Trigger}
+	leadTimes := map[string]time.Duration{}
+	defer func() {
+		if len(finished.Results) > 0 {
+			d.reportRollouts(ctx, finished, "", leadTimes)
+		}
+	}()
 	start := d.now()
 	deadline := start.Add(d.maxWait())
 	if dl, ok := ctx.Deadline(); ok && dl.Add(-d.waitMargin()).Before(deadline) {
@@ -92,8 +99,15 @@ func (d *Deployer) wait(ctx context.Context, res *Result) {
 					r.Rollout = RolloutSuperseded
 				case rollout == state.Completed || rollout == state.Failed:
 					r.Rollout = strings.ToLower(rollout)
-					if _, err := d.recordRollout(ctx, res.Repository, envName, r.Service, r.DeploymentID, rollout, ""); err != nil {
+					rec, recorded, err := d.recordRollout(ctx, res.Repository, envName, r.Service, r.DeploymentID, rollout, "")
+					if err != nil {
 						d.log().ErrorContext(ctx, "record rollout", "repository", res.Repository, "environment", envName, "service", r.Service, "error", err.Error())
+					}
+					if recorded {
+						finished.Results = append(finished.Results, *r)
+						if lt, ok := leadTime(rec, d.now()); ok && rollout == state.Completed {
+							leadTimes[r.Environment+"/"+r.Service] = lt
+						}
 					}
 				default:
 					pending = append(pending, r)

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 
@@ -72,13 +73,17 @@ func LoadAWS(ctx context.Context) (aws.Config, error) {
 // NewDeployerLibrary wires the deployment library to AWS.
 func NewDeployerLibrary(cfg aws.Config, s Settings, log *slog.Logger) *deploy.Deployer {
 	ssmClient := ssm.NewFromConfig(cfg)
+	store := config.NewStore(ssmClient, s.Prefix, s.ConfigTTL)
+	store.Log = log
 	return &deploy.Deployer{
-		Config:  config.NewStore(ssmClient, s.Prefix, s.ConfigTTL),
-		State:   state.NewStore(ssmClient, s.Prefix),
-		Targets: &deploy.ClientPool{Base: cfg},
-		ECR:     ecr.NewFromConfig(cfg),
-		Region:  cfg.Region,
-		Log:     log,
+		Config:   store,
+		State:    state.NewStore(ssmClient, s.Prefix),
+		Targets:  &deploy.ClientPool{Base: cfg},
+		ECR:      ecr.NewFromConfig(cfg),
+		Region:   cfg.Region,
+		Events:   eventbridge.NewFromConfig(cfg),
+		EventBus: s.EventBus,
+		Log:      log,
 	}
 }
 
@@ -116,10 +121,10 @@ func (h *Deployer) Handle(ctx context.Context, raw json.RawMessage) (deploy.Resu
 		return h.Deploy.Push(ctx, ev)
 	case event.DeploymentChange:
 		return h.Deploy.DeploymentChanged(ctx, ev)
+	case event.Schedule:
+		return h.Deploy.Reconcile(ctx, ev)
 	}
-	err = fmt.Errorf("event %T is not handled yet", ev)
-	h.Log.ErrorContext(ctx, "unsupported event", "error", err.Error())
-	return deploy.Result{Results: []deploy.ServiceResult{}, Error: err.Error()}, nil
+	return deploy.Result{}, fmt.Errorf("event %T has no handler", ev) // unreachable: Decode returns only the types above
 }
 
 // Promoter handles the promoter function's manual requests.

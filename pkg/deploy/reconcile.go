@@ -1,0 +1,213 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+)
+
+// ReconcileConcurrency is how many repositories a reconcile works on at once.
+const ReconcileConcurrency = 4
+
+// candidate is an image a reconcile may deploy.
+type candidate struct {
+	version *semver.Version
+	tag     string
+	digest  string
+	pushed  time.Time
+}
+
+// Reconcile brings every push environment of every configured repository
+// to the highest version its policy accepts that is not held, when it is
+// behind: it catches up after lost push events. An environment that is ahead
+// (a forced manual deploy) is left alone. It uses the deciding and applying
+// code of a push, works on ReconcileConcurrency repositories at once and
+// stops before the invocation's deadline, reporting what it did not reach.
+// The error is non-nil only when a retry could succeed.
+func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, error) {
+	out := Result{Trigger: TriggerReconcile, Results: []ServiceResult{}, Repositories: []Result{}}
+	docs, err := d.Config.List(ctx)
+	if err != nil {
+		if Retryable(err) {
+			return out, err
+		}
+		d.log().ErrorContext(ctx, "reconcile: list configuration", "error", err.Error())
+		return out, nil
+	}
+	repos := make([]string, 0, len(docs))
+	for repo := range docs {
+		repos = append(repos, repo)
+	}
+	slices.Sort(repos)
+
+	// Stop starting repositories once the deadline minus the margin is near.
+	work, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if dl, ok := ctx.Deadline(); ok {
+		var stop context.CancelFunc
+		work, stop = context.WithDeadline(ctx, dl.Add(-d.waitMargin()))
+		defer stop()
+	}
+
+	results := make([]*Result, len(repos))
+	var errs []error
+	var mu sync.Mutex
+	sem := make(chan struct{}, ReconcileConcurrency)
+	var wg sync.WaitGroup
+	for i, repo := range repos {
+		select {
+		case sem <- struct{}{}:
+		case <-work.Done():
+		}
+		if work.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			res, err := d.reconcileRepository(work, ev, repo, docs[repo])
+			mu.Lock()
+			defer mu.Unlock()
+			results[i] = &res
+			if err != nil {
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r == nil {
+			out.NotReached = append(out.NotReached, repos[i])
+			continue
+		}
+		out.Repositories = append(out.Repositories, *r)
+	}
+	if len(out.NotReached) > 0 {
+		d.log().WarnContext(ctx, "reconcile stopped before the deadline", "notReached", out.NotReached)
+	}
+	return out, errors.Join(errs...)
+}
+
+// reconcileRepository deploys to each push environment of one repository the
+// best image ECR has for it.
+func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, repo string, doc *config.Document) (Result, error) {
+	res := Result{Repository: repo, Trigger: TriggerReconcile, Results: []ServiceResult{}}
+	var envs []string
+	for _, name := range doc.Names() {
+		if doc.Environments[name].Trigger != config.TriggerManual {
+			envs = append(envs, name)
+		}
+	}
+	if len(envs) == 0 {
+		return res, nil
+	}
+	images, registry, err := d.listImages(ctx, repo)
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	recs, err := d.State.GetMany(ctx, repo, envs)
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	// Environments that want the same image are deployed together.
+	byImage := map[string][]string{}
+	chosen := map[string]candidate{}
+	for _, name := range envs {
+		rec, ok := recs[name]
+		var recp *state.Record
+		if ok {
+			recp = &rec
+		}
+		c, ok := best(images, doc.Environments[name], recp)
+		if !ok {
+			continue
+		}
+		byImage[c.digest+" "+c.tag] = append(byImage[c.digest+" "+c.tag], name)
+		chosen[c.digest+" "+c.tag] = c
+	}
+	keys := make([]string, 0, len(byImage))
+	for k := range byImage {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var errs []error
+	for _, k := range keys {
+		c := chosen[k]
+		r, err := d.Deploy(ctx, Request{
+			Repository: repo, Tag: c.tag, Digest: c.digest, Registry: registry,
+			Trigger: TriggerReconcile, EventID: ev.ID, PushedAt: c.pushed, Environments: byImage[k],
+			states: recs,
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if res.Version == "" || (r.Version != "" && semver.MustParse(r.Version).GreaterThan(semver.MustParse(res.Version))) {
+			res.Tag, res.Version, res.Digest = r.Tag, r.Version, r.Digest
+		}
+		res.Results = append(res.Results, r.Results...)
+		if r.Error != "" {
+			res.Error = r.Error
+		}
+	}
+	return res, errors.Join(errs...)
+}
+
+// best returns the highest version among the images that an environment's
+// policy accepts and that is not held there.
+func best(images []candidate, env *config.Environment, rec *state.Record) (candidate, bool) {
+	var top candidate
+	for _, img := range images {
+		v, verdict := env.Policy().Evaluate(img.tag)
+		if verdict != "" || (rec != nil && rec.IsHeld(v.String())) {
+			continue
+		}
+		if top.version == nil || v.GreaterThan(top.version) {
+			top = img
+			top.version = v
+		}
+	}
+	return top, top.version != nil
+}
+
+// listImages returns the tagged images of a repository in the function's own
+// registry, one candidate per tag.
+func (d *Deployer) listImages(ctx context.Context, repo string) ([]candidate, string, error) {
+	var out []candidate
+	registry := ""
+	pages := ecr.NewDescribeImagesPaginator(d.ECR, &ecr.DescribeImagesInput{
+		RepositoryName: aws.String(repo),
+		Filter:         &ecrtypes.DescribeImagesFilter{TagStatus: ecrtypes.TagStatusTagged},
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			var rnf *ecrtypes.RepositoryNotFoundException
+			if errors.As(err, &rnf) {
+				return nil, "", fmt.Errorf("ECR repository %s: %w", repo, ErrRepositoryNotFound)
+			}
+			return nil, "", fmt.Errorf("list images of %s: %w", repo, err)
+		}
+		for _, img := range page.ImageDetails {
+			registry = event.RegistryHost(aws.ToString(img.RegistryId), d.Region)
+			for _, tag := range img.ImageTags {
+				c := candidate{tag: tag, digest: aws.ToString(img.ImageDigest)}
+				if img.ImagePushedAt != nil {
+					c.pushed = *img.ImagePushedAt
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	return out, registry, nil
+}
