@@ -59,21 +59,25 @@ const (
 // strict decoder picks them up from the json tags; only validate needs to learn
 // their rules.
 type Environment struct {
-	Trigger      Trigger           `json:"trigger,omitempty" jsonschema:"enum=push,enum=manual,default=push" jsonschema_description:"push: deploy automatically on image push and on reconcile; manual: only by a manual deploy, promote or rollback."`
-	Versions     string            `json:"versions,omitempty" jsonschema:"default=*" jsonschema_description:"A semantic-version range (Masterminds semver/v3 syntax: ^1.2, ~1.2.3, >=1.0.0 <2.0.0, *) that a tag must satisfy, automatic or manual."`
-	Prereleases  bool              `json:"prereleases,omitempty" jsonschema:"default=false" jsonschema_description:"Whether pre-release versions (1.3.0-rc.1) may satisfy versions."`
-	TagPattern   string            `json:"tagPattern,omitempty" jsonschema_description:"A regular expression (Go RE2 syntax) with a named group version, matched against the whole tag; the group's text, with one optional leading v, is the version. Without it the whole tag is the version."`
-	Cluster      string            `json:"cluster" jsonschema:"minLength=1" jsonschema_description:"The ECS cluster, by name or ARN."`
-	Services     []string          `json:"services" jsonschema:"minItems=1,uniqueItems=true" jsonschema_description:"The ECS services in the cluster that run this repository, by name or ARN."`
-	Container    Names             `json:"container,omitempty" jsonschema_description:"The container, or list of containers, that get the new image. Default: every container whose image is from this repository."`
-	Environment  map[string]string `json:"environment,omitempty" jsonschema_description:"Environment variables set on those containers, replacing any of the same name."`
-	Secrets      map[string]string `json:"secrets,omitempty" jsonschema_description:"Secrets set on those containers: name to valueFrom (the ARN of a Secrets Manager secret or SSM parameter, or the name of an SSM parameter in the same region), replacing any of the same name."`
-	Family       string            `json:"family,omitempty" jsonschema_description:"The task definition family to register into. Default: the current family."`
-	Region       string            `json:"region,omitempty" jsonschema_description:"The AWS region of the cluster. Default: the function's own region."`
-	DesiredCount *int32            `json:"desiredCount,omitempty" jsonschema:"minimum=0" jsonschema_description:"The desired count set on deploy. Left out, the count is not touched (autoscaling owns it)."`
-	Deployment   *Deployment       `json:"deployment,omitempty" jsonschema_description:"Deployment settings set on the services on deploy. Left out, they are not touched."`
-	PromoteFrom  string            `json:"promoteFrom,omitempty" jsonschema_description:"The environment that promote copies from when no source is named."`
-	Wait         bool              `json:"wait,omitempty" jsonschema:"default=false" jsonschema_description:"Wait for the rollout to finish within the invocation (manual requests only)."`
+	Trigger        Trigger           `json:"trigger,omitempty" jsonschema:"enum=push,enum=manual,default=push" jsonschema_description:"push: deploy automatically on image push and on reconcile; manual: only by a manual deploy, promote or rollback."`
+	Versions       string            `json:"versions,omitempty" jsonschema:"default=*" jsonschema_description:"A semantic-version range (Masterminds semver/v3 syntax: ^1.2, ~1.2.3, >=1.0.0 <2.0.0, *) that a tag must satisfy, automatic or manual."`
+	Prereleases    bool              `json:"prereleases,omitempty" jsonschema:"default=false" jsonschema_description:"Whether pre-release versions (1.3.0-rc.1) may satisfy versions."`
+	TagPattern     string            `json:"tagPattern,omitempty" jsonschema_description:"A regular expression (Go RE2 syntax) with a named group version, matched against the whole tag; the group's text, with one optional leading v, is the version. Without it the whole tag is the version."`
+	Cluster        string            `json:"cluster" jsonschema:"minLength=1" jsonschema_description:"The ECS cluster, by name or ARN."`
+	Services       []string          `json:"services" jsonschema:"minItems=1,uniqueItems=true" jsonschema_description:"The ECS services in the cluster that run this repository, by name or ARN."`
+	Container      Names             `json:"container,omitempty" jsonschema_description:"The container, or list of containers, that get the new image. Default: every container whose image is from this repository."`
+	Environment    map[string]string `json:"environment,omitempty" jsonschema_description:"Environment variables set on those containers, replacing any of the same name."`
+	Secrets        map[string]string `json:"secrets,omitempty" jsonschema_description:"Secrets set on those containers: name to valueFrom (the ARN of a Secrets Manager secret or SSM parameter, or the name of an SSM parameter in the same region), replacing any of the same name."`
+	Family         string            `json:"family,omitempty" jsonschema_description:"The task definition family to register into. Default: the current family."`
+	Region         string            `json:"region,omitempty" jsonschema_description:"The AWS region of the cluster. Default: the function's own region."`
+	DesiredCount   *int32            `json:"desiredCount,omitempty" jsonschema:"minimum=0" jsonschema_description:"The desired count set on deploy. Left out, the count is not touched (autoscaling owns it)."`
+	Deployment     *Deployment       `json:"deployment,omitempty" jsonschema_description:"Deployment settings set on the services on deploy. Left out, they are not touched."`
+	TaskDefinition TaskDefinition    `json:"taskDefinition,omitzero"`
+	RoleARN        string            `json:"roleArn,omitempty" jsonschema_description:"The IAM role to assume for this environment's deployment (cross-account targets). Default: the function's own role."`
+	Registry       string            `json:"registry,omitempty" jsonschema_description:"The ECR registry host this environment pulls from (a replica in another region or account), e.g. 222222222222.dkr.ecr.eu-west-1.amazonaws.com. The digest is checked to exist there before anything is registered. Default: the pushing registry."`
+	ImageRef       ImageRef          `json:"imageRef,omitempty" jsonschema:"enum=tag,enum=digest,default=tag" jsonschema_description:"How the image is written in the task definition: tag (repo:1.2.3) or digest (repo@sha256:...)."`
+	PromoteFrom    string            `json:"promoteFrom,omitempty" jsonschema_description:"The environment that promote copies from when no source is named."`
+	Wait           bool              `json:"wait,omitempty" jsonschema:"default=false" jsonschema_description:"Wait for the rollout to finish within the invocation (manual requests only)."`
 
 	policy *policy.Policy
 }
@@ -81,6 +85,15 @@ type Environment struct {
 // Policy returns the environment's compiled version policy. It is nil unless
 // the Environment came from Parse (or Store), which compiles it.
 func (e *Environment) Policy() *policy.Policy { return e.policy }
+
+// ImageRef says how an image is referenced in a task definition.
+type ImageRef string
+
+// Image references.
+const (
+	ImageRefTag    ImageRef = "tag"
+	ImageRefDigest ImageRef = "digest"
+)
 
 // Deployment holds the ECS deployment settings of an environment. A nil field
 // is left as the service has it.

@@ -99,14 +99,13 @@ func TestParseSample(t *testing.T) {
 	}
 }
 
-// TestParseDesignExample parses the example of DESIGN §2. It names roleArn,
-// which a later issue adds; until then that is an unknown field. Without it, the
-// example is still refused, because production promotes from a staging
-// environment that the example leaves out; with one, it is valid.
+// TestParseDesignExample parses the example of DESIGN §2. It is refused,
+// because production promotes from a staging environment that the example
+// leaves out; with one, it is valid.
 func TestParseDesignExample(t *testing.T) {
 	data := mustReadFile(t, "testdata/design-example.json")
 	_, err := Parse(testParameter, data)
-	want := []*Error{{Parameter: testParameter, Field: "environments.production.roleArn", Problem: "unknown field"}}
+	want := []*Error{{Parameter: testParameter, Field: "environments.production.promoteFrom", Problem: `unknown environment "staging" (environments: dev, production)`}}
 	if diff := cmp.Diff(want, Problems(err)); diff != "" {
 		t.Errorf("Parse mismatch (-want +got):\n%s", diff)
 	}
@@ -115,13 +114,6 @@ func TestParseDesignExample(t *testing.T) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		t.Fatal(err)
 	}
-	delete(raw["environments"]["production"], "roleArn")
-	_, err = Parse(testParameter, mustMarshal(t, raw))
-	want = []*Error{{Parameter: testParameter, Field: "environments.production.promoteFrom", Problem: `unknown environment "staging" (environments: dev, production)`}}
-	if diff := cmp.Diff(want, Problems(err)); diff != "" {
-		t.Errorf("Parse without roleArn mismatch (-want +got):\n%s", diff)
-	}
-
 	raw["environments"]["staging"] = map[string]any{"versions": "^1.0.0", "cluster": "apps-staging", "services": []string{"hello-color-staging"}}
 	doc := mustParse(t, mustMarshal(t, raw))
 	if diff := cmp.Diff([]string{"dev", "production", "staging"}, doc.Names()); diff != "" {
@@ -228,7 +220,11 @@ func TestParseInvalid(t *testing.T) {
 		{"trigger-invalid", []string{`environments.dev.trigger: invalid trigger "auto": want "push" or "manual"`}},
 		{"truncated", []string{`environments.dev: invalid JSON: unexpected end of the document`}},
 		{"unknown-deployment-field", []string{`environments.dev.deployment.rollback: unknown field`}},
-		{`unknown-field-roleArn`, []string{`environments.production.roleArn: unknown field`}},
+		{`bad-roleArn`, []string{`environments.production.roleArn: invalid role ARN "arn:aws:iam::2222:user/ecrdeploy": want arn:aws:iam::<account>:role/<name>`}},
+		{`bad-registry`, []string{`environments.production.registry: invalid registry "ghcr.io": want an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com`}},
+		{`bad-imageRef`, []string{`environments.production.imageRef: invalid imageRef "sha": want "tag" or "digest"`}},
+		{`taskDefinition-unknown-field`, []string{`environments.production.taskDefinition: decode task definition JSON: containerDefinitions[0].imag: unknown field`}},
+		{`taskDefinition-no-family`, []string{`environments.production.taskDefinition: family: missing`}},
 		{"unknown-top-level-field", []string{`version: unknown field`}},
 		{"versions-and-tag-pattern-invalid", []string{
 			`environments.dev.versions: invalid range "^^1": improper constraint: "^^1"`,
@@ -578,5 +574,36 @@ func TestParameterName(t *testing.T) {
 				t.Errorf("ParameterName(%q, %q) mismatch (-want +got):\n%s", tt.prefix, tt.repository, diff)
 			}
 		})
+	}
+}
+
+func TestParseTargetFields(t *testing.T) {
+	td := `{"taskDefinition":{"family":"hello-color-prod","taskDefinitionArn":"arn:aws:ecs:eu-west-1:222222222222:task-definition/hello-color-prod:3",
+		"revision":3,"status":"ACTIVE","containerDefinitions":[{"name":"web","image":"placeholder","essential":true,"memory":512}]},"tags":[]}`
+	doc := mustParse(t, []byte(`{"environments":{"production":{"cluster":"apps","services":["web"],
+		"roleArn":"arn:aws:iam::222222222222:role/ecrdeploy-target","region":"eu-west-1",
+		"registry":"222222222222.dkr.ecr.eu-west-1.amazonaws.com","imageRef":"digest","taskDefinition":`+td+`}}}`))
+	env := doc.Environments["production"]
+	if env.RoleARN != "arn:aws:iam::222222222222:role/ecrdeploy-target" || env.ImageRef != ImageRefDigest || env.Registry == "" {
+		t.Errorf("environment = %+v", env)
+	}
+	in := env.TaskDefinition.Input()
+	if in == nil || *in.Family != "hello-color-prod" || len(in.ContainerDefinitions) != 1 {
+		t.Fatalf("template input = %+v", in)
+	}
+	if env.Family != "hello-color-prod" {
+		t.Errorf("family defaults to the template's: got %q", env.Family)
+	}
+	back, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := mustParse(t, back)
+	if !again.Environments["production"].TaskDefinition.Equal(env.TaskDefinition) {
+		t.Errorf("task definition does not survive a round trip: %s", back)
+	}
+	account, region, ok := RegistryAccountRegion(env.Registry)
+	if !ok || account != "222222222222" || region != "eu-west-1" {
+		t.Errorf("RegistryAccountRegion = %q %q %v", account, region, ok)
 	}
 }

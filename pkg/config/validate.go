@@ -32,6 +32,9 @@ var (
 	// one (service/name).
 	serviceARN = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service/([A-Za-z0-9_-]{1,255}/)?[A-Za-z0-9_-]{1,255}$`)
 	region     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	roleARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+	// registryHost is an ECR registry: account.dkr.ecr.region.amazonaws.com(.cn).
+	registryHost = regexp.MustCompile(`^(\d{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$`)
 )
 
 // validate checks a decoded document against the rules of DESIGN §2, sets
@@ -85,6 +88,22 @@ func (v *validator) environment(name string, env *Environment) {
 
 	if env.Family != "" && !ecsName.MatchString(env.Family) {
 		v.problem(path+".family", "invalid family %q: use 1 to 255 letters, digits, '_' or '-'", env.Family)
+	}
+	if env.RoleARN != "" && !roleARN.MatchString(env.RoleARN) {
+		v.problem(path+".roleArn", "invalid role ARN %q: want arn:aws:iam::<account>:role/<name>", env.RoleARN)
+	}
+	if env.Registry != "" {
+		if _, _, ok := RegistryAccountRegion(env.Registry); !ok {
+			v.problem(path+".registry", "invalid registry %q: want an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com", env.Registry)
+		}
+	}
+	switch env.ImageRef {
+	case "", ImageRefTag, ImageRefDigest:
+	default:
+		v.problem(path+".imageRef", "invalid imageRef %q: want %q or %q", env.ImageRef, ImageRefTag, ImageRefDigest)
+	}
+	if td := env.TaskDefinition.Input(); td != nil && env.Family == "" {
+		env.Family = *td.Family
 	}
 	if env.Region != "" && !region.MatchString(env.Region) {
 		v.problem(path+".region", "invalid region %q: want a region code such as us-east-1", env.Region)
@@ -275,4 +294,14 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// RegistryAccountRegion returns the account and region of an ECR registry
+// host; ok is false for anything else.
+func RegistryAccountRegion(host string) (account, region string, ok bool) {
+	m := registryHost.FindStringSubmatch(host)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
 }

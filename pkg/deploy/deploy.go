@@ -181,11 +181,6 @@ type ECSAPI interface {
 	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
 }
 
-// Targets gives the ECS client for an environment's region (and, later, role).
-type Targets interface {
-	ECS(ctx context.Context, env *config.Environment) (ECSAPI, error)
-}
-
 // ConfigSource returns a repository's configuration document; it returns an
 // error wrapping config.ErrNotFound when there is none.
 type ConfigSource interface {

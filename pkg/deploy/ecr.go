@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 )
 
@@ -22,6 +23,9 @@ type ECRAPI interface {
 var (
 	ErrImageNotFound      = errors.New("image not found")
 	ErrRepositoryNotFound = errors.New("repository not found")
+	// ErrReplicaMissing is an image not (yet) replicated to the registry an
+	// environment pulls from. Replication catches up, so it is retryable.
+	ErrReplicaMissing = errors.New("image not replicated to the environment's registry yet")
 )
 
 // image is a tag resolved in ECR.
@@ -54,4 +58,31 @@ func (d *Deployer) resolve(ctx context.Context, repository, tag string) (image, 
 		Digest:   aws.ToString(img.ImageDigest),
 		Registry: event.RegistryHost(aws.ToString(img.RegistryId), d.Region),
 	}, nil
+}
+
+// checkReplica checks, before anything is registered, that the image exists
+// in the registry the environment pulls from (a replica in another region or
+// account). It returns ErrReplicaMissing (wrapped) when it does not.
+func (d *Deployer) checkReplica(ctx context.Context, req Request, e *envRun) error {
+	account, region, _ := config.RegistryAccountRegion(e.env.Registry)
+	t := target(req.Repository, e.name, e.env)
+	t.Region = region
+	client, err := d.Targets.ECR(ctx, t)
+	if err != nil {
+		return err
+	}
+	out, err := client.DescribeImages(ctx, &ecr.DescribeImagesInput{
+		RegistryId:     aws.String(account),
+		RepositoryName: aws.String(req.Repository),
+		ImageIds:       []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(req.Digest)}},
+	})
+	var inf *ecrtypes.ImageNotFoundException
+	var rnf *ecrtypes.RepositoryNotFoundException
+	switch {
+	case errors.As(err, &inf) || errors.As(err, &rnf) || (err == nil && len(out.ImageDetails) == 0):
+		return fmt.Errorf("%s/%s@%s: %w", e.env.Registry, req.Repository, req.Digest, ErrReplicaMissing)
+	case err != nil:
+		return fmt.Errorf("check replica in %s: %w", e.env.Registry, err)
+	}
+	return nil
 }

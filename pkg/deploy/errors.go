@@ -29,7 +29,7 @@ func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrReplicaMissing) {
 		return true
 	}
 	var maxAttempts *retry.MaxAttemptsError

@@ -62,6 +62,9 @@ func newWorld(t *testing.T, fixture string, configJSON []byte) *world {
 }
 
 func newDeployer(env *awstest.Env, logTo io.Writer) *deploy.Deployer {
+	if logTo == nil {
+		logTo = io.Discard
+	}
 	return &deploy.Deployer{
 		Config:  config.NewStore(env.SSM(), "/ecrdeploy", time.Minute),
 		State:   state.NewStore(env.SSM(), "/ecrdeploy"),

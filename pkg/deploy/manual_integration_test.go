@@ -336,3 +336,12 @@ func TestRollbackOfCompletedVersionHoldsIt(t *testing.T) {
 func contextWithTimeout(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(t.Context(), d)
 }
+
+func mustRequest(t *testing.T, raw string) request.Request {
+	t.Helper()
+	req, err := request.Decode([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}

@@ -160,10 +160,15 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e *envRun, s
 	for _, name := range e.env.Services {
 		e.services = append(e.services, &serviceRun{name: name})
 	}
-	client, err := d.Targets.ECS(ctx, e.env)
+	client, err := d.Targets.ECS(ctx, target(req.Repository, e.name, e.env))
 	if err != nil {
 		e.err = err
 		return
+	}
+	if e.env.Registry != "" {
+		if e.err = d.checkReplica(ctx, req, e); e.err != nil {
+			return
+		}
 	}
 	observed, err := describeServices(ctx, client, e.env.Cluster, e.env.Services)
 	if err != nil {
@@ -240,9 +245,13 @@ func (d *Deployer) planService(ctx context.Context, client ECSAPI, req Request, 
 		s.current, s.base = aws.ToString(cur.TaskDefinitionArn), taskdef.FromDescribe(cur, tags)
 	}
 
+	registry := req.Registry
+	if e.env.Registry != "" {
+		registry = e.env.Registry
+	}
 	spec := taskdef.Spec{
 		Repository:  req.Repository,
-		Image:       taskdef.ImageFor(req.Registry, req.Repository, req.Tag, req.Digest, req.ByDigest),
+		Image:       taskdef.ImageFor(registry, req.Repository, req.Tag, req.Digest, req.ByDigest || e.env.ImageRef == config.ImageRefDigest),
 		Containers:  e.env.Container,
 		Environment: e.env.Environment,
 		Secrets:     e.env.Secrets,
@@ -250,9 +259,12 @@ func (d *Deployer) planService(ctx context.Context, client ECSAPI, req Request, 
 		Tags:        revisionTags(req, e.version),
 	}
 	s.image = spec.Image
+	// Template mode renders from the configured task definition; the
+	// service may have run anything before (even another repository).
+	template := e.env.TaskDefinition.Input()
 	if e.rec == nil {
 		images, err := taskdef.Images(s.base, spec.Containers, spec.Repository)
-		if err != nil {
+		if err != nil && template == nil {
 			s.fail(err)
 			return
 		}
@@ -263,7 +275,11 @@ func (d *Deployer) planService(ctx context.Context, client ECSAPI, req Request, 
 			}
 		}
 	}
-	s.rendered, err = taskdef.Render(s.base, spec)
+	from := s.base
+	if template != nil {
+		from = template
+	}
+	s.rendered, err = taskdef.Render(from, spec)
 	if err != nil {
 		s.fail(err)
 		return

@@ -74,7 +74,7 @@ func (d *Deployer) wait(ctx context.Context, res *Result) {
 		pending = pending[:0]
 		for envName, rows := range byEnv {
 			env := doc.Environments[envName]
-			client, err := d.Targets.ECS(ctx, env)
+			client, err := d.Targets.ECS(ctx, target(res.Repository, envName, env))
 			if err != nil {
 				pending = append(pending, rows...)
 				continue

@@ -1,0 +1,204 @@
+package deploy_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
+)
+
+const (
+	otherAccount = "222222222222"
+	otherRegion  = "us-west-2"
+	targetRole   = "arn:aws:iam::222222222222:role/ecrdeploy-target"
+)
+
+// otherAccountConfig returns moto credentials for the second account, as
+// assuming a role there gives them.
+func otherAccountConfig(t *testing.T, env *awstest.Env) aws.Config {
+	t.Helper()
+	cfg := env.MotoConfig.Copy()
+	cfg.Region = otherRegion
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(env.MotoConfig), "arn:aws:iam::222222222222:role/seed"))
+	return cfg
+}
+
+func TestTemplateModeFirstDeployIntoAServiceThatRanSomethingElse(t *testing.T) {
+	env := awstest.New(t)
+	env.CreateCluster(t, cluster)
+	// The service runs nginx from another family: nothing of hello-color.
+	other := env.RegisterTaskDefinitionJSON(t, []byte(`{"family":"placeholder","containerDefinitions":[{"name":"nginx","image":"nginx:1.27","memory":128,"essential":true}]}`))
+	env.CreateService(t, cluster, "hello-color-qa", other, 1)
+	env.CreateRepository(t, "hello-color")
+	pretty, err := os.ReadFile(fargateFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer // a parameter holds at most 8 KiB
+	if err := json.Compact(&compact, pretty); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := compact.Bytes()
+	env.PutParameter(t, "/ecrdeploy/config/hello-color", `{"environments":{"qa":{"cluster":"apps","services":["hello-color-qa"],
+		"container":"web","family":"hello-color-qa","environment":{"OCTO_ENV":"QA"},"taskDefinition":`+string(tmpl)+`}}}`)
+	w := &world{env: env, d: newDeployer(env, nil)}
+	p := w.push(t, "1.4.0")
+	res := w.deliver(t, p)
+	if got := outcomes(res)["qa"]; got != "deployed" {
+		t.Fatalf("qa = %q (%+v), want deployed", got, res)
+	}
+	td, tags := w.running(t, "hello-color-qa")
+	if aws.ToString(td.Family) != "hello-color-qa" || image(td, "web") != awstest.ImageURI("hello-color", "1.4.0") || len(td.ContainerDefinitions) != 2 {
+		t.Errorf("qa runs %s with web %s and %d containers", aws.ToString(td.TaskDefinitionArn), image(td, "web"), len(td.ContainerDefinitions))
+	}
+	// The revision is the template with only image, variables and tags set.
+	fixture, fixtureTags, err := taskdef.DecodeDescribeJSON(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := expectRender(taskdef.FromDescribe(fixture, fixtureTags), "web", awstest.ImageURI("hello-color", "1.4.0"), map[string]string{"OCTO_ENV": "QA"}, nil)
+	want.Family = aws.String("hello-color-qa")
+	if diff := cmp.Diff(canonical(t, want), canonical(t, taskdef.FromDescribe(td, tags))); diff != "" {
+		t.Errorf("revision differs from the template (-want +got):\n%s", diff)
+	}
+	// A re-delivery registers nothing.
+	env.Proxy.Reset()
+	if got := outcomes(w.deliver(t, p))["qa"]; got != "unchanged" || env.Proxy.Count("RegisterTaskDefinition") != 0 {
+		t.Errorf("re-delivery: qa = %q with %d registrations", got, env.Proxy.Count("RegisterTaskDefinition"))
+	}
+}
+
+// seedOtherAccount creates, in the second account and region, the cluster
+// and service production runs, and returns that account's ECS client.
+func seedOtherAccount(t *testing.T, env *awstest.Env) *ecs.Client {
+	t.Helper()
+	cfg := otherAccountConfig(t, env)
+	client := ecs.NewFromConfig(cfg)
+	if _, err := client.CreateCluster(t.Context(), &ecs.CreateClusterInput{ClusterName: aws.String("apps-prod")}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(ec2Fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := awstest.ParseTaskDefinition(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := client.RegisterTaskDefinition(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.CreateService(t.Context(), &ecs.CreateServiceInput{Cluster: aws.String("apps-prod"), ServiceName: aws.String("hello-color"),
+		TaskDefinition: out.TaskDefinition.TaskDefinitionArn, DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeEc2}); err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+func TestDeployIntoAnotherAccountThroughAssumedRole(t *testing.T) {
+	env := awstest.New(t)
+	prodECS := seedOtherAccount(t, env)
+	env.CreateRepository(t, "hello-color")
+	env.PutParameter(t, "/ecrdeploy/config/hello-color", `{"environments":{"production":{"trigger":"manual","cluster":"apps-prod","services":["hello-color"],
+		"region":"`+otherRegion+`","roleArn":"`+targetRole+`","imageRef":"digest","environment":{"OCTO_COLOR":"#f00"}}}}`)
+	w := &world{env: env, d: newDeployer(env, nil)}
+	p := w.push(t, "1.4.0")
+	res, err := w.d.Manual(t.Context(), mustRequest(t, `{"action":"deploy","repository":"hello-color","tag":"1.4.0","environment":"production"}`), "r")
+	if err != nil || res.Error != "" || outcomes(res)["production"] != "deployed" {
+		t.Fatalf("deploy: %v %+v", err, res)
+	}
+	r := row(t, res, "production")
+	if !strings.Contains(r.TaskDefinition, ":"+otherRegion+":"+otherAccount+":task-definition/") {
+		t.Errorf("registered %s, want a revision in %s/%s", r.TaskDefinition, otherAccount, otherRegion)
+	}
+	svc, err := prodECS.DescribeServices(t.Context(), &ecs.DescribeServicesInput{Cluster: aws.String("apps-prod"), Services: []string{"hello-color"}})
+	if err != nil || len(svc.Services) != 1 {
+		t.Fatalf("describe production service: %v", err)
+	}
+	if got := aws.ToString(svc.Services[0].TaskDefinition); !awstest.SameTaskDefinition(got, r.TaskDefinition) {
+		t.Errorf("production service runs %s, want %s", got, r.TaskDefinition)
+	}
+	td, err := prodECS.DescribeTaskDefinition(t.Context(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(r.TaskDefinition)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := image(td.TaskDefinition, "app"), awstest.RegistryHost()+"/hello-color@"+p.Digest; got != want {
+		t.Errorf("image = %s, want %s (imageRef digest)", got, want)
+	}
+	if n := env.Proxy.Count("AssumeRole"); n != 1 {
+		t.Errorf("AssumeRole calls = %d, want 1 (credentials cached)", n)
+	}
+	var assume string
+	for _, c := range env.Proxy.Log() {
+		if c.Operation == "AssumeRole" {
+			assume = string(c.Request)
+		}
+	}
+	if !strings.Contains(assume, "RoleSessionName=ecrdeploy-hello-color-production") {
+		t.Errorf("AssumeRole request %q lacks the session name", assume)
+	}
+}
+
+func TestMissingReplicaFailsRetryablyAndRegistersNothing(t *testing.T) {
+	env := awstest.New(t)
+	seedOtherAccount(t, env)
+	env.CreateRepository(t, "hello-color")
+	replica := otherAccount + ".dkr.ecr." + otherRegion + ".amazonaws.com"
+	env.PutParameter(t, "/ecrdeploy/config/hello-color", `{"environments":{"production":{"cluster":"apps-prod","services":["hello-color"],
+		"region":"`+otherRegion+`","roleArn":"`+targetRole+`","registry":"`+replica+`"}}}`)
+	w := &world{env: env, d: newDeployer(env, nil)}
+	p := w.push(t, "1.4.0")
+	env.Proxy.Reset()
+	res, err := w.d.Push(t.Context(), p)
+	if err == nil || !deploy.Retryable(err) || !errors.Is(err, deploy.ErrReplicaMissing) {
+		t.Errorf("Push error = %v, want a retryable ErrReplicaMissing", err)
+	}
+	if r := row(t, res, "production"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, "not replicated") || !strings.Contains(r.Error, replica) {
+		t.Errorf("production = %+v", r)
+	}
+	if ops := mutating(env); len(ops) != 0 && !(len(ops) == 1 && ops[0] == "AssumeRole") {
+		t.Errorf("a missing replica made mutating calls: %v", ops)
+	}
+
+	// Replication catches up: the same event now deploys, pulling from the replica.
+	repl := ecr.NewFromConfig(otherAccountConfig(t, env))
+	if _, err := repl.CreateRepository(t.Context(), &ecr.CreateRepositoryInput{RepositoryName: aws.String("hello-color")}); err != nil {
+		t.Fatal(err)
+	}
+	manifest := awstest.ImageManifest("hello-color 1.4.0")
+	if _, err := repl.PutImage(t.Context(), &ecr.PutImageInput{RepositoryName: aws.String("hello-color"), ImageManifest: aws.String(string(manifest)),
+		ImageTag: aws.String("1.4.0"), ImageDigest: aws.String(p.Digest)}); err != nil {
+		t.Fatal(err)
+	}
+	res = w.deliver(t, p)
+	if r := row(t, res, "production"); r.Outcome != deploy.Deployed || r.Image != replica+"/hello-color:1.4.0" {
+		t.Errorf("after replication: production = %+v", r)
+	}
+}
+
+func TestSessionName(t *testing.T) {
+	for _, tt := range []struct{ repo, env, want string }{
+		{"hello-color", "production", "ecrdeploy-hello-color-production"},
+		{"team/web", "prod", "ecrdeploy-team.web-prod"},
+		{strings.Repeat("a", 80), "prod", "ecrdeploy-" + strings.Repeat("a", 54)},
+	} {
+		if got := deploy.SessionName(tt.repo, tt.env); got != tt.want {
+			t.Errorf("SessionName(%q, %q) = %q, want %q", tt.repo, tt.env, got, tt.want)
+		}
+	}
+}
