@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
@@ -37,6 +38,8 @@ type Targets interface {
 	// ECR returns the ECR client of a target, for checking that an image is
 	// replicated to the registry an environment pulls from.
 	ECR(ctx context.Context, t Target) (ECRAPI, error)
+	// SSM returns the SSM client of a target, for checking secrets.
+	SSM(ctx context.Context, t Target) (SSMAPI, error)
 }
 
 // ClientPool makes the clients of each target from a base configuration
@@ -89,6 +92,16 @@ func (p *ClientPool) ECR(ctx context.Context, t Target) (ECRAPI, error) {
 	c := ecr.NewFromConfig(cfg)
 	p.ecr[t] = c
 	return c, nil
+}
+
+// SSM returns the target's SSM client. Verification is rare, so it is not
+// kept.
+func (p *ClientPool) SSM(ctx context.Context, t Target) (SSMAPI, error) {
+	cfg, err := p.config(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return ssm.NewFromConfig(cfg), nil
 }
 
 // config returns the AWS configuration of a target: its region and, with a

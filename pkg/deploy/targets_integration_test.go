@@ -202,3 +202,45 @@ func TestSessionName(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyReportsMissingContainerAndSecret(t *testing.T) {
+	cfg := `{"environments":{
+	  "dev":{"cluster":"apps","services":["hello-color-dev"],"container":["web","metrics"],
+	         "secrets":{"DB_PASSWORD":"arn:aws:ssm:us-east-1:123456789012:parameter/hello/dev/db","API_KEY":"/hello/dev/api-key",
+	                    "TOKEN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:token-AbCdEf"}},
+	  "staging":{"cluster":"apps","services":["hello-color-staging","gone"]}}}`
+	w := newWorld(t, fargateFixture, []byte(cfg))
+	w.env.PutParameter(t, "/hello/dev/db", "s3cret")
+	checks, err := w.d.Verify(t.Context(), "hello-color")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, c := range checks {
+		got[c.Environment+": "+c.What] = c.OK
+		if !c.OK && c.Detail == "" {
+			t.Errorf("failed check %q has no detail", c.What)
+		}
+	}
+	want := map[string]bool{
+		": configuration hello-color: 2 environments":                                                        true,
+		"dev: cluster apps exists":                                                                           true,
+		"dev: service hello-color-dev exists":                                                                true,
+		"dev: hello-color:1 has container(s) web, metrics":                                                   false,
+		"dev: secret API_KEY parameter /hello/dev/api-key exists":                                            false,
+		"dev: secret DB_PASSWORD parameter arn:aws:ssm:us-east-1:123456789012:parameter/hello/dev/db exists": true,
+		"dev: secret TOKEN (arn:aws:secretsmanager:us-east-1:123456789012:secret:token-AbCdEf)":              true,
+		"staging: cluster apps exists":                                                                       true,
+		"staging: service hello-color-staging exists":                                                        true,
+		"staging: hello-color:1 has the containers for hello-color":                                          true,
+		"staging: service gone exists":                                                                       false,
+	}
+	// The task definition is named by the ARN the service reports.
+	normalised := map[string]bool{}
+	for k, v := range got {
+		normalised[strings.Replace(k, "arn:aws:ecs:us-east-1:123456789012:task-definition/", "", 1)] = v
+	}
+	if diff := cmp.Diff(want, normalised); diff != "" {
+		t.Errorf("checks (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,229 @@
+package template
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestTemplate checks the SAM template's security properties and shape.
+func TestTemplate(t *testing.T) {
+	tpl, err := load(mustReadTemplate(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name  string
+		check func(tmpl) []string
+	}{
+		{"policy statements", checkStatements},
+		{"function policies", checkFunctionPolicies},
+		{"functions", checkFunctions},
+		{"parameters", checkParameters},
+		{"events", checkEvents},
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			for _, p := range c.check(tpl) {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+// TestChecksCatchWidening proves the checks bite: each edit of the real
+// template widens a permission or drops a safeguard, and must be reported.
+func TestChecksCatchWidening(t *testing.T) {
+	text := string(mustReadTemplate(t))
+	tests := []struct {
+		name     string
+		old, new string
+		want     string // in one of the problems
+	}{
+		{
+			name: "PassRole without its condition",
+			old:  "            Condition:\n              StringEquals:\n                iam:PassedToService: ecs-tasks.amazonaws.com\n",
+			new:  "",
+			want: "iam:PassRole without Condition",
+		},
+		{
+			name: "PassRole to another service",
+			old:  "iam:PassedToService: ecs-tasks.amazonaws.com",
+			new:  "iam:PassedToService: lambda.amazonaws.com",
+			want: "iam:PassRole without Condition",
+		},
+		{
+			name: "PassRole on any resource",
+			old:  "- !Sub arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*",
+			new:  `- "*"`,
+			want: `iam:PassRole on "*"`,
+		},
+		{
+			name: "action star in a list",
+			old:  "              - ecs:DescribeServices\n",
+			new:  "              - \"*\"\n",
+			want: `action "*" has a wildcard`,
+		},
+		{
+			name: "action star as a string",
+			old:  "            Action:\n              - ecr:DescribeImages\n",
+			new:  "            Action: \"*\"\n",
+			want: `action "*" has a wildcard`,
+		},
+		{
+			name: "service wildcard",
+			old:  "- ecs:UpdateService",
+			new:  "- ecs:*",
+			want: `action "ecs:*" has a wildcard`,
+		},
+		{
+			name: "partial wildcard",
+			old:  "- ssm:GetParametersByPath",
+			new:  "- ssm:Get*",
+			want: `action "ssm:Get*" has a wildcard`,
+		},
+		{
+			name: "NotAction",
+			old:  "            Action:\n              - ecr:DescribeImages\n",
+			new:  "            NotAction:\n              - ecr:DescribeImages\n",
+			want: "NotAction is not allowed",
+		},
+		{
+			name: "an action the code does not call",
+			old:  "              - ecr:DescribeImages\n",
+			new:  "              - ecr:DescribeImages\n              - ecr:BatchDeleteImage\n",
+			want: `"ecr:BatchDeleteImage" is not one the code calls`,
+		},
+		{
+			name: "AssumeRole on any role",
+			old:  "Resource: !Ref TargetRoleArns",
+			new:  `Resource: "*"`,
+			want: "sts:AssumeRole on",
+		},
+		{
+			name: "AssumeRole without the condition",
+			old:  "          - Sid: DescribeImages\n",
+			new:  "          - Sid: Assume\n            Effect: Allow\n            Action: sts:AssumeRole\n            Resource: !Ref TargetRoleArns\n          - Sid: DescribeImages\n",
+			want: "sts:AssumeRole only under the condition",
+		},
+		{
+			name: "SSM write on configuration",
+			old:  "              - ssm:GetParametersByPath\n",
+			new:  "              - ssm:GetParametersByPath\n              - ssm:PutParameter\n",
+			want: "writes only on the state path",
+		},
+		{
+			name: "SSM read outside the prefix",
+			old:  "parameter${Prefix}/config/*",
+			new:  "parameter/*",
+			want: "want parameters under",
+		},
+		{
+			name: "star resource for an action that takes ARNs",
+			old:  "- !Sub arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service/*",
+			new:  `- "*"`,
+			want: `Resource "*" with ecs:UpdateService`,
+		},
+		{
+			name: "tagging beyond registration",
+			old:  "ecs:CreateAction: RegisterTaskDefinition",
+			new:  "ecs:ResourceTag/x: y",
+			want: "ecs:TagResource without Condition",
+		},
+		{
+			name: "SAM policy template",
+			old:  "        - !Ref DeployPolicy\n      # EventBridge",
+			new:  "        - !Ref DeployPolicy\n        - AmazonECS_FullAccess\n      # EventBridge",
+			want: "a SAM policy template or an AWS managed policy",
+		},
+		{
+			name: "x86_64",
+			old:  "Architectures: [arm64]",
+			new:  "Architectures: [x86_64]",
+			want: "Architectures",
+		},
+		{
+			name: "a function overrides the runtime",
+			old:  "      Description: ecrdeploy promoter",
+			new:  "      Runtime: provided.al2\n      Description: ecrdeploy promoter",
+			want: "PromoterFunction: Runtime provided.al2",
+		},
+		{
+			name: "text logs",
+			old:  "LogFormat: JSON",
+			new:  "LogFormat: Text",
+			want: "LogFormat",
+		},
+		{
+			name: "public function URL",
+			old:  "      Description: ecrdeploy promoter",
+			new:  "      FunctionUrlConfig:\n        AuthType: NONE\n      Description: ecrdeploy promoter",
+			want: "FunctionUrlConfig",
+		},
+		{
+			name: "ECR rule for any result",
+			old:  "                result: [SUCCESS]\n",
+			new:  "",
+			want: "pattern detail.result",
+		},
+		{
+			name: "ECR rule for deletions too",
+			old:  "action-type: [PUSH]",
+			new:  "action-type: [PUSH, DELETE]",
+			want: "pattern detail.action-type",
+		},
+		{
+			name: "rule without retry policy",
+			old:  "                result: [SUCCESS]\n            RetryPolicy:\n              MaximumRetryAttempts: 20\n              MaximumEventAgeInSeconds: 3600\n",
+			new:  "                result: [SUCCESS]\n",
+			want: "ImagePush: RetryPolicy.MaximumRetryAttempts missing",
+		},
+		{
+			name: "schedule without dead-letter queue",
+			old:  "              MaximumEventAgeInSeconds: 600\n            DeadLetterConfig:\n              Arn: !GetAtt EventDeadLetterQueue.Arn\n",
+			new:  "              MaximumEventAgeInSeconds: 600\n",
+			want: "Reconcile: DeadLetterConfig",
+		},
+		{
+			name: "queue policy misses a rule",
+			old:  "                  - !GetAtt DeployerFunctionReconcile.Arn\n",
+			new:  "",
+			want: "!GetAtt DeployerFunctionReconcile.Arn",
+		},
+		{
+			name: "reserved concurrency not wired",
+			old:  "ReservedConcurrentExecutions: !Ref DeployerReservedConcurrency",
+			new:  "ReservedConcurrentExecutions: 5",
+			want: "ReservedConcurrentExecutions",
+		},
+		{
+			name: "no failure destination",
+			old:  "        DestinationConfig:\n          OnFailure:\n            Type: SQS\n            Destination: !GetAtt FailedInvocationQueue.Arn\n",
+			new:  "",
+			want: "OnFailure",
+		},
+		{
+			name: "prefix setting not wired",
+			old:  "ECRDEPLOY_PREFIX: !Ref Prefix",
+			new:  "ECRDEPLOY_PREFIX: /other",
+			want: "ECRDEPLOY_PREFIX",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if n := strings.Count(text, tt.old); n != 1 {
+				t.Fatalf("the edit's old text occurs %d times in template.yaml, want once: update this case to the template", n)
+			}
+			tpl, err := load([]byte(strings.Replace(text, tt.old, tt.new, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			probs := checkAll(tpl)
+			for _, p := range probs {
+				if strings.Contains(p, tt.want) {
+					return
+				}
+			}
+			t.Errorf("no problem contains %q; got %q", tt.want, probs)
+		})
+	}
+}

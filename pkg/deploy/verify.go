@@ -1,0 +1,156 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
+)
+
+// SSMAPI is the part of the SSM API verify uses to check that secret
+// parameters exist; *ssm.Client satisfies it.
+type SSMAPI interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+// Check is one line of a verification.
+type Check struct {
+	Environment string `json:"environment,omitempty"`
+	What        string `json:"check"`
+	OK          bool   `json:"ok"`
+	Detail      string `json:"detail,omitempty"`
+}
+
+// Verify checks a repository's configuration against AWS: that each
+// environment's role can be assumed, that its cluster and services exist,
+// that each service's task definition (or the template) has the containers
+// the configuration names, and that secret parameters exist. Secrets in
+// Secrets Manager are listed as not checked. It returns an error only when
+// the configuration cannot be read; every problem found is a failed Check.
+func (d *Deployer) Verify(ctx context.Context, repository string) ([]Check, error) {
+	doc, err := d.Config.Get(ctx, repository)
+	if err != nil {
+		return []Check{{What: "configuration " + repository, Detail: err.Error()}}, nil
+	}
+	checks := []Check{{What: fmt.Sprintf("configuration %s: %d environments", repository, len(doc.Environments)), OK: true}}
+	for _, name := range doc.Names() {
+		checks = append(checks, d.verifyEnvironment(ctx, repository, name, doc.Environments[name])...)
+	}
+	return checks, nil
+}
+
+func (d *Deployer) verifyEnvironment(ctx context.Context, repository, name string, env *config.Environment) []Check {
+	var checks []Check
+	add := func(ok bool, what, detail string) {
+		checks = append(checks, Check{Environment: name, What: what, OK: ok, Detail: detail})
+	}
+	t := target(repository, name, env)
+	client, err := d.Targets.ECS(ctx, t)
+	if env.RoleARN != "" {
+		add(err == nil, "role "+env.RoleARN+" can be assumed", errText(err))
+	}
+	if err != nil {
+		return checks
+	}
+	observed, err := describeServices(ctx, client, env.Cluster, env.Services)
+	add(err == nil, "cluster "+env.Cluster+" exists", errText(err))
+	if err != nil {
+		return checks
+	}
+	template := env.TaskDefinition.Input()
+	for _, svc := range env.Services {
+		obs, ok := observed[serviceName(svc)]
+		add(ok, "service "+svc+" exists", map[bool]string{false: "not found in cluster " + env.Cluster}[ok])
+		if !ok {
+			continue
+		}
+		in, where := template, "template"
+		if in == nil {
+			td, tags, found, err := describeTaskDefinition(ctx, client, obs.TaskDefinition)
+			if err != nil || !found {
+				add(false, "task definition "+obs.TaskDefinition+" of "+svc+" can be read", errText(err))
+				continue
+			}
+			in, where = taskdef.FromDescribe(td, tags), obs.TaskDefinition
+		}
+		images, err := taskdef.Images(in, env.Container, repository)
+		what := fmt.Sprintf("%s has the containers for %s", where, repository)
+		if len(env.Container) > 0 {
+			what = fmt.Sprintf("%s has container(s) %s", where, strings.Join(env.Container, ", "))
+		}
+		detail := errText(err)
+		if err == nil {
+			names := make([]string, 0, len(images))
+			for c := range images {
+				names = append(names, c)
+			}
+			slices.Sort(names)
+			detail = strings.Join(names, ", ")
+		}
+		add(err == nil, what, detail)
+	}
+	checks = append(checks, d.verifySecrets(ctx, t, name, env)...)
+	return checks
+}
+
+// verifySecrets checks that every secret kept in SSM Parameter Store exists
+// (in the target's account and region, where ECS will read it).
+func (d *Deployer) verifySecrets(ctx context.Context, t Target, name string, env *config.Environment) []Check {
+	var checks []Check
+	keys := make([]string, 0, len(env.Secrets))
+	for k := range env.Secrets {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		from := env.Secrets[k]
+		param, region, ok := ssmParameter(from)
+		if !ok {
+			checks = append(checks, Check{Environment: name, What: "secret " + k + " (" + from + ")", OK: true, Detail: "not checked: not an SSM parameter"})
+			continue
+		}
+		st := t
+		if region != "" {
+			st.Region = region
+		}
+		client, err := d.Targets.SSM(ctx, st)
+		if err == nil {
+			_, err = client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(param)})
+		}
+		var nf *ssmtypes.ParameterNotFound
+		detail := errText(err)
+		if errors.As(err, &nf) {
+			detail = "parameter " + param + " not found"
+		}
+		checks = append(checks, Check{Environment: name, What: "secret " + k + " parameter " + param + " exists", OK: err == nil, Detail: detail})
+	}
+	return checks
+}
+
+// ssmParameter returns the parameter name (or ARN, which GetParameter also
+// takes) and region of a secret's valueFrom when it is an SSM parameter.
+func ssmParameter(valueFrom string) (name, region string, ok bool) {
+	if strings.HasPrefix(valueFrom, "arn:") {
+		parts := strings.SplitN(valueFrom, ":", 6)
+		if len(parts) == 6 && parts[2] == "ssm" && strings.HasPrefix(parts[5], "parameter") {
+			return valueFrom, parts[3], true
+		}
+		return "", "", false
+	}
+	return valueFrom, "", true // a bare name is a parameter in the task's region
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
