@@ -13,29 +13,38 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
 )
 
-// cmdHandle runs the deployer's handler on one event.
-func cmdHandle(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, log *slog.Logger) int {
+// handle runs the deployer's handler on one event and prints the result as
+// indented JSON.
+func (c *cli) handle(ctx context.Context, args []string) int {
+	cmd := newCommand("handle", "[FILE|-]", `
+Run the deployer's handler locally, with your AWS configuration, on one
+EventBridge event read from FILE (standard input when FILE is - or absent),
+and print the JSON result. Every decision is logged as JSON on standard error.`)
+	args, code, ok := cmd.parse(args, c.stdout, c.stderr)
+	if !ok {
+		return code
+	}
 	if len(args) > 1 {
-		fmt.Fprintln(stderr, "ecrdeploy handle: want at most one FILE")
+		return cmd.usageError(c.stderr, "want at most one FILE")
+	}
+	raw, err := readInput(args, c.stdin, event.MaxSize)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ecrdeploy handle: %v\n", err)
 		return exitBadInput
 	}
-	raw, err := readInput(args, stdin)
+	log := slog.New(slog.NewJSONHandler(c.stderr, nil))
+	h, err := handler.NewDeployer(ctx, c.getenv, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "ecrdeploy handle: %v\n", err)
-		return exitBadInput
-	}
-	h, err := handler.NewDeployer(ctx, getenv, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "ecrdeploy handle: %v\n", err)
+		fmt.Fprintf(c.stderr, "ecrdeploy handle: %v\n", err)
 		return exitBadInput
 	}
 	res, err := h.Handle(ctx, raw)
-	return printResult(stdout, stderr, res, err)
+	return printResult(c.stdout, c.stderr, res, err)
 }
 
-// readInput reads the FILE argument, or stdin when it is "-" or absent. The
-// input is limited to the largest event EventBridge delivers.
-func readInput(args []string, stdin io.Reader) ([]byte, error) {
+// readInput reads the FILE argument, or standard input when it is "-" or
+// absent, refusing more than limit bytes.
+func readInput(args []string, stdin io.Reader, limit int) ([]byte, error) {
 	r := stdin
 	name := "standard input"
 	if len(args) == 1 && args[0] != "-" {
@@ -46,12 +55,12 @@ func readInput(args []string, stdin io.Reader) ([]byte, error) {
 		defer f.Close()
 		r, name = f, args[0]
 	}
-	data, err := io.ReadAll(io.LimitReader(r, event.MaxSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	if len(data) > event.MaxSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, event.MaxSize)
+	if len(data) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, limit)
 	}
 	return data, nil
 }

@@ -1,12 +1,14 @@
-// Command ecrdeploy runs the ecrdeploy functions' handlers locally with the
-// caller's AWS configuration, and manages configuration documents.
+// Command ecrdeploy is the command line of ecrdeploy. It makes the promoter's
+// manual requests (deploy, promote, rollback, plan, status) by running the
+// promoter's handler locally with the caller's AWS configuration, or by
+// invoking the deployed promoter function; it runs the deployer's handler on
+// an event; and it checks, writes and reads configuration documents.
 package main
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -21,13 +23,30 @@ const (
 
 const usage = `usage: ecrdeploy <command> [arguments]
 
-commands:
-  handle [FILE|-]   run the deployer's handler locally on an event (stdin when FILE is - or absent)
-                    and print the JSON result; exit 0 when nothing failed, 1 when an environment
-                    failed, 2 on bad input
+manual requests (run the promoter locally, or with --function NAME invoke the deployed one):
+  deploy REPO TAG --env E      deploy a tag to one environment
+  promote REPO --to B          promote the image running in --from A (default: B's promoteFrom) to B
+  rollback REPO --env E        redeploy the last version that completed before the current one
+  plan REPO TAG [--env E]      show what deploying a tag would do, with task definition diffs
+  status REPO                  show what runs in each environment
+
+configuration documents ({prefix}/config/{REPO} in SSM Parameter Store):
+  config validate FILE|-       check a document; exit 2 when it is invalid
+  config put REPO FILE|-       check a document, then write it
+  config get REPO              print the document
+
+events:
+  handle [FILE|-]              run the deployer's handler locally on an event and print the
+                               JSON result
+
+Run 'ecrdeploy <command> --help' for a command's flags.
+
+Exit status: 0 when nothing failed, 1 when an environment or AWS failed, 2 for bad input (usage,
+request, configuration, an unconfigured repository or environment, a tag missing from ECR).
 
 Settings come from ECRDEPLOY_PREFIX, ECRDEPLOY_EVENT_BUS and ECRDEPLOY_CONFIG_TTL; AWS access
-from the usual AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).
+from the usual AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...). Colour is used
+on a terminal unless NO_COLOR is set.
 `
 
 func main() {
@@ -43,14 +62,45 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stderr, usage)
 		return exitBadInput
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
 	switch args[0] {
 	case "handle":
-		return cmdHandle(ctx, args[1:], stdin, stdout, stderr, getenv, log)
-	case "help", "-h", "--help":
+		return c.handle(ctx, args[1:])
+	case "deploy", "promote", "rollback", "plan", "status":
+		return c.manual(ctx, args[0], args[1:])
+	case "config":
+		return c.config(ctx, args[1:])
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "ecrdeploy: unknown command %q\n\n%s", args[0], usage)
 	return exitBadInput
+}
+
+// cli is one run of the command: its standard streams and environment.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// color reports whether output to w may be coloured: w is a terminal and
+// neither NO_COLOR (https://no-color.org) nor TERM=dumb says otherwise.
+func (c *cli) color(w io.Writer) bool {
+	return isTerminal(w) && c.getenv("NO_COLOR") == "" && c.getenv("TERM") != "dumb"
+}
+
+// isTerminal reports whether w is a terminal (a character device). A writer
+// that is not an *os.File may say so itself with a Terminal method, which is
+// how tests pretend to be one.
+func isTerminal(w io.Writer) bool {
+	switch w := w.(type) {
+	case interface{ Terminal() bool }:
+		return w.Terminal()
+	case *os.File:
+		fi, err := w.Stat()
+		return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	}
+	return false
 }

@@ -11,7 +11,17 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 )
 
-func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
+func TestMain(m *testing.M) {
+	code := awstest.RunMain(m)
+	for _, dir := range tempDirs {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+// tempDirs are directories that outlive a test (binaries built once per test
+// binary); TestMain removes them.
+var tempDirs []string
 
 // seed creates hello-color's dev service and a config whose qa environment
 // names a service that does not exist.

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
+)
+
+// reply is the promoter's answer to one request.
+type reply struct {
+	Result deploy.Result
+	// Payload is Result as JSON exactly as the Lambda runtime returns it
+	// (see lambdaJSON): what -o json prints.
+	Payload []byte
+	// Err is the error the local handler returned with the result: one a
+	// retry could fix. (The deployed function reports such an error as a
+	// function error, without a result: see functionError.)
+	Err error
+}
+
+// setupError is a failure to set the promoter up from the caller's
+// environment: a malformed ECRDEPLOY_* setting or AWS configuration.
+type setupError struct{ err error }
+
+func (e *setupError) Error() string { return e.err.Error() }
+func (e *setupError) Unwrap() error { return e.err }
+
+// setupExitCode is the exit code of an error that left no result: 2 for a
+// setup error (bad input), 1 for anything else (AWS or the function failed).
+func setupExitCode(err error) int {
+	var se *setupError
+	if errors.As(err, &se) {
+		return exitBadInput
+	}
+	return exitFailed
+}
+
+// runLocal runs the promoter's handler in this process on payload, with the
+// caller's AWS configuration, reporting rollout polls to progress when it is
+// not nil. It returns a *setupError when the handler cannot be built.
+func (c *cli) runLocal(ctx context.Context, payload []byte, verbose bool, progress *progressLine) (reply, error) {
+	h, err := handler.NewPromoter(ctx, c.getenv, c.logger(verbose))
+	if err != nil {
+		return reply{}, &setupError{err}
+	}
+	if progress != nil {
+		h.Deploy.Progress = progress.Observe
+	}
+	res, herr := h.Handle(ctx, payload)
+	data, err := lambdaJSON(res)
+	if err != nil {
+		return reply{}, fmt.Errorf("encode result: %w", err)
+	}
+	return reply{Result: res, Payload: data, Err: herr}, nil
+}
+
+// lambdaJSON encodes a result exactly as the Lambda runtime for Go
+// (aws-lambda-go) encodes a handler's response: encoding/json without HTML
+// escaping, compact, without the encoder's trailing newline.
+func lambdaJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// lambdaAPI is the part of the Lambda API the CLI uses; *lambda.Client
+// satisfies it.
+type lambdaAPI interface {
+	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
+}
+
+// newLambdaClient returns a Lambda client with the caller's AWS
+// configuration. AWS_ENDPOINT_URL_LAMBDA points it elsewhere than
+// AWS_ENDPOINT_URL (at the Runtime Interface Emulator, say).
+//
+// Only throttling is retried: the function did not run then. Any other
+// failure (a 5xx answer, a connection dropped during a long --wait) may come
+// after the function has acted, and running a request twice is not harmless:
+// a second rollback would roll back further.
+func newLambdaClient(ctx context.Context) (lambdaAPI, error) {
+	cfg, err := handler.LoadAWS(ctx)
+	if err != nil {
+		return nil, &setupError{err}
+	}
+	return lambda.NewFromConfig(cfg, func(o *lambda.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.Retryables = []retry.IsErrorRetryable{retry.RetryableErrorCode{Codes: retry.DefaultThrottleErrorCodes}}
+		})
+	}), nil
+}
+
+// invokeFunction invokes the deployed promoter synchronously with payload.
+// It returns a *functionError when the function failed (its handler returned
+// an error, it crashed or timed out), and an error wrapping the API's when
+// the invocation itself failed.
+func (c *cli) invokeFunction(ctx context.Context, function string, payload []byte) (reply, error) {
+	client, err := newLambdaClient(ctx)
+	if err != nil {
+		return reply{}, err
+	}
+	return invoke(ctx, client, function, payload)
+}
+
+// invoke is invokeFunction with a given client.
+func invoke(ctx context.Context, client lambdaAPI, function string, payload []byte) (reply, error) {
+	out, err := client.Invoke(ctx, &lambda.InvokeInput{
+		FunctionName:   aws.String(function),
+		InvocationType: lambdatypes.InvocationTypeRequestResponse,
+		LogType:        lambdatypes.LogTypeTail,
+		Payload:        payload,
+	})
+	if err != nil {
+		return reply{}, fmt.Errorf("invoke function %s: %w", function, err)
+	}
+	if out.FunctionError != nil {
+		return reply{}, newFunctionError(function, aws.ToString(out.FunctionError), out.Payload, aws.ToString(out.LogResult))
+	}
+	// The Runtime Interface Emulator does not set X-Amz-Function-Error: an
+	// error payload is recognised by its shape. A result always has
+	// "results"; an error never does.
+	var probe struct {
+		ErrorMessage *string         `json:"errorMessage"`
+		Results      json.RawMessage `json:"results"`
+	}
+	if json.Unmarshal(out.Payload, &probe) == nil && probe.ErrorMessage != nil && probe.Results == nil {
+		return reply{}, newFunctionError(function, "Unhandled", out.Payload, aws.ToString(out.LogResult))
+	}
+	// Not strict: a newer function may add fields this CLI does not know;
+	// -o json prints them all, since it prints the payload unchanged.
+	var res deploy.Result
+	if err := json.Unmarshal(out.Payload, &res); err != nil {
+		return reply{}, fmt.Errorf("invoke function %s: the response is not a result: %w: %.200q", function, err, out.Payload)
+	}
+	return reply{Result: res, Payload: out.Payload}, nil
+}
+
+// functionError is the error a Lambda function reported instead of a result.
+type functionError struct {
+	Function string
+	Kind     string // X-Amz-Function-Error: Unhandled, or Handled
+	Type     string // errorType: the Go type of the handler's error, Runtime.ExitError, ...
+	Message  string // errorMessage
+	Log      string // the tail of the invocation's log, when Lambda sent it
+}
+
+func newFunctionError(function, kind string, payload []byte, logTail string) *functionError {
+	e := &functionError{Function: function, Kind: kind}
+	var body struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	if json.Unmarshal(payload, &body) == nil && body.ErrorMessage != "" {
+		e.Type, e.Message = body.ErrorType, body.ErrorMessage
+	} else {
+		e.Message = strings.TrimSpace(string(payload))
+	}
+	if logTail != "" {
+		if tail, err := base64.StdEncoding.DecodeString(logTail); err == nil {
+			e.Log = strings.TrimSpace(string(tail))
+		}
+	}
+	return e
+}
+
+// Error returns "function NAME failed (Kind): Type: Message", followed by the
+// log tail when there is one.
+func (e *functionError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "function %s failed (%s): ", e.Function, e.Kind)
+	if e.Type != "" {
+		b.WriteString(e.Type + ": ")
+	}
+	b.WriteString(e.Message)
+	if e.Log != "" {
+		b.WriteString("\nlog tail:\n" + e.Log)
+	}
+	return b.String()
+}

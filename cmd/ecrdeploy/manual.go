@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/request"
+)
+
+// Output formats.
+const (
+	formatTable = "table"
+	formatJSON  = "json"
+)
+
+// manualOptions are the flags of a manual request that are not part of the
+// request itself.
+type manualOptions struct {
+	output   string // formatTable or formatJSON
+	function string // the promoter function to invoke; empty runs the handler locally
+	verbose  bool   // log every decision (local runs)
+}
+
+// manualHelp is the description of each manual verb.
+var manualHelp = map[string]struct{ synopsis, help string }{
+	request.Deploy: {"REPO TAG --env E [flags]", `
+Deploy TAG of the ECR repository REPO to environment E, whatever E's trigger.
+The tag must exist in ECR, and E's version range applies unless --force.`},
+	request.Promote: {"REPO --to B [--from A] [flags]", `
+Deploy to environment B the exact image (by digest) that runs in environment
+A, or in B's promoteFrom when --from is not given. B's version range applies,
+and a source whose last deployment has not completed is refused, unless
+--force.`},
+	request.Rollback: {"REPO --env E [flags]", `
+Redeploy to environment E the last version before the current one whose
+deployment completed (from E's state history), and hold the version it
+replaces so that pushes and reconcile skip it.`},
+	request.Plan: {"REPO TAG [--env E] [flags]", `
+Show what deploying TAG would do to every environment of REPO (or to E only),
+with a diff of each new task definition. Changes nothing.`},
+	request.Status: {"REPO [flags]", `
+Show what runs in each environment of REPO: version, digest, rollout status,
+held versions, task definitions and the last deployment.`},
+}
+
+// manualFlags holds the values of a manual verb's flags.
+type manualFlags struct {
+	env, from, to       string
+	force, wait, dryRun bool
+	manualOptions
+}
+
+// newManualCommand returns the command of a manual verb with the flags that
+// apply to it bound to f.
+func newManualCommand(verb string, f *manualFlags) *command {
+	h := manualHelp[verb]
+	c := newCommand(verb, h.synopsis, h.help+`
+
+By default the promoter's handler runs here, with your AWS configuration;
+with --function it runs in the deployed promoter function (lambda:Invoke).`)
+	fs := c.flags
+	switch verb {
+	case request.Deploy, request.Rollback:
+		fs.StringVar(&f.env, "env", "", "the `environment` (required)")
+	case request.Plan:
+		fs.StringVar(&f.env, "env", "", "plan only this `environment`")
+	case request.Promote:
+		fs.StringVar(&f.from, "from", "", "the source `environment` (default: the target's promoteFrom)")
+		fs.StringVar(&f.to, "to", "", "the target `environment` (required)")
+	}
+	switch verb {
+	case request.Deploy, request.Promote, request.Rollback:
+		fs.BoolVar(&f.force, "force", false, "allow a downgrade, a re-tagged digest, a held version, a version outside the range, or an unfinished source")
+		fs.BoolVar(&f.wait, "wait", false, "wait for the rollout to finish (exit 1 if it fails or is still running when waiting stops)")
+		fs.BoolVar(&f.dryRun, "dry-run", false, "plan only: show what would be done, change nothing")
+	}
+	fs.StringVar(&f.output, "o", formatTable, "output `format`: table, or json (the promoter's result exactly as Lambda returns it, then a newline)")
+	fs.StringVar(&f.output, "output", formatTable, "the same as -o `format`")
+	fs.StringVar(&f.function, "function", "", "invoke the deployed promoter function `name` (or ARN) instead of running the handler here")
+	fs.BoolVar(&f.verbose, "v", false, "log every decision as JSON on standard error (local runs; quiet otherwise)")
+	return c
+}
+
+// parseManual parses the arguments of a manual verb into the request it
+// makes. It returns a usage error naming what is missing or wrong; the
+// request's values are checked by the promoter (request.Decode), so that the
+// CLI and the function accept exactly the same requests.
+func parseManual(verb string, args []string, stdout, stderr io.Writer) (request.Request, manualOptions, int, bool) {
+	var f manualFlags
+	c := newManualCommand(verb, &f)
+	pos, code, ok := c.parse(args, stdout, stderr)
+	if !ok {
+		return request.Request{}, manualOptions{}, code, false
+	}
+	want := []string{"REPO"}
+	if verb == request.Deploy || verb == request.Plan {
+		want = append(want, "TAG")
+	}
+	switch {
+	case len(pos) < len(want):
+		return request.Request{}, manualOptions{}, c.usageError(stderr, "missing %s", strings.Join(want[len(pos):], " and ")), false
+	case len(pos) > len(want):
+		return request.Request{}, manualOptions{}, c.usageError(stderr, "unexpected argument %q", pos[len(want)]), false
+	case (verb == request.Deploy || verb == request.Rollback) && f.env == "":
+		return request.Request{}, manualOptions{}, c.usageError(stderr, "missing --env ENVIRONMENT"), false
+	case verb == request.Promote && f.to == "":
+		return request.Request{}, manualOptions{}, c.usageError(stderr, "missing --to ENVIRONMENT"), false
+	case f.output != formatTable && f.output != formatJSON:
+		return request.Request{}, manualOptions{}, c.usageError(stderr, "-o %q: want table or json", f.output), false
+	}
+	req := request.Request{
+		Action: verb, Repository: pos[0],
+		Environment: f.env, From: f.from, To: f.to,
+		Force: f.force, Wait: f.wait, DryRun: f.dryRun,
+	}
+	if len(pos) > 1 {
+		req.Tag = pos[1]
+	}
+	return req, f.manualOptions, exitOK, true
+}
+
+// manual runs a manual verb: it builds the request, has the promoter carry
+// it out (here or in Lambda), prints the result and returns the exit code.
+func (c *cli) manual(ctx context.Context, verb string, args []string) int {
+	req, opts, code, ok := parseManual(verb, args, c.stdout, c.stderr)
+	if !ok {
+		return code
+	}
+	// The request goes to the promoter as JSON, locally too, so that both
+	// take it through the same decoding (request.Decode).
+	payload, err := json.Marshal(req)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ecrdeploy %s: encode request: %v\n", verb, err)
+		return exitFailed
+	}
+
+	var rep reply
+	if opts.function != "" {
+		rep, err = c.invokeFunction(ctx, opts.function, payload)
+	} else {
+		// Shown only if the promoter waits: on --wait, or for an
+		// environment configured with "wait": true.
+		progress := newProgressLine(c.stderr, isTerminal(c.stderr))
+		rep, err = c.runLocal(ctx, payload, opts.verbose, progress)
+		progress.Done()
+	}
+	if err != nil {
+		// The promoter could not be reached or set up: no result.
+		fmt.Fprintf(c.stderr, "ecrdeploy %s: %v\n", verb, err)
+		return setupExitCode(err)
+	}
+	return c.report(verb, opts.output, rep)
+}
+
+// logger returns the logger the local handler logs with: with verbose, every
+// decision as JSON on standard error; without, nothing, since the result
+// (table or JSON) already says what the log would.
+func (c *cli) logger(verbose bool) *slog.Logger {
+	if !verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewJSONHandler(c.stderr, nil))
+}
+
+// exitCode is the exit status a reply means: 1 when the invocation failed
+// (a retryable error, or the function's error), 2 when the promoter rejected
+// the request (Result.Error: a bad request, an unconfigured repository or
+// environment, a tag missing from ECR), 1 when a service failed or its
+// rollout failed or was still running when waiting stopped, and 0 otherwise.
+func exitCode(rep reply) int {
+	switch {
+	case rep.Err != nil:
+		return exitFailed
+	case rep.Result.Error != "":
+		return exitBadInput
+	case rep.Result.Failed():
+		return exitFailed
+	}
+	for _, r := range rep.Result.Results {
+		if r.Rollout == deploy.RolloutFailed || r.Rollout == deploy.RolloutInProgress {
+			return exitFailed
+		}
+	}
+	return exitOK
+}
+
+// report prints a reply in the chosen format: the result on standard output,
+// and its errors as "error: ..." on standard error. It returns the exit code.
+func (c *cli) report(verb, format string, rep reply) int {
+	if format == formatJSON {
+		if rep.Payload != nil {
+			c.stdout.Write(append(rep.Payload[:len(rep.Payload):len(rep.Payload)], '\n'))
+		}
+	} else if rep.Payload != nil {
+		t := &tables{w: c.stdout, color: c.color(c.stdout)}
+		if verb == request.Status {
+			t.status(rep.Result)
+		} else {
+			t.results(rep.Result)
+		}
+	}
+	if rep.Result.Error != "" {
+		fmt.Fprintf(c.stderr, "error: %s\n", rep.Result.Error)
+	}
+	if rep.Err != nil && (rep.Result.Error == "" || rep.Err.Error() != rep.Result.Error) {
+		fmt.Fprintf(c.stderr, "error: %v\n", rep.Err)
+	}
+	for _, r := range rep.Result.Results {
+		if r.Rollout == deploy.RolloutInProgress {
+			fmt.Fprintf(c.stderr, "error: %s/%s: rollout still in progress when waiting stopped\n", r.Environment, r.Service)
+		}
+	}
+	return exitCode(rep)
+}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+)
+
+// ANSI colours. Every code is two digits, so that every coloured cell carries
+// the same number of invisible bytes (see tables.paint).
+const (
+	colorRed     = "31"
+	colorGreen   = "32"
+	colorYellow  = "33"
+	colorCyan    = "36"
+	colorDefault = "39"
+	colorBold    = "01"
+)
+
+// tables writes results for people: aligned columns, outcomes coloured when
+// color is set.
+type tables struct {
+	w     io.Writer
+	color bool
+}
+
+// paint colours s. tabwriter counts escape sequences as width, so a column
+// stays aligned only if every cell in it, header included, carries escapes of
+// the same length: callers paint every cell of a coloured column, with
+// colorDefault where there is nothing to say.
+func (t *tables) paint(code, s string) string {
+	if !t.color {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+
+// outcomeColor is the colour of an outcome.
+func outcomeColor(o deploy.Outcome) string {
+	switch o {
+	case deploy.Deployed:
+		return colorGreen
+	case deploy.Skipped:
+		return colorYellow
+	case deploy.Planned:
+		return colorCyan
+	case deploy.Failed:
+		return colorRed
+	}
+	return colorDefault
+}
+
+// normalRollout writes a rollout status as results do ("in-progress"),
+// whether it comes from a result or from ECS by way of a state record
+// ("IN_PROGRESS").
+func normalRollout(r string) string {
+	return strings.ReplaceAll(strings.ToLower(r), "_", "-")
+}
+
+// rolloutColor is the colour of a rollout status.
+func rolloutColor(r string) string {
+	switch normalRollout(r) {
+	case deploy.RolloutCompleted:
+		return colorGreen
+	case deploy.RolloutFailed:
+		return colorRed
+	case deploy.RolloutInProgress:
+		return colorYellow
+	}
+	return colorDefault
+}
+
+func (t *tables) newTabwriter() *tabwriter.Writer {
+	return tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
+}
+
+// results writes the result of a deploy, promote, rollback or plan: a line
+// naming the image, a row per service, then the errors of failed services
+// and the task definition diffs of planned ones. A result without rows (a
+// rejected request) writes nothing: its error goes to standard error.
+func (t *tables) results(res deploy.Result) {
+	if len(res.Results) == 0 {
+		return
+	}
+	if head := imageLine(res); head != "" {
+		fmt.Fprintln(t.w, head)
+	}
+	withRollout := false
+	for _, r := range res.Results {
+		withRollout = withRollout || r.Rollout != ""
+	}
+	tw := t.newTabwriter()
+	header := "ENVIRONMENT\tSERVICE\t" + t.paint(colorDefault, "OUTCOME") + "\tREASON\t"
+	if withRollout {
+		header += t.paint(colorDefault, "ROLLOUT") + "\t"
+	}
+	fmt.Fprintln(tw, header+"TASK DEFINITION")
+	for _, r := range res.Results {
+		outcome := string(r.Outcome)
+		row := dash(r.Environment) + "\t" + dash(r.Service) + "\t" + t.paint(outcomeColor(r.Outcome), dash(outcome)) + "\t" + dash(string(r.Reason)) + "\t"
+		if withRollout {
+			row += t.paint(rolloutColor(r.Rollout), dash(normalRollout(r.Rollout))) + "\t"
+		}
+		fmt.Fprintln(tw, row+taskDefinitionChange(r))
+	}
+	tw.Flush()
+
+	var failed []deploy.ServiceResult
+	for _, r := range res.Results {
+		if r.Error != "" {
+			failed = append(failed, r)
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintln(t.w)
+		for _, r := range failed {
+			fmt.Fprintf(t.w, "%s: %s\n", t.paint(colorRed, serviceLabel(r)), r.Error)
+		}
+	}
+	for _, r := range res.Results {
+		if r.Diff == "" {
+			continue
+		}
+		fmt.Fprintf(t.w, "\n%s\n", t.paint(colorBold, fmt.Sprintf("=== %s: %s", serviceLabel(r), outcomeLabel(r))))
+		t.diff(r.Diff)
+	}
+}
+
+// imageLine names the image a result is about: "repo:tag (sha256:0123456789ab)".
+func imageLine(res deploy.Result) string {
+	if res.Repository == "" {
+		return ""
+	}
+	s := res.Repository
+	if res.Tag != "" {
+		s += ":" + res.Tag
+	}
+	var more []string
+	if res.Version != "" && res.Version != strings.TrimPrefix(res.Tag, "v") {
+		more = append(more, "version "+res.Version)
+	}
+	if res.Digest != "" {
+		more = append(more, shortDigest(res.Digest))
+	}
+	if res.Trigger != "" {
+		more = append(more, string(res.Trigger))
+	}
+	if len(more) > 0 {
+		s += " (" + strings.Join(more, ", ") + ")"
+	}
+	return s
+}
+
+// serviceLabel is "environment/service", or whatever of it is known.
+func serviceLabel(r deploy.ServiceResult) string {
+	switch {
+	case r.Environment == "":
+		return dash(r.Service)
+	case r.Service == "":
+		return r.Environment
+	}
+	return r.Environment + "/" + r.Service
+}
+
+// outcomeLabel is "planned", or "planned (reason)".
+func outcomeLabel(r deploy.ServiceResult) string {
+	if r.Reason != "" {
+		return string(r.Outcome) + " (" + string(r.Reason) + ")"
+	}
+	return string(r.Outcome)
+}
+
+// taskDefinitionChange is the TASK DEFINITION cell: "family:4 -> family:5"
+// for a change, "family:4 -> new revision" for a plan, else the revision the
+// service runs or will run.
+func taskDefinitionChange(r deploy.ServiceResult) string {
+	prev, next := shortTaskDefinition(r.PreviousTaskDefinition), shortTaskDefinition(r.TaskDefinition)
+	switch {
+	case r.Outcome == deploy.Planned && next == "" && prev != "":
+		return prev + " -> new revision"
+	case prev != "" && next != "" && prev != next:
+		return prev + " -> " + next
+	case next != "":
+		return next
+	}
+	return dash(prev)
+}
+
+// diff writes a unified diff, coloured by line on a terminal.
+func (t *tables) diff(d string) {
+	for line := range strings.SplitSeq(strings.TrimSuffix(d, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "+++"), strings.HasPrefix(line, "---"):
+			line = t.paint(colorBold, line)
+		case strings.HasPrefix(line, "@@"):
+			line = t.paint(colorCyan, line)
+		case strings.HasPrefix(line, "+"):
+			line = t.paint(colorGreen, line)
+		case strings.HasPrefix(line, "-"):
+			line = t.paint(colorRed, line)
+		}
+		fmt.Fprintln(t.w, line)
+	}
+}
+
+// status writes the answer of a status request, a row per environment.
+func (t *tables) status(res deploy.Result) {
+	if len(res.Environments) == 0 {
+		if len(res.Results) > 0 {
+			t.results(res)
+		}
+		return
+	}
+	tw := t.newTabwriter()
+	fmt.Fprintln(tw, "ENVIRONMENT\tTRIGGER\tVERSION\tDIGEST\t"+t.paint(colorDefault, "ROLLOUT")+"\tHELD\tTASK DEFINITION\tDEPLOYED")
+	for _, e := range res.Environments {
+		tds := make([]string, 0, len(e.Services))
+		for _, s := range e.Services {
+			if s.TaskDefinition != "" {
+				tds = append(tds, shortTaskDefinition(s.TaskDefinition))
+			}
+		}
+		version := e.Version
+		if e.Tag != "" && e.Tag != e.Version && e.Tag != "v"+e.Version {
+			version += " (" + e.Tag + ")"
+		}
+		fmt.Fprintln(tw, strings.Join([]string{
+			e.Environment, dash(e.Trigger), dash(version), dash(shortDigest(e.Digest)),
+			t.paint(rolloutColor(e.Rollout), dash(normalRollout(e.Rollout))),
+			dash(strings.Join(e.Held, ", ")), dash(strings.Join(tds, ", ")), dash(deployedLabel(e)),
+		}, "\t"))
+	}
+	tw.Flush()
+}
+
+// deployedLabel is the DEPLOYED cell: "2025-06-01 10:04 UTC by promote". Times
+// are in UTC so that everyone reading a shared log sees the same.
+func deployedLabel(e deploy.EnvironmentStatus) string {
+	var parts []string
+	if e.DeployedAt != nil && !e.DeployedAt.IsZero() {
+		parts = append(parts, e.DeployedAt.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	if e.DeployedBy != "" {
+		parts = append(parts, "by "+e.DeployedBy)
+	}
+	return strings.Join(parts, " ")
+}
+
+// shortTaskDefinition is "family:revision" from a task definition ARN.
+func shortTaskDefinition(ref string) string {
+	if i := strings.LastIndex(ref, ":task-definition/"); i >= 0 {
+		return ref[i+len(":task-definition/"):]
+	}
+	return ref
+}
+
+// shortDigest is "sha256:" and the first 12 hex digits of a digest.
+func shortDigest(d string) string {
+	algo, hex, ok := strings.Cut(d, ":")
+	if !ok || len(hex) <= 12 {
+		return d
+	}
+	return algo + ":" + hex[:12]
+}
+
+// dash is s, or "-" for an empty cell.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

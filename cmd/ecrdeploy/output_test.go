@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const (
+	tdARN   = "arn:aws:ecs:us-east-1:123456789012:task-definition/"
+	digest1 = "sha256:4b7a5b1c9f0e3d2a6c8b7e1f0a9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d"
+	digest2 = "sha256:0c3bbf0c31e1e7e6a2b4a34cbd5d1e0a8b4fd22e7d8f9ad0f5bb0f0b6a1f1101"
+	image1  = "123456789012.dkr.ecr.us-east-1.amazonaws.com/hello-color:1.4.0"
+)
+
+// pushResult is what a push to three environments could give: one deployed,
+// one skipped, one failed, one unchanged.
+func pushResult() deploy.Result {
+	return deploy.Result{
+		Repository: "hello-color", Tag: "1.4.0", Version: "1.4.0", Digest: digest1, Trigger: deploy.TriggerPush,
+		Results: []deploy.ServiceResult{
+			{Environment: "dev", Cluster: "apps-dev", Service: "hello-color-dev", Outcome: deploy.Deployed, Image: image1,
+				PreviousTaskDefinition: tdARN + "hello-color-dev:4", TaskDefinition: tdARN + "hello-color-dev:5", DeploymentID: "ecs-svc/1234567890123456789"},
+			{Environment: "dev", Cluster: "apps-dev", Service: "hello-color-worker", Outcome: deploy.Unchanged, Image: image1,
+				TaskDefinition: tdARN + "hello-color-worker:12"},
+			{Environment: "production", Cluster: "apps-prod", Service: "hello-color", Outcome: deploy.Skipped, Reason: deploy.ManualEnvironment},
+			{Environment: "qa", Cluster: "apps-qa", Service: "gone", Outcome: deploy.Failed,
+				Error: "service gone in cluster apps-qa: service not found"},
+		},
+	}
+}
+
+// waitResult is a promote that waited: one rollout completed, one failed.
+func waitResult() deploy.Result {
+	return deploy.Result{
+		Repository: "hello-color", Tag: "release-1.4.0", Version: "1.4.0", Digest: digest1, Trigger: deploy.TriggerPromote,
+		Results: []deploy.ServiceResult{
+			{Environment: "production", Cluster: "apps-prod", Service: "hello-color", Outcome: deploy.Deployed, Rollout: deploy.RolloutCompleted,
+				PreviousTaskDefinition: tdARN + "hello-color:7", TaskDefinition: tdARN + "hello-color:8", DeploymentID: "ecs-svc/1"},
+			{Environment: "production", Cluster: "apps-prod", Service: "hello-color-admin", Outcome: deploy.Deployed, Rollout: deploy.RolloutFailed,
+				PreviousTaskDefinition: tdARN + "hello-color-admin:3", TaskDefinition: tdARN + "hello-color-admin:4", DeploymentID: "ecs-svc/2"},
+		},
+	}
+}
+
+// planResult is a plan with a diff for one environment.
+func planResult(t *testing.T) deploy.Result {
+	diff, err := os.ReadFile("../../pkg/taskdef/testdata/fargate-web.diff.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return deploy.Result{
+		Repository: "hello-color", Tag: "1.4.0", Digest: digest1, Trigger: deploy.TriggerPlan,
+		Results: []deploy.ServiceResult{
+			{Environment: "dev", Cluster: "apps-dev", Service: "hello-color-dev", Outcome: deploy.Unchanged,
+				TaskDefinition: tdARN + "hello-color-dev:5"},
+			{Environment: "staging", Cluster: "apps-staging", Service: "hello-color-staging", Outcome: deploy.Planned, Image: image1,
+				PreviousTaskDefinition: tdARN + "hello-color-staging:9", Diff: string(diff)},
+			{Environment: "production", Cluster: "apps-prod", Service: "hello-color", Outcome: deploy.Skipped, Reason: deploy.OutsideRange},
+		},
+	}
+}
+
+// statusResult is a status with a held version, an environment never
+// deployed and one with two services.
+func statusResult() deploy.Result {
+	at := time.Date(2026, 11, 27, 9, 31, 12, 0, time.FixedZone("CET", 3600))
+	at2 := time.Date(2026, 11, 20, 16, 2, 0, 0, time.UTC)
+	return deploy.Result{
+		Repository: "hello-color", Results: []deploy.ServiceResult{},
+		Environments: []deploy.EnvironmentStatus{
+			{Environment: "dev", Cluster: "apps-dev", Trigger: "push", Version: "1.4.0", Tag: "1.4.0", Digest: digest1, Image: image1,
+				Rollout: "completed", DeployedBy: "push", DeployedAt: &at,
+				Services: []deploy.ServiceStatus{
+					{Service: "hello-color-dev", TaskDefinition: tdARN + "hello-color-dev:5", Rollout: "completed"},
+					{Service: "hello-color-worker", TaskDefinition: tdARN + "hello-color-worker:12", Rollout: "completed"},
+				}},
+			{Environment: "production", Cluster: "apps-prod", Trigger: "manual", Version: "1.3.2", Tag: "v1.3.2", Digest: digest2,
+				Rollout: "COMPLETED", Held: []string{"1.4.0", "1.3.3"}, DeployedBy: "rollback", DeployedAt: &at2,
+				Services: []deploy.ServiceStatus{{Service: "hello-color", TaskDefinition: tdARN + "hello-color:7", Rollout: "completed"}}},
+			{Environment: "qa", Cluster: "apps-qa", Trigger: "push", Services: []deploy.ServiceStatus{{Service: "hello-color-qa"}}},
+			{Environment: "staging", Cluster: "apps-staging", Trigger: "push", Version: "1.4.0", Tag: "release-1.4.0", Digest: digest1,
+				Rollout: "IN_PROGRESS", DeployedBy: "deploy", DeployedAt: &at,
+				Services: []deploy.ServiceStatus{{Service: "hello-color-staging", TaskDefinition: tdARN + "hello-color-staging:10", Rollout: "in-progress"}}},
+		},
+	}
+}
+
+// checkGolden compares got with testdata/name, or rewrites it with -update.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+func TestTablesGolden(t *testing.T) {
+	tests := []struct {
+		name   string
+		golden string
+		color  bool
+		status bool
+		result func(*testing.T) deploy.Result
+	}{
+		{"push", "push.golden", false, false, func(*testing.T) deploy.Result { return pushResult() }},
+		{"push in colour", "push.color.golden", true, false, func(*testing.T) deploy.Result { return pushResult() }},
+		{"waited", "wait.golden", false, false, func(*testing.T) deploy.Result { return waitResult() }},
+		{"waited in colour", "wait.color.golden", true, false, func(*testing.T) deploy.Result { return waitResult() }},
+		{"plan", "plan.golden", false, false, planResult},
+		{"status", "status.golden", false, true, func(*testing.T) deploy.Result { return statusResult() }},
+		{"status in colour", "status.color.golden", true, true, func(*testing.T) deploy.Result { return statusResult() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			tb := &tables{w: &buf, color: tt.color}
+			if tt.status {
+				tb.status(tt.result(t))
+			} else {
+				tb.results(tt.result(t))
+			}
+			checkGolden(t, tt.golden, buf.Bytes())
+			if !tt.color && bytes.Contains(buf.Bytes(), []byte("\x1b[")) {
+				t.Error("escape sequences in output without colour")
+			}
+			for i, line := range strings.Split(buf.String(), "\n") {
+				if strings.TrimRight(line, " ") != line {
+					t.Errorf("line %d has trailing spaces: %q", i+1, line)
+				}
+			}
+		})
+	}
+}
+
+// TestColoredColumnsAlign checks that colour does not move the columns:
+// without the escape sequences, coloured output is the plain output.
+func TestColoredColumnsAlign(t *testing.T) {
+	for name, res := range map[string]deploy.Result{"push": pushResult(), "wait": waitResult(), "status": statusResult()} {
+		t.Run(name, func(t *testing.T) {
+			var plain, colored bytes.Buffer
+			write := func(tb *tables) {
+				if name == "status" {
+					tb.status(res)
+				} else {
+					tb.results(res)
+				}
+			}
+			write(&tables{w: &plain})
+			write(&tables{w: &colored, color: true})
+			if diff := cmp.Diff(plain.String(), stripANSI(colored.String())); diff != "" {
+				t.Errorf("coloured output without escapes differs (-plain +colored):\n%s", diff)
+			}
+		})
+	}
+}
+
+// stripANSI removes SGR escape sequences.
+func stripANSI(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "\x1b[")
+		if i < 0 {
+			return b.String() + s
+		}
+		b.WriteString(s[:i])
+		j := strings.IndexByte(s[i:], 'm')
+		s = s[i+j+1:]
+	}
+}
+
+// ttyBuffer is a buffer that says it is a terminal.
+type ttyBuffer struct{ bytes.Buffer }
+
+func (*ttyBuffer) Terminal() bool { return true }
+
+func TestColorDecision(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		name   string
+		w      io.Writer
+		getenv func(string) string
+		want   bool
+	}{
+		{"terminal", &ttyBuffer{}, env(), true},
+		{"terminal with NO_COLOR", &ttyBuffer{}, env("NO_COLOR", "1"), false},
+		{"terminal with empty NO_COLOR", &ttyBuffer{}, env("NO_COLOR", ""), true},
+		{"dumb terminal", &ttyBuffer{}, env("TERM", "dumb"), false},
+		{"buffer", &bytes.Buffer{}, env(), false},
+		{"regular file", mustCreate(t), env(), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &cli{getenv: tt.getenv}
+			if got := c.color(tt.w); got != tt.want {
+				t.Errorf("color = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func mustCreate(t *testing.T) *os.File {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func TestShortForms(t *testing.T) {
+	tests := []struct {
+		f        func(string) string
+		in, want string
+	}{
+		{shortTaskDefinition, tdARN + "hello-color:12", "hello-color:12"},
+		{shortTaskDefinition, "hello-color:12", "hello-color:12"},
+		{shortTaskDefinition, "", ""},
+		{shortDigest, digest1, "sha256:4b7a5b1c9f0e"},
+		{shortDigest, "sha256:abc", "sha256:abc"},
+		{shortDigest, "", ""},
+	}
+	for _, tt := range tests {
+		if got := tt.f(tt.in); got != tt.want {
+			t.Errorf("short(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

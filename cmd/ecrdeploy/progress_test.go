@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+)
+
+func TestProgressLine(t *testing.T) {
+	polls := []deploy.Progress{
+		{Environment: "dev", Service: "web", Rollout: "IN_PROGRESS", Elapsed: 0},
+		{Environment: "dev", Service: "worker", Rollout: "", Elapsed: 10 * time.Millisecond},
+		{Environment: "dev", Service: "web", Rollout: "IN_PROGRESS", Elapsed: 10 * time.Second},
+		{Environment: "dev", Service: "worker", Rollout: "IN_PROGRESS", Elapsed: 10*time.Second + 400*time.Millisecond},
+		{Environment: "dev", Service: "web", Rollout: "COMPLETED", Elapsed: 20 * time.Second},
+	}
+	tests := []struct {
+		name string
+		tty  bool
+		want string
+	}{
+		{"not a terminal: a line per change", false, "" +
+			"waiting 0s: dev/web in-progress\n" +
+			"waiting 0s: dev/web in-progress, dev/worker pending\n" +
+			"waiting 10s: dev/web in-progress, dev/worker in-progress\n" +
+			"waiting 20s: dev/web completed, dev/worker in-progress\n"},
+		{"terminal: one line rewritten, then erased", true, "" +
+			"\rwaiting 0s: dev/web in-progress\x1b[K" +
+			"\rwaiting 0s: dev/web in-progress, dev/worker pending\x1b[K" +
+			"\rwaiting 10s: dev/web in-progress, dev/worker pending\x1b[K" +
+			"\rwaiting 10s: dev/web in-progress, dev/worker in-progress\x1b[K" +
+			"\rwaiting 20s: dev/web completed, dev/worker in-progress\x1b[K" +
+			"\r\x1b[K"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			p := newProgressLine(&buf, tt.tty)
+			for _, pr := range polls {
+				p.Observe(pr)
+			}
+			p.Done()
+			if got := buf.String(); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+	var nilLine *progressLine
+	nilLine.Observe(polls[0]) // does nothing
+	nilLine.Done()
+}
+
+// cancelOn is a writer that cancels a context the first time what is
+// written contains a string.
+type cancelOn struct {
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	s      string
+	cancel context.CancelFunc
+}
+
+func (w *cancelOn) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if bytes.Contains(p, []byte(w.s)) {
+		w.cancel()
+	}
+	return w.buf.Write(p)
+}
+
+// TestWaitProgress runs a deploy with --wait, whose rollout never finishes
+// in moto, and stops waiting (by cancelling) at the first progress line: the
+// hook is wired, and a rollout still in progress when waiting stops is a
+// failure.
+func TestWaitProgress(t *testing.T) {
+	seedPromoter(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout bytes.Buffer
+	stderr := &cancelOn{s: "waiting", cancel: cancel}
+	code := run(ctx, []string{"deploy", "hello-color", "1.4.0", "--env", "production", "--wait"}, strings.NewReader(""), &stdout, stderr, os.Getenv)
+	if code != exitFailed {
+		t.Errorf("exit code = %d, want %d", code, exitFailed)
+	}
+	for _, want := range []string{
+		"waiting 0s: production/hello-color in-progress\n",
+		"error: production/hello-color: rollout still in progress when waiting stopped\n",
+	} {
+		if !strings.Contains(stderr.buf.String(), want) {
+			t.Errorf("stderr does not contain %q:\n%s", want, stderr.buf.String())
+		}
+	}
+	if want := "production   hello-color  deployed  -       in-progress  hello-color:1 -> hello-color:2"; !strings.Contains(stdout.String(), want) {
+		t.Errorf("stdout does not contain %q:\n%s", want, stdout.String())
+	}
+}
