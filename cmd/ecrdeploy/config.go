@@ -27,6 +27,8 @@ commands:
   validate FILE|-      check a configuration document as the functions do; exit 2 when invalid
   put REPO FILE|-      check a document, then write it to {prefix}/config/REPO
   get REPO             print the document stored for REPO
+  verify REPO          check the document against AWS: clusters, services, containers,
+                       secret parameters, roles; one line per check, exit 1 on any problem
 
 {prefix} is ECRDEPLOY_PREFIX (default /ecrdeploy).
 `
@@ -44,6 +46,8 @@ func (c *cli) config(ctx context.Context, args []string) int {
 		return c.configPut(ctx, args[1:])
 	case "get":
 		return c.configGet(ctx, args[1:])
+	case "verify":
+		return c.configVerify(ctx, args[1:])
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(c.stdout, configUsage)
 		return exitOK
@@ -237,4 +241,65 @@ func argCountProblem(args []string, want ...string) string {
 		return fmt.Sprintf("unexpected argument %q", args[len(want)])
 	}
 	return "missing " + strings.Join(want[len(args):], " and ")
+}
+
+// configVerify checks a repository's configuration against AWS, one line per
+// check.
+func (c *cli) configVerify(ctx context.Context, args []string) int {
+	cmd := newCommand("config verify", "REPO", `
+Check the configuration stored for REPO against AWS: that each environment's
+role can be assumed, that its cluster and services exist, that each service's
+task definition (or the template) has the containers named, and that secrets
+kept in SSM Parameter Store exist. Prints one line per check; exits 1 when any
+check fails, 2 when REPO has no valid configuration.`)
+	args, code, ok := cmd.parse(args, c.stdout, c.stderr)
+	if !ok {
+		return code
+	}
+	if len(args) != 1 {
+		return cmd.usageError(c.stderr, "%s", argCountProblem(args, "REPO"))
+	}
+	repo := args[0]
+	if !event.ValidRepository(repo) {
+		return cmd.usageError(c.stderr, "%q is not an ECR repository name", repo)
+	}
+	h, err := handler.NewPromoter(ctx, c.getenv, c.logger(false))
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ecrdeploy config verify: %v\n", err)
+		return exitBadInput
+	}
+	checks, err := h.Deploy.Verify(ctx, repo)
+	if err != nil {
+		fmt.Fprintf(c.stderr, "ecrdeploy config verify: %v\n", err)
+		return exitFailed
+	}
+	color := c.color(c.stdout)
+	failed := 0
+	for i, ch := range checks {
+		mark := "ok  "
+		if !ch.OK {
+			mark = "FAIL"
+			failed++
+		}
+		if color {
+			mark = map[bool]string{true: "\x1b[32m", false: "\x1b[31m"}[ch.OK] + mark + "\x1b[0m"
+		}
+		line := mark + " " + ch.What
+		if ch.Environment != "" {
+			line = mark + " " + ch.Environment + ": " + ch.What
+		}
+		if ch.Detail != "" {
+			line += " (" + ch.Detail + ")"
+		}
+		fmt.Fprintln(c.stdout, line)
+		if i == 0 && !ch.OK {
+			return exitBadInput // no valid configuration: nothing else was checked
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(c.stdout, "%d of %d checks failed\n", failed, len(checks))
+		return exitFailed
+	}
+	fmt.Fprintf(c.stdout, "all %d checks passed\n", len(checks))
+	return exitOK
 }

@@ -172,3 +172,37 @@ func TestConfigPutGet(t *testing.T) {
 		}
 	})
 }
+
+func TestConfigVerify(t *testing.T) {
+	env := awstest.New(t)
+	env.SetEnv(t)
+	t.Setenv("ECRDEPLOY_PREFIX", "/ecrdeploy")
+	env.CreateCluster(t, "apps")
+	arn := env.RegisterTaskDefinitionFile(t, "../../pkg/taskdef/testdata/fargate-web.json")
+	env.CreateService(t, "apps", "hello-color-dev", arn, 1)
+	env.PutParameter(t, "/hello/dev/db", "x")
+
+	env.PutParameter(t, "/ecrdeploy/config/hello-color", `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web",
+		"secrets":{"DB_PASSWORD":"/hello/dev/db"}}}}`)
+	code, stdout, stderr := runCLI(t, "", "config", "verify", "hello-color")
+	if code != exitOK || !strings.Contains(stdout, "all 5 checks passed") {
+		t.Errorf("good config: exit %d\nstdout:\n%s\nstderr: %s", code, stdout, stderr)
+	}
+
+	env.PutParameter(t, "/ecrdeploy/config/hello-color", `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"sidecar",
+		"secrets":{"DB_PASSWORD":"/hello/dev/missing"}}}}`)
+	code, stdout, _ = runCLI(t, "", "config", "verify", "hello-color")
+	if code != exitFailed {
+		t.Errorf("bad config: exit %d, want %d\n%s", code, exitFailed, stdout)
+	}
+	for _, want := range []string{"FAIL dev: hello-color:1 has container(s) sidecar", "FAIL dev: secret DB_PASSWORD parameter /hello/dev/missing exists (parameter /hello/dev/missing not found)", "2 of 5 checks failed"} {
+		if !strings.Contains(strings.ReplaceAll(stdout, "arn:aws:ecs:us-east-1:123456789012:task-definition/", ""), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	code, _, _ = runCLI(t, "", "config", "verify", "nope")
+	if code != exitBadInput {
+		t.Errorf("unconfigured repository: exit %d, want %d", code, exitBadInput)
+	}
+}

@@ -45,7 +45,7 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 					continue
 				}
 				rec, recorded, err := d.recordRollout(ctx, repo, name, svc, ev.DeploymentID, ev.Rollout(), ev.Reason)
-				row := ServiceResult{Environment: name, Cluster: env.Cluster, Service: svc, DeploymentID: ev.DeploymentID, Rollout: strings.ToLower(strings.ReplaceAll(ev.Rollout(), "_", "-"))}
+				row := ServiceResult{Environment: name, Cluster: env.Cluster, Service: svc, DeploymentID: ev.DeploymentID, Rollout: rolloutWord(ev.Rollout())}
 				if recorded {
 					row.TaskDefinition, row.Image = rec.Services[svc].TaskDefinition, rec.Image
 					res.Version, res.Tag, res.Digest, res.Trigger = rec.Version, rec.Tag, rec.Digest, Trigger(rec.Trigger)

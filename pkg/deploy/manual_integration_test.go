@@ -294,7 +294,7 @@ func TestStatus(t *testing.T) {
 			t.Errorf("%s status lacks digest or task definition: %+v", e.Environment, e)
 		}
 	}
-	want := map[string]string{"dev": "push 1.4.0 COMPLETED", "staging": "push 1.4.0 IN_PROGRESS", "production": "manual  "}
+	want := map[string]string{"dev": "push 1.4.0 completed", "staging": "push 1.4.0 in-progress", "production": "manual  "}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}

@@ -27,14 +27,14 @@ func (d *Deployer) Status(ctx context.Context, repository string) (Result, error
 		rec, ok := recs[name]
 		if ok {
 			st.Version, st.Tag, st.Digest, st.Image = rec.Version, rec.Tag, rec.Digest, rec.Image
-			st.Rollout, st.Held, st.DeployedBy = rec.AggregateRollout(), rec.Held, rec.Trigger
+			st.Rollout, st.Held, st.DeployedBy = rolloutWord(rec.AggregateRollout()), rec.Held, rec.Trigger
 			t := rec.Time
 			st.DeployedAt = &t
 		}
 		for _, svc := range env.Services {
 			ss := ServiceStatus{Service: svc}
 			if s, ok := rec.Services[svc]; ok {
-				ss.TaskDefinition, ss.DeploymentID, ss.Rollout = s.TaskDefinition, s.DeploymentID, s.Rollout
+				ss.TaskDefinition, ss.DeploymentID, ss.Rollout = s.TaskDefinition, s.DeploymentID, rolloutWord(s.Rollout)
 			}
 			st.Services = append(st.Services, ss)
 		}

@@ -52,6 +52,9 @@ func (d *Deployer) wait(ctx context.Context, res *Result) {
 	}
 	doc, err := d.Config.Get(ctx, res.Repository)
 	if err != nil {
+		for _, r := range pending {
+			r.Rollout, r.Error = RolloutInProgress, "not waited: "+err.Error()
+		}
 		return
 	}
 	finished := Result{Repository: res.Repository, Tag: res.Tag, Version: res.Version, Digest: res.Digest, Trigger: res.Trigger}
@@ -74,6 +77,12 @@ func (d *Deployer) wait(ctx context.Context, res *Result) {
 		pending = pending[:0]
 		for envName, rows := range byEnv {
 			env := doc.Environments[envName]
+			if env == nil { // the configuration changed under us
+				for _, r := range rows {
+					r.Rollout, r.Error = RolloutInProgress, "not waited: environment no longer configured"
+				}
+				continue
+			}
 			client, err := d.Targets.ECS(ctx, target(res.Repository, envName, env))
 			if err != nil {
 				pending = append(pending, rows...)
@@ -98,7 +107,7 @@ func (d *Deployer) wait(ctx context.Context, res *Result) {
 				case !listed:
 					r.Rollout = RolloutSuperseded
 				case rollout == state.Completed || rollout == state.Failed:
-					r.Rollout = strings.ToLower(rollout)
+					r.Rollout = rolloutWord(rollout)
 					rec, recorded, err := d.recordRollout(ctx, res.Repository, envName, r.Service, r.DeploymentID, rollout, "")
 					if err != nil {
 						d.log().ErrorContext(ctx, "record rollout", "repository", res.Repository, "environment", envName, "service", r.Service, "error", err.Error())
@@ -132,4 +141,10 @@ func (d *Deployer) wait(ctx context.Context, res *Result) {
 		case <-time.After(d.pollInterval()):
 		}
 	}
+}
+
+// rolloutWord spells an ECS rollout state (IN_PROGRESS) as results do
+// (in-progress).
+func rolloutWord(state string) string {
+	return strings.ToLower(strings.ReplaceAll(state, "_", "-"))
 }

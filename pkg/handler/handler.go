@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -156,8 +157,10 @@ func (h *Promoter) Handle(ctx context.Context, raw json.RawMessage) (deploy.Resu
 		h.Log.ErrorContext(ctx, "bad request", "error", err.Error())
 		return deploy.Result{Repository: req.Repository, Results: []deploy.ServiceResult{}, Error: err.Error()}, nil
 	}
-	id := ""
-	if lc, ok := lambdacontext.FromContext(ctx); ok {
+	// The request id is recorded like an event id; a local run (the CLI)
+	// has no Lambda context and gets one of its own.
+	id := "local-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
 		id = lc.AwsRequestID
 	}
 	return h.Deploy.Manual(ctx, req, id)
