@@ -609,7 +609,7 @@ func TestCallsOfOneDeployment(t *testing.T) {
 	w.deliver(t, p)
 	calls := w.env.Proxy.Calls()
 	t.Logf("calls of one warm single-environment deployment: %v (total %d)", calls, w.env.Proxy.Total())
-	want := map[string]int{"GetParameters": 1, "GetParameter": 1, "DescribeServices": 1, "DescribeTaskDefinition": 1,
+	want := map[string]int{"GetParameters": 1, "GetParameter": 1, "DescribeServices": 2, "DescribeTaskDefinition": 1,
 		"RegisterTaskDefinition": 1, "UpdateService": 1, "PutParameter": 1}
 	if diff := cmp.Diff(want, calls); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)

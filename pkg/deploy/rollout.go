@@ -32,7 +32,7 @@ func (d *Deployer) recordRollout(ctx context.Context, repository, environment, s
 	case state.Completed:
 		rec.LastCompleted = rec.Version
 	}
-	if err := d.State.Put(ctx, rec); err != nil {
+	if _, err := d.State.Put(ctx, rec); err != nil {
 		return rec, false, fmt.Errorf("record rollout of %s in %s: %w", service, environment, err)
 	}
 	return rec, true, nil

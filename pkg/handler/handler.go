@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -62,9 +63,15 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 // retryer: throttling and 5xx answers are retried with backoff, never by our
 // own loops.
 func LoadAWS(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 })
-	}))
+	cfg, err := awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 })
+		}),
+		// A hung call is abandoned and retried rather than left to eat the
+		// invocation's time; no ECS, SSM, ECR or EventBridge call that
+		// ecrdeploy makes takes anywhere near this long.
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(20*time.Second)),
+	)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}

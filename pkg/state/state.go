@@ -46,6 +46,12 @@ type Record struct {
 	// LastCompleted is the last version whose deployment COMPLETED here; it
 	// is what runs again after a FAILED deployment was rolled back.
 	LastCompleted string `json:"lastCompleted,omitempty"`
+
+	// ParameterVersion is the version of the SSM parameter the record was
+	// read from or written as (0 when unknown). Parameter Store numbers the
+	// writes of a parameter, which is how concurrent writers find out whom
+	// they overwrote.
+	ParameterVersion int64 `json:"-"`
 }
 
 // Service is the part of a Record about one ECS service of the environment.
@@ -145,7 +151,27 @@ func (s *Store) Get(ctx context.Context, repository, environment string) (Record
 		}
 		return Record{}, fmt.Errorf("read state %s: %w", name, err)
 	}
-	return decode(name, aws.ToString(out.Parameter.Value))
+	rec, err := decode(name, aws.ToString(out.Parameter.Value))
+	rec.ParameterVersion = out.Parameter.Version
+	return rec, err
+}
+
+// GetVersion returns one earlier version of an environment's record. It
+// returns ErrNotFound (wrapped) when that version does not exist.
+func (s *Store) GetVersion(ctx context.Context, repository, environment string, version int64) (Record, error) {
+	name := s.Name(repository, environment)
+	out, err := s.client.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(fmt.Sprintf("%s:%d", name, version))})
+	if err != nil {
+		var nf *ssmtypes.ParameterNotFound
+		var vnf *ssmtypes.ParameterVersionNotFound
+		if errors.As(err, &nf) || errors.As(err, &vnf) {
+			return Record{}, fmt.Errorf("state %s version %d: %w", name, version, ErrNotFound)
+		}
+		return Record{}, fmt.Errorf("read state %s version %d: %w", name, version, err)
+	}
+	rec, err := decode(name, aws.ToString(out.Parameter.Value))
+	rec.ParameterVersion = version
+	return rec, err
 }
 
 // GetMany returns the records of several environments, reading up to ten per
@@ -170,29 +196,31 @@ func (s *Store) GetMany(ctx context.Context, repository string, environments []s
 			if err != nil {
 				return nil, err
 			}
+			rec.ParameterVersion = p.Version
 			recs[byName[name]] = rec
 		}
 	}
 	return recs, nil
 }
 
-// Put writes a record, creating a new version of its parameter.
-func (s *Store) Put(ctx context.Context, rec Record) error {
+// Put writes a record, creating a new version of its parameter, and returns
+// that version.
+func (s *Store) Put(ctx context.Context, rec Record) (int64, error) {
 	name := s.Name(rec.Repository, rec.Environment)
 	data, err := json.Marshal(rec)
 	if err != nil {
-		return fmt.Errorf("encode state %s: %w", name, err)
+		return 0, fmt.Errorf("encode state %s: %w", name, err)
 	}
-	_, err = s.client.PutParameter(ctx, &ssm.PutParameterInput{
+	out, err := s.client.PutParameter(ctx, &ssm.PutParameterInput{
 		Name:      aws.String(name),
 		Value:     aws.String(string(data)),
 		Type:      ssmtypes.ParameterTypeString,
 		Overwrite: aws.Bool(true),
 	})
 	if err != nil {
-		return fmt.Errorf("write state %s: %w", name, err)
+		return 0, fmt.Errorf("write state %s: %w", name, err)
 	}
-	return nil
+	return out.Version, nil
 }
 
 func decode(name, value string) (Record, error) {
@@ -221,6 +249,7 @@ func (s *Store) History(ctx context.Context, repository, environment string) ([]
 		}
 		for _, p := range page.Parameters {
 			if rec, err := decode(name, aws.ToString(p.Value)); err == nil {
+				rec.ParameterVersion = p.Version
 				recs = append(recs, rec)
 			}
 		}

@@ -28,11 +28,20 @@ func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ .
 	if f.readErr != nil {
 		return nil, f.readErr
 	}
-	v, ok := f.params[aws.ToString(in.Name)]
+	name, version, _ := strings.Cut(aws.ToString(in.Name), ":")
+	if version != "" {
+		var n int
+		fmt.Sscan(version, &n)
+		if n < 1 || n > len(f.history[name]) {
+			return nil, &ssmtypes.ParameterVersionNotFound{}
+		}
+		return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: aws.String(name), Value: aws.String(f.history[name][n-1]), Version: int64(n)}}, nil
+	}
+	v, ok := f.params[name]
 	if !ok {
 		return nil, &ssmtypes.ParameterNotFound{}
 	}
-	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(v)}}, nil
+	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Name: in.Name, Value: aws.String(v), Version: int64(len(f.history[name]))}}, nil
 }
 
 func (f *fakeSSM) GetParameters(_ context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
@@ -80,7 +89,7 @@ func (f *fakeSSM) PutParameter(_ context.Context, in *ssm.PutParameterInput, _ .
 		f.history = map[string][]string{}
 	}
 	f.history[aws.ToString(in.Name)] = append(f.history[aws.ToString(in.Name)], aws.ToString(in.Value))
-	return &ssm.PutParameterOutput{}, nil
+	return &ssm.PutParameterOutput{Version: int64(len(f.history[aws.ToString(in.Name)]))}, nil
 }
 
 func TestPutGetRoundTrip(t *testing.T) {
@@ -93,8 +102,8 @@ func TestPutGetRoundTrip(t *testing.T) {
 		Services: map[string]Service{"web": {Cluster: "c", TaskDefinition: "arn:td:2", PreviousTaskDefinition: "arn:td:1", DeploymentID: "ecs-svc/1", Rollout: InProgress}},
 		Rollout:  InProgress, Held: []string{"1.5.0"},
 	}
-	if err := s.Put(context.Background(), rec); err != nil {
-		t.Fatal(err)
+	if n, err := s.Put(context.Background(), rec); err != nil || n != 1 {
+		t.Fatalf("Put = %d, %v; want version 1", n, err)
 	}
 	if _, ok := f.params["/ecrdeploy/state/team/web/dev"]; !ok {
 		t.Fatalf("record not written at /ecrdeploy/state/team/web/dev: %v", f.params)
@@ -103,6 +112,7 @@ func TestPutGetRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec.ParameterVersion = 1
 	if diff := cmp.Diff(rec, got); diff != "" {
 		t.Errorf("Get (-want +got):\n%s", diff)
 	}
@@ -132,7 +142,7 @@ func TestGetManyBatchesByTen(t *testing.T) {
 		env := fmt.Sprintf("env%02d", i)
 		envs = append(envs, env)
 		if i%2 == 0 {
-			if err := s.Put(context.Background(), Record{Repository: "r", Environment: env, Version: "1.0.0"}); err != nil {
+			if _, err := s.Put(context.Background(), Record{Repository: "r", Environment: env, Version: "1.0.0"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -197,7 +207,7 @@ func TestHistoryOldestFirstAcrossPages(t *testing.T) {
 	f := &fakeSSM{params: map[string]string{}}
 	s := NewStore(f, "/p")
 	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
-		if err := s.Put(context.Background(), Record{Repository: "r", Environment: "prod", Version: v}); err != nil {
+		if _, err := s.Put(context.Background(), Record{Repository: "r", Environment: "prod", Version: v}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -215,5 +225,25 @@ func TestHistoryOldestFirstAcrossPages(t *testing.T) {
 	}
 	if _, err := s.History(context.Background(), "r", "dev"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("History of an environment without records: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestGetVersion(t *testing.T) {
+	f := &fakeSSM{params: map[string]string{}}
+	s := NewStore(f, "/p")
+	for _, v := range []string{"1.0.0", "1.1.0"} {
+		if _, err := s.Put(context.Background(), Record{Repository: "r", Environment: "prod", Version: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.GetVersion(context.Background(), "r", "prod", 1)
+	if err != nil || got.Version != "1.0.0" || got.ParameterVersion != 1 {
+		t.Errorf("GetVersion(1) = %+v, %v", got, err)
+	}
+	if cur, err := s.Get(context.Background(), "r", "prod"); err != nil || cur.ParameterVersion != 2 || cur.Version != "1.1.0" {
+		t.Errorf("Get = %+v, %v; want version 2", cur, err)
+	}
+	if _, err := s.GetVersion(context.Background(), "r", "prod", 7); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetVersion(7) err = %v, want ErrNotFound", err)
 	}
 }
