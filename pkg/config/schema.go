@@ -20,6 +20,12 @@ func Schema() ([]byte, error) {
 		AllowAdditionalProperties:  false,
 	}
 	s := r.Reflect(&Document{})
+	// What struct tags cannot say: at least one environment, and names that
+	// can be SSM path segments.
+	if envs, ok := s.Properties.Get("environments"); ok {
+		envs.MinProperties = ptrUint(1)
+		envs.PropertyNames = &jsonschema.Schema{Pattern: environmentName.String()}
+	}
 	s.ID = SchemaID
 	s.Title = "ecrdeploy configuration document"
 	s.Description = "One SSM parameter per repository, {prefix}/config/{repository}: which environments run the repository's images and how they take new versions."

@@ -621,3 +621,20 @@ func TestCallsOfOneDeployment(t *testing.T) {
 		t.Errorf("a duplicate made %d calls, want at most 3", n)
 	}
 }
+
+// A first push into a service whose named container runs a placeholder
+// (another repository's image) deploys: the placeholder's tag says nothing
+// of this repository's versions.
+func TestFirstPushReplacesPlaceholderImage(t *testing.T) {
+	env := awstest.New(t)
+	env.CreateCluster(t, cluster)
+	arn := env.RegisterTaskDefinitionJSON(t, []byte(`{"family":"hello-color","containerDefinitions":[{"name":"web","image":"nginx:1.27.3","memory":128,"essential":true}]}`))
+	env.CreateService(t, cluster, "hello-color-dev", arn, 1)
+	env.CreateRepository(t, "hello-color")
+	env.PutParameter(t, "/ecrdeploy/config/hello-color", oneEnv)
+	w := &world{env: env, d: newDeployer(env, nil)}
+	res := w.deliver(t, w.push(t, "1.4.0"))
+	if got := outcomes(res)["dev"]; got != "deployed" {
+		t.Errorf("dev = %q, want deployed over the placeholder", got)
+	}
+}

@@ -269,7 +269,11 @@ func (d *Deployer) planService(ctx context.Context, client ECSAPI, req Request, 
 			return
 		}
 		for _, image := range images {
-			if r := compareImage(req, e.version, e.env.Policy(), taskdef.ParseImage(image).Tag); r != "" {
+			ref := taskdef.ParseImage(image)
+			if !ref.InRepository(req.Repository) {
+				continue // a placeholder (or another repository's image) says nothing of our versions
+			}
+			if r := compareImage(req, e.version, e.env.Policy(), ref.Tag); r != "" {
 				s.skip(r)
 				return
 			}

@@ -223,7 +223,7 @@ func TestVerifyReportsMissingContainerAndSecret(t *testing.T) {
 		}
 	}
 	want := map[string]bool{
-		": configuration hello-color: 2 environments":                                                        true,
+		": configuration hello-color: environments dev, staging":                                             true,
 		"dev: cluster apps exists":                                                                           true,
 		"dev: service hello-color-dev exists":                                                                true,
 		"dev: hello-color:1 has container(s) web, metrics":                                                   false,

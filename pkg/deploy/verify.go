@@ -40,7 +40,7 @@ func (d *Deployer) Verify(ctx context.Context, repository string) ([]Check, erro
 	if err != nil {
 		return []Check{{What: "configuration " + repository, Detail: err.Error()}}, nil
 	}
-	checks := []Check{{What: fmt.Sprintf("configuration %s: %d environments", repository, len(doc.Environments)), OK: true}}
+	checks := []Check{{What: fmt.Sprintf("configuration %s: environments %s", repository, strings.Join(doc.Names(), ", ")), OK: true}}
 	for _, name := range doc.Names() {
 		checks = append(checks, d.verifyEnvironment(ctx, repository, name, doc.Environments[name])...)
 	}

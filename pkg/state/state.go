@@ -24,6 +24,9 @@ const (
 	Failed     = "FAILED"
 )
 
+// standardTierLimit is the largest value of a standard-tier parameter.
+const standardTierLimit = 4096
+
 // maxHeld bounds the list of held versions so a record stays well inside the
 // 4 KiB limit of a standard SSM parameter.
 const maxHeld = 20
@@ -211,12 +214,17 @@ func (s *Store) Put(ctx context.Context, rec Record) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("encode state %s: %w", name, err)
 	}
-	out, err := s.client.PutParameter(ctx, &ssm.PutParameterInput{
+	in := &ssm.PutParameterInput{
 		Name:      aws.String(name),
 		Value:     aws.String(string(data)),
 		Type:      ssmtypes.ParameterTypeString,
 		Overwrite: aws.Bool(true),
-	})
+	}
+	if len(data) > standardTierLimit {
+		// An environment with many services outgrows the standard tier.
+		in.Tier = ssmtypes.ParameterTierAdvanced
+	}
+	out, err := s.client.PutParameter(ctx, in)
 	if err != nil {
 		return 0, fmt.Errorf("write state %s: %w", name, err)
 	}

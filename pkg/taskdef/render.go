@@ -78,10 +78,10 @@ func Render(base *ecs.RegisterTaskDefinitionInput, spec Spec) (*ecs.RegisterTask
 		return nil, fmt.Errorf("render task definition %s: %w", family, err)
 	}
 	where := fmt.Sprintf("render task definition %s (container %s)", family, strings.Join(targetNames(base, targets), ", "))
-	if err := checkPairs("environment variable", spec.Environment); err != nil {
+	if err := checkPairs("environment variable", spec.Environment, true); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	if err := checkPairs("secret", spec.Secrets); err != nil {
+	if err := checkPairs("secret", spec.Secrets, false); err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	if _, ok := spec.Tags[""]; ok {
@@ -166,15 +166,15 @@ func targets(in *ecs.RegisterTaskDefinitionInput, names []string, repository str
 	return idx, nil
 }
 
-// checkPairs rejects empty names and values: an empty value is almost always
-// a configuration mistake (an unset variable in a template), and ECS rejects
-// an empty valueFrom anyway.
-func checkPairs(what string, m map[string]string) error {
+// checkPairs rejects empty names, and empty values where emptyValue is
+// false: an empty variable is legal (and the configuration accepts it), but
+// ECS rejects an empty secret valueFrom.
+func checkPairs(what string, m map[string]string, emptyValue bool) error {
 	for _, name := range slices.Sorted(maps.Keys(m)) {
 		if name == "" {
 			return fmt.Errorf("%s with an empty name: %w", what, ErrInvalidSpec)
 		}
-		if m[name] == "" {
+		if m[name] == "" && !emptyValue {
 			return fmt.Errorf("%s %s has an empty value: %w", what, name, ErrInvalidSpec)
 		}
 	}

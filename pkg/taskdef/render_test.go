@@ -201,10 +201,10 @@ func TestRenderErrors(t *testing.T) {
 			wantText: []string{"hello-color", `"team/web"`, "log_router=public.ecr.aws"},
 		},
 		{
-			name:     "empty environment value",
-			spec:     Spec{Repository: "hello-color", Image: newImage, Environment: map[string]string{"OCTO_COLOR": ""}},
+			name:     "empty secret valueFrom",
+			spec:     Spec{Repository: "hello-color", Image: newImage, Secrets: map[string]string{"DB_PASSWORD": ""}},
 			want:     ErrInvalidSpec,
-			wantText: []string{"hello-color", "web, worker", "OCTO_COLOR"},
+			wantText: []string{"hello-color", "web, worker", "DB_PASSWORD"},
 		},
 		{
 			name:     "empty environment name",
@@ -262,5 +262,20 @@ func TestRenderErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An empty variable is legal in ECS and accepted by the configuration: it is
+// set, not rejected.
+func TestRenderEmptyEnvironmentValue(t *testing.T) {
+	base := &ecs.RegisterTaskDefinitionInput{Family: new("f"), ContainerDefinitions: []ecstypes.ContainerDefinition{
+		{Name: new("web"), Image: new("123456789012.dkr.ecr.us-east-1.amazonaws.com/hello-color:1.0.0")}}}
+	out, err := Render(base, Spec{Repository: "hello-color", Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/hello-color:1.1.0", Environment: map[string]string{"EMPTY": ""}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := out.ContainerDefinitions[0].Environment
+	if len(env) != 1 || *env[0].Name != "EMPTY" || env[0].Value == nil || *env[0].Value != "" {
+		t.Errorf("environment = %+v, want EMPTY set to the empty string", env)
 	}
 }
