@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
@@ -46,17 +47,24 @@ func (d *Deployer) Promote(ctx context.Context, req request.Request, requestID s
 		return d.fail(ctx, res, fmt.Errorf("promote %s from %s: version %s is %s: %w (promote what has completed, or force)",
 			req.Repository, from, src.Version, rollout, ErrNotCompleted))
 	}
-	res.Tag, res.Digest = src.Tag, src.Digest
-	byDigest, err := d.tagMoved(ctx, req.Repository, src)
+	return d.redeploy(ctx, req, doc, res, src, Request{
+		Trigger: TriggerPromote, EventID: requestID, Environments: []string{req.To}, Force: req.Force, DryRun: req.DryRun,
+	})
+}
+
+// redeploy deploys the image a state record names (promote's source,
+// rollback's last good version) as req says, by digest when its tag has
+// moved since, and waits when asked.
+func (d *Deployer) redeploy(ctx context.Context, manual request.Request, doc *config.Document, res Result, rec state.Record, req Request) (Result, error) {
+	res.Tag, res.Digest = rec.Tag, rec.Digest
+	byDigest, err := d.tagMoved(ctx, manual.Repository, rec)
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
-	res, err = d.Deploy(ctx, Request{
-		Repository: req.Repository, Tag: src.Tag, Digest: src.Digest, Registry: taskdef.ParseImage(src.Image).Registry,
-		Trigger: TriggerPromote, EventID: requestID, Environments: []string{req.To},
-		Force: req.Force, DryRun: req.DryRun, ByDigest: byDigest,
-	})
-	return d.waitIfAsked(ctx, res, err, req, doc)
+	req.Repository, req.Tag, req.Digest = manual.Repository, rec.Tag, rec.Digest
+	req.Registry, req.ByDigest = taskdef.ParseImage(rec.Image).Registry, byDigest
+	res, err = d.Deploy(ctx, req)
+	return d.waitIfAsked(ctx, res, err, manual, doc)
 }
 
 // tagMoved reports whether the tag of a recorded deployment now points to

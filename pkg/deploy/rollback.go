@@ -7,7 +7,6 @@ import (
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
-	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 )
 
 // Rollback redeploys to an environment the last version before the current
@@ -33,17 +32,10 @@ func (d *Deployer) Rollback(ctx context.Context, req request.Request, requestID 
 		return d.fail(ctx, res, fmt.Errorf("rollback %s in %s: no version before %s completed there: %w",
 			req.Repository, req.Environment, current.Version, ErrNothingDeployed))
 	}
-	res.Tag, res.Digest = good.Tag, good.Digest
-	byDigest, err := d.tagMoved(ctx, req.Repository, good)
-	if err != nil {
-		return d.fail(ctx, res, err)
-	}
-	res, err = d.Deploy(ctx, Request{
-		Repository: req.Repository, Tag: good.Tag, Digest: good.Digest, Registry: taskdef.ParseImage(good.Image).Registry,
+	return d.redeploy(ctx, req, doc, res, good, Request{
 		Trigger: TriggerRollback, EventID: requestID, Environments: []string{req.Environment},
-		Force: true, DryRun: req.DryRun, ByDigest: byDigest, Hold: current.Version,
+		Force: true, DryRun: req.DryRun, Hold: current.Version,
 	})
-	return d.waitIfAsked(ctx, res, err, req, doc)
 }
 
 // lastGood returns the newest record of another version than current whose

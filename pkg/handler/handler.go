@@ -104,6 +104,16 @@ type Deployer struct {
 // NewDeployer builds the deployer's handler from the environment. It returns
 // an error for a malformed setting or AWS configuration.
 func NewDeployer(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Deployer, error) {
+	d, err := newLibrary(ctx, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Deployer{Deploy: d, Log: log}, nil
+}
+
+// newLibrary wires the deployment library from the environment and the
+// caller's AWS configuration.
+func newLibrary(ctx context.Context, getenv func(string) string, log *slog.Logger) (*deploy.Deployer, error) {
 	s, err := ReadSettings(getenv)
 	if err != nil {
 		return nil, err
@@ -112,7 +122,7 @@ func NewDeployer(ctx context.Context, getenv func(string) string, log *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	return &Deployer{Deploy: NewDeployerLibrary(cfg, s, log), Log: log}, nil
+	return NewDeployerLibrary(cfg, s, log), nil
 }
 
 // Handle decodes one EventBridge event and acts on it. A bad event is
@@ -144,15 +154,11 @@ type Promoter struct {
 // NewPromoter builds the promoter's handler from the environment. It returns
 // an error for a malformed setting or AWS configuration.
 func NewPromoter(ctx context.Context, getenv func(string) string, log *slog.Logger) (*Promoter, error) {
-	s, err := ReadSettings(getenv)
+	d, err := newLibrary(ctx, getenv, log)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := LoadAWS(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &Promoter{Deploy: NewDeployerLibrary(cfg, s, log), Log: log}, nil
+	return &Promoter{Deploy: d, Log: log}, nil
 }
 
 // Handle decodes one request and carries it out. A bad request is reported
