@@ -9,10 +9,17 @@ TOOLS_HINT := pip install 'moto[server]' cfn-lint
 all: build
 
 help:
-	@echo "make test    gofmt and go vet checks, then every test (unit and moto integration) with -race"
-	@echo "make unit    unit tests only (no moto)"
-	@echo "make build   both Lambda bootstrap binaries for linux/arm64 into $(BIN)/"
-	@echo "make clean   remove build output"
+	@echo "make test            gofmt and go vet checks, then every test (unit and moto integration) with -race"
+	@echo "make unit            unit tests only (no moto)"
+	@echo "make demo            the whole flow on this machine, no AWS account (Linux, moto_server): push"
+	@echo "                     hello-color:1.1.0 to the deployer, staging's rollout completes, promote"
+	@echo "                     staging to production, status; every step checked (DEMO_FLAGS=-v: function logs)"
+	@echo "make invoke-push     stand-alone: start moto and the deployer under the Lambda emulator, seed"
+	@echo "                     hello-color, send EVENT (default $(EVENT)), print the result, stop"
+	@echo "make invoke-promote  stand-alone: the same with both functions; push 1.1.0 and complete staging's"
+	@echo "                     rollout, then send REQUEST (JSON or a file; default: promote staging to production)"
+	@echo "make build           both Lambda bootstrap binaries for linux/arm64 into $(BIN)/"
+	@echo "make clean           remove build output"
 
 ## build: both Lambda binaries, as Lambda runs them (provided.al2023, arm64).
 build:
@@ -42,6 +49,34 @@ unit: fmt-check vet
 
 clean:
 	rm -rf $(BIN)
+
+## demo: the whole flow locally (internal/demo). The program starts moto_server and
+## the functions under the Runtime Interface Emulator itself, and stops them on exit,
+## failure, Ctrl-C or SIGTERM; invoke-push and invoke-promote each do the same around
+## one invocation, so no target depends on another one having been left running.
+## The demo program is built with the functions' flags (CGO_ENABLED=0, -trimpath) so
+## that they share the build cache; the emulator (go tool aws-lambda-rie), which shares
+## nothing with them and is the longest build from a cold cache, is built meanwhile.
+DEMO       := $(BIN)/ecrdeploy-demo
+DEMO_FLAGS ?=
+EVENT      ?= events/push.json
+REQUEST    ?=
+
+.PHONY: demo invoke-push invoke-promote demo-program
+
+demo-program: check-tools
+	@$(GO) tool -n aws-lambda-rie >/dev/null & rie=$$!; \
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(DEMO) ./internal/demo; status=$$?; \
+	wait $$rie || status=1; exit $$status
+
+demo: demo-program
+	@$(DEMO) $(DEMO_FLAGS) all
+
+invoke-push: demo-program
+	@$(DEMO) $(DEMO_FLAGS) -event '$(EVENT)' push
+
+invoke-promote: demo-program
+	@$(DEMO) $(DEMO_FLAGS) $(if $(REQUEST),-request '$(REQUEST)') promote
 
 ## SAM: template.yaml builds each function with BuildMethod: makefile. `sam build`
 ## copies the function's CodeUri (the repository root, for the one go.mod) to a
@@ -75,3 +110,48 @@ deploy:
 	else \
 		echo "sam deploy --guided $(SAM_DEPLOY_FLAGS)"; sam deploy --guided $(SAM_DEPLOY_FLAGS); \
 	fi
+
+## fuzz: every fuzz target for FUZZTIME each, one at a time: go test -fuzz takes
+## one target per run. A failing input is written to the package's
+## testdata/fuzz/<FuzzName>/ directory, where plain go test (make test, make unit)
+## replays it with the seed corpora from then on. FUZZMINIMIZETIME caps the time
+## spent shrinking each new input: at go's default of 60s, minimising one of the
+## multi-kilobyte task definitions ate a whole 30s budget (reported as 0 execs/sec).
+FUZZTIME         ?= 30s
+FUZZMINIMIZETIME ?= 5s
+
+.PHONY: fuzz
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/event
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodePush$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/event
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/request
+	$(GO) test -run='^$$' -fuzz='^FuzzRequestFields$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/request
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/config
+	$(GO) test -run='^$$' -fuzz='^FuzzParseFields$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/config
+	$(GO) test -run='^$$' -fuzz='^FuzzParseTemplate$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/config
+	$(GO) test -run='^$$' -fuzz='^FuzzEvaluate$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/policy
+	$(GO) test -run='^$$' -fuzz='^FuzzRange$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/policy
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeDescribeJSON$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
+	$(GO) test -run='^$$' -fuzz='^FuzzRender$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
+	$(GO) test -run='^$$' -fuzz='^FuzzEqual$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
+	$(GO) test -run='^$$' -fuzz='^FuzzEditScript$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
+	$(GO) test -run='^$$' -fuzz='^FuzzImageFor$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
+
+## bench: what a deployment costs in AWS API calls and in time, against moto through
+## the counting proxy with a latency L injected into every call: calls per decision
+## and what each is for, wall time as a multiple of L, a burst of 1,000 pushes,
+## cold starts under the Runtime Interface Emulator, binary sizes and memory, then
+## the Go benchmarks of the pure parts. Prints the report and writes
+## docs/benchmarks.md. Not part of make test. BENCH_FLAGS passes flags to the
+## report, e.g. BENCH_FLAGS='-latency=50ms -reps=9' or '-skip=burst,cold'.
+BENCH_FLAGS ?=
+
+.PHONY: bench
+
+bench: check-tools
+	@mkdir -p $(BIN)
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./pkg/policy ./pkg/taskdef ./pkg/deploy > $(BIN)/gobench.txt || { cat $(BIN)/gobench.txt; exit 1; }
+	@cat $(BIN)/gobench.txt
+	$(GO) test -count=1 -timeout=30m -run='^TestReport$$' -v ./internal/bench -args \
+		-report=$(CURDIR)/docs/benchmarks.md -gobench=$(CURDIR)/$(BIN)/gobench.txt -command='$(strip make bench $(BENCH_FLAGS))' $(BENCH_FLAGS)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/ecrdeploy/ecrdeploy/internal/report"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 )
@@ -197,11 +198,11 @@ func (c *cli) report(verb, format string, rep reply) int {
 			c.stdout.Write(append(rep.Payload[:len(rep.Payload):len(rep.Payload)], '\n'))
 		}
 	} else if rep.Payload != nil {
-		t := &tables{w: c.stdout, color: c.color(c.stdout)}
+		t := &report.Tables{W: c.stdout, Color: c.color(c.stdout)}
 		if verb == request.Status {
-			t.status(rep.Result)
+			t.Status(rep.Result)
 		} else {
-			t.results(rep.Result)
+			t.Results(rep.Result)
 		}
 	}
 	if rep.Result.Error != "" {

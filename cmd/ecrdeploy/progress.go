@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecrdeploy/ecrdeploy/internal/report"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 )
 
@@ -57,7 +58,7 @@ func rolloutLabel(s string) string {
 	if s == "" {
 		return "pending"
 	}
-	return normalRollout(s)
+	return report.NormalRollout(s)
 }
 
 // show writes "waiting 1m20s: text". Off a terminal a line is written only

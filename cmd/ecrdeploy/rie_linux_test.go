@@ -9,15 +9,14 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/rie"
 )
 
 // promoterBinary builds ./functions/promoter for this machine once per test
@@ -29,10 +28,8 @@ var promoterBinary = sync.OnceValues(func() (string, error) {
 	}
 	tempDirs = append(tempDirs, dir)
 	bin := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-o", bin, "../../functions/promoter")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./functions/promoter: %w\n%s", err, out)
+	if err := rie.Build(context.Background(), "../../functions/promoter", bin); err != nil {
+		return "", err
 	}
 	return bin, nil
 })
@@ -40,15 +37,7 @@ var promoterBinary = sync.OnceValues(func() (string, error) {
 // rieBinary builds the emulator (the go.mod tool aws-lambda-rie) once per
 // test binary and returns the path of the cached executable.
 var rieBinary = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("go", "tool", "-n", "aws-lambda-rie").Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%w: %s", err, ee.Stderr)
-		}
-		return "", fmt.Errorf("go tool -n aws-lambda-rie: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
+	return rie.Binary(context.Background())
 })
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a child's
@@ -71,60 +60,39 @@ func (b *syncBuffer) String() string {
 }
 
 // startPromoter runs the promoter function under the Runtime Interface
-// Emulator on free loopback ports, with this process's environment (so the
-// function reaches moto as the local handler does) plus env, and points the
-// CLI's Lambda client at it with AWS_ENDPOINT_URL_LAMBDA. The emulator
-// serves one function, named "function". It is stopped, with the function,
-// when the test ends.
+// Emulator, with this process's environment (so the function reaches moto
+// as the local handler does) plus env, and points the CLI's Lambda client at
+// it with AWS_ENDPOINT_URL_LAMBDA. The emulator serves one function, named
+// "function". It is stopped, with the function, when the test ends.
 func startPromoter(t *testing.T, env ...string) {
 	t.Helper()
 	bootstrap, err := promoterBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	rie, err := rieBinary()
+	emulator, err := rieBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr, apiAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(rie,
-		"--runtime-interface-emulator-address", addr,
-		// The runtime API port defaults to 9001: another emulator (another
-		// package's tests) may hold it.
-		"--runtime-api-address", apiAddr,
-		"--log-level", "error",
-		bootstrap)
-	cmd.Env = append(os.Environ(), "AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_FUNCTION_NAME=ecrdeploy-promoter")
-	cmd.Env = append(cmd.Env, env...)
 	var logs syncBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	// Its own process group, so that the cleanup kills it and what it
-	// started; killed by the kernel if this test binary dies first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", rie, err)
+	em, err := rie.Start(t.Context(), rie.Options{
+		Emulator:  emulator,
+		Bootstrap: bootstrap,
+		Env:       append([]string{"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_FUNCTION_NAME=ecrdeploy-promoter"}, env...),
+		Output:    &logs,
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		// The emulator starts the function in a process group of its own:
-		// find it (and anything else it started) by parent pid, and kill it
-		// first, so that the emulator reaps it rather than leave a zombie
-		// to an init that may not reap.
-		children := childrenOf(cmd.Process.Pid)
-		for _, pid := range children {
-			syscall.Kill(-pid, syscall.SIGKILL)
-			syscall.Kill(pid, syscall.SIGKILL)
+		if err := em.Stop(); err != nil {
+			t.Error(err)
 		}
-		for deadline := time.Now().Add(time.Second); time.Now().Before(deadline) && len(childrenOf(cmd.Process.Pid)) > 0; {
-			time.Sleep(5 * time.Millisecond)
-		}
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
 		if t.Failed() {
 			t.Logf("runtime interface emulator and function output:\n%s", logs.String())
 		}
 	})
-	waitListening(t, addr)
-	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", "http://"+addr)
+	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", em.URL())
 }
 
 // freeAddr returns a loopback address with a port that was free a moment
@@ -137,50 +105,6 @@ func freeAddr(t *testing.T) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-// waitListening waits until addr accepts connections.
-func waitListening(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("runtime interface emulator not listening on %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// childrenOf returns the pids of the processes whose parent is pid, from
-// /proc.
-func childrenOf(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(stat, ')')
-		if i < 0 {
-			continue
-		}
-		fields := strings.Fields(string(stat[i+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
-			out = append(out, child)
-		}
-	}
-	return out
 }
 
 // TestFunctionMatchesLocal runs requests locally and through the deployed

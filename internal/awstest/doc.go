@@ -16,6 +16,10 @@
 // inspection helpers on [Env] talk to moto directly, so they are neither
 // counted nor affected by injected faults.
 //
+// The moto lifecycle and the seeding code live in internal/localaws, which
+// returns errors and is also what the demo uses; the helpers here wrap it,
+// failing the test instead.
+//
 // Because every test resets the one moto server, tests that call [New] must
 // not run in parallel with each other; [New] fails the test if they overlap.
 //

@@ -5,29 +5,28 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 )
 
 const (
 	// AccountID is the account moto answers for with any static credentials.
-	AccountID = "123456789012"
+	AccountID = localaws.AccountID
 	// Region is the region of every [Env] config.
-	Region = "us-east-1"
+	Region = localaws.Region
 	// MaxBackoff caps the SDK's retry backoff in [Env] configs, so that tests
 	// that inject throttling stay fast.
-	MaxBackoff = 20 * time.Millisecond
+	MaxBackoff = localaws.MaxBackoff
 )
 
 // Names of the environment variables that decide whether integration tests
@@ -82,6 +81,20 @@ func skipReason(getenv func(string) string) string {
 	return ""
 }
 
+// RequireIntegration is for integration tests that start moto_server
+// themselves (in a child process, say) rather than through [New]: it skips
+// the test when [New] would (ECRDEPLOY_SKIP_INTEGRATION=1, unless CI=true),
+// and fails it with the install hint when moto_server is not on PATH.
+func RequireIntegration(t testing.TB) {
+	t.Helper()
+	if reason := skipReason(os.Getenv); reason != "" {
+		t.Skip(reason)
+	}
+	if _, err := exec.LookPath("moto_server"); err != nil {
+		t.Fatal(ErrMotoNotFound)
+	}
+}
+
 // sharedMoto returns the running moto_server, starting it on first use.
 func sharedMoto(ctx context.Context) (*Moto, error) {
 	shared.mu.Lock()
@@ -121,16 +134,8 @@ type Env struct {
 	ecr         *ecr.Client
 	sts         *sts.Client
 	eventBridge *eventbridge.Client
-	direct      directClients
-
-	netMu   sync.Mutex
-	network *Network
-}
-
-type directClients struct {
-	ecs *ecs.Client
-	ssm *ssm.Client
-	ecr *ecr.Client
+	// local seeds and inspects moto directly, bypassing the proxy.
+	local *localaws.Client
 }
 
 // New returns an [Env] on a freshly reset moto_server, starting it if needed.
@@ -158,23 +163,20 @@ func New(t testing.TB) *Env {
 		srv.Close()
 	})
 
+	local := localaws.NewClient(m.URL)
 	e := &Env{
 		Moto:       m,
 		Proxy:      p,
 		URL:        srv.URL,
-		Config:     newConfig(srv.URL),
-		MotoConfig: newConfig(m.URL),
+		Config:     localaws.Config(srv.URL),
+		MotoConfig: local.Config,
+		local:      local,
 	}
 	e.ecs = ecs.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)
 	e.ecr = ecr.NewFromConfig(e.Config)
 	e.sts = sts.NewFromConfig(e.Config)
 	e.eventBridge = eventbridge.NewFromConfig(e.Config)
-	e.direct = directClients{
-		ecs: ecs.NewFromConfig(e.MotoConfig),
-		ssm: ssm.NewFromConfig(e.MotoConfig),
-		ecr: ecr.NewFromConfig(e.MotoConfig),
-	}
 	return e
 }
 
@@ -193,24 +195,6 @@ func acquire(t testing.TB) {
 		defer shared.mu.Unlock()
 		shared.user = ""
 	})
-}
-
-// newConfig returns a config for endpoint that ignores the developer's AWS
-// environment and shared files.
-func newConfig(endpoint string) aws.Config {
-	return aws.Config{
-		Region:       Region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(endpoint),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxBackoff = MaxBackoff
-				// Injected faults would otherwise drain the retry quota
-				// and make later tests fail with "retry quota exceeded".
-				o.RateLimiter = ratelimit.None
-			})
-		},
-	}
 }
 
 // SetEnv points code that calls config.LoadDefaultConfig at the proxy for the

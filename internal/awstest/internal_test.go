@@ -30,17 +30,6 @@ func TestSkipReason(t *testing.T) {
 	}
 }
 
-func TestMotoEnv(t *testing.T) {
-	got := motoEnv(
-		[]string{"PATH=/bin", "MOTO_ECS_SERVICE_RUNNING=3", "MOTO_ACCOUNT_ID=111111111111", "HOME=/root"},
-		[]string{"MOTO_ECS_SERVICE_RUNNING=1"},
-	)
-	want := []string{"PATH=/bin", "HOME=/root", "MOTO_ECS_SERVICE_RUNNING=1"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("motoEnv (-want +got):\n%s", diff)
-	}
-}
-
 func TestIdentify(t *testing.T) {
 	auth := func(service string) string {
 		return "AWS4-HMAC-SHA256 Credential=test/20261127/us-east-1/" + service + "/aws4_request, SignedHeaders=host, Signature=abc"

@@ -1,9 +1,8 @@
-package main
+package report
 
 import (
 	"bytes"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,11 +137,11 @@ func TestTablesGolden(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			tb := &tables{w: &buf, color: tt.color}
+			tb := &Tables{W: &buf, Color: tt.color}
 			if tt.status {
-				tb.status(tt.result(t))
+				tb.Status(tt.result(t))
 			} else {
-				tb.results(tt.result(t))
+				tb.Results(tt.result(t))
 			}
 			checkGolden(t, tt.golden, buf.Bytes())
 			if !tt.color && bytes.Contains(buf.Bytes(), []byte("\x1b[")) {
@@ -163,15 +162,15 @@ func TestColoredColumnsAlign(t *testing.T) {
 	for name, res := range map[string]deploy.Result{"push": pushResult(), "wait": waitResult(), "status": statusResult()} {
 		t.Run(name, func(t *testing.T) {
 			var plain, colored bytes.Buffer
-			write := func(tb *tables) {
+			write := func(tb *Tables) {
 				if name == "status" {
-					tb.status(res)
+					tb.Status(res)
 				} else {
-					tb.results(res)
+					tb.Results(res)
 				}
 			}
-			write(&tables{w: &plain})
-			write(&tables{w: &colored, color: true})
+			write(&Tables{W: &plain})
+			write(&Tables{W: &colored, Color: true})
 			if diff := cmp.Diff(plain.String(), stripANSI(colored.String())); diff != "" {
 				t.Errorf("coloured output without escapes differs (-plain +colored):\n%s", diff)
 			}
@@ -193,66 +192,17 @@ func stripANSI(s string) string {
 	}
 }
 
-// ttyBuffer is a buffer that says it is a terminal.
-type ttyBuffer struct{ bytes.Buffer }
-
-func (*ttyBuffer) Terminal() bool { return true }
-
-func TestColorDecision(t *testing.T) {
-	env := func(kv ...string) func(string) string {
-		return func(k string) string {
-			for i := 0; i < len(kv); i += 2 {
-				if kv[i] == k {
-					return kv[i+1]
-				}
-			}
-			return ""
-		}
-	}
-	tests := []struct {
-		name   string
-		w      io.Writer
-		getenv func(string) string
-		want   bool
-	}{
-		{"terminal", &ttyBuffer{}, env(), true},
-		{"terminal with NO_COLOR", &ttyBuffer{}, env("NO_COLOR", "1"), false},
-		{"terminal with empty NO_COLOR", &ttyBuffer{}, env("NO_COLOR", ""), true},
-		{"dumb terminal", &ttyBuffer{}, env("TERM", "dumb"), false},
-		{"buffer", &bytes.Buffer{}, env(), false},
-		{"regular file", mustCreate(t), env(), false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := &cli{getenv: tt.getenv}
-			if got := c.color(tt.w); got != tt.want {
-				t.Errorf("color = %v, want %v", got, tt.want)
-			}
-		})
-	}
-}
-
-func mustCreate(t *testing.T) *os.File {
-	t.Helper()
-	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
-}
-
 func TestShortForms(t *testing.T) {
 	tests := []struct {
 		f        func(string) string
 		in, want string
 	}{
-		{shortTaskDefinition, tdARN + "hello-color:12", "hello-color:12"},
-		{shortTaskDefinition, "hello-color:12", "hello-color:12"},
-		{shortTaskDefinition, "", ""},
-		{shortDigest, digest1, "sha256:4b7a5b1c9f0e"},
-		{shortDigest, "sha256:abc", "sha256:abc"},
-		{shortDigest, "", ""},
+		{ShortTaskDefinition, tdARN + "hello-color:12", "hello-color:12"},
+		{ShortTaskDefinition, "hello-color:12", "hello-color:12"},
+		{ShortTaskDefinition, "", ""},
+		{ShortDigest, digest1, "sha256:4b7a5b1c9f0e"},
+		{ShortDigest, "sha256:abc", "sha256:abc"},
+		{ShortDigest, "", ""},
 	}
 	for _, tt := range tests {
 		if got := tt.f(tt.in); got != tt.want {

@@ -1,4 +1,7 @@
-package main
+// Package report writes deployment results for people: aligned tables of
+// the outcome per service, and of what runs in each environment, coloured
+// on request. The ecrdeploy CLI and the demo print results with it.
+package report
 
 import (
 	"fmt"
@@ -10,7 +13,7 @@ import (
 )
 
 // ANSI colours. Every code is two digits, so that every coloured cell carries
-// the same number of invisible bytes (see tables.paint).
+// the same number of invisible bytes (see Tables.paint).
 const (
 	colorRed     = "31"
 	colorGreen   = "32"
@@ -20,19 +23,20 @@ const (
 	colorBold    = "01"
 )
 
-// tables writes results for people: aligned columns, outcomes coloured when
-// color is set.
-type tables struct {
-	w     io.Writer
-	color bool
+// Tables writes results for people: aligned columns, outcomes and rollouts
+// coloured (ANSI) when Color is set. Write errors are ignored, as for
+// fmt.Fprint to a terminal.
+type Tables struct {
+	W     io.Writer
+	Color bool
 }
 
 // paint colours s. tabwriter counts escape sequences as width, so a column
 // stays aligned only if every cell in it, header included, carries escapes of
 // the same length: callers paint every cell of a coloured column, with
 // colorDefault where there is nothing to say.
-func (t *tables) paint(code, s string) string {
-	if !t.color {
+func (t *Tables) paint(code, s string) string {
+	if !t.Color {
 		return s
 	}
 	return "\x1b[" + code + "m" + s + "\x1b[0m"
@@ -53,16 +57,16 @@ func outcomeColor(o deploy.Outcome) string {
 	return colorDefault
 }
 
-// normalRollout writes a rollout status as results do ("in-progress"),
+// NormalRollout writes a rollout status as results do ("in-progress"),
 // whether it comes from a result or from ECS by way of a state record
 // ("IN_PROGRESS").
-func normalRollout(r string) string {
+func NormalRollout(r string) string {
 	return strings.ReplaceAll(strings.ToLower(r), "_", "-")
 }
 
 // rolloutColor is the colour of a rollout status.
 func rolloutColor(r string) string {
-	switch normalRollout(r) {
+	switch NormalRollout(r) {
 	case deploy.RolloutCompleted:
 		return colorGreen
 	case deploy.RolloutFailed:
@@ -73,20 +77,20 @@ func rolloutColor(r string) string {
 	return colorDefault
 }
 
-func (t *tables) newTabwriter() *tabwriter.Writer {
-	return tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
+func (t *Tables) newTabwriter() *tabwriter.Writer {
+	return tabwriter.NewWriter(t.W, 0, 0, 2, ' ', 0)
 }
 
-// results writes the result of a deploy, promote, rollback or plan: a line
+// Results writes the result of a deploy, promote, rollback or plan: a line
 // naming the image, a row per service, then the errors of failed services
 // and the task definition diffs of planned ones. A result without rows (a
 // rejected request) writes nothing: its error goes to standard error.
-func (t *tables) results(res deploy.Result) {
+func (t *Tables) Results(res deploy.Result) {
 	if len(res.Results) == 0 {
 		return
 	}
 	if head := imageLine(res); head != "" {
-		fmt.Fprintln(t.w, head)
+		fmt.Fprintln(t.W, head)
 	}
 	withRollout := false
 	for _, r := range res.Results {
@@ -102,7 +106,7 @@ func (t *tables) results(res deploy.Result) {
 		outcome := string(r.Outcome)
 		row := dash(r.Environment) + "\t" + dash(r.Service) + "\t" + t.paint(outcomeColor(r.Outcome), dash(outcome)) + "\t" + dash(string(r.Reason)) + "\t"
 		if withRollout {
-			row += t.paint(rolloutColor(r.Rollout), dash(normalRollout(r.Rollout))) + "\t"
+			row += t.paint(rolloutColor(r.Rollout), dash(NormalRollout(r.Rollout))) + "\t"
 		}
 		fmt.Fprintln(tw, row+taskDefinitionChange(r))
 	}
@@ -115,16 +119,16 @@ func (t *tables) results(res deploy.Result) {
 		}
 	}
 	if len(failed) > 0 {
-		fmt.Fprintln(t.w)
+		fmt.Fprintln(t.W)
 		for _, r := range failed {
-			fmt.Fprintf(t.w, "%s: %s\n", t.paint(colorRed, serviceLabel(r)), r.Error)
+			fmt.Fprintf(t.W, "%s: %s\n", t.paint(colorRed, serviceLabel(r)), r.Error)
 		}
 	}
 	for _, r := range res.Results {
 		if r.Diff == "" {
 			continue
 		}
-		fmt.Fprintf(t.w, "\n%s\n", t.paint(colorBold, fmt.Sprintf("=== %s: %s", serviceLabel(r), outcomeLabel(r))))
+		fmt.Fprintf(t.W, "\n%s\n", t.paint(colorBold, fmt.Sprintf("=== %s: %s", serviceLabel(r), outcomeLabel(r))))
 		t.diff(r.Diff)
 	}
 }
@@ -143,7 +147,7 @@ func imageLine(res deploy.Result) string {
 		more = append(more, "version "+res.Version)
 	}
 	if res.Digest != "" {
-		more = append(more, shortDigest(res.Digest))
+		more = append(more, ShortDigest(res.Digest))
 	}
 	if res.Trigger != "" {
 		more = append(more, string(res.Trigger))
@@ -177,7 +181,7 @@ func outcomeLabel(r deploy.ServiceResult) string {
 // for a change, "family:4 -> new revision" for a plan, else the revision the
 // service runs or will run.
 func taskDefinitionChange(r deploy.ServiceResult) string {
-	prev, next := shortTaskDefinition(r.PreviousTaskDefinition), shortTaskDefinition(r.TaskDefinition)
+	prev, next := ShortTaskDefinition(r.PreviousTaskDefinition), ShortTaskDefinition(r.TaskDefinition)
 	switch {
 	case r.Outcome == deploy.Planned && next == "" && prev != "":
 		return prev + " -> new revision"
@@ -190,7 +194,7 @@ func taskDefinitionChange(r deploy.ServiceResult) string {
 }
 
 // diff writes a unified diff, coloured by line on a terminal.
-func (t *tables) diff(d string) {
+func (t *Tables) diff(d string) {
 	for line := range strings.SplitSeq(strings.TrimSuffix(d, "\n"), "\n") {
 		switch {
 		case strings.HasPrefix(line, "+++"), strings.HasPrefix(line, "---"):
@@ -202,15 +206,15 @@ func (t *tables) diff(d string) {
 		case strings.HasPrefix(line, "-"):
 			line = t.paint(colorRed, line)
 		}
-		fmt.Fprintln(t.w, line)
+		fmt.Fprintln(t.W, line)
 	}
 }
 
-// status writes the answer of a status request, a row per environment.
-func (t *tables) status(res deploy.Result) {
+// Status writes the answer of a status request, a row per environment.
+func (t *Tables) Status(res deploy.Result) {
 	if len(res.Environments) == 0 {
 		if len(res.Results) > 0 {
-			t.results(res)
+			t.Results(res)
 		}
 		return
 	}
@@ -220,7 +224,7 @@ func (t *tables) status(res deploy.Result) {
 		tds := make([]string, 0, len(e.Services))
 		for _, s := range e.Services {
 			if s.TaskDefinition != "" {
-				tds = append(tds, shortTaskDefinition(s.TaskDefinition))
+				tds = append(tds, ShortTaskDefinition(s.TaskDefinition))
 			}
 		}
 		version := e.Version
@@ -228,8 +232,8 @@ func (t *tables) status(res deploy.Result) {
 			version += " (" + e.Tag + ")"
 		}
 		fmt.Fprintln(tw, strings.Join([]string{
-			e.Environment, dash(e.Trigger), dash(version), dash(shortDigest(e.Digest)),
-			t.paint(rolloutColor(e.Rollout), dash(normalRollout(e.Rollout))),
+			e.Environment, dash(e.Trigger), dash(version), dash(ShortDigest(e.Digest)),
+			t.paint(rolloutColor(e.Rollout), dash(NormalRollout(e.Rollout))),
 			dash(strings.Join(e.Held, ", ")), dash(strings.Join(tds, ", ")), dash(deployedLabel(e)),
 		}, "\t"))
 	}
@@ -249,16 +253,16 @@ func deployedLabel(e deploy.EnvironmentStatus) string {
 	return strings.Join(parts, " ")
 }
 
-// shortTaskDefinition is "family:revision" from a task definition ARN.
-func shortTaskDefinition(ref string) string {
+// ShortTaskDefinition is "family:revision" from a task definition ARN.
+func ShortTaskDefinition(ref string) string {
 	if i := strings.LastIndex(ref, ":task-definition/"); i >= 0 {
 		return ref[i+len(":task-definition/"):]
 	}
 	return ref
 }
 
-// shortDigest is "sha256:" and the first 12 hex digits of a digest.
-func shortDigest(d string) string {
+// ShortDigest is "sha256:" and the first 12 hex digits of a digest.
+func ShortDigest(d string) string {
 	algo, hex, ok := strings.Cut(d, ":")
 	if !ok || len(hex) <= 12 {
 		return d

@@ -1,0 +1,266 @@
+package localaws
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrMotoNotFound is returned by [StartMoto] when moto_server is not on PATH.
+var ErrMotoNotFound = errors.New("moto_server not found: install it with pip install 'moto[server]'")
+
+const (
+	// startTimeout bounds how long moto_server may take to answer its first
+	// request; importing moto takes a few seconds on a cold machine.
+	startTimeout = 30 * time.Second
+	// stderrTail is how much of moto_server's stderr is kept for error
+	// messages; moto logs every request there, so it must be bounded.
+	stderrTail = 16 << 10
+	// startAttempts retries on another port when moto dies at start, which is
+	// what happens when the free port we picked was taken in the meantime.
+	startAttempts = 3
+)
+
+// Option configures the moto_server process started by [StartMoto].
+type Option func(*motoOptions)
+
+type motoOptions struct {
+	env []string
+}
+
+// WithMotoEnv sets an environment variable for moto_server, such as
+// MOTO_ECS_SERVICE_RUNNING=2, which makes services created with a desired
+// count of at most 2 report a COMPLETED rollout.
+func WithMotoEnv(key, value string) Option {
+	return func(o *motoOptions) { o.env = append(o.env, key+"="+value) }
+}
+
+// Moto is a running moto_server process.
+type Moto struct {
+	// URL is moto's base URL, such as http://127.0.0.1:41234.
+	URL string
+
+	cmd      *exec.Cmd
+	stderr   *tailBuffer
+	done     chan struct{} // closed when the process has exited
+	waitErr  error         // set before done is closed
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// StartMoto starts moto_server on a free loopback port and waits until it
+// answers. It returns [ErrMotoNotFound] if moto_server is not on PATH, and an
+// error that includes moto's stderr if it exits or does not answer within 30
+// seconds. The caller must call [Moto.Stop].
+func StartMoto(ctx context.Context, opts ...Option) (*Moto, error) {
+	var o motoOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	path, err := exec.LookPath("moto_server")
+	if err != nil {
+		return nil, ErrMotoNotFound
+	}
+	for attempt := 1; ; attempt++ {
+		m, err := startMoto(ctx, path, o)
+		if err == nil {
+			return m, nil
+		}
+		var exited *exitedError
+		if attempt == startAttempts || !errors.As(err, &exited) {
+			return nil, fmt.Errorf("start moto_server: %w", err)
+		}
+	}
+}
+
+// exitedError reports that moto_server exited before it became ready.
+type exitedError struct {
+	err    error
+	stderr string
+}
+
+func (e *exitedError) Error() string {
+	return fmt.Sprintf("moto_server exited before it was ready (%v); stderr:\n%s", e.err, e.stderr)
+}
+
+func startMoto(ctx context.Context, path string, o motoOptions) (*Moto, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	m := &Moto{
+		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
+		stderr: &tailBuffer{max: stderrTail},
+		done:   make(chan struct{}),
+	}
+	// Not CommandContext: the process must outlive ctx, which only bounds
+	// the start.
+	m.cmd = exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	m.cmd.Env = motoEnv(os.Environ(), o.env)
+	m.cmd.Stdout = m.stderr
+	m.cmd.Stderr = m.stderr
+	m.cmd.SysProcAttr = sysProcAttr()
+
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig fires when the thread that started the child exits, so
+		// that thread must live as long as moto does: keep this goroutine
+		// locked to it, blocked in Wait.
+		runtime.LockOSThread()
+		if err := m.cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		m.waitErr = m.cmd.Wait()
+		close(m.done)
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	if err := m.waitReady(ctx); err != nil {
+		_ = m.Stop()
+		return nil, err
+	}
+	return m, nil
+}
+
+// motoEnv drops every inherited MOTO_* variable, so that a developer's shell
+// cannot change what the tests and the demo see, and then adds extra.
+func motoEnv(environ, extra []string) []string {
+	env := make([]string, 0, len(environ)+len(extra))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "MOTO_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (m *Moto) waitReady(parent context.Context) error {
+	ctx, cancel := context.WithTimeout(parent, startTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.URL+"/moto-api/", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-m.done:
+			return &exitedError{err: m.waitErr, stderr: m.stderr.String()}
+		case <-ctx.Done():
+			if err := parent.Err(); err != nil {
+				return err // the caller gave up (an interrupted demo): no timeout to report
+			}
+			return fmt.Errorf("moto_server at %s not ready after %v: %w; stderr:\n%s", m.URL, startTimeout, ctx.Err(), m.stderr.String())
+		case <-tick.C:
+		}
+	}
+}
+
+// Err returns nil while moto_server runs, and an error that includes its
+// stderr once it has exited.
+func (m *Moto) Err() error {
+	select {
+	case <-m.done:
+		return fmt.Errorf("moto_server at %s exited (%v); stderr:\n%s", m.URL, m.waitErr, m.stderr.String())
+	default:
+		return nil
+	}
+}
+
+// Reset wipes all of moto's state (POST /moto-api/reset). It returns an error
+// if moto has exited or does not answer 200.
+func (m *Moto) Reset(ctx context.Context) error {
+	if err := m.Err(); err != nil {
+		return fmt.Errorf("reset moto: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, m.URL+"/moto-api/reset", nil)
+	if err != nil {
+		return fmt.Errorf("reset moto: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("reset moto: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("reset moto: status %s", resp.Status)
+	}
+	return nil
+}
+
+// Stop kills moto_server's whole process group and waits for it to exit, so
+// that no python process is left behind. It is safe to call more than once;
+// it returns an error only if the process could not be killed.
+func (m *Moto) Stop() error {
+	m.stopOnce.Do(func() {
+		select {
+		case <-m.done:
+			return
+		default:
+		}
+		// A negative pid signals the process group (Setpgid).
+		if err := syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			m.stopErr = fmt.Errorf("stop moto_server: %w", err)
+			return
+		}
+		select {
+		case <-m.done:
+		case <-time.After(10 * time.Second):
+			m.stopErr = fmt.Errorf("stop moto_server: pid %d still running after SIGKILL", m.cmd.Process.Pid)
+		}
+	})
+	return m.stopErr
+}
+
+// tailBuffer is an io.Writer that keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.max; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}
