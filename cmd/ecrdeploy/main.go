@@ -34,6 +34,8 @@ configuration documents ({prefix}/config/{REPO} in SSM Parameter Store):
   config validate FILE|-       check a document; exit 2 when it is invalid
   config put REPO FILE|-       check a document, then write it
   config get REPO              print the document
+  config verify REPO           check the document against AWS (clusters, services, containers,
+                               secret parameters, roles); exit 1 when a check fails
 
 events:
   handle [FILE|-]              run the deployer's handler locally on an event and print the
