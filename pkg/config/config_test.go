@@ -225,6 +225,7 @@ func TestParseInvalid(t *testing.T) {
 		{`bad-imageRef`, []string{`environments.production.imageRef: invalid imageRef "sha": want "tag" or "digest"`}},
 		{`taskDefinition-unknown-field`, []string{`environments.production.taskDefinition: decode task definition JSON: containerDefinitions[0].imag: unknown field`}},
 		{`taskDefinition-no-family`, []string{`environments.production.taskDefinition: family: missing`}},
+		{`taskDefinition-duplicate-container`, []string{`environments.production.taskDefinition.containerDefinitions[1].name: duplicate container name "web"`}},
 		{"unknown-top-level-field", []string{`version: unknown field`}},
 		{"versions-and-tag-pattern-invalid", []string{
 			`environments.dev.versions: invalid range "^^1": improper constraint: "^^1"`,

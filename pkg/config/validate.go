@@ -102,8 +102,21 @@ func (v *validator) environment(name string, env *Environment) {
 	default:
 		v.problem(path+".imageRef", "invalid imageRef %q: want %q or %q", env.ImageRef, ImageRefTag, ImageRefDigest)
 	}
-	if td := env.TaskDefinition.Input(); td != nil && env.Family == "" {
-		env.Family = *td.Family
+	if td := env.TaskDefinition.Input(); td != nil {
+		if env.Family == "" {
+			env.Family = *td.Family
+		}
+		seen := map[string]bool{}
+		for i, c := range td.ContainerDefinitions {
+			name := ""
+			if c.Name != nil {
+				name = *c.Name
+			}
+			if seen[name] {
+				v.problem(fmt.Sprintf("%s.taskDefinition.containerDefinitions[%d].name", path, i), "duplicate container name %q", name)
+			}
+			seen[name] = true
+		}
 	}
 	if env.Region != "" && !region.MatchString(env.Region) {
 		v.problem(path+".region", "invalid region %q: want a region code such as us-east-1", env.Region)

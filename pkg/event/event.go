@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -134,8 +135,8 @@ type ecsDeploymentDetail struct {
 }
 
 // Decode decodes one EventBridge event and returns a Push, a
-// DeploymentChange or a Schedule. It returns *Error for anything malformed, of
-// another source, or not a successful push.
+// DeploymentChange or a Schedule. It returns a nil value and *Error for
+// anything malformed, of another source, or not a successful push.
 func Decode(raw []byte) (any, error) {
 	if len(raw) > MaxSize {
 		return nil, &Error{Problem: fmt.Sprintf("event is %d bytes, more than the %d an EventBridge event can be", len(raw), MaxSize)}
@@ -148,18 +149,29 @@ func Decode(raw []byte) (any, error) {
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return nil, &Error{Field: jsonField(err), Problem: jsonProblem(err)}
 	}
+	// A refused event comes back as nil, not as a zero Push or
+	// DeploymentChange beside the error, so that a type switch on the
+	// value cannot act on it.
 	switch {
 	case env.Source == SourceECR && env.DetailType == DetailImageAction:
-		return decodePush(env)
+		return orNil(decodePush(env))
 	case env.Source == SourceECS && env.DetailType == DetailDeploymentChange:
-		return decodeDeploymentChange(env)
+		return orNil(decodeDeploymentChange(env))
 	case env.Source == SourceSchedule && env.DetailType == DetailScheduled:
 		return Schedule{ID: env.ID, Time: env.Time}, nil
 	case env.Source == "" && env.DetailType == "":
 		return nil, &Error{Problem: `no "source" or "detail-type": not an EventBridge event`}
 	}
-	return nil, &Error{Field: "source", Problem: fmt.Sprintf("unsupported event %q / %q (want %s %q, %s %q or %s %q)",
-		env.Source, env.DetailType, SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange, SourceSchedule, DetailScheduled)}
+	return nil, &Error{Field: "source", Problem: fmt.Sprintf("unsupported event %s / %s (want %s %q, %s %q or %s %q)",
+		quote(env.Source), quote(env.DetailType), SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange, SourceSchedule, DetailScheduled)}
+}
+
+// orNil returns v, or nil when err is not nil.
+func orNil[T any](v T, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 func decodePush(env events.CloudWatchEvent) (Push, error) {
@@ -172,7 +184,7 @@ func decodePush(env events.CloudWatchEvent) (Push, error) {
 		return Push{}, err
 	}
 	if d.ActionType != "PUSH" || d.Result != "SUCCESS" {
-		return Push{}, &Error{Field: "detail.action-type", Problem: fmt.Sprintf("not a successful push (action-type %q, result %q)", d.ActionType, d.Result)}
+		return Push{}, &Error{Field: "detail.action-type", Problem: fmt.Sprintf("not a successful push (action-type %s, result %s)", quote(d.ActionType), quote(d.Result))}
 	}
 	p := Push{
 		ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region,
@@ -181,15 +193,15 @@ func decodePush(env events.CloudWatchEvent) (Push, error) {
 	}
 	switch {
 	case !ValidRepository(p.Repository):
-		return Push{}, &Error{Field: "detail.repository-name", Problem: fmt.Sprintf("%q is not an ECR repository name", p.Repository)}
+		return Push{}, &Error{Field: "detail.repository-name", Problem: fmt.Sprintf("%s is not an ECR repository name", quote(p.Repository))}
 	case !ValidDigest(p.Digest):
-		return Push{}, &Error{Field: "detail.image-digest", Problem: fmt.Sprintf("%q is not an image digest (sha256:<64 hex>)", p.Digest)}
+		return Push{}, &Error{Field: "detail.image-digest", Problem: fmt.Sprintf("%s is not an image digest (sha256:<64 hex>)", quote(p.Digest))}
 	case p.Tag != "" && !ValidTag(p.Tag):
-		return Push{}, &Error{Field: "detail.image-tag", Problem: fmt.Sprintf("%q is not an image tag", p.Tag)}
+		return Push{}, &Error{Field: "detail.image-tag", Problem: fmt.Sprintf("%s is not an image tag", quote(p.Tag))}
 	case !validAccount(p.Account):
-		return Push{}, &Error{Field: "account", Problem: fmt.Sprintf("%q is not an AWS account id", p.Account)}
+		return Push{}, &Error{Field: "account", Problem: fmt.Sprintf("%s is not an AWS account id", quote(p.Account))}
 	case !validRegion(p.Region):
-		return Push{}, &Error{Field: "region", Problem: fmt.Sprintf("%q is not an AWS region", p.Region)}
+		return Push{}, &Error{Field: "region", Problem: fmt.Sprintf("%s is not an AWS region", quote(p.Region))}
 	}
 	return p, nil
 }
@@ -204,12 +216,12 @@ func decodeDeploymentChange(env events.CloudWatchEvent) (DeploymentChange, error
 	}
 	cluster, service, ok := parseServiceARN(env.Resources[0])
 	if !ok {
-		return DeploymentChange{}, &Error{Field: "resources[0]", Problem: fmt.Sprintf("%q is not an ECS service ARN", env.Resources[0])}
+		return DeploymentChange{}, &Error{Field: "resources[0]", Problem: fmt.Sprintf("%s is not an ECS service ARN", quote(env.Resources[0]))}
 	}
 	switch d.EventName {
 	case "SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED":
 	default:
-		return DeploymentChange{}, &Error{Field: "detail.eventName", Problem: fmt.Sprintf("unknown deployment event %q", d.EventName)}
+		return DeploymentChange{}, &Error{Field: "detail.eventName", Problem: fmt.Sprintf("unknown deployment event %s", quote(d.EventName))}
 	}
 	if d.DeploymentID == "" {
 		return DeploymentChange{}, &Error{Field: "detail.deploymentId", Problem: "missing"}
@@ -269,7 +281,49 @@ func jsonProblem(err error) string {
 	}
 	var pe *time.ParseError
 	if errors.As(err, &pe) {
-		return "bad time: " + pe.Error()
+		// pe.Error() quotes the whole value, which may be 256 KiB.
+		return fmt.Sprintf("bad time %s: want an RFC 3339 time such as 2026-11-27T09:30:00Z", quote(pe.Value))
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, syntaxProblem(se))
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// syntaxProblem describes a JSON syntax error. encoding/json refuses JSON
+// nested more than 10000 levels deep (a nesting bomb) with the puzzling
+// "invalid character '[' exceeded max depth".
+func syntaxProblem(se *json.SyntaxError) string {
+	if strings.HasSuffix(se.Error(), "exceeded max depth") {
+		return "nested more than 10000 levels deep"
+	}
+	return strings.TrimPrefix(se.Error(), "json: ")
+}
+
+// maxQuoted is how much of a value an error message quotes: enough to
+// recognise it, not so much that a 256 KiB value floods the log.
+const maxQuoted = 80
+
+// quote quotes s for a message. When the quoted form would be longer than
+// maxQuoted characters (besides the quotes), s is cut at a character
+// boundary to fit and its length is added: escapes make a control
+// character four times as long as it was, so cutting s itself to maxQuoted
+// bytes would not do.
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		if q := strconv.Quote(s); len(q) <= maxQuoted+2 {
+			return q
+		}
+	}
+	// The quoted form of a prefix grows by at least one character a rune,
+	// so this stops within maxQuoted runes, whatever the length of s.
+	cut := 0
+	for i := range s {
+		if len(strconv.Quote(s[:i])) > maxQuoted+2 {
+			break
+		}
+		cut = i
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(s[:cut]), len(s))
 }

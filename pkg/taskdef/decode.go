@@ -44,6 +44,12 @@ func DecodeDescribeJSON(data []byte) (*ecstypes.TaskDefinition, []ecstypes.Tag, 
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) && strings.HasSuffix(se.Error(), "exceeded max depth") {
+			// encoding/json's "invalid character '[' exceeded max depth"
+			// puzzles; this is a nesting bomb.
+			return nil, nil, fmt.Errorf("decode task definition JSON: at byte %d: nested more than 10000 levels deep: %w", se.Offset, err)
+		}
 		return nil, nil, fmt.Errorf("decode task definition JSON: %w", err)
 	}
 	if err := dec.Decode(new(any)); err != io.EOF {
