@@ -367,6 +367,7 @@ func TestSkipsBeforeAnyCall(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, fargateFixture, nil)
+			w.d.Events = w.env.EventBridge() // as in the function: these skips publish nothing either
 			p := w.push(t, "1.4.0")
 			tt.mutate(&p)
 			if _, err := w.d.Config.Get(t.Context(), "hello-color"); err != nil { // warm the config cache

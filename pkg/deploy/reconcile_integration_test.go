@@ -242,8 +242,8 @@ func TestResultEventsAndMetrics(t *testing.T) {
 			t.Errorf("source = %v", ev["source"])
 		}
 	}
-	if len(events) != 3 {
-		t.Fatalf("got events %v, want Started for dev and staging and Skipped for production", keys(events))
+	if len(events) != 2 {
+		t.Fatalf("got events %v, want Started for dev and staging (production's manual-environment skip is not news)", keys(events))
 	}
 	got := events["Deployment Started/dev"]["detail"].(map[string]any)
 	want := map[string]any{
@@ -255,10 +255,6 @@ func TestResultEventsAndMetrics(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Deployment Started detail (-want +got):\n%s", diff)
 	}
-	skipped := events["Deployment Skipped/production"]["detail"].(map[string]any)
-	if skipped["reason"] != "manual-environment" || skipped["outcome"] != "skipped" {
-		t.Errorf("Deployment Skipped detail = %v", skipped)
-	}
 
 	w.rollout(t, "dev", "hello-color-dev", "COMPLETED")
 	done := read()
@@ -269,6 +265,22 @@ func TestResultEventsAndMetrics(t *testing.T) {
 	lead, _ := d["leadTimeSeconds"].(float64)
 	if d["environment"] != "dev" || d["rollout"] != "completed" || d["version"] != "1.4.0" || d["digest"] != p.Digest || lead < 90 || lead > 600 {
 		t.Errorf("Deployment Succeeded detail = %v, want dev 1.4.0 with a lead time of about 90s", d)
+	}
+
+	// A version turned away is news: 2.0.0 is outside staging's range.
+	w.deliver(t, w.push(t, "2.0.0"))
+	var skippedStaging map[string]any
+	for _, ev := range read() {
+		d, _ := ev["detail"].(map[string]any)
+		if ev["detail-type"] == "Deployment Skipped" && d["environment"] == "staging" {
+			skippedStaging = d
+		}
+		if d["environment"] == "production" {
+			t.Errorf("published %v for production's manual-environment skip", ev["detail-type"])
+		}
+	}
+	if skippedStaging["reason"] != "outside-range" || skippedStaging["outcome"] != "skipped" || skippedStaging["version"] != "2.0.0" {
+		t.Errorf("Deployment Skipped detail = %v, want staging outside-range 2.0.0", skippedStaging)
 	}
 
 	var lines []map[string]any

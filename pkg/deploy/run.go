@@ -113,6 +113,10 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 	return res, errors.Join(retry...)
 }
 
+// quietReasons are the skips that say a push was not meant for an
+// environment at all, rather than that a version was turned away.
+var quietReasons = map[Reason]bool{NotSemver: true, NotAnImage: true, NoTag: true, ManualEnvironment: true, NoConfig: true}
+
 // report logs one line per decision and, unless the request is a dry run,
 // publishes the result events and metrics.
 func (d *Deployer) report(ctx context.Context, req Request, res Result, start time.Time) {
@@ -121,11 +125,15 @@ func (d *Deployer) report(ctx context.Context, req Request, res Result, start ti
 		return
 	}
 	news := res
-	if req.Trigger == TriggerReconcile {
+	news.Results = slices.DeleteFunc(slices.Clone(res.Results), func(r ServiceResult) bool {
 		// An environment a reconcile leaves alone (ahead, held, outside its
-		// range) is not news every quarter of an hour.
-		news.Results = slices.DeleteFunc(slices.Clone(res.Results), func(r ServiceResult) bool { return r.Outcome == Skipped })
-	}
+		// range) is not news every quarter of an hour; nor is a push that
+		// was never meant for an environment (a tag that is not a version, a
+		// Helm chart, a manual environment): announcing those would cost a
+		// call on every push of "latest" and every push to a repository with
+		// a production environment. They stay in the result, log and metrics.
+		return r.Outcome == Skipped && (req.Trigger == TriggerReconcile || quietReasons[r.Reason])
+	})
 	d.publish(ctx, announcements(news, req.EventID, nil))
 	d.emitMetrics(res, d.now().Sub(start), nil)
 }
