@@ -163,7 +163,7 @@ func Decode(raw []byte) (any, error) {
 		return nil, &Error{Problem: `no "source" or "detail-type": not an EventBridge event`}
 	}
 	return nil, &Error{Field: "source", Problem: fmt.Sprintf("unsupported event %s / %s (want %s %q, %s %q or %s %q)",
-		quote(env.Source), quote(env.DetailType), SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange, SourceSchedule, DetailScheduled)}
+		Quote(env.Source), Quote(env.DetailType), SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange, SourceSchedule, DetailScheduled)}
 }
 
 // orNil returns v, or nil when err is not nil.
@@ -184,7 +184,7 @@ func decodePush(env events.CloudWatchEvent) (Push, error) {
 		return Push{}, err
 	}
 	if d.ActionType != "PUSH" || d.Result != "SUCCESS" {
-		return Push{}, &Error{Field: "detail.action-type", Problem: fmt.Sprintf("not a successful push (action-type %s, result %s)", quote(d.ActionType), quote(d.Result))}
+		return Push{}, &Error{Field: "detail.action-type", Problem: fmt.Sprintf("not a successful push (action-type %s, result %s)", Quote(d.ActionType), Quote(d.Result))}
 	}
 	p := Push{
 		ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region,
@@ -193,15 +193,15 @@ func decodePush(env events.CloudWatchEvent) (Push, error) {
 	}
 	switch {
 	case !ValidRepository(p.Repository):
-		return Push{}, &Error{Field: "detail.repository-name", Problem: fmt.Sprintf("%s is not an ECR repository name", quote(p.Repository))}
+		return Push{}, &Error{Field: "detail.repository-name", Problem: fmt.Sprintf("%s is not an ECR repository name", Quote(p.Repository))}
 	case !ValidDigest(p.Digest):
-		return Push{}, &Error{Field: "detail.image-digest", Problem: fmt.Sprintf("%s is not an image digest (sha256:<64 hex>)", quote(p.Digest))}
+		return Push{}, &Error{Field: "detail.image-digest", Problem: fmt.Sprintf("%s is not an image digest (sha256:<64 hex>)", Quote(p.Digest))}
 	case p.Tag != "" && !ValidTag(p.Tag):
-		return Push{}, &Error{Field: "detail.image-tag", Problem: fmt.Sprintf("%s is not an image tag", quote(p.Tag))}
+		return Push{}, &Error{Field: "detail.image-tag", Problem: fmt.Sprintf("%s is not an image tag", Quote(p.Tag))}
 	case !validAccount(p.Account):
-		return Push{}, &Error{Field: "account", Problem: fmt.Sprintf("%s is not an AWS account id", quote(p.Account))}
+		return Push{}, &Error{Field: "account", Problem: fmt.Sprintf("%s is not an AWS account id", Quote(p.Account))}
 	case !validRegion(p.Region):
-		return Push{}, &Error{Field: "region", Problem: fmt.Sprintf("%s is not an AWS region", quote(p.Region))}
+		return Push{}, &Error{Field: "region", Problem: fmt.Sprintf("%s is not an AWS region", Quote(p.Region))}
 	}
 	return p, nil
 }
@@ -216,12 +216,12 @@ func decodeDeploymentChange(env events.CloudWatchEvent) (DeploymentChange, error
 	}
 	cluster, service, ok := parseServiceARN(env.Resources[0])
 	if !ok {
-		return DeploymentChange{}, &Error{Field: "resources[0]", Problem: fmt.Sprintf("%s is not an ECS service ARN", quote(env.Resources[0]))}
+		return DeploymentChange{}, &Error{Field: "resources[0]", Problem: fmt.Sprintf("%s is not an ECS service ARN", Quote(env.Resources[0]))}
 	}
 	switch d.EventName {
 	case "SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED":
 	default:
-		return DeploymentChange{}, &Error{Field: "detail.eventName", Problem: fmt.Sprintf("unknown deployment event %s", quote(d.EventName))}
+		return DeploymentChange{}, &Error{Field: "detail.eventName", Problem: fmt.Sprintf("unknown deployment event %s", Quote(d.EventName))}
 	}
 	if d.DeploymentID == "" {
 		return DeploymentChange{}, &Error{Field: "detail.deploymentId", Problem: "missing"}
@@ -282,45 +282,45 @@ func jsonProblem(err error) string {
 	var pe *time.ParseError
 	if errors.As(err, &pe) {
 		// pe.Error() quotes the whole value, which may be 256 KiB.
-		return fmt.Sprintf("bad time %s: want an RFC 3339 time such as 2026-11-27T09:30:00Z", quote(pe.Value))
+		return fmt.Sprintf("bad time %s: want an RFC 3339 time such as 2026-11-27T09:30:00Z", Quote(pe.Value))
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, syntaxProblem(se))
+		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, SyntaxProblem(se))
 	}
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
-// syntaxProblem describes a JSON syntax error. encoding/json refuses JSON
-// nested more than 10000 levels deep (a nesting bomb) with the puzzling
-// "invalid character '[' exceeded max depth".
-func syntaxProblem(se *json.SyntaxError) string {
+// SyntaxProblem describes a JSON syntax error for a message about bad input.
+// encoding/json refuses JSON nested more than 10000 levels deep (a nesting
+// bomb) with the puzzling "invalid character '[' exceeded max depth".
+func SyntaxProblem(se *json.SyntaxError) string {
 	if strings.HasSuffix(se.Error(), "exceeded max depth") {
 		return "nested more than 10000 levels deep"
 	}
 	return strings.TrimPrefix(se.Error(), "json: ")
 }
 
-// maxQuoted is how much of a value an error message quotes: enough to
+// MaxQuoted is how much of a value an error message quotes: enough to
 // recognise it, not so much that a 256 KiB value floods the log.
-const maxQuoted = 80
+const MaxQuoted = 80
 
-// quote quotes s for a message. When the quoted form would be longer than
-// maxQuoted characters (besides the quotes), s is cut at a character
+// Quote quotes s for a message about bad input. When the quoted form would be longer than
+// MaxQuoted characters (besides the quotes), s is cut at a character
 // boundary to fit and its length is added: escapes make a control
-// character four times as long as it was, so cutting s itself to maxQuoted
+// character four times as long as it was, so cutting s itself to MaxQuoted
 // bytes would not do.
-func quote(s string) string {
-	if len(s) <= maxQuoted {
-		if q := strconv.Quote(s); len(q) <= maxQuoted+2 {
+func Quote(s string) string {
+	if len(s) <= MaxQuoted {
+		if q := strconv.Quote(s); len(q) <= MaxQuoted+2 {
 			return q
 		}
 	}
 	// The quoted form of a prefix grows by at least one character a rune,
-	// so this stops within maxQuoted runes, whatever the length of s.
+	// so this stops within MaxQuoted runes, whatever the length of s.
 	cut := 0
 	for i := range s {
-		if len(strconv.Quote(s[:i])) > maxQuoted+2 {
+		if len(strconv.Quote(s[:i])) > MaxQuoted+2 {
 			break
 		}
 		cut = i

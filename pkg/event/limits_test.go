@@ -183,7 +183,7 @@ func TestQuote(t *testing.T) {
 		{strings.Repeat("\u202e", 30), `"` + strings.Repeat(`\u202e`, 13) + `"… (90 bytes)`},
 		{"\xff" + strings.Repeat("x", 100), `"\xff` + strings.Repeat("x", 76) + `"… (101 bytes)`},
 	} {
-		if got := quote(tt.in); got != tt.want {
+		if got := Quote(tt.in); got != tt.want {
 			t.Errorf("quote(%q) = %s, want %s", tt.in, got, tt.want)
 		}
 	}

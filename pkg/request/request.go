@@ -159,7 +159,7 @@ func decodeError(err error) error {
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return &Error{Problem: fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, syntaxProblem(se))}
+		return &Error{Problem: fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, event.SyntaxProblem(se))}
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
@@ -183,7 +183,7 @@ func describeToken(tok json.Token) string {
 		}
 		return "an object"
 	case string:
-		return "string " + quote(v)
+		return "string " + event.Quote(v)
 	case float64:
 		return "number " + strconv.FormatFloat(v, 'g', -1, 64)
 	case bool:
@@ -192,51 +192,14 @@ func describeToken(tok json.Token) string {
 	return "null"
 }
 
-// syntaxProblem describes a JSON syntax error. encoding/json refuses JSON
-// nested more than 10000 levels deep (a nesting bomb) with the puzzling
-// "invalid character '[' exceeded max depth".
-func syntaxProblem(se *json.SyntaxError) string {
-	if strings.HasSuffix(se.Error(), "exceeded max depth") {
-		return "nested more than 10000 levels deep"
-	}
-	return strings.TrimPrefix(se.Error(), "json: ")
-}
-
-// maxQuoted is how much of a value an error message quotes: enough to
-// recognise it, not so much that a 64 KiB value floods the log.
-const maxQuoted = 80
-
-// quote quotes s for a message. When the quoted form would be longer than
-// maxQuoted characters (besides the quotes), s is cut at a character
-// boundary to fit and its length is added: escapes make a control
-// character four times as long as it was, so cutting s itself to maxQuoted
-// bytes would not do.
-func quote(s string) string {
-	if len(s) <= maxQuoted {
-		if q := strconv.Quote(s); len(q) <= maxQuoted+2 {
-			return q
-		}
-	}
-	// The quoted form of a prefix grows by at least one character a rune,
-	// so this stops within maxQuoted runes, whatever the length of s.
-	cut := 0
-	for i := range s {
-		if len(strconv.Quote(s[:i])) > maxQuoted+2 {
-			break
-		}
-		cut = i
-	}
-	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(s[:cut]), len(s))
-}
-
 // quoteField is an unknown key as Error.Field: as it is when it is short
 // and printable, otherwise quoted (and cut) so that it cannot break or flood
 // the message.
 func quoteField(key string) string {
-	if len(key) <= maxQuoted && key != "" && !strings.ContainsFunc(key, func(r rune) bool { return !unicode.IsPrint(r) || r == '"' }) {
+	if len(key) <= event.MaxQuoted && key != "" && !strings.ContainsFunc(key, func(r rune) bool { return !unicode.IsPrint(r) || r == '"' }) {
 		return key
 	}
-	return quote(key)
+	return event.Quote(key)
 }
 
 // Validate checks that the request has exactly the fields its action needs
@@ -261,13 +224,13 @@ func (r Request) Validate() error {
 	case "":
 		return &Error{Field: "action", Problem: "missing (want deploy, promote, rollback, plan or status)"}
 	default:
-		return &Error{Field: "action", Problem: fmt.Sprintf("unknown action %s (want deploy, promote, rollback, plan or status)", quote(r.Action))}
+		return &Error{Field: "action", Problem: fmt.Sprintf("unknown action %s (want deploy, promote, rollback, plan or status)", event.Quote(r.Action))}
 	}
 	if !event.ValidRepository(r.Repository) {
 		if r.Repository == "" {
 			return &Error{Field: "repository", Problem: "missing"}
 		}
-		return &Error{Field: "repository", Problem: fmt.Sprintf("%s is not an ECR repository name", quote(r.Repository))}
+		return &Error{Field: "repository", Problem: fmt.Sprintf("%s is not an ECR repository name", event.Quote(r.Repository))}
 	}
 	fields := []struct {
 		name, value string
@@ -280,9 +243,9 @@ func (r Request) Validate() error {
 			return &Error{Field: f.name, Problem: "not used by " + r.Action}
 		case f.value == "":
 		case f.name == "tag" && !event.ValidTag(f.value):
-			return &Error{Field: f.name, Problem: fmt.Sprintf("%s is not an image tag", quote(f.value))}
+			return &Error{Field: f.name, Problem: fmt.Sprintf("%s is not an image tag", event.Quote(f.value))}
 		case f.name != "tag" && !validEnvironment(f.value):
-			return &Error{Field: f.name, Problem: fmt.Sprintf("%s is not an environment name", quote(f.value))}
+			return &Error{Field: f.name, Problem: fmt.Sprintf("%s is not an environment name", event.Quote(f.value))}
 		}
 	}
 	if r.Action == Promote && r.From != "" && r.From == r.To {

@@ -375,21 +375,3 @@ func TestErrorMessage(t *testing.T) {
 		}
 	}
 }
-
-func TestQuote(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"", `""`},
-		{"hello", `"hello"`},
-		{"a\nb", `"a\nb"`},
-		{strings.Repeat("x", 80), `"` + strings.Repeat("x", 80) + `"`},
-		{strings.Repeat("x", 81), `"` + strings.Repeat("x", 80) + `"… (81 bytes)`},
-		// A cut never splits a rune.
-		{strings.Repeat("x", 79) + "é" + "y", `"` + strings.Repeat("x", 79) + `"… (82 bytes)`},
-		// The quoted form is what is bounded: an escape is four characters.
-		{strings.Repeat("\x11", 30), `"` + strings.Repeat(`\x11`, 20) + `"… (30 bytes)`},
-	} {
-		if got := quote(tt.in); got != tt.want {
-			t.Errorf("quote(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
