@@ -19,6 +19,10 @@ help:
 	@echo "make invoke-promote  stand-alone: the same with both functions; push 1.1.0 and complete staging's"
 	@echo "                     rollout, then send REQUEST (JSON or a file; default: promote staging to production)"
 	@echo "make build           both Lambda bootstrap binaries for linux/arm64 into $(BIN)/"
+	@echo "make lint            cfn-lint template.yaml (also part of make test)"
+	@echo "make deploy          sam build && sam deploy (SAM_DEPLOY_FLAGS for extra flags)"
+	@echo "make bench           calls per decision, wall time, burst, cold start: writes docs/benchmarks.md"
+	@echo "make fuzz            every fuzz target for FUZZTIME (default 30s) each"
 	@echo "make clean           remove build output"
 
 ## build: both Lambda binaries, as Lambda runs them (provided.al2023, arm64).
