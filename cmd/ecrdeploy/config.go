@@ -196,16 +196,9 @@ func (c *cli) configGet(ctx context.Context, args []string) int {
 	cmd := newCommand("config get", "REPO", `
 Print the configuration document stored for REPO in {prefix}/config/REPO, as
 it is stored. Exits 2 when the repository has none.`)
-	args, code, ok := cmd.parse(args, c.stdout, c.stderr)
+	repo, code, ok := c.repositoryArg(cmd, args)
 	if !ok {
 		return code
-	}
-	if len(args) != 1 {
-		return cmd.usageError(c.stderr, "%s", argCountProblem(args, "REPO"))
-	}
-	repo := args[0]
-	if !event.ValidRepository(repo) {
-		return cmd.usageError(c.stderr, "%q is not an ECR repository name", repo)
 	}
 	client, prefix, err := c.parameterStore(ctx)
 	if err != nil {
@@ -252,16 +245,9 @@ role can be assumed, that its cluster and services exist, that each service's
 task definition (or the template) has the containers named, and that secrets
 kept in SSM Parameter Store exist. Prints one line per check; exits 1 when any
 check fails, 2 when REPO has no valid configuration.`)
-	args, code, ok := cmd.parse(args, c.stdout, c.stderr)
+	repo, code, ok := c.repositoryArg(cmd, args)
 	if !ok {
 		return code
-	}
-	if len(args) != 1 {
-		return cmd.usageError(c.stderr, "%s", argCountProblem(args, "REPO"))
-	}
-	repo := args[0]
-	if !event.ValidRepository(repo) {
-		return cmd.usageError(c.stderr, "%q is not an ECR repository name", repo)
 	}
 	h, err := handler.NewPromoter(ctx, c.getenv, c.logger(false))
 	if err != nil {
@@ -302,4 +288,20 @@ check fails, 2 when REPO has no valid configuration.`)
 	}
 	fmt.Fprintf(c.stdout, "all %d checks passed\n", len(checks))
 	return exitOK
+}
+
+// repositoryArg parses a command whose one argument is REPO. When !ok, the
+// command is done and code is its exit code.
+func (c *cli) repositoryArg(cmd *command, args []string) (repo string, code int, ok bool) {
+	args, code, ok = cmd.parse(args, c.stdout, c.stderr)
+	if !ok {
+		return "", code, false
+	}
+	if len(args) != 1 {
+		return "", cmd.usageError(c.stderr, "%s", argCountProblem(args, "REPO")), false
+	}
+	if !event.ValidRepository(args[0]) {
+		return "", cmd.usageError(c.stderr, "%q is not an ECR repository name", args[0]), false
+	}
+	return args[0], 0, true
 }
