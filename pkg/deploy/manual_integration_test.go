@@ -259,20 +259,21 @@ func TestWaitSaysInProgressBeforeTheDeadline(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	w.push(t, "1.4.0")
 	var polls []deploy.Progress
-	w.d.PollInterval, w.d.WaitMargin = 100*time.Millisecond, 500*time.Millisecond
+	w.d.PollInterval, w.d.WaitMargin = 100*time.Millisecond, 3*time.Second
 	w.d.Progress = func(p deploy.Progress) { polls = append(polls, p) }
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Second)
 	defer cancel()
-	start := time.Now()
 	res, err := w.d.Manual(ctx, request.Request{Action: "deploy", Repository: "hello-color", Tag: "1.4.0", Environment: "dev", Wait: true}, "r1")
 	if err != nil || res.Error != "" {
 		t.Fatalf("deploy --wait: %v %s", err, res.Error)
 	}
+	// It stopped waiting before the deadline (the margin is for answering),
+	// rather than running into it.
+	if ctx.Err() != nil {
+		t.Errorf("waited into the deadline: %v", ctx.Err())
+	}
 	if r := row(t, res, "dev"); r.Outcome != deploy.Deployed || r.Rollout != deploy.RolloutInProgress {
 		t.Errorf("dev = %+v, want deployed and in-progress", r)
-	}
-	if elapsed := time.Since(start); elapsed > 1900*time.Millisecond {
-		t.Errorf("wait ran %v, past the deadline minus the margin", elapsed)
 	}
 	if len(polls) < 2 || polls[0].Rollout != "IN_PROGRESS" {
 		t.Errorf("progress = %+v, want several IN_PROGRESS polls", polls)
