@@ -1,0 +1,163 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+)
+
+// fakeECS is an ECS where every service runs fam:1 and registrations are
+// slow, recording how many were in flight at once.
+type fakeECS struct {
+	mu                    sync.Mutex
+	revision              int
+	inflight, maxInFlight atomic.Int32
+}
+
+var _ ECSAPI = (*fakeECS)(nil)
+
+func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	out := &ecs.DescribeServicesOutput{}
+	for _, s := range in.Services {
+		out.Services = append(out.Services, ecstypes.Service{ServiceName: aws.String(s), TaskDefinition: aws.String("arn:aws:ecs:us-east-1:123456789012:task-definition/fam:1"), Status: aws.String("ACTIVE")})
+	}
+	return out, nil
+}
+
+func (f *fakeECS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: &ecstypes.TaskDefinition{
+		Family: aws.String("fam"), Revision: 1, TaskDefinitionArn: aws.String("arn:aws:ecs:us-east-1:123456789012:task-definition/fam:1"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("web"), Image: aws.String("123456789012.dkr.ecr.us-east-1.amazonaws.com/hello-color:1.0.0")}},
+	}}, nil
+}
+
+func (f *fakeECS) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error) {
+	n := f.inflight.Add(1)
+	defer f.inflight.Add(-1)
+	for {
+		m := f.maxInFlight.Load()
+		if n <= m || f.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // ECS rejects a concurrent revision of a family while this one is registered
+	f.mu.Lock()
+	f.revision++
+	rev := f.revision + 1
+	f.mu.Unlock()
+	return &ecs.RegisterTaskDefinitionOutput{TaskDefinition: &ecstypes.TaskDefinition{TaskDefinitionArn: aws.String(fmt.Sprintf("arn:aws:ecs:us-east-1:123456789012:task-definition/fam:%d", rev))}}, nil
+}
+
+func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	return &ecs.UpdateServiceOutput{Service: &ecstypes.Service{Deployments: []ecstypes.Deployment{{Id: aws.String("ecs-svc/1"), Status: aws.String("PRIMARY")}}}}, nil
+}
+
+type fakeTargets struct{ ecs *fakeECS }
+
+func (f fakeTargets) ECS(context.Context, Target) (ECSAPI, error) { return f.ecs, nil }
+func (f fakeTargets) ECR(context.Context, Target) (ECRAPI, error) { return nil, fmt.Errorf("no ECR") }
+func (f fakeTargets) SSM(context.Context, Target) (SSMAPI, error) { return nil, fmt.Errorf("no SSM") }
+
+type fakeConfig struct{ doc *config.Document }
+
+func (f fakeConfig) Get(context.Context, string) (*config.Document, error) { return f.doc, nil }
+func (f fakeConfig) List(context.Context) (map[string]*config.Document, error) {
+	return map[string]*config.Document{"hello-color": f.doc}, nil
+}
+
+// memState is an in-memory state store that numbers writes like Parameter
+// Store.
+type memState struct {
+	mu      sync.Mutex
+	history map[string][]state.Record
+}
+
+func (m *memState) Get(_ context.Context, repo, env string) (state.Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := m.history[repo+"/"+env]
+	if len(h) == 0 {
+		return state.Record{}, state.ErrNotFound
+	}
+	return h[len(h)-1], nil
+}
+
+func (m *memState) GetVersion(_ context.Context, repo, env string, v int64) (state.Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := m.history[repo+"/"+env]
+	if v < 1 || int(v) > len(h) {
+		return state.Record{}, state.ErrNotFound
+	}
+	return h[v-1], nil
+}
+
+func (m *memState) GetMany(ctx context.Context, repo string, envs []string) (map[string]state.Record, error) {
+	out := map[string]state.Record{}
+	for _, e := range envs {
+		if r, err := m.Get(ctx, repo, e); err == nil {
+			out[e] = r
+		}
+	}
+	return out, nil
+}
+
+func (m *memState) Put(_ context.Context, rec state.Record) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.history == nil {
+		m.history = map[string][]state.Record{}
+	}
+	key := rec.Repository + "/" + rec.Environment
+	rec.ParameterVersion = int64(len(m.history[key]) + 1)
+	m.history[key] = append(m.history[key], rec)
+	return rec.ParameterVersion, nil
+}
+
+func (m *memState) History(_ context.Context, repo, env string) ([]state.Record, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.history[repo+"/"+env], nil
+}
+
+// Environments deploy concurrently, but registrations into one
+// task-definition family are serialised: ECS rejects concurrent revisions of
+// a family.
+func TestRegistrationsIntoOneFamilyAreSerialised(t *testing.T) {
+	doc, err := config.Parse("test", []byte(`{"environments":{
+		"a":{"cluster":"c","services":["a"],"environment":{"ENV":"a"}},
+		"b":{"cluster":"c","services":["b"],"environment":{"ENV":"b"}},
+		"c":{"cluster":"c","services":["c"],"environment":{"ENV":"c"}}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := &fakeECS{}
+	d := &Deployer{Config: fakeConfig{doc}, State: &memState{}, Targets: fakeTargets{fake}}
+	res, err := d.Push(t.Context(), event.Push{ID: "e", Account: "123456789012", Region: "us-east-1", Repository: "hello-color", Tag: "1.4.0",
+		Digest: "sha256:0c3bbf0c31e1e7e6a2b4a34cbd5d1e0a8b4fd22e7d8f9ad0f5bb0f0b6a1f1101"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Results {
+		if r.Outcome != Deployed {
+			t.Errorf("%s = %s %s %s, want deployed", r.Environment, r.Outcome, r.Reason, r.Error)
+		}
+	}
+	if got := fake.maxInFlight.Load(); got != 1 {
+		t.Errorf("%d registrations of family fam were in flight at once, want 1", got)
+	}
+	if fake.revision != 3 {
+		t.Errorf("%d registrations, want 3", fake.revision)
+	}
+}
