@@ -187,3 +187,30 @@ func TestRedeliveryAfterBurstChangesNothing(t *testing.T) {
 }
 
 func ssmClient(cfg aws.Config) *ssmpkg.Client { return ssmpkg.NewFromConfig(cfg) }
+
+// The state is re-checked just before UpdateService (concurrently with the
+// registration): a newer version recorded after this delivery first read the
+// state, while it was describing and rendering, wins, and this delivery does
+// not touch the service. (A record written later still is caught by settle.)
+func TestRecheckBeforeUpdateService(t *testing.T) {
+	w := newWorld(t, fargateFixture, []byte(oneEnv))
+	p := w.push(t, "1.4.0")
+	newer := `{"repository":"hello-color","environment":"dev","version":"1.9.0","tag":"1.9.0","digest":"sha256:` + strings.Repeat("9", 64) + `","services":{}}`
+	store := ssmpkg.NewFromConfig(w.env.MotoConfig)
+	var once sync.Once
+	w.env.Proxy.Before("DescribeTaskDefinition", func(awstest.Call) {
+		once.Do(func() {
+			if _, err := store.PutParameter(t.Context(), &ssmpkg.PutParameterInput{Name: aws.String("/ecrdeploy/state/hello-color/dev"),
+				Value: aws.String(newer), Type: "String", Overwrite: aws.Bool(true)}); err != nil {
+				t.Errorf("write the newer record: %v", err)
+			}
+		})
+	})
+	res := w.deliver(t, p)
+	if got := outcomes(res)["dev"]; got != "skipped older-than-current" {
+		t.Errorf("dev = %q, want skipped older-than-current", got)
+	}
+	if n := w.env.Proxy.Count("UpdateService"); n != 0 {
+		t.Errorf("UpdateService called %d times after the re-check saw a newer version", n)
+	}
+}
