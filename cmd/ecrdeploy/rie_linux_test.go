@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/rie"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/child"
 )
 
 // promoterBinary builds ./functions/promoter for this machine once per test
@@ -40,25 +42,6 @@ var rieBinary = sync.OnceValues(func() (string, error) {
 	return rie.Binary(context.Background())
 })
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a child's
-// stdout and stderr.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // startPromoter runs the promoter function under the Runtime Interface
 // Emulator, with this process's environment (so the function reaches moto
 // as the local handler does) plus env, and points the CLI's Lambda client at
@@ -74,7 +57,7 @@ func startPromoter(t *testing.T, env ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs child.Output
 	em, err := rie.Start(t.Context(), rie.Options{
 		Emulator:  emulator,
 		Bootstrap: bootstrap,

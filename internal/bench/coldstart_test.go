@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,11 +10,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/rie"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/child"
 )
 
 // functions are the Lambda functions, by name, as main packages relative to
@@ -93,12 +93,12 @@ func runColdStarts(t *testing.T, runs int) []coldStart {
 		// and the page cache, which is not the function's cold start.
 		for run := range runs + 1 {
 			w.env.Proxy.Reset()
-			var logs bytes.Buffer
+			var logs child.Output
 			start := time.Now()
 			em, err := rie.Start(ctx, rie.Options{
 				Emulator: emulator, Bootstrap: bootstraps[i],
 				Env:    []string{"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_FUNCTION_NAME=ecrdeploy-" + f.Name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256"},
-				Output: &lockedWriter{w: &logs},
+				Output: &logs,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -168,16 +168,4 @@ func build(ctx context.Context, dir string, pkgs []string, goarch string, stripp
 		}
 	}
 	return paths, nil
-}
-
-// lockedWriter serialises the writes of a child's stdout and stderr.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

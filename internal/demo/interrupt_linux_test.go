@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/child"
 )
 
 // TestInterrupt runs the demo and stops it with a signal halfway, then checks
@@ -62,12 +64,12 @@ func TestInterrupt(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var stderr syncBuffer
+			var stderr child.Output
 			cmd.Stderr = &stderr
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			var output syncBuffer
+			var output child.Output
 			reached := make(chan struct{})
 			copied := make(chan struct{})
 			go func() {
@@ -202,22 +204,4 @@ func randomHex() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -8,12 +8,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/child"
 )
 
 // ErrMotoNotFound is returned by [StartMoto] when moto_server is not on PATH.
@@ -52,8 +53,7 @@ type Moto struct {
 
 	cmd      *exec.Cmd
 	stderr   *tailBuffer
-	done     chan struct{} // closed when the process has exited
-	waitErr  error         // set before done is closed
+	proc     *child.Process
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -101,7 +101,6 @@ func startMoto(ctx context.Context, path string, o motoOptions) (*Moto, error) {
 	m := &Moto{
 		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
 		stderr: &tailBuffer{max: stderrTail},
-		done:   make(chan struct{}),
 	}
 	// Not CommandContext: the process must outlive ctx, which only bounds
 	// the start.
@@ -109,23 +108,7 @@ func startMoto(ctx context.Context, path string, o motoOptions) (*Moto, error) {
 	m.cmd.Env = motoEnv(os.Environ(), o.env)
 	m.cmd.Stdout = m.stderr
 	m.cmd.Stderr = m.stderr
-	m.cmd.SysProcAttr = sysProcAttr()
-
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the thread that started the child exits, so
-		// that thread must live as long as moto does: keep this goroutine
-		// locked to it, blocked in Wait.
-		runtime.LockOSThread()
-		if err := m.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		m.waitErr = m.cmd.Wait()
-		close(m.done)
-	}()
-	if err := <-started; err != nil {
+	if m.proc, err = child.Start(m.cmd); err != nil {
 		return nil, err
 	}
 	if err := m.waitReady(ctx); err != nil {
@@ -174,8 +157,8 @@ func (m *Moto) waitReady(parent context.Context) error {
 			}
 		}
 		select {
-		case <-m.done:
-			return &exitedError{err: m.waitErr, stderr: m.stderr.String()}
+		case <-m.proc.Done():
+			return &exitedError{err: m.proc.Err(), stderr: m.stderr.String()}
 		case <-ctx.Done():
 			if err := parent.Err(); err != nil {
 				return err // the caller gave up (an interrupted demo): no timeout to report
@@ -190,8 +173,8 @@ func (m *Moto) waitReady(parent context.Context) error {
 // stderr once it has exited.
 func (m *Moto) Err() error {
 	select {
-	case <-m.done:
-		return fmt.Errorf("moto_server at %s exited (%v); stderr:\n%s", m.URL, m.waitErr, m.stderr.String())
+	case <-m.proc.Done():
+		return fmt.Errorf("moto_server at %s exited (%v); stderr:\n%s", m.URL, m.proc.Err(), m.stderr.String())
 	default:
 		return nil
 	}
@@ -224,7 +207,7 @@ func (m *Moto) Reset(ctx context.Context) error {
 func (m *Moto) Stop() error {
 	m.stopOnce.Do(func() {
 		select {
-		case <-m.done:
+		case <-m.proc.Done():
 			return
 		default:
 		}
@@ -234,7 +217,7 @@ func (m *Moto) Stop() error {
 			return
 		}
 		select {
-		case <-m.done:
+		case <-m.proc.Done():
 		case <-time.After(10 * time.Second):
 			m.stopErr = fmt.Errorf("stop moto_server: pid %d still running after SIGKILL", m.cmd.Process.Pid)
 		}

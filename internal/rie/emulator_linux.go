@@ -10,12 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/child"
 )
 
 // startTimeout bounds how long the emulator may take to listen.
@@ -28,8 +29,7 @@ type Emulator struct {
 	Addr string
 
 	cmd      *exec.Cmd
-	done     chan struct{} // closed when the emulator has exited
-	waitErr  error         // set before done is closed
+	proc     *child.Process
 	stopOnce sync.Once
 	stopErr  error
 }
@@ -58,7 +58,7 @@ func Start(ctx context.Context, o Options) (*Emulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Emulator{Addr: addr, done: make(chan struct{})}
+	e := &Emulator{Addr: addr}
 	e.cmd = exec.Command(o.Emulator,
 		"--runtime-interface-emulator-address", addr,
 		// The runtime API port defaults to 9001, which another emulator
@@ -75,25 +75,7 @@ func Start(ctx context.Context, o Options) (*Emulator, error) {
 	// The function inherits the output pipe: should it outlive the
 	// emulator, Wait must not wait for it to close the pipe.
 	e.cmd.WaitDelay = 2 * time.Second
-	// Its own process group, so that Stop kills it and what it started, and
-	// killed by the kernel if this process dies without calling Stop.
-	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the thread that started the child exits, so
-		// that thread must live as long as the emulator does: keep this
-		// goroutine locked to it, blocked in Wait.
-		runtime.LockOSThread()
-		if err := e.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		e.waitErr = e.cmd.Wait()
-		close(e.done)
-	}()
-	if err := <-started; err != nil {
+	if e.proc, err = child.Start(e.cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", o.Emulator, err)
 	}
 	if err := e.waitListening(ctx); err != nil {
@@ -128,8 +110,8 @@ func (e *Emulator) waitListening(parent context.Context) error {
 			return nil
 		}
 		select {
-		case <-e.done:
-			return fmt.Errorf("runtime interface emulator exited before it listened on %s: %v", e.Addr, e.waitErr)
+		case <-e.proc.Done():
+			return fmt.Errorf("runtime interface emulator exited before it listened on %s: %v", e.Addr, e.proc.Err())
 		case <-ctx.Done():
 			if err := parent.Err(); err != nil {
 				return err
@@ -143,8 +125,8 @@ func (e *Emulator) waitListening(parent context.Context) error {
 // Err returns nil while the emulator runs, and an error once it has exited.
 func (e *Emulator) Err() error {
 	select {
-	case <-e.done:
-		return fmt.Errorf("runtime interface emulator on %s exited: %v", e.Addr, e.waitErr)
+	case <-e.proc.Done():
+		return fmt.Errorf("runtime interface emulator on %s exited: %v", e.Addr, e.proc.Err())
 	default:
 		return nil
 	}
@@ -156,7 +138,7 @@ func (e *Emulator) Err() error {
 func (e *Emulator) Stop() error {
 	e.stopOnce.Do(func() {
 		select {
-		case <-e.done:
+		case <-e.proc.Done():
 			return
 		default:
 		}
@@ -165,9 +147,9 @@ func (e *Emulator) Stop() error {
 		// find it (and anything else the emulator started) by parent pid,
 		// and kill it first, so that the emulator reaps it rather than
 		// leave a zombie to an init that may not reap.
-		for _, child := range ChildrenOf(pid) {
-			killGroup(child)
-			_ = syscall.Kill(child, syscall.SIGKILL)
+		for _, c := range ChildrenOf(pid) {
+			killGroup(c)
+			_ = syscall.Kill(c, syscall.SIGKILL)
 		}
 		for deadline := time.Now().Add(time.Second); time.Now().Before(deadline) && len(ChildrenOf(pid)) > 0; {
 			time.Sleep(5 * time.Millisecond)
@@ -177,7 +159,7 @@ func (e *Emulator) Stop() error {
 			return
 		}
 		select {
-		case <-e.done:
+		case <-e.proc.Done():
 		case <-time.After(10 * time.Second):
 			e.stopErr = fmt.Errorf("stop runtime interface emulator: pid %d still running after SIGKILL", pid)
 		}

@@ -7,12 +7,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/rie"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/child"
 )
 
 // TestStartStop runs the promoter under the emulator, invokes it, and checks
@@ -30,7 +31,7 @@ func TestStartStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs logBuffer
+	var logs child.Output
 	em, err := rie.Start(ctx, rie.Options{
 		Emulator:  emulator,
 		Bootstrap: bootstrap,
@@ -97,22 +98,4 @@ func alive(pid int) bool {
 		}
 	}
 	return true
-}
-
-// logBuffer is a bytes.Buffer safe for the emulator's concurrent writes.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
