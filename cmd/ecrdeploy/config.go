@@ -249,12 +249,12 @@ check fails, 2 when REPO has no valid configuration.`)
 	if !ok {
 		return code
 	}
-	h, err := handler.NewPromoter(ctx, c.getenv, c.logger(false))
+	h, err := handler.New(ctx, c.getenv, handler.Options{Log: c.logger(false)})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ecrdeploy config verify: %v\n", err)
 		return exitBadInput
 	}
-	checks, err := h.Deploy.Verify(ctx, repo)
+	checks, err := h.Verifier.Verify(ctx, repo)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ecrdeploy config verify: %v\n", err)
 		return exitFailed

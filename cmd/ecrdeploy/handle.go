@@ -33,12 +33,12 @@ and print the JSON result. Every decision is logged as JSON on standard error.`)
 		return exitBadInput
 	}
 	log := slog.New(slog.NewJSONHandler(c.stderr, nil))
-	h, err := handler.NewDeployer(ctx, c.getenv, log)
+	h, err := handler.New(ctx, c.getenv, handler.Options{Log: log})
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ecrdeploy handle: %v\n", err)
 		return exitBadInput
 	}
-	res, err := h.Handle(ctx, raw)
+	res, err := h.Event(ctx, raw)
 	return printResult(c.stdout, c.stderr, res, err)
 }
 
@@ -65,9 +65,8 @@ func readInput(args []string, stdin io.Reader, limit int) ([]byte, error) {
 	return data, nil
 }
 
-// printResult prints a result as indented JSON and returns the exit code it
-// means: a retryable error or a failed environment is 1, a bad event, request
-// or configuration is 2.
+// printResult prints a result as indented JSON and its error on standard
+// error, and returns the exit code the result's judgement means.
 func printResult(stdout, stderr io.Writer, res deploy.Result, err error) int {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -75,15 +74,21 @@ func printResult(stdout, stderr io.Writer, res deploy.Result, err error) int {
 		fmt.Fprintf(stderr, "ecrdeploy: write result: %v\n", encErr)
 		return exitFailed
 	}
-	switch {
-	case err != nil:
-		fmt.Fprintf(stderr, "ecrdeploy: %v\n", err)
-		return exitFailed
-	case res.Error != "":
-		fmt.Fprintf(stderr, "ecrdeploy: %s\n", res.Error)
-		return exitBadInput
-	case res.Failed():
-		return exitFailed
+	if msg := failure(res, err); msg != "" {
+		fmt.Fprintf(stderr, "ecrdeploy: %s\n", msg)
 	}
-	return exitOK
+	return deploy.Judge(res, err).ExitCode()
+}
+
+// failure is what failed an invocation as a whole: the result's error, or
+// else the error a retry could fix. The local handler returns a retryable
+// failure of the whole request both ways; it is said once.
+func failure(res deploy.Result, err error) string {
+	switch {
+	case res.Error != "":
+		return res.Error
+	case err != nil:
+		return err.Error()
+	}
+	return ""
 }

@@ -51,14 +51,15 @@ func setupExitCode(err error) int {
 // caller's AWS configuration, reporting rollout polls to progress when it is
 // not nil. It returns a *setupError when the handler cannot be built.
 func (c *cli) runLocal(ctx context.Context, payload []byte, verbose bool, progress *progressLine) (reply, error) {
-	h, err := handler.NewPromoter(ctx, c.getenv, c.logger(verbose))
+	opts := handler.Options{Log: c.logger(verbose)}
+	if progress != nil {
+		opts.Progress = progress.Observe
+	}
+	h, err := handler.New(ctx, c.getenv, opts)
 	if err != nil {
 		return reply{}, &setupError{err}
 	}
-	if progress != nil {
-		h.Deploy.Progress = progress.Observe
-	}
-	res, herr := h.Handle(ctx, payload)
+	res, herr := h.Request(ctx, payload)
 	data, err := lambdaJSON(res)
 	if err != nil {
 		return reply{}, fmt.Errorf("encode result: %w", err)

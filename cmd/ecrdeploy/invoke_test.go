@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // fakeLambda is a Lambda client whose Invoke is InvokeFn.
@@ -40,7 +41,7 @@ func TestInvoke(t *testing.T) {
 	}{
 		{"result, with a field this CLI does not know",
 			&lambda.InvokeOutput{StatusCode: 200, Payload: []byte(`{"repository":"hello-color","results":[],"future":1,"error":"x"}`)}, nil,
-			deploy.Result{Repository: "hello-color", Results: []deploy.ServiceResult{}, Error: "x"}, ""},
+			deploy.Result{Repository: "hello-color", Results: []deploy.Row{}, Error: "x"}, ""},
 		{"function error",
 			&lambda.InvokeOutput{StatusCode: 200, FunctionError: aws.String("Unhandled"), LogResult: aws.String(logTail),
 				Payload: []byte(`{"errorMessage":"describe services: throttled","errorType":"OperationError"}`)}, nil,
@@ -95,18 +96,18 @@ func TestExitCode(t *testing.T) {
 		rep  reply
 		want int
 	}{
-		{"nothing failed", reply{Result: deploy.Result{Results: []deploy.ServiceResult{{Outcome: deploy.Deployed}, {Outcome: deploy.Skipped}}}}, exitOK},
-		{"a service failed", reply{Result: deploy.Result{Results: []deploy.ServiceResult{{Outcome: deploy.Deployed}, {Outcome: deploy.Failed}}}}, exitFailed},
+		{"nothing failed", reply{Result: deploy.Result{Results: []deploy.Row{{Outcome: deploy.Deployed}, {Outcome: deploy.Skipped}}}}, exitOK},
+		{"a service failed", reply{Result: deploy.Result{Results: []deploy.Row{{Outcome: deploy.Deployed}, {Outcome: deploy.Failed}}}}, exitFailed},
 		{"bad request", reply{Result: deploy.Result{Error: "bad request: tag: missing"}}, exitBadInput},
 		{"retryable", reply{Result: deploy.Result{Error: "throttled"}, Err: errors.New("throttled")}, exitFailed},
-		{"rollout failed", reply{Result: deploy.Result{Results: []deploy.ServiceResult{{Outcome: deploy.Deployed, Rollout: deploy.RolloutFailed}}}}, exitFailed},
-		{"rollout unfinished", reply{Result: deploy.Result{Results: []deploy.ServiceResult{{Outcome: deploy.Deployed, Rollout: deploy.RolloutInProgress}}}}, exitFailed},
-		{"rollout completed", reply{Result: deploy.Result{Results: []deploy.ServiceResult{{Outcome: deploy.Deployed, Rollout: deploy.RolloutCompleted}}}}, exitOK},
-		{"status", reply{Result: deploy.Result{Environments: []deploy.EnvironmentStatus{{Rollout: "FAILED"}}}}, exitOK},
+		{"rollout failed", reply{Result: deploy.Result{Results: []deploy.Row{{Outcome: deploy.Deployed, Rollout: state.Failed}}}}, exitFailed},
+		{"rollout unfinished", reply{Result: deploy.Result{Results: []deploy.Row{{Outcome: deploy.Deployed, Rollout: state.InProgress}}}}, exitFailed},
+		{"rollout completed", reply{Result: deploy.Result{Results: []deploy.Row{{Outcome: deploy.Deployed, Rollout: state.Completed}}}}, exitOK},
+		{"status", reply{Result: deploy.Result{Environments: []deploy.EnvironmentStatus{{Rollout: state.Failed}}}}, exitOK},
 	}
 	for _, tt := range tests {
-		if got := exitCode(tt.rep); got != tt.want {
-			t.Errorf("%s: exitCode = %d, want %d", tt.name, got, tt.want)
+		if got := deploy.Judge(tt.rep.Result, tt.rep.Err).ExitCode(); got != tt.want {
+			t.Errorf("%s: exit code = %d, want %d", tt.name, got, tt.want)
 		}
 	}
 }

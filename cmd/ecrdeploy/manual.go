@@ -11,6 +11,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/internal/report"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // Output formats.
@@ -168,28 +169,6 @@ func (c *cli) logger(verbose bool) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(c.stderr, nil))
 }
 
-// exitCode is the exit status a reply means: 1 when the invocation failed
-// (a retryable error, or the function's error), 2 when the promoter rejected
-// the request (Result.Error: a bad request, an unconfigured repository or
-// environment, a tag missing from ECR), 1 when a service failed or its
-// rollout failed or was still running when waiting stopped, and 0 otherwise.
-func exitCode(rep reply) int {
-	switch {
-	case rep.Err != nil:
-		return exitFailed
-	case rep.Result.Error != "":
-		return exitBadInput
-	case rep.Result.Failed():
-		return exitFailed
-	}
-	for _, r := range rep.Result.Results {
-		if r.Rollout == deploy.RolloutFailed || r.Rollout == deploy.RolloutInProgress {
-			return exitFailed
-		}
-	}
-	return exitOK
-}
-
 // report prints a reply in the chosen format: the result on standard output,
 // and its errors as "error: ..." on standard error. It returns the exit code.
 func (c *cli) report(verb, format string, rep reply) int {
@@ -205,16 +184,13 @@ func (c *cli) report(verb, format string, rep reply) int {
 			t.Results(rep.Result)
 		}
 	}
-	if rep.Result.Error != "" {
-		fmt.Fprintf(c.stderr, "error: %s\n", rep.Result.Error)
-	}
-	if rep.Err != nil && (rep.Result.Error == "" || rep.Err.Error() != rep.Result.Error) {
-		fmt.Fprintf(c.stderr, "error: %v\n", rep.Err)
+	if msg := failure(rep.Result, rep.Err); msg != "" {
+		fmt.Fprintf(c.stderr, "error: %s\n", msg)
 	}
 	for _, r := range rep.Result.Results {
-		if r.Rollout == deploy.RolloutInProgress {
+		if r.Outcome == deploy.Deployed && r.Rollout == state.InProgress {
 			fmt.Fprintf(c.stderr, "error: %s/%s: rollout still in progress when waiting stopped\n", r.Environment, r.Service)
 		}
 	}
-	return exitCode(rep)
+	return deploy.Judge(rep.Result, rep.Err).ExitCode()
 }

@@ -124,7 +124,7 @@ func TestManualJSON(t *testing.T) {
 }
 
 func TestLambdaJSON(t *testing.T) {
-	got, err := lambdaJSON(deploy.Result{Repository: "a<b>&c", Results: []deploy.ServiceResult{}})
+	got, err := lambdaJSON(deploy.Result{Repository: "a<b>&c", Results: []deploy.Row{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ecrdeploy/ecrdeploy/internal/report"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // progressLine shows how a wait is going on standard error. On a terminal it
@@ -52,13 +52,13 @@ func (p *progressLine) Observe(pr deploy.Progress) {
 	p.show(strings.Join(states, ", "), pr.Elapsed)
 }
 
-// rolloutLabel writes an ECS rollout state (IN_PROGRESS) as results do
-// (in-progress); an unknown or empty one is "pending".
-func rolloutLabel(s string) string {
+// rolloutLabel is a rollout state as results spell it; an unknown or empty
+// one is "pending".
+func rolloutLabel(s state.Rollout) string {
 	if s == "" {
 		return "pending"
 	}
-	return report.NormalRollout(s)
+	return string(s)
 }
 
 // show writes "waiting 1m20s: text". Off a terminal a line is written only

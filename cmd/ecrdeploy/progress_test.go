@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 func TestProgressLine(t *testing.T) {
 	polls := []deploy.Progress{
-		{Environment: "dev", Service: "web", Rollout: "IN_PROGRESS", Elapsed: 0},
+		{Environment: "dev", Service: "web", Rollout: state.InProgress, Elapsed: 0},
 		{Environment: "dev", Service: "worker", Rollout: "", Elapsed: 10 * time.Millisecond},
-		{Environment: "dev", Service: "web", Rollout: "IN_PROGRESS", Elapsed: 10 * time.Second},
-		{Environment: "dev", Service: "worker", Rollout: "IN_PROGRESS", Elapsed: 10*time.Second + 400*time.Millisecond},
-		{Environment: "dev", Service: "web", Rollout: "COMPLETED", Elapsed: 20 * time.Second},
+		{Environment: "dev", Service: "web", Rollout: state.InProgress, Elapsed: 10 * time.Second},
+		{Environment: "dev", Service: "worker", Rollout: state.InProgress, Elapsed: 10*time.Second + 400*time.Millisecond},
+		{Environment: "dev", Service: "web", Rollout: state.Completed, Elapsed: 20 * time.Second},
 	}
 	tests := []struct {
 		name string

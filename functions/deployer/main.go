@@ -3,23 +3,6 @@
 // work is in pkg/handler and pkg/deploy.
 package main
 
-import (
-	"context"
-	"os"
+import "github.com/ecrdeploy/ecrdeploy/pkg/handler"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
-)
-
-func main() {
-	log := lambdacontext.NewLogger()
-	h, err := handler.NewDeployer(context.Background(), os.Getenv, log)
-	if err != nil {
-		log.Error("init", "error", err.Error())
-		os.Exit(1)
-	}
-	h.Deploy.Metrics = os.Stdout // CloudWatch Embedded Metric Format lines
-	lambda.Start(h.Handle)
-}
+func main() { handler.Main(func(h *handler.Handler) any { return h.Event }) }

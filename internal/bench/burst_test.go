@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"os"
@@ -136,9 +135,9 @@ func runBurst(t *testing.T, workers int, latency time.Duration) burstResult {
 	defer w.env.Proxy.SetLatency(0)
 
 	res := burstResult{Workers: workers, Events: len(events), Latency: latency, Outcomes: map[string]int{}}
-	handlers := make([]*handler.Deployer, workers)
+	handlers := make([]*handler.Handler, workers)
 	for i := range handlers {
-		handlers[i] = &handler.Deployer{Deploy: w.deployer(), Log: slog.New(slog.DiscardHandler)}
+		handlers[i] = w.handler()
 	}
 	queue := make(chan []byte)
 	go func() {
@@ -161,7 +160,7 @@ func runBurst(t *testing.T, workers int, latency time.Duration) burstResult {
 	for _, h := range handlers {
 		wg.Go(func() {
 			for raw := range queue {
-				out, err := h.Handle(context.WithoutCancel(t.Context()), raw)
+				out, err := h.Event(context.WithoutCancel(t.Context()), raw)
 				mu.Lock()
 				if err != nil {
 					res.Errors++

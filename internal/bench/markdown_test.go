@@ -146,7 +146,7 @@ func (r *report) markdown() string {
 	b.p("A deployment's time is spent almost entirely waiting on AWS API calls, so these figures count the calls a decision takes "+
 		"and how many of them wait on each other. Every call goes through the counting proxy of `internal/awstest` in front of moto, "+
 		"which holds each call for a fixed latency **L = %s** before forwarding it (unless a section says otherwise). The deployer is wired "+
-		"as the Lambda function wires it (`handler.NewDeployerLibrary`: config cache with the default TTL of 60 s, state store, client pool, "+
+		"as the Lambda function wires it (`handler.Wire`: config cache with the default TTL of 60 s, state store, client pool, "+
 		"ECR, and EventBridge for the result events). Timed deployments are repeated %d times and the median is reported. "+
 		"`make bench` runs the Go benchmarks of the pure parts (`go test -run '^$' -bench . -benchmem ./pkg/policy ./pkg/taskdef ./pkg/deploy`), "+
 		"then this report (`go test ./internal/bench -run TestReport -v -args -report=docs/benchmarks.md -gobench=bin/gobench.txt`); "+
@@ -431,7 +431,7 @@ func (r *report) burst(b *md) {
 	}
 	b.p("%d repositories × %d versions each (0.1.0–0.3.9, 1.0.0–1.4.9, 2.0.0-rc.1–rc.10, and 2.0.0–2.0.9 or 1.5.0–1.5.9), "+
 		"all %d push events in one shuffled order (fixed seed), delivered as EventBridge events to the deployer's handler "+
-		"(`handler.Deployer.Handle`), one after another per instance, as one Lambda instance with reserved concurrency 1 takes them; "+
+		"(`handler.Handler.Event`), one after another per instance, as one Lambda instance with reserved concurrency 1 takes them; "+
 		"then the same with 4 instances (4 warm handlers, each its own `*deploy.Deployer`) taking events from one queue. "+
 		"Each repository has `dev` (`>=0.1.0`, pre-releases) and `staging` (`^1.0.0`), each with its own service and family. "+
 		"Latency injected per call: %s. Verified afterwards, from moto directly: the image each service runs and the version each state record "+

@@ -67,7 +67,7 @@ func runSingle(t *testing.T, latency time.Duration, reps int) singleResults {
 	// in steady state. Not measured.
 	setup := w.deployer()
 	for _, repo := range []string{singleRepository, manualRepository} {
-		if res, err := setup.Push(t.Context(), w.image(t, repo, "1.1.0")); err != nil || res.Failed() {
+		if res, err := setup.Push(t.Context(), w.image(t, repo, "1.1.0")); err != nil || deploy.Judge(res, nil) != "" {
 			t.Fatalf("setup push: %v %s", err, outcomes(res))
 		}
 	}
@@ -148,7 +148,7 @@ func runFive(t *testing.T, latency time.Duration, reps int, oneFamily bool) []me
 	w.env.CreateRepository(t, repo)
 	w.configure(t, repo, envs)
 	d := w.deployer()
-	if res, err := d.Push(t.Context(), w.image(t, repo, "1.0.0")); err != nil || res.Failed() {
+	if res, err := d.Push(t.Context(), w.image(t, repo, "1.0.0")); err != nil || deploy.Judge(res, nil) != "" {
 		t.Fatalf("setup push: %v %s", err, outcomes(res))
 	}
 	w.env.Proxy.SetLatency(latency)

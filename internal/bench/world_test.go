@@ -100,15 +100,17 @@ func (w *world) configure(t *testing.T, repository string, envs map[string]envir
 // ECRDEPLOY_EVENT_BUS and ECRDEPLOY_CONFIG_TTL unset.
 var settings = handler.Settings{Prefix: prefix, EventBus: "default", ConfigTTL: config.DefaultTTL}
 
-// deployer wires the library exactly as the functions do
-// (handler.NewDeployerLibrary: the config cache, the state store, a client
-// pool, ECR and EventBridge for result events) against the proxy. Each call
-// is a new function instance: cold configuration cache, new connections.
-func (w *world) deployer() *deploy.Deployer {
-	d := handler.NewDeployerLibrary(w.env.Config, settings, slog.New(slog.DiscardHandler))
-	d.Metrics = io.Discard // the function writes EMF lines to stdout
-	return d
+// handler wires the library exactly as the functions do (handler.Wire: the
+// config cache, the state store, a client pool, ECR and EventBridge for
+// result events) against the proxy. Each call is a new function instance:
+// cold configuration cache, new connections.
+func (w *world) handler() *handler.Handler {
+	// The functions write EMF lines to standard output.
+	return handler.Wire(w.env.Config, settings, handler.Options{Log: slog.New(slog.DiscardHandler), Metrics: io.Discard})
 }
+
+// deployer is the deployment library of a new function instance.
+func (w *world) deployer() *deploy.Deployer { return w.handler().Deployer }
 
 // image makes repository:tag exist in ECR (seeding moto directly) and
 // returns the push event ECR would send for it.

@@ -15,6 +15,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/internal/report"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 )
 
@@ -235,14 +236,10 @@ func (a *app) invoke(ctx context.Context, f function, payload []byte, status boo
 	}
 	// The function did its work: what it answered is the outcome, not a
 	// failure of the demo.
-	switch {
-	case res.Error != "":
+	if res.Error != "" {
 		fmt.Fprintf(a.stderr, "error: %s\n", res.Error)
-		return exitBadInput, nil
-	case res.Failed():
-		return exitFailed, nil
 	}
-	return exitOK, nil
+	return deploy.Judge(res, nil).ExitCode(), nil
 }
 
 // readRequest reads a request given as JSON or as a file.

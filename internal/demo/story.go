@@ -16,6 +16,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/internal/report"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
@@ -104,7 +105,7 @@ func (s *story) push(ctx context.Context) error {
 		for _, svc := range env.Services {
 			r, run := findRow(res, name, svc), now[svc]
 			if env.Trigger == config.TriggerManual {
-				c.check(r.Outcome == deploy.Skipped && r.Reason == deploy.ManualEnvironment,
+				c.check(r.Outcome == deploy.Skipped && r.Reason == policy.ManualEnvironment,
 					"%s/%s: outcome %q %q, want skipped manual-environment", name, svc, r.Outcome, r.Reason)
 				c.check(localaws.SameTaskDefinition(run.taskDefinition, s.w.seeded[svc]) && isImage(run.image, runningTag, ""),
 					"%s/%s: ECS runs %s (%s), want it untouched: %s (%s)", name, svc, short(run.taskDefinition), run.image, short(s.w.seeded[svc]), runningTag)
@@ -115,8 +116,8 @@ func (s *story) push(ctx context.Context) error {
 			}
 			rec, err := s.state(ctx, name)
 			if c.check(err == nil, "%s: state record: %v", name, err) {
-				c.check(rec.Tag == ev.Tag && rec.Digest == ev.Digest && rec.Trigger == string(deploy.TriggerPush),
-					"%s: state records %s %s by %s, want %s %s by push", name, rec.Tag, rec.Digest, rec.Trigger, ev.Tag, ev.Digest)
+				c.check(rec.Tag == ev.Tag && rec.Digest == ev.Digest && rec.Cause == state.CausePush,
+					"%s: state records %s %s by %s, want %s %s by push", name, rec.Tag, rec.Digest, rec.Cause, ev.Tag, ev.Digest)
 				c.check(rec.Services[svc].DeploymentID == run.deploymentID,
 					"%s/%s: state records deployment %q, ECS runs %q", name, svc, rec.Services[svc].DeploymentID, run.deploymentID)
 			}
@@ -136,7 +137,7 @@ func (s *story) push(ctx context.Context) error {
 // the new revision with the image and the environment's variables. It
 // returns false, having checked nothing more, if the row does not say
 // deployed.
-func (s *story) checkDeployed(c *checks, name, svc string, r deploy.ServiceResult, run running, tag, digest string) bool {
+func (s *story) checkDeployed(c *checks, name, svc string, r deploy.Row, run running, tag, digest string) bool {
 	env := s.w.doc.Environments[name]
 	if !c.check(r.Outcome == deploy.Deployed && r.TaskDefinition != "" && r.TaskDefinition != r.PreviousTaskDefinition,
 		"%s/%s: outcome %q %q, task definition %s -> %s; want deployed in a new revision", name, svc, r.Outcome, r.Reason, short(r.PreviousTaskDefinition), short(r.TaskDefinition)) {
@@ -190,7 +191,7 @@ func (s *story) complete(ctx context.Context) error {
 			s.p.tables().Results(res)
 		}
 		r := findRow(res, name, svc)
-		c.check(r.Rollout == deploy.RolloutCompleted, "%s/%s: the deployer answered rollout %q, want completed", name, svc, r.Rollout)
+		c.check(r.Rollout == state.Completed, "%s/%s: the deployer answered rollout %q, want completed", name, svc, r.Rollout)
 	}
 	rec, err = s.state(ctx, name)
 	if c.check(err == nil, "%s: state record: %v", name, err) &&
@@ -302,8 +303,8 @@ func (s *story) promote(ctx context.Context) error {
 	}
 	rec, err := s.state(ctx, dst)
 	if c.check(err == nil, "%s: state record: %v", dst, err) {
-		c.check(rec.Digest == srcRec.Digest && rec.Trigger == string(deploy.TriggerPromote),
-			"%s: state records %s by %s, want %s by promote", dst, rec.Digest, rec.Trigger, srcRec.Digest)
+		c.check(rec.Digest == srcRec.Digest && rec.Cause == state.CausePromote,
+			"%s: state records %s by %s, want %s by promote", dst, rec.Digest, rec.Cause, srcRec.Digest)
 	}
 	if c.since(mark) {
 		s.ok("%s: deployed %s's exact image (%s, %s); ECS runs %s with it and %s's variables",
@@ -341,12 +342,12 @@ func (s *story) status(ctx context.Context) error {
 		c.check(e.Tag == ev.Tag && e.Digest == ev.Digest, "%s: status says %q %s, want %s %s", name, e.Tag, e.Digest, ev.Tag, ev.Digest)
 	}
 	src := findEnvironment(res, s.w.source)
-	c.check(src.Rollout == deploy.RolloutCompleted, "%s: status says rollout %q, want completed", s.w.source, src.Rollout)
+	c.check(src.Rollout == state.Completed, "%s: status says rollout %q, want completed", s.w.source, src.Rollout)
 	if c.since(mark) {
 		s.ok("all %d environments run %s:%s (%s)", len(s.w.doc.Environments), repository, ev.Tag, report.ShortDigest(ev.Digest))
 		var waiting []string
 		for _, e := range res.Environments {
-			if e.Rollout != deploy.RolloutCompleted {
+			if e.Rollout != state.Completed {
 				waiting = append(waiting, e.Environment)
 			}
 		}
@@ -476,13 +477,13 @@ func (c *checks) err(step string) error {
 }
 
 // findRow returns the result row of a service, or a zero row.
-func findRow(res deploy.Result, environment, service string) deploy.ServiceResult {
+func findRow(res deploy.Result, environment, service string) deploy.Row {
 	for _, r := range res.Results {
 		if r.Environment == environment && r.Service == service {
 			return r
 		}
 	}
-	return deploy.ServiceResult{}
+	return deploy.Row{}
 }
 
 // findEnvironment returns the status of an environment, or a zero one.

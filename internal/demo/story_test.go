@@ -17,6 +17,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
@@ -64,13 +65,13 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	settings := handler.Settings{Prefix: prefix, EventBus: "default", ConfigTTL: time.Minute}
-	deployer := &handler.Deployer{Deploy: handler.NewDeployerLibrary(env.Config, settings, log), Log: log}
-	promoter := &handler.Promoter{Deploy: handler.NewDeployerLibrary(env.Config, settings, log), Log: log}
+	deployer := handler.Wire(env.Config, settings, handler.Options{Log: log})
+	promoter := handler.Wire(env.Config, settings, handler.Options{Log: log})
 	var out bytes.Buffer
 	return &story{
 		p: &printer{w: &out}, local: local, w: w,
-		deployer: inProcess{deployerName, deployer.Handle},
-		promoter: inProcess{promoterName, promoter.Handle},
+		deployer: inProcess{deployerName, deployer.Event},
+		promoter: inProcess{promoterName, promoter.Request},
 	}, &out
 }
 
@@ -107,7 +108,7 @@ func TestStoryChecks(t *testing.T) {
 			res, err := real.handle(ctx, raw)
 			for i, r := range res.Results {
 				if r.Environment == "staging" {
-					res.Results[i] = deploy.ServiceResult{Environment: "staging", Service: r.Service, Outcome: deploy.Skipped, Reason: deploy.OutsideRange}
+					res.Results[i] = deploy.Row{Environment: "staging", Service: r.Service, Outcome: deploy.Skipped, Reason: policy.OutsideRange}
 				}
 			}
 			return res, err

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // ANSI colours. Every code is two digits, so that every coloured cell carries
@@ -57,21 +58,14 @@ func outcomeColor(o deploy.Outcome) string {
 	return colorDefault
 }
 
-// NormalRollout writes a rollout status as results do ("in-progress"),
-// whether it comes from a result or from ECS by way of a state record
-// ("IN_PROGRESS").
-func NormalRollout(r string) string {
-	return strings.ReplaceAll(strings.ToLower(r), "_", "-")
-}
-
 // rolloutColor is the colour of a rollout status.
-func rolloutColor(r string) string {
-	switch NormalRollout(r) {
-	case deploy.RolloutCompleted:
+func rolloutColor(r state.Rollout) string {
+	switch r {
+	case state.Completed:
 		return colorGreen
-	case deploy.RolloutFailed:
+	case state.Failed:
 		return colorRed
-	case deploy.RolloutInProgress:
+	case state.InProgress:
 		return colorYellow
 	}
 	return colorDefault
@@ -106,13 +100,13 @@ func (t *Tables) Results(res deploy.Result) {
 		outcome := string(r.Outcome)
 		row := dash(r.Environment) + "\t" + dash(r.Service) + "\t" + t.paint(outcomeColor(r.Outcome), dash(outcome)) + "\t" + dash(string(r.Reason)) + "\t"
 		if withRollout {
-			row += t.paint(rolloutColor(r.Rollout), dash(NormalRollout(r.Rollout))) + "\t"
+			row += t.paint(rolloutColor(r.Rollout), dash(string(r.Rollout))) + "\t"
 		}
 		fmt.Fprintln(tw, row+taskDefinitionChange(r))
 	}
 	tw.Flush()
 
-	var failed []deploy.ServiceResult
+	var failed []deploy.Row
 	for _, r := range res.Results {
 		if r.Error != "" {
 			failed = append(failed, r)
@@ -149,8 +143,8 @@ func imageLine(res deploy.Result) string {
 	if res.Digest != "" {
 		more = append(more, ShortDigest(res.Digest))
 	}
-	if res.Trigger != "" {
-		more = append(more, string(res.Trigger))
+	if res.Cause != "" {
+		more = append(more, string(res.Cause))
 	}
 	if len(more) > 0 {
 		s += " (" + strings.Join(more, ", ") + ")"
@@ -159,7 +153,7 @@ func imageLine(res deploy.Result) string {
 }
 
 // serviceLabel is "environment/service", or whatever of it is known.
-func serviceLabel(r deploy.ServiceResult) string {
+func serviceLabel(r deploy.Row) string {
 	switch {
 	case r.Environment == "":
 		return dash(r.Service)
@@ -170,7 +164,7 @@ func serviceLabel(r deploy.ServiceResult) string {
 }
 
 // outcomeLabel is "planned", or "planned (reason)".
-func outcomeLabel(r deploy.ServiceResult) string {
+func outcomeLabel(r deploy.Row) string {
 	if r.Reason != "" {
 		return string(r.Outcome) + " (" + string(r.Reason) + ")"
 	}
@@ -180,7 +174,7 @@ func outcomeLabel(r deploy.ServiceResult) string {
 // taskDefinitionChange is the TASK DEFINITION cell: "family:4 -> family:5"
 // for a change, "family:4 -> new revision" for a plan, else the revision the
 // service runs or will run.
-func taskDefinitionChange(r deploy.ServiceResult) string {
+func taskDefinitionChange(r deploy.Row) string {
 	prev, next := ShortTaskDefinition(r.PreviousTaskDefinition), ShortTaskDefinition(r.TaskDefinition)
 	switch {
 	case r.Outcome == deploy.Planned && next == "" && prev != "":
@@ -232,8 +226,8 @@ func (t *Tables) Status(res deploy.Result) {
 			version += " (" + e.Tag + ")"
 		}
 		fmt.Fprintln(tw, strings.Join([]string{
-			e.Environment, dash(e.Trigger), dash(version), dash(ShortDigest(e.Digest)),
-			t.paint(rolloutColor(e.Rollout), dash(NormalRollout(e.Rollout))),
+			e.Environment, dash(string(e.Trigger)), dash(version), dash(ShortDigest(e.Digest)),
+			t.paint(rolloutColor(e.Rollout), dash(string(e.Rollout))),
 			dash(strings.Join(e.Held, ", ")), dash(strings.Join(tds, ", ")), dash(deployedLabel(e)),
 		}, "\t"))
 	}
@@ -248,7 +242,7 @@ func deployedLabel(e deploy.EnvironmentStatus) string {
 		parts = append(parts, e.DeployedAt.UTC().Format("2006-01-02 15:04 UTC"))
 	}
 	if e.DeployedBy != "" {
-		parts = append(parts, "by "+e.DeployedBy)
+		parts = append(parts, "by "+string(e.DeployedBy))
 	}
 	return strings.Join(parts, " ")
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -27,13 +29,13 @@ const (
 // one skipped, one failed, one unchanged.
 func pushResult() deploy.Result {
 	return deploy.Result{
-		Repository: "hello-color", Tag: "1.4.0", Version: "1.4.0", Digest: digest1, Trigger: deploy.TriggerPush,
-		Results: []deploy.ServiceResult{
+		Repository: "hello-color", Tag: "1.4.0", Version: "1.4.0", Digest: digest1, Cause: state.CausePush,
+		Results: []deploy.Row{
 			{Environment: "dev", Cluster: "apps-dev", Service: "hello-color-dev", Outcome: deploy.Deployed, Image: image1,
 				PreviousTaskDefinition: tdARN + "hello-color-dev:4", TaskDefinition: tdARN + "hello-color-dev:5", DeploymentID: "ecs-svc/1234567890123456789"},
 			{Environment: "dev", Cluster: "apps-dev", Service: "hello-color-worker", Outcome: deploy.Unchanged, Image: image1,
 				TaskDefinition: tdARN + "hello-color-worker:12"},
-			{Environment: "production", Cluster: "apps-prod", Service: "hello-color", Outcome: deploy.Skipped, Reason: deploy.ManualEnvironment},
+			{Environment: "production", Cluster: "apps-prod", Service: "hello-color", Outcome: deploy.Skipped, Reason: policy.ManualEnvironment},
 			{Environment: "qa", Cluster: "apps-qa", Service: "gone", Outcome: deploy.Failed,
 				Error: "service gone in cluster apps-qa: service not found"},
 		},
@@ -43,11 +45,11 @@ func pushResult() deploy.Result {
 // waitResult is a promote that waited: one rollout completed, one failed.
 func waitResult() deploy.Result {
 	return deploy.Result{
-		Repository: "hello-color", Tag: "release-1.4.0", Version: "1.4.0", Digest: digest1, Trigger: deploy.TriggerPromote,
-		Results: []deploy.ServiceResult{
-			{Environment: "production", Cluster: "apps-prod", Service: "hello-color", Outcome: deploy.Deployed, Rollout: deploy.RolloutCompleted,
+		Repository: "hello-color", Tag: "release-1.4.0", Version: "1.4.0", Digest: digest1, Cause: state.CausePromote,
+		Results: []deploy.Row{
+			{Environment: "production", Cluster: "apps-prod", Service: "hello-color", Outcome: deploy.Deployed, Rollout: state.Completed,
 				PreviousTaskDefinition: tdARN + "hello-color:7", TaskDefinition: tdARN + "hello-color:8", DeploymentID: "ecs-svc/1"},
-			{Environment: "production", Cluster: "apps-prod", Service: "hello-color-admin", Outcome: deploy.Deployed, Rollout: deploy.RolloutFailed,
+			{Environment: "production", Cluster: "apps-prod", Service: "hello-color-admin", Outcome: deploy.Deployed, Rollout: state.Failed,
 				PreviousTaskDefinition: tdARN + "hello-color-admin:3", TaskDefinition: tdARN + "hello-color-admin:4", DeploymentID: "ecs-svc/2"},
 		},
 	}
@@ -60,13 +62,13 @@ func planResult(t *testing.T) deploy.Result {
 		t.Fatal(err)
 	}
 	return deploy.Result{
-		Repository: "hello-color", Tag: "1.4.0", Digest: digest1, Trigger: deploy.TriggerPlan,
-		Results: []deploy.ServiceResult{
+		Repository: "hello-color", Tag: "1.4.0", Digest: digest1, Cause: state.CausePlan,
+		Results: []deploy.Row{
 			{Environment: "dev", Cluster: "apps-dev", Service: "hello-color-dev", Outcome: deploy.Unchanged,
 				TaskDefinition: tdARN + "hello-color-dev:5"},
 			{Environment: "staging", Cluster: "apps-staging", Service: "hello-color-staging", Outcome: deploy.Planned, Image: image1,
 				PreviousTaskDefinition: tdARN + "hello-color-staging:9", Diff: string(diff)},
-			{Environment: "production", Cluster: "apps-prod", Service: "hello-color", Outcome: deploy.Skipped, Reason: deploy.OutsideRange},
+			{Environment: "production", Cluster: "apps-prod", Service: "hello-color", Outcome: deploy.Skipped, Reason: policy.OutsideRange},
 		},
 	}
 }
@@ -77,7 +79,7 @@ func statusResult() deploy.Result {
 	at := time.Date(2026, 11, 27, 9, 31, 12, 0, time.FixedZone("CET", 3600))
 	at2 := time.Date(2026, 11, 20, 16, 2, 0, 0, time.UTC)
 	return deploy.Result{
-		Repository: "hello-color", Results: []deploy.ServiceResult{},
+		Repository: "hello-color", Results: []deploy.Row{},
 		Environments: []deploy.EnvironmentStatus{
 			{Environment: "dev", Cluster: "apps-dev", Trigger: "push", Version: "1.4.0", Tag: "1.4.0", Digest: digest1, Image: image1,
 				Rollout: "completed", DeployedBy: "push", DeployedAt: &at,
@@ -86,11 +88,11 @@ func statusResult() deploy.Result {
 					{Service: "hello-color-worker", TaskDefinition: tdARN + "hello-color-worker:12", Rollout: "completed"},
 				}},
 			{Environment: "production", Cluster: "apps-prod", Trigger: "manual", Version: "1.3.2", Tag: "v1.3.2", Digest: digest2,
-				Rollout: "COMPLETED", Held: []string{"1.4.0", "1.3.3"}, DeployedBy: "rollback", DeployedAt: &at2,
+				Rollout: state.Completed, Held: []string{"1.4.0", "1.3.3"}, DeployedBy: "rollback", DeployedAt: &at2,
 				Services: []deploy.ServiceStatus{{Service: "hello-color", TaskDefinition: tdARN + "hello-color:7", Rollout: "completed"}}},
 			{Environment: "qa", Cluster: "apps-qa", Trigger: "push", Services: []deploy.ServiceStatus{{Service: "hello-color-qa"}}},
 			{Environment: "staging", Cluster: "apps-staging", Trigger: "push", Version: "1.4.0", Tag: "release-1.4.0", Digest: digest1,
-				Rollout: "IN_PROGRESS", DeployedBy: "deploy", DeployedAt: &at,
+				Rollout: state.InProgress, DeployedBy: "deploy", DeployedAt: &at,
 				Services: []deploy.ServiceStatus{{Service: "hello-color-staging", TaskDefinition: tdARN + "hello-color-staging:10", Rollout: "in-progress"}}},
 		},
 	}

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,21 +15,54 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
-// apply registers the revisions an environment needs, re-checks its state,
-// updates its services and records what now runs there.
-func (d *Deployer) apply(ctx context.Context, client ECSAPI, req Request, e *envRun) {
-	var pending []*serviceRun
-	for _, s := range e.services {
-		if s.needsUpdate() {
-			pending = append(pending, s)
+// applying is one environment's plans as apply carries them out: the row of
+// each service, and the error that failed it, index for index with the plans.
+// Only the functions of this file write it.
+type applying struct {
+	e     environment
+	plans []servicePlan
+	rows  []Row
+	errs  []error
+}
+
+func (a *applying) fail(i int, err error) {
+	a.rows[i].Outcome, a.rows[i].Error, a.errs[i] = Failed, err.Error(), err
+}
+
+func (a *applying) skip(i int, r policy.Reason) {
+	a.rows[i].Outcome, a.rows[i].Reason, a.rows[i].PreviousTaskDefinition = Skipped, r, ""
+}
+
+// pending returns the services still to update: planned to be deployed and
+// not failed on the way.
+func (a *applying) pending() []int {
+	var out []int
+	for i, p := range a.plans {
+		if p.outcome == Deployed && a.errs[i] == nil && a.rows[i].Outcome == Deployed {
+			out = append(out, i)
 		}
 	}
+	return out
+}
+
+// apply carries out an environment's plans: it registers the revisions they
+// need, re-checks the state record, updates the services and records what
+// now runs there, then makes concurrent deliveries converge. It returns each
+// service's row and the error that failed it, if any.
+func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request, e environment, rec *state.Record, plans []servicePlan) ([]Row, []error) {
+	a := &applying{e: e, plans: plans, rows: make([]Row, len(plans)), errs: make([]error, len(plans))}
+	for i, p := range plans {
+		a.rows[i], a.errs[i] = p.row(e), p.err
+	}
+	pending := a.pending()
 	if len(pending) == 0 {
-		d.repairState(ctx, req, e)
-		return
+		d.repairState(ctx, req, a, rec)
+		return a.rows, a.errs
 	}
 
 	// Re-read the state while registering, immediately before UpdateService:
@@ -38,81 +72,82 @@ func (d *Deployer) apply(ctx context.Context, client ECSAPI, req Request, e *env
 	})
 	go recheck()
 	var wg sync.WaitGroup
-	for _, s := range pending {
-		if s.newTD == "" {
-			wg.Go(func() { d.register(ctx, client, e, s) })
+	for _, i := range pending {
+		if plans[i].register() {
+			wg.Go(func() {
+				arn, err := d.register(ctx, client, e.env.Region, plans[i].rendered)
+				if err != nil {
+					a.fail(i, err)
+					return
+				}
+				a.rows[i].TaskDefinition = arn
+			})
 		}
 	}
 	wg.Wait()
 
-	rec, err := recheck()
+	latest, err := recheck()
 	switch {
 	case errors.Is(err, state.ErrNotFound):
-		rec, err = state.Record{}, nil
-		if e.rec != nil {
-			rec = *e.rec
+		latest, err = state.Record{}, nil
+		if rec != nil {
+			latest = *rec
 		}
 	case err != nil:
-		for _, s := range pending {
-			if s.err == nil {
-				s.fail(err)
-			}
+		for _, i := range a.pending() {
+			a.fail(i, err)
 		}
-		return
+		return a.rows, a.errs
 	}
-	if r := compareState(req, e.version, &rec); r == OlderThanCurrent || r == Held {
-		for _, s := range pending {
-			if s.err == nil {
-				s.skip(r)
-			}
+	if r := compareState(req, e.version, &latest); r == policy.OlderThanCurrent || r == policy.Held {
+		for _, i := range a.pending() {
+			a.skip(i, r)
 		}
-		return
+		return a.rows, a.errs
 	}
 
-	for _, s := range pending {
-		if s.err == nil {
-			wg.Go(func() { d.update(ctx, client, e, s, s.newTD) })
-		}
+	ids := make([]string, len(plans))
+	updateErrs := make([]error, len(plans))
+	for _, i := range a.pending() {
+		wg.Go(func() { ids[i], updateErrs[i] = d.update(ctx, client, e, a.rows[i].Service, a.rows[i].TaskDefinition) })
 	}
 	wg.Wait()
-	if written, ok := d.record(ctx, req, e, rec); ok {
-		d.settle(ctx, client, req, e, rec.ParameterVersion, written)
+	for i := range plans {
+		if updateErrs[i] != nil {
+			a.fail(i, updateErrs[i])
+		} else if ids[i] != "" {
+			a.rows[i].DeploymentID = ids[i]
+		}
 	}
+	if written, ok := d.record(ctx, req, a, latest); ok {
+		d.settle(ctx, client, req, a, latest.ParameterVersion, written)
+	}
+	return a.rows, a.errs
 }
 
-// register registers a service's rendered revision. Registrations into one
-// family are serialised: ECS rejects concurrent revisions of a family.
-func (d *Deployer) register(ctx context.Context, client ECSAPI, e *envRun, s *serviceRun) {
-	family := aws.ToString(s.rendered.Family)
-	mu := d.familyLock(e.env.Region, family)
+// register registers a rendered revision. Registrations into one family are
+// serialised: ECS rejects concurrent revisions of a family.
+func (d *Deployer) register(ctx context.Context, client target.ECSAPI, region string, in *ecs.RegisterTaskDefinitionInput) (string, error) {
+	mu := d.familyLock(region, aws.ToString(in.Family))
 	mu.Lock()
 	defer mu.Unlock()
-	out, err := client.RegisterTaskDefinition(ctx, s.rendered)
-	if err != nil {
-		s.fail(fmt.Errorf("register task definition %s: %w", family, err))
-		return
-	}
-	s.newTD = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	return target.RegisterTaskDefinition(ctx, client, in)
 }
 
 // update points a service at a revision, sending desiredCount and the
-// deployment configuration only when the environment configures them.
-func (d *Deployer) update(ctx context.Context, client ECSAPI, e *envRun, s *serviceRun, taskDefinition string) {
+// deployment configuration only when the environment configures them, and
+// returns the id of the deployment ECS started.
+func (d *Deployer) update(ctx context.Context, client target.ECSAPI, e environment, service, taskDefinition string) (string, error) {
 	in := &ecs.UpdateServiceInput{
 		Cluster:        aws.String(e.env.Cluster),
-		Service:        aws.String(s.name),
+		Service:        aws.String(service),
 		TaskDefinition: aws.String(taskDefinition),
 		DesiredCount:   e.env.DesiredCount,
 	}
 	if dc := e.env.Deployment; dc != nil {
 		in.DeploymentConfiguration = deploymentConfiguration(dc)
 	}
-	id, err := updateService(ctx, client, in)
-	if err != nil {
-		s.fail(err)
-		return
-	}
-	s.outcome, s.deployID = Deployed, id
+	return target.UpdateService(ctx, client, in)
 }
 
 func deploymentConfiguration(dc *config.Deployment) *ecstypes.DeploymentConfiguration {
@@ -130,32 +165,33 @@ func deploymentConfiguration(dc *config.Deployment) *ecstypes.DeploymentConfigur
 // it. Services that failed keep their previous entry, so a re-delivery finds
 // them behind and deploys them again. A failure to write fails the deployed
 // services: the invocation is retried and the retry repairs the record.
-func (d *Deployer) record(ctx context.Context, req Request, e *envRun, prev state.Record) (state.Record, bool) {
-	var deployed []*serviceRun
-	for _, s := range e.services {
-		if s.outcome == Deployed || s.outcome == Unchanged {
-			deployed = append(deployed, s)
+func (d *Deployer) record(ctx context.Context, req Request, a *applying, prev state.Record) (state.Record, bool) {
+	var recorded []int
+	for i, r := range a.rows {
+		if r.Outcome == Deployed || r.Outcome == Unchanged {
+			recorded = append(recorded, i)
 		}
 	}
-	if len(deployed) == 0 {
+	if len(recorded) == 0 {
 		return state.Record{}, false
 	}
-	rec := d.newRecord(req, e, prev)
-	for _, s := range deployed {
-		entry := state.Service{Cluster: e.env.Cluster, TaskDefinition: s.newTD, DeploymentID: s.deployID, Rollout: state.InProgress}
-		if s.outcome == Unchanged {
-			entry = unchangedEntry(prev, e, s)
-		} else if s.current != s.newTD {
-			entry.PreviousTaskDefinition = s.current
+	rec := d.newRecord(req, a, prev)
+	for _, i := range recorded {
+		r, p := a.rows[i], a.plans[i]
+		entry := state.Service{Cluster: a.e.env.Cluster, TaskDefinition: r.TaskDefinition, DeploymentID: r.DeploymentID, Rollout: state.InProgress}
+		if r.Outcome == Unchanged {
+			entry = unchangedEntry(prev, a.e, p)
+		} else if p.current() != r.TaskDefinition {
+			entry.PreviousTaskDefinition = p.current()
 		}
-		rec.Services[s.name] = entry
+		rec.Services[r.Service] = entry
 	}
 	rec.Rollout = rec.AggregateRollout()
 	n, err := d.State.Put(ctx, rec)
 	if err != nil {
-		for _, s := range deployed {
-			if s.outcome == Deployed {
-				s.fail(fmt.Errorf("service updated to %s but its state was not recorded: %w", s.newTD, err))
+		for _, i := range recorded {
+			if a.rows[i].Outcome == Deployed {
+				a.fail(i, fmt.Errorf("service updated to %s but its state was not recorded: %w", a.rows[i].TaskDefinition, err))
 			}
 		}
 		return state.Record{}, false
@@ -168,19 +204,21 @@ func (d *Deployer) record(ctx context.Context, req Request, e *envRun, prev stat
 // rest to the next delivery or reconcile.
 const settleAttempts = 8
 
-// settle makes concurrent deliveries for one environment converge (DESIGN
-// section 3). Parameter Store numbers the writes of the state record, so
-// each writer can tell whom it overwrote: the record one version before its
-// own. A writer that overwrote a newer version puts that version back,
-// service and record; so the last record is never lower than the one before
-// it, and holds the highest version written. Then, when the services do not
-// run what the record says (another delivery updated them later), the
-// writer points them there, or, when the record is lower than its own
-// (written after it, by a delivery that has not corrected itself yet),
-// writes its own again. When the record just before ours is the one the
-// re-check read, nobody wrote in between and checking it costs no call: the
-// uncontended case costs one DescribeServices.
-func (d *Deployer) settle(ctx context.Context, client ECSAPI, req Request, e *envRun, read int64, written state.Record) {
+// settle makes concurrent deliveries for one environment converge, so that
+// when the last one finishes the services run the highest version any of
+// them recorded and the record agrees. Parameter Store numbers the writes
+// of the state record, so each writer can tell whom it overwrote: the
+// record one version before its own. A writer that overwrote a newer
+// version puts that version back, service and record; so the last record is
+// never lower than the one before it, and holds the highest version written.
+// Then, when the services do not run what the record says (another delivery
+// updated them later), the writer points them there, or, when the record is
+// lower than its own (written after it, by a delivery that has not corrected
+// itself yet), writes its own again. When the record just before ours is the
+// one the re-check read, nobody wrote in between and checking it costs no
+// call: the uncontended case costs one DescribeServices.
+func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request, a *applying, read int64, written state.Record) {
+	e := a.e
 	want := written
 	put := func(rec state.Record) bool {
 		rec.ParameterVersion = 0
@@ -198,7 +236,7 @@ func (d *Deployer) settle(ctx context.Context, client ECSAPI, req Request, e *en
 			prev, err := d.State.GetVersion(ctx, req.Repository, e.name, n-1)
 			if err == nil && newer(prev, want) {
 				// We overwrote a newer deployment: put it back.
-				d.restore(ctx, client, e, prev, entries(want))
+				d.restore(ctx, client, a, prev, revisions(want))
 				read = n
 				if !put(prev) {
 					return
@@ -207,16 +245,16 @@ func (d *Deployer) settle(ctx context.Context, client ECSAPI, req Request, e *en
 			}
 		}
 		names := slices.Sorted(maps.Keys(want.Services))
-		observed, err := describeServices(ctx, client, e.env.Cluster, names)
+		observed, err := target.DescribeServices(ctx, client, e.env.Cluster, names)
 		if err != nil {
 			return
 		}
 		running := map[string]string{}
 		drift := false
 		for _, svc := range names {
-			if obs, ok := observed[serviceName(svc)]; ok {
+			if obs, ok := observed[target.ServiceName(svc)]; ok {
 				running[svc] = obs.TaskDefinition
-				drift = drift || !sameRevision(obs.TaskDefinition, want.Services[svc].TaskDefinition)
+				drift = drift || !target.SameRevision(obs.TaskDefinition, want.Services[svc].TaskDefinition)
 			}
 		}
 		if !drift {
@@ -228,20 +266,20 @@ func (d *Deployer) settle(ctx context.Context, client ECSAPI, req Request, e *en
 		}
 		if newer(want, latest) {
 			// A lower version was written after ours: ours stands.
-			d.restore(ctx, client, e, want, running)
+			d.restore(ctx, client, a, want, running)
 			read = latest.ParameterVersion
 			if !put(want) {
 				return
 			}
 			continue
 		}
-		d.restore(ctx, client, e, latest, running)
+		d.restore(ctx, client, a, latest, running)
 		want, read = latest, latest.ParameterVersion-1
 	}
 }
 
-// entries returns the revision of each service a record names.
-func entries(rec state.Record) map[string]string {
+// revisions returns the revision of each service a record names.
+func revisions(rec state.Record) map[string]string {
 	m := make(map[string]string, len(rec.Services))
 	for name, s := range rec.Services {
 		m[name] = s.TaskDefinition
@@ -253,18 +291,24 @@ func entries(rec state.Record) map[string]string {
 // names, where they run something else (running: service -> revision), and
 // reports this delivery's services as superseded when the record is not
 // what it deployed.
-func (d *Deployer) restore(ctx context.Context, client ECSAPI, e *envRun, rec state.Record, running map[string]string) {
-	for _, s := range e.services {
-		entry, ok := rec.Services[s.name]
-		if !ok {
+func (d *Deployer) restore(ctx context.Context, client target.ECSAPI, a *applying, rec state.Record, running map[string]string) {
+	for i, r := range a.rows {
+		entry, ok := rec.Services[r.Service]
+		if !ok || target.SameRevision(entry.TaskDefinition, running[r.Service]) {
 			continue
 		}
-		if !sameRevision(entry.TaskDefinition, running[s.name]) {
-			mine := s.newTD
-			d.update(ctx, client, e, s, entry.TaskDefinition)
-			if s.err == nil && !sameRevision(entry.TaskDefinition, mine) {
-				s.outcome, s.reason, s.newTD, s.deployID = Skipped, OlderThanCurrent, "", ""
-			}
+		id, err := d.update(ctx, client, a.e, r.Service, entry.TaskDefinition)
+		switch {
+		case err != nil:
+			a.fail(i, err)
+		case a.errs[i] != nil:
+			// It failed earlier in this delivery, and says so.
+		case target.SameRevision(entry.TaskDefinition, r.TaskDefinition):
+			a.rows[i].Outcome, a.rows[i].DeploymentID = Deployed, id
+		default:
+			// Another delivery's version stands: this one was superseded.
+			a.skip(i, policy.OlderThanCurrent)
+			a.rows[i].TaskDefinition, a.rows[i].DeploymentID = "", ""
 		}
 	}
 }
@@ -279,48 +323,49 @@ func newer(a, b state.Record) bool {
 // repairState writes the state record when every service already runs what
 // was asked but the record does not say so (a previous delivery updated the
 // services and then failed to record them).
-func (d *Deployer) repairState(ctx context.Context, req Request, e *envRun) {
+func (d *Deployer) repairState(ctx context.Context, req Request, a *applying, rec *state.Record) {
 	unchanged := false
-	for _, s := range e.services {
-		if s.outcome == Unchanged {
-			unchanged = true
-		}
+	for _, r := range a.rows {
+		unchanged = unchanged || r.Outcome == Unchanged
 	}
-	if !unchanged || (e.rec != nil && recordMatches(*e.rec, req, e)) {
+	if !unchanged || (rec != nil && recordMatches(*rec, req, a)) {
 		return
 	}
 	var prev state.Record
-	if e.rec != nil {
-		prev = *e.rec
+	if rec != nil {
+		prev = *rec
 	}
-	d.record(ctx, req, e, prev)
+	d.record(ctx, req, a, prev)
 }
 
 // recordMatches reports whether a record already says that the request's
 // image runs on every unchanged service.
-func recordMatches(rec state.Record, req Request, e *envRun) bool {
-	if rec.Digest != req.Digest || rec.Version != e.version.String() {
+func recordMatches(rec state.Record, req Request, a *applying) bool {
+	if rec.Digest != req.Digest || rec.Version != a.e.version.String() {
 		return false
 	}
-	for _, s := range e.services {
-		if s.outcome == Unchanged && !sameRevision(rec.Services[s.name].TaskDefinition, s.newTD) {
+	for _, r := range a.rows {
+		if r.Outcome == Unchanged && !target.SameRevision(rec.Services[r.Service].TaskDefinition, r.TaskDefinition) {
 			return false
 		}
 	}
 	return true
 }
 
-func (d *Deployer) newRecord(req Request, e *envRun, prev state.Record) state.Record {
+// newRecord is the state record of an environment after this request,
+// carrying over from prev what the request does not change.
+func (d *Deployer) newRecord(req Request, a *applying, prev state.Record) state.Record {
+	v := a.e.version
 	rec := state.Record{
-		Repository: req.Repository, Environment: e.name,
-		Version: e.version.String(), Tag: req.Tag, Digest: req.Digest,
-		Trigger: string(req.Trigger), EventID: req.EventID, Time: d.now().UTC(),
+		Repository: req.Repository, Environment: a.e.name,
+		Version: v.String(), Tag: req.Tag, Digest: req.Digest,
+		Cause: req.Cause, EventID: req.EventID, Time: d.now().UTC(),
 		Services: maps.Clone(prev.Services), Held: slices.Clone(prev.Held),
 		LastCompleted: prev.LastCompleted,
 	}
-	for _, s := range e.services {
-		if s.image != "" {
-			rec.Image = s.image
+	for _, p := range a.plans {
+		if p.image != "" {
+			rec.Image = p.image
 			break
 		}
 	}
@@ -335,7 +380,7 @@ func (d *Deployer) newRecord(req Request, e *envRun, prev state.Record) state.Re
 	// current one now (a forced deploy of a held version releases it).
 	rec.Unhold(func(h string) bool {
 		hv, err := semver.StrictNewVersion(h)
-		return err != nil || hv.Compare(e.version) <= 0
+		return err != nil || hv.Compare(v) <= 0
 	})
 	rec.Hold(req.Hold)
 	return rec
@@ -344,13 +389,10 @@ func (d *Deployer) newRecord(req Request, e *envRun, prev state.Record) state.Re
 // unchangedEntry is the state entry of a service that already ran the
 // requested revision: what was recorded if it names that revision, else what
 // ECS reports.
-func unchangedEntry(prev state.Record, e *envRun, s *serviceRun) state.Service {
-	if old, ok := prev.Services[s.name]; ok && sameRevision(old.TaskDefinition, s.newTD) {
+func unchangedEntry(prev state.Record, e environment, p servicePlan) state.Service {
+	if old, ok := prev.Services[p.service]; ok && target.SameRevision(old.TaskDefinition, p.revision) {
 		return old
 	}
-	rollout := s.observed.Rollout
-	if rollout == "" {
-		rollout = state.InProgress
-	}
-	return state.Service{Cluster: e.env.Cluster, TaskDefinition: s.newTD, DeploymentID: s.observed.DeploymentID, Rollout: rollout}
+	svc := p.observed.service
+	return state.Service{Cluster: e.env.Cluster, TaskDefinition: p.revision, DeploymentID: svc.DeploymentID, Rollout: cmp.Or(svc.Rollout, state.InProgress)}
 }

@@ -39,7 +39,7 @@ func BenchmarkAdmit(b *testing.B) {
 	}
 	for _, c := range cases {
 		env := doc.Environments[c.env]
-		req := Request{Repository: "hello-color", Tag: c.tag, Trigger: TriggerPush}
+		req := Request{Repository: "hello-color", Tag: c.tag, Cause: state.CausePush}
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -61,7 +61,7 @@ func BenchmarkCompareState(b *testing.B) {
 	}
 	doc := benchDocument(b)
 	for _, c := range cases {
-		req := Request{Repository: "hello-color", Tag: c.tag, Digest: c.digest, Trigger: TriggerPush}
+		req := Request{Repository: "hello-color", Tag: c.tag, Digest: c.digest, Cause: state.CausePush}
 		v, _ := admit(req, doc.Environments["dev"])
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -89,7 +89,7 @@ func BenchmarkDecidePush(b *testing.B) {
 		b.Fatal(err)
 	}
 	req := Request{Repository: "hello-color", Tag: "1.4.0", Digest: "sha256:b", Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
-		Trigger: TriggerPush, EventID: "ev-1"}
+		Cause: state.CausePush, EventID: "ev-1"}
 	rec := &state.Record{Version: "1.3.0", Tag: "1.3.0", Digest: "sha256:a", Rollout: state.Completed}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -6,6 +6,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
@@ -22,30 +23,30 @@ func TestAdmit(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     string
-		trigger Trigger
+		trigger state.Cause
 		tag     string
 		force   bool
-		want    Reason
+		want    policy.Reason
 	}{
-		{"push accepted", `{"cluster":"c","services":["s"]}`, TriggerPush, "1.4.0", false, ""},
-		{"leading v", `{"cluster":"c","services":["s"]}`, TriggerPush, "v1.4.0", false, ""},
-		{"manual environment on push", `{"cluster":"c","services":["s"],"trigger":"manual"}`, TriggerPush, "1.4.0", false, ManualEnvironment},
-		{"manual environment on reconcile", `{"cluster":"c","services":["s"],"trigger":"manual"}`, TriggerReconcile, "1.4.0", false, ManualEnvironment},
-		{"manual environment on deploy", `{"cluster":"c","services":["s"],"trigger":"manual"}`, TriggerDeploy, "1.4.0", false, ""},
-		{"latest", `{"cluster":"c","services":["s"]}`, TriggerPush, "latest", false, NotSemver},
-		{"latest forced is still not a version", `{"cluster":"c","services":["s"]}`, TriggerDeploy, "latest", true, NotSemver},
-		{"two-part version", `{"cluster":"c","services":["s"]}`, TriggerPush, "1.2", false, NotSemver},
-		{"prerelease off", `{"cluster":"c","services":["s"]}`, TriggerPush, "1.3.0-rc.1", false, Prerelease},
-		{"prerelease on", `{"cluster":"c","services":["s"],"prereleases":true}`, TriggerPush, "1.3.0-rc.1", false, ""},
-		{"prerelease forced", `{"cluster":"c","services":["s"]}`, TriggerDeploy, "1.3.0-rc.1", true, ""},
-		{"outside range", `{"cluster":"c","services":["s"],"versions":"^1.0.0"}`, TriggerPush, "2.0.0", false, OutsideRange},
-		{"outside range forced", `{"cluster":"c","services":["s"],"versions":"^1.0.0"}`, TriggerPromote, "2.0.0", true, ""},
-		{"tag pattern", `{"cluster":"c","services":["s"],"tagPattern":"^release-(?P<version>.+)$"}`, TriggerPush, "release-1.4.2", false, ""},
-		{"tag pattern no match", `{"cluster":"c","services":["s"],"tagPattern":"^release-(?P<version>.+)$"}`, TriggerPush, "1.4.2", false, NotSemver},
+		{"push accepted", `{"cluster":"c","services":["s"]}`, state.CausePush, "1.4.0", false, ""},
+		{"leading v", `{"cluster":"c","services":["s"]}`, state.CausePush, "v1.4.0", false, ""},
+		{"manual environment on push", `{"cluster":"c","services":["s"],"trigger":"manual"}`, state.CausePush, "1.4.0", false, policy.ManualEnvironment},
+		{"manual environment on reconcile", `{"cluster":"c","services":["s"],"trigger":"manual"}`, state.CauseReconcile, "1.4.0", false, policy.ManualEnvironment},
+		{"manual environment on deploy", `{"cluster":"c","services":["s"],"trigger":"manual"}`, state.CauseDeploy, "1.4.0", false, ""},
+		{"latest", `{"cluster":"c","services":["s"]}`, state.CausePush, "latest", false, policy.NotSemver},
+		{"latest forced is still not a version", `{"cluster":"c","services":["s"]}`, state.CauseDeploy, "latest", true, policy.NotSemver},
+		{"two-part version", `{"cluster":"c","services":["s"]}`, state.CausePush, "1.2", false, policy.NotSemver},
+		{"prerelease off", `{"cluster":"c","services":["s"]}`, state.CausePush, "1.3.0-rc.1", false, policy.Prerelease},
+		{"prerelease on", `{"cluster":"c","services":["s"],"prereleases":true}`, state.CausePush, "1.3.0-rc.1", false, ""},
+		{"prerelease forced", `{"cluster":"c","services":["s"]}`, state.CauseDeploy, "1.3.0-rc.1", true, ""},
+		{"outside range", `{"cluster":"c","services":["s"],"versions":"^1.0.0"}`, state.CausePush, "2.0.0", false, policy.OutsideRange},
+		{"outside range forced", `{"cluster":"c","services":["s"],"versions":"^1.0.0"}`, state.CausePromote, "2.0.0", true, ""},
+		{"tag pattern", `{"cluster":"c","services":["s"],"tagPattern":"^release-(?P<version>.+)$"}`, state.CausePush, "release-1.4.2", false, ""},
+		{"tag pattern no match", `{"cluster":"c","services":["s"],"tagPattern":"^release-(?P<version>.+)$"}`, state.CausePush, "1.4.2", false, policy.NotSemver},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, got := admit(Request{Tag: tt.tag, Trigger: tt.trigger, Force: tt.force}, mustEnv(t, tt.env))
+			_, got := admit(Request{Tag: tt.tag, Cause: tt.trigger, Force: tt.force}, mustEnv(t, tt.env))
 			if got != tt.want {
 				t.Errorf("admit = %q, want %q", got, tt.want)
 			}
@@ -62,25 +63,25 @@ func TestCompareState(t *testing.T) {
 		digest  string
 		force   bool
 		rec     *state.Record
-		want    Reason
+		want    policy.Reason
 	}{
 		{"no record", "1.0.0", "1.0.0", "sha256:x", false, nil, ""},
 		{"newer", "1.4.0", "1.4.0", "sha256:b", false, rec, ""},
 		{"same version same digest goes on to compare", "1.3.0", "1.3.0", "sha256:a", false, rec, ""},
-		{"older", "1.2.0", "1.2.0", "sha256:b", false, rec, OlderThanCurrent},
+		{"older", "1.2.0", "1.2.0", "sha256:b", false, rec, policy.OlderThanCurrent},
 		{"older forced", "1.2.0", "1.2.0", "sha256:b", true, rec, ""},
-		{"same tag new digest", "1.3.0", "1.3.0", "sha256:b", false, rec, Retagged},
+		{"same tag new digest", "1.3.0", "1.3.0", "sha256:b", false, rec, policy.Retagged},
 		{"same tag new digest forced", "1.3.0", "1.3.0", "sha256:b", true, rec, ""},
-		{"same version other tag new digest", "1.3.0", "v1.3.0+build.2", "sha256:b", false, rec, OlderThanCurrent},
-		{"held", "1.5.0", "1.5.0", "sha256:c", false, rec, Held},
+		{"same version other tag new digest", "1.3.0", "v1.3.0+build.2", "sha256:b", false, rec, policy.OlderThanCurrent},
+		{"held", "1.5.0", "1.5.0", "sha256:c", false, rec, policy.Held},
 		{"held forced", "1.5.0", "1.5.0", "sha256:c", true, rec, ""},
 		{"newer than held", "1.5.1", "1.5.1", "sha256:d", false, rec, ""},
 		{"after a failed rollout, newer than last completed", "1.4.1", "1.4.1", "sha256:e", false,
 			&state.Record{Version: "1.5.0", Digest: "sha256:f", Rollout: state.Failed, LastCompleted: "1.4.0", Held: []string{"1.5.0"}}, ""},
 		{"after a failed rollout, older than last completed", "1.3.9", "1.3.9", "sha256:e", false,
-			&state.Record{Version: "1.5.0", Digest: "sha256:f", Rollout: state.Failed, LastCompleted: "1.4.0", Held: []string{"1.5.0"}}, OlderThanCurrent},
+			&state.Record{Version: "1.5.0", Digest: "sha256:f", Rollout: state.Failed, LastCompleted: "1.4.0", Held: []string{"1.5.0"}}, policy.OlderThanCurrent},
 		{"after a failed rollout, the failed version is held", "1.5.0", "1.5.0", "sha256:f", false,
-			&state.Record{Version: "1.5.0", Digest: "sha256:f", Rollout: state.Failed, LastCompleted: "1.4.0", Held: []string{"1.5.0"}}, Held},
+			&state.Record{Version: "1.5.0", Digest: "sha256:f", Rollout: state.Failed, LastCompleted: "1.4.0", Held: []string{"1.5.0"}}, policy.Held},
 		{"unparseable record version", "1.0.0", "1.0.0", "sha256:x", false, &state.Record{Version: "garbage"}, ""},
 	}
 	for _, tt := range tests {
@@ -99,10 +100,10 @@ func TestCompareImage(t *testing.T) {
 	tests := []struct {
 		name, version, running string
 		force                  bool
-		want                   Reason
+		want                   policy.Reason
 	}{
-		{"older than running", "0.9.0", "1.0.0", false, OlderThanCurrent},
-		{"older than running v-tag", "0.9.0", "v1.0.0", false, OlderThanCurrent},
+		{"older than running", "0.9.0", "1.0.0", false, policy.OlderThanCurrent},
+		{"older than running v-tag", "0.9.0", "v1.0.0", false, policy.OlderThanCurrent},
 		{"newer", "1.1.0", "1.0.0", false, ""},
 		{"running not a version", "0.9.0", "latest", false, ""},
 		{"running by digest only", "0.9.0", "", false, ""},
@@ -115,23 +116,5 @@ func TestCompareImage(t *testing.T) {
 				t.Errorf("compareImage = %q, want %q", got, tt.want)
 			}
 		})
-	}
-}
-
-func TestFamilyOfAndSameRevision(t *testing.T) {
-	for ref, want := range map[string]string{
-		"arn:aws:ecs:us-east-1:123456789012:task-definition/hello-color:4": "hello-color",
-		"hello-color:4": "hello-color",
-		"hello-color":   "hello-color",
-	} {
-		if got := familyOf(ref); got != want {
-			t.Errorf("familyOf(%q) = %q, want %q", ref, got, want)
-		}
-	}
-	if !sameRevision("arn:aws:ecs:us-east-1:123456789012:task-definition/web:2", "web:2") {
-		t.Error("ARN and family:revision of the same revision differ")
-	}
-	if sameRevision("arn:aws:ecs:us-east-1:123456789012:task-definition/web:2", "web:3") || sameRevision("", "") {
-		t.Error("different revisions compare the same")
 	}
 }

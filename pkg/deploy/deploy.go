@@ -1,67 +1,23 @@
-// Package deploy decides what a push or a request does to each environment of
-// a repository and applies it: observe (configuration, state, the running
-// services and task definitions), plan (pure: which outcome, which task
-// definition, why), apply (register, update, record). A dry run is a plan
-// that stops before applying.
+// Package deploy decides what a push, a request, an ECS deployment event or
+// the reconcile schedule does to each environment of a repository, and does
+// it. Every path runs the same three steps: observe (read the configuration,
+// the state record, the services and their task definitions), decide (a pure
+// function from those observations to a plan per service: outcome, reason,
+// rendered task definition) and apply (register, update, record), which
+// consumes the plan. A dry run observes, decides and stops.
 package deploy
 
 import (
+	"cmp"
 	"context"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
-
-// Outcome is what happened to one service of one environment.
-type Outcome string
-
-// The outcomes of DESIGN section 3.
-const (
-	Deployed  Outcome = "deployed"
-	Unchanged Outcome = "unchanged"
-	Skipped   Outcome = "skipped"
-	Planned   Outcome = "planned"
-	Failed    Outcome = "failed"
-)
-
-// Reason says why a service was skipped.
-type Reason string
-
-// The reason codes of DESIGN section 3.
-const (
-	NotSemver         Reason = "not-semver"
-	NotAnImage        Reason = "not-an-image"
-	NoTag             Reason = "no-tag"
-	OutsideRange      Reason = "outside-range"
-	Prerelease        Reason = "prerelease"
-	OlderThanCurrent  Reason = "older-than-current"
-	Retagged          Reason = "retagged"
-	Held              Reason = "held"
-	ManualEnvironment Reason = "manual-environment"
-	NoConfig          Reason = "no-config"
-)
-
-// Trigger is what started a deployment.
-type Trigger string
-
-// Triggers. Push and Reconcile are automatic and skip manual environments.
-const (
-	TriggerPush      Trigger = "push"
-	TriggerReconcile Trigger = "reconcile"
-	TriggerDeploy    Trigger = "deploy"
-	TriggerPromote   Trigger = "promote"
-	TriggerRollback  Trigger = "rollback"
-	TriggerPlan      Trigger = "plan"
-)
-
-// Automatic reports whether the trigger deploys without a person asking.
-func (t Trigger) Automatic() bool { return t == TriggerPush || t == TriggerReconcile }
 
 // Request is one image to deploy to the environments of one repository.
 type Request struct {
@@ -71,7 +27,7 @@ type Request struct {
 	// Registry is the host the image is pulled from, e.g.
 	// 123456789012.dkr.ecr.us-east-1.amazonaws.com.
 	Registry string
-	Trigger  Trigger
+	Cause    state.Cause
 	// EventID identifies the delivery (EventBridge event id or Lambda request
 	// id); it is recorded in the state and tagged on the revision.
 	EventID  string
@@ -89,96 +45,6 @@ type Request struct {
 	// Hold is a version to hold in the environments once this request is
 	// applied (the version a rollback replaces).
 	Hold string
-
-	// states are the environments' records when the caller has just read
-	// them (a reconcile does), so Deploy does not read them again.
-	states map[string]state.Record
-}
-
-// Result is the answer of every invocation (DESIGN section 4).
-type Result struct {
-	Repository string          `json:"repository"`
-	Tag        string          `json:"tag,omitempty"`
-	Version    string          `json:"version,omitempty"`
-	Digest     string          `json:"digest,omitempty"`
-	Trigger    Trigger         `json:"trigger,omitempty"`
-	Results    []ServiceResult `json:"results"`
-	// Environments is the answer of a status request.
-	Environments []EnvironmentStatus `json:"environments,omitempty"`
-	// Repositories is the answer to the reconcile schedule, one result per
-	// configured repository; NotReached lists those the invocation had no
-	// time for (the next schedule picks them up).
-	Repositories []Result `json:"repositories,omitempty"`
-	NotReached   []string `json:"notReached,omitempty"`
-	Error        string   `json:"error,omitempty"`
-}
-
-// ServiceResult is the outcome for one service of one environment.
-type ServiceResult struct {
-	Environment            string  `json:"environment"`
-	Cluster                string  `json:"cluster"`
-	Service                string  `json:"service"`
-	Outcome                Outcome `json:"outcome,omitempty"`
-	Reason                 Reason  `json:"reason"`
-	Image                  string  `json:"image,omitempty"`
-	PreviousTaskDefinition string  `json:"previousTaskDefinition,omitempty"`
-	TaskDefinition         string  `json:"taskDefinition,omitempty"`
-	DeploymentID           string  `json:"deploymentId,omitempty"`
-	// Rollout is the rollout status when it is known: after waiting, or for
-	// an ECS deployment state change ("completed", "failed", "in-progress").
-	Rollout string `json:"rollout,omitempty"`
-	Error   string `json:"error,omitempty"`
-	Diff    string `json:"diff,omitempty"`
-}
-
-// EnvironmentStatus is what runs in one environment, from its state record.
-type EnvironmentStatus struct {
-	Environment string          `json:"environment"`
-	Cluster     string          `json:"cluster"`
-	Trigger     string          `json:"trigger"` // the environment's trigger: push or manual
-	Version     string          `json:"version,omitempty"`
-	Tag         string          `json:"tag,omitempty"`
-	Digest      string          `json:"digest,omitempty"`
-	Image       string          `json:"image,omitempty"`
-	Rollout     string          `json:"rollout,omitempty"`
-	Held        []string        `json:"held,omitempty"`
-	DeployedBy  string          `json:"deployedBy,omitempty"` // the trigger of the last deployment
-	DeployedAt  *time.Time      `json:"deployedAt,omitempty"`
-	Services    []ServiceStatus `json:"services"`
-}
-
-// ServiceStatus is what runs in one service of an environment.
-type ServiceStatus struct {
-	Service        string `json:"service"`
-	TaskDefinition string `json:"taskDefinition,omitempty"`
-	DeploymentID   string `json:"deploymentId,omitempty"`
-	Rollout        string `json:"rollout,omitempty"`
-}
-
-// Failed reports whether any service failed or the request as a whole did.
-func (r *Result) Failed() bool {
-	if r.Error != "" {
-		return true
-	}
-	for _, s := range r.Results {
-		if s.Outcome == Failed {
-			return true
-		}
-	}
-	for _, repo := range r.Repositories {
-		if repo.Failed() {
-			return true
-		}
-	}
-	return false
-}
-
-// ECSAPI is the part of the ECS API a deployment uses; *ecs.Client satisfies it.
-type ECSAPI interface {
-	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
-	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
-	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
-	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
 }
 
 // ConfigSource returns a repository's configuration document; it returns an
@@ -200,35 +66,56 @@ type StateStore interface {
 	History(ctx context.Context, repository, environment string) ([]state.Record, error)
 }
 
-// Deployer plans and applies deployments. Its zero value is not usable; set
-// every field but Now and Log, which default to time.Now and slog.Default.
+// Targets gives the clients of the account and region an environment lives
+// in; *target.Pool satisfies it.
+type Targets interface {
+	// ECS returns the ECS client of a target. It returns an error when the
+	// target's role cannot be assumed.
+	ECS(ctx context.Context, t target.Target) (target.ECSAPI, error)
+	// ECR returns the ECR client of a target, for checking that an image is
+	// replicated to the registry an environment pulls from.
+	ECR(ctx context.Context, t target.Target) (target.ECRAPI, error)
+}
+
+// Reporter is told every result the deployer produces (but dry runs), to
+// announce it: result events, metrics. eventID is the delivery that caused
+// it; decision is how long deciding and applying took (zero for rollouts).
+// A Reporter never fails a deployment: it logs its own errors.
+type Reporter interface {
+	Report(ctx context.Context, res Result, eventID string, decision time.Duration)
+}
+
+// Progress is one observation while waiting for a rollout.
+type Progress struct {
+	Environment, Service, DeploymentID string
+	Rollout                            state.Rollout
+	Elapsed                            time.Duration
+}
+
+// Deployer plans and applies deployments. Config, State, Targets, ECR and
+// Region are required; the other fields have working defaults.
 type Deployer struct {
 	Config  ConfigSource
 	State   StateStore
 	Targets Targets
-	// ECR resolves tags for manual requests, in the function's own Region.
-	ECR    ECRAPI
+	// ECR resolves tags for manual requests and lists images for reconcile,
+	// in the function's own Region.
+	ECR    target.ECRAPI
 	Region string
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Reporter, when set, announces every result but dry runs.
+	Reporter Reporter
+	Log      *slog.Logger     // default slog.Default()
+	Now      func() time.Time // default time.Now
 
 	// PollInterval is how often a waiting request polls ECS (default 10s);
-	// WaitMargin is how long before the invocation's deadline waiting stops
-	// (default 10s); MaxWait bounds waiting without a deadline (default 15m).
+	// WaitMargin is how long before the invocation's deadline waiting, and
+	// a reconcile, stops (default 10s); MaxWait bounds waiting without a
+	// deadline (default 15m).
 	PollInterval, WaitMargin, MaxWait time.Duration
 	// Progress, when set, is told about every poll while waiting.
 	Progress func(Progress)
 
-	// Events, when set, receives a result event for every outcome but
-	// unchanged, on EventBus (default "default").
-	Events   EventsAPI
-	EventBus string
-	// Metrics, when set, receives CloudWatch Embedded Metric Format lines
-	// (the functions use stdout).
-	Metrics   io.Writer
-	metricsMu sync.Mutex
-
-	families sync.Map // family key -> *sync.Mutex; serialises registrations into one family
+	families sync.Map // region/family -> *sync.Mutex; serialises registrations into one family
 }
 
 func (d *Deployer) now() time.Time {
@@ -245,8 +132,24 @@ func (d *Deployer) log() *slog.Logger {
 	return slog.Default()
 }
 
+func (d *Deployer) pollInterval() time.Duration { return cmp.Or(d.PollInterval, 10*time.Second) }
+func (d *Deployer) waitMargin() time.Duration   { return cmp.Or(d.WaitMargin, 10*time.Second) }
+func (d *Deployer) maxWait() time.Duration      { return cmp.Or(d.MaxWait, 15*time.Minute) }
+
 // familyLock returns the mutex of a task-definition family in a region.
 func (d *Deployer) familyLock(region, family string) *sync.Mutex {
 	m, _ := d.families.LoadOrStore(region+"/"+family, new(sync.Mutex))
 	return m.(*sync.Mutex)
+}
+
+// targetOf returns the target of one of a repository's environments.
+func targetOf(repository, name string, env *config.Environment) target.Target {
+	return target.Of(repository, name, env.Region, env.RoleARN)
+}
+
+// announce hands a result to the Reporter.
+func (d *Deployer) announce(ctx context.Context, res Result, eventID string, decision time.Duration) {
+	if d.Reporter != nil {
+		d.Reporter.Report(ctx, res, eventID, decision)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
 // fakeECS is an ECS where every service runs fam:1 and registrations are
@@ -25,7 +26,7 @@ type fakeECS struct {
 	inflight, maxInFlight atomic.Int32
 }
 
-var _ ECSAPI = (*fakeECS)(nil)
+var _ target.ECSAPI = (*fakeECS)(nil)
 
 func (f *fakeECS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
 	out := &ecs.DescribeServicesOutput{}
@@ -65,9 +66,10 @@ func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _
 
 type fakeTargets struct{ ecs *fakeECS }
 
-func (f fakeTargets) ECS(context.Context, Target) (ECSAPI, error) { return f.ecs, nil }
-func (f fakeTargets) ECR(context.Context, Target) (ECRAPI, error) { return nil, fmt.Errorf("no ECR") }
-func (f fakeTargets) SSM(context.Context, Target) (SSMAPI, error) { return nil, fmt.Errorf("no SSM") }
+func (f fakeTargets) ECS(context.Context, target.Target) (target.ECSAPI, error) { return f.ecs, nil }
+func (f fakeTargets) ECR(context.Context, target.Target) (target.ECRAPI, error) {
+	return nil, fmt.Errorf("no ECR")
+}
 
 type fakeConfig struct{ doc *config.Document }
 

@@ -17,10 +17,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/pkg/announce"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 )
 
@@ -68,7 +70,7 @@ func newDeployer(env *awstest.Env, logTo io.Writer) *deploy.Deployer {
 	return &deploy.Deployer{
 		Config:  config.NewStore(env.SSM(), "/ecrdeploy", time.Minute),
 		State:   state.NewStore(env.SSM(), "/ecrdeploy"),
-		Targets: &deploy.ClientPool{Base: env.Config},
+		Targets: &target.Pool{Base: env.Config},
 		ECR:     env.ECR(),
 		Region:  awstest.Region,
 		Log:     slog.New(slog.NewJSONHandler(logTo, nil)),
@@ -105,7 +107,7 @@ func outcomes(res deploy.Result) map[string]string {
 	return m
 }
 
-func row(t *testing.T, res deploy.Result, env string) deploy.ServiceResult {
+func row(t *testing.T, res deploy.Result, env string) deploy.Row {
 	t.Helper()
 	for _, r := range res.Results {
 		if r.Environment == env {
@@ -113,7 +115,7 @@ func row(t *testing.T, res deploy.Result, env string) deploy.ServiceResult {
 		}
 	}
 	t.Fatalf("no result for environment %s in %+v", env, res)
-	return deploy.ServiceResult{}
+	return deploy.Row{}
 }
 
 func (w *world) running(t *testing.T, service string) (*ecstypes.TaskDefinition, []ecstypes.Tag) {
@@ -226,7 +228,7 @@ func TestPushChangesOnlyImageVariablesAndSecrets(t *testing.T) {
 			if err := json.Unmarshal([]byte(raw), &rec); err != nil {
 				t.Fatal(err)
 			}
-			if rec.Version != "1.4.0" || rec.Digest != p.Digest || rec.Image != img || rec.EventID != p.ID || rec.Trigger != "push" ||
+			if rec.Version != "1.4.0" || rec.Digest != p.Digest || rec.Image != img || rec.EventID != p.ID || rec.Cause != "push" ||
 				!awstest.SameTaskDefinition(rec.Services["hello-color-dev"].TaskDefinition, aws.ToString(newTD.TaskDefinitionArn)) ||
 				rec.Services["hello-color-dev"].PreviousTaskDefinition != aws.ToString(oldTD.TaskDefinitionArn) ||
 				rec.Services["hello-color-dev"].DeploymentID == "" || rec.Rollout != state.InProgress {
@@ -367,7 +369,7 @@ func TestSkipsBeforeAnyCall(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			w := newWorld(t, fargateFixture, nil)
-			w.d.Events = w.env.EventBridge() // as in the function: these skips publish nothing either
+			w.d.Reporter = &announce.Announcer{Events: w.env.EventBridge()} // as in the function: these skips publish nothing either
 			p := w.push(t, "1.4.0")
 			tt.mutate(&p)
 			if _, err := w.d.Config.Get(t.Context(), "hello-color"); err != nil { // warm the config cache
@@ -420,8 +422,8 @@ func TestMissingServiceFailsOnlyItsEnvironment(t *testing.T) {
 	if e := row(t, res, "qa").Error; !strings.Contains(e, "no-such-service") || !strings.Contains(e, "not found") {
 		t.Errorf("qa error = %q, want it to name the missing service", e)
 	}
-	if !res.Failed() {
-		t.Error("Result.Failed() = false")
+	if k := deploy.Judge(res, nil); k != deploy.AWS {
+		t.Errorf("Judge = %q, want %q: a service failed", k, deploy.AWS)
 	}
 }
 
@@ -588,7 +590,7 @@ func TestPersistentThrottlingIsReturnedForRetry(t *testing.T) {
 	w := newWorld(t, fargateFixture, []byte(cfg))
 	w.env.Proxy.Fail("DescribeServices", awstest.Always, awstest.Throttling())
 	res, err := w.d.Push(t.Context(), w.push(t, "1.4.0"))
-	if err == nil || !deploy.Retryable(err) {
+	if err == nil || !target.Retryable(err) {
 		t.Fatalf("Push error = %v, want a retryable error so EventBridge retries", err)
 	}
 	if got := outcomes(res)["dev"]; got != "failed" {

@@ -2,9 +2,13 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
 // Manual carries out a manual request. requestID identifies the invocation
@@ -15,15 +19,96 @@ import (
 func (d *Deployer) Manual(ctx context.Context, req request.Request, requestID string) (Result, error) {
 	switch req.Action {
 	case request.Deploy:
-		return d.DeployTag(ctx, req, requestID)
+		return d.deployTag(ctx, req, requestID)
 	case request.Promote:
-		return d.Promote(ctx, req, requestID)
+		return d.promote(ctx, req, requestID)
 	case request.Rollback:
-		return d.Rollback(ctx, req, requestID)
+		return d.rollback(ctx, req, requestID)
 	case request.Plan:
-		return d.Plan(ctx, req)
+		return d.plan(ctx, req)
 	case request.Status:
-		return d.Status(ctx, req.Repository)
+		return d.status(ctx, req.Repository)
 	}
-	return d.fail(ctx, Result{Repository: req.Repository, Results: []ServiceResult{}}, fmt.Errorf("unknown action %q", req.Action))
+	return d.fail(ctx, Result{Repository: req.Repository}, fmt.Errorf("unknown action %q", req.Action))
+}
+
+// deployTag deploys a tag to one environment on request, whatever the
+// environment's trigger. The tag must exist in ECR.
+func (d *Deployer) deployTag(ctx context.Context, req request.Request, requestID string) (Result, error) {
+	res := Result{Repository: req.Repository, Tag: req.Tag, Cause: state.CauseDeploy}
+	doc, err := d.manualConfig(ctx, req.Repository, req.Environment)
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	img, err := target.ResolveTag(ctx, d.ECR, d.Region, req.Repository, req.Tag)
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	res, err = d.Deploy(ctx, Request{
+		Repository: req.Repository, Tag: req.Tag, Digest: img.Digest, Registry: img.Registry,
+		Cause: state.CauseDeploy, EventID: requestID, Environments: []string{req.Environment},
+		Force: req.Force, DryRun: req.DryRun,
+	})
+	return d.waitIfAsked(ctx, res, err, req, doc)
+}
+
+// plan shows, without changing anything, what a manual deploy of a tag would
+// do to each environment (or the one named): the outcome and, for a new
+// revision, a unified diff of the task definition. It makes no mutating AWS
+// call.
+func (d *Deployer) plan(ctx context.Context, req request.Request) (Result, error) {
+	res := Result{Repository: req.Repository, Tag: req.Tag, Cause: state.CausePlan}
+	if _, err := d.manualConfig(ctx, req.Repository, req.Environment); err != nil {
+		return d.fail(ctx, res, err)
+	}
+	img, err := target.ResolveTag(ctx, d.ECR, d.Region, req.Repository, req.Tag)
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	var envs []string
+	if req.Environment != "" {
+		envs = []string{req.Environment}
+	}
+	return d.Deploy(ctx, Request{
+		Repository: req.Repository, Tag: req.Tag, Digest: img.Digest, Registry: img.Registry,
+		Cause: state.CausePlan, Environments: envs, DryRun: true,
+	})
+}
+
+// manualConfig returns the configuration of a repository for a manual
+// request, failing clearly when the repository or any of the named
+// environments is not configured.
+func (d *Deployer) manualConfig(ctx context.Context, repository string, environments ...string) (*config.Document, error) {
+	doc, err := d.Config.Get(ctx, repository)
+	if errors.Is(err, config.ErrNotFound) {
+		return nil, fmt.Errorf("repository %s is not configured: %w", repository, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, env := range environments {
+		if env == "" {
+			continue
+		}
+		if _, ok := doc.Environments[env]; !ok {
+			return nil, fmt.Errorf("repository %s: environment %q: %w (have %v)", repository, env, ErrUnknownEnvironment, doc.Names())
+		}
+	}
+	return doc, nil
+}
+
+// waitIfAsked waits for the rollouts a deployment started when the request
+// or the environment asks for it.
+func (d *Deployer) waitIfAsked(ctx context.Context, res Result, err error, req request.Request, doc *config.Document) (Result, error) {
+	if err != nil || req.DryRun || res.Error != "" {
+		return res, err
+	}
+	env := req.Environment
+	if req.Action == request.Promote {
+		env = req.To
+	}
+	if req.Wait || (doc.Environments[env] != nil && doc.Environments[env].Wait) {
+		res = d.wait(ctx, res)
+	}
+	return res, nil
 }

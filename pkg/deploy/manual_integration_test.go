@@ -76,7 +76,7 @@ func TestManualDeployToManualEnvironment(t *testing.T) {
 	if diff := cmp.Diff(map[string]string{"production": "deployed"}, outcomes(res)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
-	if rec := w.state(t, "production"); rec.Digest != p.Digest || rec.Trigger != "deploy" || rec.EventID != "req-deploy" {
+	if rec := w.state(t, "production"); rec.Digest != p.Digest || rec.Cause != "deploy" || rec.EventID != "req-deploy" {
 		t.Errorf("production state = %+v", rec)
 	}
 }
@@ -122,8 +122,8 @@ func TestPromoteCopiesDigestAndAppliesTargetVariables(t *testing.T) {
 	// Refused while staging's rollout is in progress.
 	w.env.Proxy.Reset()
 	res, err := w.manual(t, request.Request{Action: "promote", Repository: "hello-color", From: "staging", To: "production"})
-	if err != nil || !strings.Contains(res.Error, "IN_PROGRESS") || !strings.Contains(res.Error, "not completed") {
-		t.Fatalf("promote from IN_PROGRESS: err %v, result error %q, want a refusal", err, res.Error)
+	if err != nil || !strings.Contains(res.Error, "rollout in-progress") || !strings.Contains(res.Error, "not completed") {
+		t.Fatalf("promote from in-progress: err %v, result error %q, want a refusal", err, res.Error)
 	}
 	if ops := mutating(w.env); len(ops) != 0 {
 		t.Errorf("refused promote made mutating calls: %v", ops)
@@ -144,7 +144,7 @@ func TestPromoteCopiesDigestAndAppliesTargetVariables(t *testing.T) {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
 	staging, prod := w.state(t, "staging"), w.state(t, "production")
-	if prod.Digest != staging.Digest || prod.Digest != p.Digest || prod.Image != staging.Image || prod.Version != "1.4.0" || prod.Trigger != "promote" {
+	if prod.Digest != staging.Digest || prod.Digest != p.Digest || prod.Image != staging.Image || prod.Version != "1.4.0" || prod.Cause != "promote" {
 		t.Errorf("production state %+v does not carry staging's image %+v", prod, staging)
 	}
 	td, _ := w.running(t, "hello-color-prod")
@@ -169,8 +169,8 @@ func TestPromoteFromFailedNeedsForce(t *testing.T) {
 	w.deliver(t, w.push(t, "1.4.0"))
 	w.rollout(t, "staging", "hello-color-staging", "FAILED")
 	res, _ := w.manual(t, request.Request{Action: "promote", Repository: "hello-color", From: "staging", To: "production"})
-	if !strings.Contains(res.Error, "FAILED") {
-		t.Fatalf("promote from FAILED: result error %q, want a refusal", res.Error)
+	if !strings.Contains(res.Error, "rollout failed") {
+		t.Fatalf("promote from failed: result error %q, want a refusal", res.Error)
 	}
 	res, err := w.manual(t, request.Request{Action: "promote", Repository: "hello-color", From: "staging", To: "production", Force: true})
 	if err != nil || res.Error != "" || outcomes(res)["production"] != "deployed" {
@@ -202,7 +202,7 @@ func TestRollbackAfterFailedDeploymentHoldsTheFailedVersion(t *testing.T) {
 		t.Errorf("dev runs %s after rollback, want %s", got, want)
 	}
 	rec := w.state(t, "dev")
-	if rec.Version != "1.4.0" || rec.Trigger != "rollback" || !rec.IsHeld("1.5.0") {
+	if rec.Version != "1.4.0" || rec.Cause != "rollback" || !rec.IsHeld("1.5.0") {
 		t.Errorf("dev state after rollback = %+v", rec)
 	}
 	// A re-delivered push of the failed version is skipped as held.
@@ -272,11 +272,11 @@ func TestWaitSaysInProgressBeforeTheDeadline(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Errorf("waited into the deadline: %v", ctx.Err())
 	}
-	if r := row(t, res, "dev"); r.Outcome != deploy.Deployed || r.Rollout != deploy.RolloutInProgress {
+	if r := row(t, res, "dev"); r.Outcome != deploy.Deployed || r.Rollout != state.InProgress {
 		t.Errorf("dev = %+v, want deployed and in-progress", r)
 	}
-	if len(polls) < 2 || polls[0].Rollout != "IN_PROGRESS" {
-		t.Errorf("progress = %+v, want several IN_PROGRESS polls", polls)
+	if len(polls) < 2 || polls[0].Rollout != state.InProgress {
+		t.Errorf("progress = %+v, want several in-progress polls", polls)
 	}
 }
 
@@ -290,7 +290,7 @@ func TestStatus(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, e := range res.Environments {
-		got[e.Environment] = e.Trigger + " " + e.Version + " " + e.Rollout
+		got[e.Environment] = string(e.Trigger) + " " + e.Version + " " + string(e.Rollout)
 		if e.Version != "" && (e.Digest == "" || len(e.Services) != 1 || e.Services[0].TaskDefinition == "") {
 			t.Errorf("%s status lacks digest or task definition: %+v", e.Environment, e)
 		}

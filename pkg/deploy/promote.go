@@ -8,23 +8,16 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 )
 
-// ErrNothingDeployed is a promote or rollback whose environment has no
-// deployment to start from.
-var ErrNothingDeployed = errors.New("nothing deployed")
-
-// ErrNotCompleted is a promote from an environment whose last deployment has
-// not completed.
-var ErrNotCompleted = errors.New("last deployment has not completed")
-
-// Promote deploys to req.To the exact image that runs in req.From (or in the
+// promote deploys to req.To the exact image that runs in req.From (or in the
 // target's promoteFrom), with the target's own variables and secrets. The
 // target's version range still applies, and a source whose last deployment
-// has not COMPLETED is refused, unless forced. Errors are as for Manual.
-func (d *Deployer) Promote(ctx context.Context, req request.Request, requestID string) (Result, error) {
-	res := Result{Repository: req.Repository, Trigger: TriggerPromote, Results: []ServiceResult{}}
+// has not COMPLETED is refused, unless forced.
+func (d *Deployer) promote(ctx context.Context, req request.Request, requestID string) (Result, error) {
+	res := Result{Repository: req.Repository, Cause: state.CausePromote}
 	doc, err := d.manualConfig(ctx, req.Repository, req.To, req.From)
 	if err != nil {
 		return d.fail(ctx, res, err)
@@ -44,11 +37,11 @@ func (d *Deployer) Promote(ctx context.Context, req request.Request, requestID s
 		return d.fail(ctx, res, err)
 	}
 	if rollout := src.AggregateRollout(); rollout != state.Completed && !req.Force {
-		return d.fail(ctx, res, fmt.Errorf("promote %s from %s: version %s is %s: %w (promote what has completed, or force)",
+		return d.fail(ctx, res, fmt.Errorf("promote %s from %s: version %s: rollout %s: %w (promote what has completed, or force)",
 			req.Repository, from, src.Version, rollout, ErrNotCompleted))
 	}
 	return d.redeploy(ctx, req, doc, res, src, Request{
-		Trigger: TriggerPromote, EventID: requestID, Environments: []string{req.To}, Force: req.Force, DryRun: req.DryRun,
+		Cause: state.CausePromote, EventID: requestID, Environments: []string{req.To}, Force: req.Force, DryRun: req.DryRun,
 	})
 }
 
@@ -71,8 +64,8 @@ func (d *Deployer) redeploy(ctx context.Context, manual request.Request, doc *co
 // another digest in ECR (it was overwritten), in which case the image is
 // deployed by digest so that exactly the recorded image runs.
 func (d *Deployer) tagMoved(ctx context.Context, repository string, rec state.Record) (bool, error) {
-	img, err := d.resolve(ctx, repository, rec.Tag)
-	if errors.Is(err, ErrImageNotFound) {
+	img, err := target.ResolveTag(ctx, d.ECR, d.Region, repository, rec.Tag)
+	if errors.Is(err, target.ErrImageNotFound) {
 		return true, nil // the tag is gone; the digest may still be there
 	}
 	if err != nil {

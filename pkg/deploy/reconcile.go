@@ -3,19 +3,17 @@ package deploy
 import (
 	"context"
 	"errors"
-	"fmt"
+	"maps"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/Masterminds/semver/v3"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
 // ReconcileConcurrency is how many repositories a reconcile works on at once.
@@ -23,10 +21,8 @@ const ReconcileConcurrency = 4
 
 // candidate is an image a reconcile may deploy.
 type candidate struct {
+	target.Image
 	version *semver.Version
-	tag     string
-	digest  string
-	pushed  time.Time
 }
 
 // Reconcile brings every push environment of every configured repository
@@ -37,20 +33,16 @@ type candidate struct {
 // stops before the invocation's deadline, reporting what it did not reach.
 // The error is non-nil only when a retry could succeed.
 func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, error) {
-	out := Result{Trigger: TriggerReconcile, Results: []ServiceResult{}, Repositories: []Result{}}
+	out := Result{Cause: state.CauseReconcile}
 	docs, err := d.Config.List(ctx)
 	if err != nil {
-		if Retryable(err) {
+		if target.Retryable(err) {
 			return out, err
 		}
 		d.log().ErrorContext(ctx, "reconcile: list configuration", "error", err.Error())
 		return out, nil
 	}
-	repos := make([]string, 0, len(docs))
-	for repo := range docs {
-		repos = append(repos, repo)
-	}
-	slices.Sort(repos)
+	repos := slices.Sorted(maps.Keys(docs))
 
 	// Stop starting repositories once the deadline minus the margin is near.
 	work, cancel := context.WithCancel(ctx)
@@ -102,7 +94,7 @@ func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, er
 // reconcileRepository deploys to each push environment of one repository the
 // best image ECR has for it.
 func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, repo string, doc *config.Document) (Result, error) {
-	res := Result{Repository: repo, Trigger: TriggerReconcile, Results: []ServiceResult{}}
+	res := Result{Repository: repo, Cause: state.CauseReconcile}
 	var envs []string
 	for _, name := range doc.Names() {
 		if doc.Environments[name].Trigger != config.TriggerManual {
@@ -112,7 +104,7 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 	if len(envs) == 0 {
 		return res, nil
 	}
-	images, registry, err := d.listImages(ctx, repo)
+	images, err := target.ListImages(ctx, d.ECR, d.Region, repo)
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
@@ -133,22 +125,17 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 		if !ok {
 			continue
 		}
-		byImage[c.digest+" "+c.tag] = append(byImage[c.digest+" "+c.tag], name)
-		chosen[c.digest+" "+c.tag] = c
+		k := c.Digest + " " + c.Tag
+		byImage[k] = append(byImage[k], name)
+		chosen[k] = c
 	}
-	keys := make([]string, 0, len(byImage))
-	for k := range byImage {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var errs []error
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(byImage)) {
 		c := chosen[k]
-		r, err := d.Deploy(ctx, Request{
-			Repository: repo, Tag: c.tag, Digest: c.digest, Registry: registry,
-			Trigger: TriggerReconcile, EventID: ev.ID, PushedAt: c.pushed, Environments: byImage[k],
-			states: recs,
-		})
+		r, err := d.deploy(ctx, Request{
+			Repository: repo, Tag: c.Tag, Digest: c.Digest, Registry: c.Registry,
+			Cause: state.CauseReconcile, EventID: ev.ID, PushedAt: c.PushedAt, Environments: byImage[k],
+		}, recs)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -165,49 +152,16 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 
 // best returns the highest version among the images that an environment's
 // policy accepts and that is not held there.
-func best(images []candidate, env *config.Environment, rec *state.Record) (candidate, bool) {
+func best(images []target.Image, env *config.Environment, rec *state.Record) (candidate, bool) {
 	var top candidate
 	for _, img := range images {
-		v, verdict := env.Policy().Evaluate(img.tag)
-		if verdict != "" || (rec != nil && rec.IsHeld(v.String())) {
+		v, reason := env.Policy().Evaluate(img.Tag)
+		if reason != policy.Accepted || (rec != nil && rec.IsHeld(v.String())) {
 			continue
 		}
 		if top.version == nil || v.GreaterThan(top.version) {
-			top = img
-			top.version = v
+			top = candidate{Image: img, version: v}
 		}
 	}
 	return top, top.version != nil
-}
-
-// listImages returns the tagged images of a repository in the function's own
-// registry, one candidate per tag.
-func (d *Deployer) listImages(ctx context.Context, repo string) ([]candidate, string, error) {
-	var out []candidate
-	registry := ""
-	pages := ecr.NewDescribeImagesPaginator(d.ECR, &ecr.DescribeImagesInput{
-		RepositoryName: aws.String(repo),
-		Filter:         &ecrtypes.DescribeImagesFilter{TagStatus: ecrtypes.TagStatusTagged},
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			var rnf *ecrtypes.RepositoryNotFoundException
-			if errors.As(err, &rnf) {
-				return nil, "", fmt.Errorf("ECR repository %s: %w", repo, ErrRepositoryNotFound)
-			}
-			return nil, "", fmt.Errorf("list images of %s: %w", repo, err)
-		}
-		for _, img := range page.ImageDetails {
-			registry = event.RegistryHost(aws.ToString(img.RegistryId), d.Region)
-			for _, tag := range img.ImageTags {
-				c := candidate{tag: tag, digest: aws.ToString(img.ImageDigest)}
-				if img.ImagePushedAt != nil {
-					c.pushed = *img.ImagePushedAt
-				}
-				out = append(out, c)
-			}
-		}
-	}
-	return out, registry, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/pkg/announce"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
@@ -61,7 +62,7 @@ func TestReconcileCatchesUpAfterLostEvents(t *testing.T) {
 	if after, _ := w.running(t, "hello-color-prod"); aws.ToString(after.TaskDefinitionArn) != aws.ToString(prod.TaskDefinitionArn) {
 		t.Errorf("reconcile touched the manual production environment")
 	}
-	if rec := w.state(t, "staging"); rec.Trigger != "reconcile" || rec.PushedAt == nil {
+	if rec := w.state(t, "staging"); rec.Cause != "reconcile" || rec.PushedAt == nil {
 		t.Errorf("staging state = %+v, want trigger reconcile with the push time", rec)
 	}
 
@@ -91,7 +92,7 @@ func TestReconcileSkipsHeldAndLeavesAheadAlone(t *testing.T) {
 		t.Fatalf("forced deploy: %v %s", err, res.Error)
 	}
 	read := subscribe(t, w.env)
-	w.d.Events = w.env.EventBridge()
+	w.d.Reporter = &announce.Announcer{Events: w.env.EventBridge()}
 	w.env.Proxy.Reset()
 	res := w.reconcile(t)
 	for _, ev := range read() {
@@ -228,7 +229,7 @@ func TestResultEventsAndMetrics(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	read := subscribe(t, w.env)
 	var metrics bytes.Buffer
-	w.d.Events, w.d.EventBus, w.d.Metrics = w.env.EventBridge(), "default", &metrics
+	w.d.Reporter = &announce.Announcer{Events: w.env.EventBridge(), Bus: "default", Metrics: &metrics}
 	p := w.push(t, "1.4.0")
 	p.Time = time.Now().Add(-90 * time.Second).UTC()
 	res := w.deliver(t, p)
@@ -310,7 +311,7 @@ func TestResultEventsAndMetrics(t *testing.T) {
 
 func TestPublishingFailureDoesNotFailTheDeployment(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
-	w.d.Events = w.env.EventBridge()
+	w.d.Reporter = &announce.Announcer{Events: w.env.EventBridge()}
 	w.env.Proxy.Fail("PutEvents", awstest.Always, awstest.AWSError(400, "AccessDeniedException", "no"))
 	res, err := w.d.Push(t.Context(), w.push(t, "1.4.0"))
 	if err != nil || outcomes(res)["dev"] != "deployed" {

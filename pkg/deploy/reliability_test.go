@@ -22,6 +22,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
 const oneEnv = `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web"}}}`
@@ -81,7 +82,7 @@ func newDeployerWithTimeout(env *awstest.Env, timeout time.Duration) *deploy.Dep
 	d := newDeployer(env, nil)
 	cfg := env.Config.Copy()
 	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
-	d.Targets = &deploy.ClientPool{Base: cfg}
+	d.Targets = &target.Pool{Base: cfg}
 	d.Config = config.NewStore(ssmClient(cfg), "/ecrdeploy", time.Minute)
 	d.State = state.NewStore(ssmClient(cfg), "/ecrdeploy")
 	return d

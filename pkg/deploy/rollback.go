@@ -9,12 +9,12 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
-// Rollback redeploys to an environment the last version before the current
+// rollback redeploys to an environment the last version before the current
 // one whose deployment COMPLETED, read from the environment's state history
 // (never "revision - 1"), and holds the version it replaces so pushes and
-// reconcile skip it. Errors are as for Manual.
-func (d *Deployer) Rollback(ctx context.Context, req request.Request, requestID string) (Result, error) {
-	res := Result{Repository: req.Repository, Trigger: TriggerRollback, Results: []ServiceResult{}}
+// reconcile skip it.
+func (d *Deployer) rollback(ctx context.Context, req request.Request, requestID string) (Result, error) {
+	res := Result{Repository: req.Repository, Cause: state.CauseRollback}
 	doc, err := d.manualConfig(ctx, req.Repository, req.Environment)
 	if err != nil {
 		return d.fail(ctx, res, err)
@@ -33,7 +33,7 @@ func (d *Deployer) Rollback(ctx context.Context, req request.Request, requestID 
 			req.Repository, req.Environment, current.Version, ErrNothingDeployed))
 	}
 	return d.redeploy(ctx, req, doc, res, good, Request{
-		Trigger: TriggerRollback, EventID: requestID, Environments: []string{req.Environment},
+		Cause: state.CauseRollback, EventID: requestID, Environments: []string{req.Environment},
 		Force: true, DryRun: req.DryRun, Hold: current.Version,
 	})
 }

@@ -18,7 +18,9 @@ import (
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
+	"github.com/ecrdeploy/ecrdeploy/pkg/verify"
 )
 
 const (
@@ -165,7 +167,7 @@ func TestMissingReplicaFailsRetryablyAndRegistersNothing(t *testing.T) {
 	p := w.push(t, "1.4.0")
 	env.Proxy.Reset()
 	res, err := w.d.Push(t.Context(), p)
-	if err == nil || !deploy.Retryable(err) || !errors.Is(err, deploy.ErrReplicaMissing) {
+	if err == nil || !target.Retryable(err) || !errors.Is(err, target.ErrReplicaMissing) {
 		t.Errorf("Push error = %v, want a retryable ErrReplicaMissing", err)
 	}
 	if r := row(t, res, "production"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, "not replicated") || !strings.Contains(r.Error, replica) {
@@ -191,18 +193,6 @@ func TestMissingReplicaFailsRetryablyAndRegistersNothing(t *testing.T) {
 	}
 }
 
-func TestSessionName(t *testing.T) {
-	for _, tt := range []struct{ repo, env, want string }{
-		{"hello-color", "production", "ecrdeploy-hello-color-production"},
-		{"team/web", "prod", "ecrdeploy-team.web-prod"},
-		{strings.Repeat("a", 80), "prod", "ecrdeploy-" + strings.Repeat("a", 54)},
-	} {
-		if got := deploy.SessionName(tt.repo, tt.env); got != tt.want {
-			t.Errorf("SessionName(%q, %q) = %q, want %q", tt.repo, tt.env, got, tt.want)
-		}
-	}
-}
-
 func TestVerifyReportsMissingContainerAndSecret(t *testing.T) {
 	cfg := `{"environments":{
 	  "dev":{"cluster":"apps","services":["hello-color-dev"],"container":["web","metrics"],
@@ -211,7 +201,8 @@ func TestVerifyReportsMissingContainerAndSecret(t *testing.T) {
 	  "staging":{"cluster":"apps","services":["hello-color-staging","gone"]}}}`
 	w := newWorld(t, fargateFixture, []byte(cfg))
 	w.env.PutParameter(t, "/hello/dev/db", "s3cret")
-	checks, err := w.d.Verify(t.Context(), "hello-color")
+	v := &verify.Verifier{Config: w.d.Config, Targets: w.d.Targets.(*target.Pool)}
+	checks, err := v.Verify(t.Context(), "hello-color")
 	if err != nil {
 		t.Fatal(err)
 	}

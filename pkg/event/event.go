@@ -134,10 +134,19 @@ type ecsDeploymentDetail struct {
 	Reason       string    `json:"reason"`
 }
 
+// Event is one of the events the deployer acts on: a Push, a
+// DeploymentChange or a Schedule. The set is closed: only this package's
+// types implement it.
+type Event interface{ event() }
+
+func (Push) event()             {}
+func (DeploymentChange) event() {}
+func (Schedule) event()         {}
+
 // Decode decodes one EventBridge event and returns a Push, a
 // DeploymentChange or a Schedule. It returns a nil value and *Error for
 // anything malformed, of another source, or not a successful push.
-func Decode(raw []byte) (any, error) {
+func Decode(raw []byte) (Event, error) {
 	if len(raw) > MaxSize {
 		return nil, &Error{Problem: fmt.Sprintf("event is %d bytes, more than the %d an EventBridge event can be", len(raw), MaxSize)}
 	}
@@ -167,7 +176,7 @@ func Decode(raw []byte) (any, error) {
 }
 
 // orNil returns v, or nil when err is not nil.
-func orNil[T any](v T, err error) (any, error) {
+func orNil[T Event](v T, err error) (Event, error) {
 	if err != nil {
 		return nil, err
 	}

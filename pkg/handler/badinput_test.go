@@ -62,8 +62,8 @@ func checkBadInput(t *testing.T, res deploy.Result, logged string, err error, pr
 	if n := len(res.Error); n > maxReplyError {
 		t.Errorf("result error is %d bytes: %.300q…", n, res.Error)
 	}
-	if res.Results == nil || len(res.Results) != 0 {
-		t.Errorf("results = %#v, want an empty list", res.Results)
+	if len(res.Results) != 0 {
+		t.Errorf("results = %#v, want none", res.Results)
 	}
 	if lines := strings.Count(logged, "\n"); lines != 1 || len(logged) > maxReplyError+200 {
 		t.Errorf("logged %d lines, %d bytes: %.300q", lines, len(logged), logged)
@@ -71,6 +71,9 @@ func checkBadInput(t *testing.T, res deploy.Result, logged string, err error, pr
 	out, err := json.Marshal(res)
 	if err != nil {
 		t.Fatalf("encode the result: %v", err)
+	}
+	if !strings.Contains(string(out), `"results":[]`) {
+		t.Errorf("result encodes as %.300s, want an empty list of results", out)
 	}
 	if !json.Valid(out) || len(out) > maxReplyError+200 {
 		t.Errorf("result JSON is %d bytes: %.300s", len(out), out)
@@ -117,8 +120,8 @@ func TestDeployerBadEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			deployer := func(log *slog.Logger) func([]byte) (deploy.Result, error) {
-				h := &Deployer{Log: log} // no deployment library: nothing may reach AWS
-				return func(raw []byte) (deploy.Result, error) { return h.Handle(t.Context(), raw) }
+				h := &Handler{Log: log} // no deployment library: nothing may reach AWS
+				return func(raw []byte) (deploy.Result, error) { return h.Event(t.Context(), raw) }
 			}
 			res, logged, err := handle(t, deployer, []byte(tt.in))
 			checkBadInput(t, res, logged, err, "bad event: ", tt.want)
@@ -174,8 +177,8 @@ func TestPromoterBadRequests(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			promoter := func(log *slog.Logger) func([]byte) (deploy.Result, error) {
-				h := &Promoter{Log: log} // no deployment library: nothing may reach AWS
-				return func(raw []byte) (deploy.Result, error) { return h.Handle(t.Context(), raw) }
+				h := &Handler{Log: log} // no deployment library: nothing may reach AWS
+				return func(raw []byte) (deploy.Result, error) { return h.Request(t.Context(), raw) }
 			}
 			res, logged, err := handle(t, promoter, []byte(tt.in))
 			checkBadInput(t, res, logged, err, "bad request: ", tt.want)

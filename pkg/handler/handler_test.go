@@ -37,9 +37,9 @@ func seed(t *testing.T) *awstest.Env {
 	return env
 }
 
-func newTestDeployer(env *awstest.Env) *Deployer {
+func newTestHandler(env *awstest.Env) *Handler {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	return &Deployer{Deploy: NewDeployerLibrary(env.Config, Settings{Prefix: "/ecrdeploy", ConfigTTL: time.Minute}, log), Log: log}
+	return Wire(env.Config, Settings{Prefix: "/ecrdeploy", ConfigTTL: time.Minute}, Options{Log: log})
 }
 
 func outcomes(res deploy.Result) map[string]string {
@@ -84,7 +84,7 @@ func TestSampleEvents(t *testing.T) {
 				t.Fatalf("no expectation for sample %s: add one to this test", name)
 			}
 			env := seed(t)
-			res, err := newTestDeployer(env).Handle(t.Context(), raw)
+			res, err := newTestHandler(env).Event(t.Context(), raw)
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
@@ -99,14 +99,14 @@ func TestSampleEvents(t *testing.T) {
 }
 
 func TestBadEventIsReportedNotRetried(t *testing.T) {
-	h := &Deployer{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))} // no AWS needed: nothing is called
+	h := &Handler{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))} // no AWS needed: nothing is called
 	for name, in := range map[string]string{
 		"not json":     `nope`,
 		"other source": `{"source":"aws.s3","detail-type":"Object Created","detail":{}}`,
 		"bad digest":   `{"source":"aws.ecr","detail-type":"ECR Image Action","account":"123456789012","region":"us-east-1","detail":{"result":"SUCCESS","action-type":"PUSH","repository-name":"hello-color","image-digest":"x","image-tag":"1.0.0"}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			res, err := h.Handle(t.Context(), json.RawMessage(in))
+			res, err := h.Event(t.Context(), json.RawMessage(in))
 			if err != nil {
 				t.Fatalf("Handle returned %v: a bad event must not be retried", err)
 			}

@@ -14,23 +14,43 @@ import (
 	"github.com/Masterminds/semver/v3"
 )
 
-// Verdict is why a tag is or is not accepted. Accepted is the empty string; the
-// other values are the skip reason codes of DESIGN §3, so a Verdict can be put in
-// a result as it is.
-type Verdict string
+// Reason says why an environment turns a tag away. Accepted is the empty
+// string. Every skip reason a result can carry is declared here, once, so a
+// Reason goes into a result, a log line and a result event as it is.
+type Reason string
 
-// The verdicts of Evaluate and Accepts.
+// The reasons Evaluate and Accepts return.
 const (
 	// Accepted means the version satisfies the policy.
-	Accepted Verdict = ""
+	Accepted Reason = ""
 	// NotSemver means the tag is not a strict semantic version (after removing
 	// one optional leading "v", or after extracting the tag pattern's group).
-	NotSemver Verdict = "not-semver"
+	NotSemver Reason = "not-semver"
 	// Prerelease means the version is a pre-release and the policy does not
 	// take pre-releases.
-	Prerelease Verdict = "prerelease"
+	Prerelease Reason = "prerelease"
 	// OutsideRange means the version does not satisfy the policy's range.
-	OutsideRange Verdict = "outside-range"
+	OutsideRange Reason = "outside-range"
+)
+
+// The reasons the deployer decides from the push, the environment's trigger
+// and its state rather than from the tag alone.
+const (
+	// NotAnImage is a push of something that is not a runnable container
+	// image (a Helm chart, a signature, an SBOM).
+	NotAnImage Reason = "not-an-image"
+	// NoTag is a push by digest only.
+	NoTag Reason = "no-tag"
+	// OlderThanCurrent is a version below the one the environment runs.
+	OlderThanCurrent Reason = "older-than-current"
+	// Retagged is the running version's tag pushed again with a new digest.
+	Retagged Reason = "retagged"
+	// Held is a version held in the environment (it was rolled back).
+	Held Reason = "held"
+	// ManualEnvironment is an environment that deploys only on request.
+	ManualEnvironment Reason = "manual-environment"
+	// NoConfig is a repository without a configuration document.
+	NoConfig Reason = "no-config"
 )
 
 // versionGroup is the name of the capture group of a tag pattern that holds the
@@ -179,7 +199,7 @@ func parse(text string) (*semver.Version, bool) {
 // Evaluate parses a tag and applies the policy to it. It returns the version
 // (nil when the tag is not a version) and the verdict: NotSemver, Prerelease,
 // OutsideRange or Accepted, checked in that order.
-func (p *Policy) Evaluate(tag string) (*semver.Version, Verdict) {
+func (p *Policy) Evaluate(tag string) (*semver.Version, Reason) {
 	v, ok := p.Version(tag)
 	if !ok {
 		return nil, NotSemver
@@ -192,7 +212,7 @@ func (p *Policy) Evaluate(tag string) (*semver.Version, Verdict) {
 // Prerelease when the policy does not take pre-releases, whatever the range;
 // otherwise the verdict is OutsideRange or Accepted. Build metadata is ignored.
 // A nil version is NotSemver.
-func (p *Policy) Accepts(v *semver.Version) Verdict {
+func (p *Policy) Accepts(v *semver.Version) Reason {
 	if v == nil {
 		return NotSemver
 	}

@@ -22,7 +22,7 @@ func mustNew(t *testing.T, versions string, prereleases bool, tagPattern string)
 // that cmp can compare it.
 type result struct {
 	Version string
-	Verdict Verdict
+	Verdict Reason
 }
 
 func evaluate(p *Policy, tag string) result {
@@ -168,7 +168,7 @@ func TestAccepts(t *testing.T) {
 		versions    string
 		prereleases bool
 		version     *semver.Version
-		want        Verdict
+		want        Reason
 	}{
 		{"nil version", "*", false, nil, NotSemver},
 		{"in range", "^1.0.0", false, semver.MustParse("1.2.3"), Accepted},

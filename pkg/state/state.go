@@ -17,12 +17,52 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
-// Rollout statuses, as ECS reports them.
+// Rollout is how far a deployment's rollout has got. It is spelled one way
+// in state records, results, result events and tables; ECS's own spelling
+// (IN_PROGRESS) is converted where it enters, by ParseRollout.
+type Rollout string
+
+// The rollout states.
 const (
-	InProgress = "IN_PROGRESS"
-	Completed  = "COMPLETED"
-	Failed     = "FAILED"
+	InProgress Rollout = "in-progress"
+	Completed  Rollout = "completed"
+	Failed     Rollout = "failed"
+	// Superseded is a deployment ECS no longer lists: another deployment
+	// replaced it before it finished. Only a wait reports it.
+	Superseded Rollout = "superseded"
 )
+
+// ParseRollout returns the rollout state ECS spells as s (IN_PROGRESS,
+// COMPLETED, FAILED), or as ecrdeploy spells it. Records written before
+// the spelling was unified carry ECS's.
+func ParseRollout(s string) Rollout {
+	return Rollout(strings.ToLower(strings.ReplaceAll(s, "_", "-")))
+}
+
+// UnmarshalText reads either spelling.
+func (r *Rollout) UnmarshalText(b []byte) error {
+	*r = ParseRollout(string(b))
+	return nil
+}
+
+// Terminal reports whether the rollout has ended.
+func (r Rollout) Terminal() bool { return r == Completed || r == Failed }
+
+// Cause is what started a deployment.
+type Cause string
+
+// The causes. Push and Reconcile are automatic and skip manual environments.
+const (
+	CausePush      Cause = "push"
+	CauseReconcile Cause = "reconcile"
+	CauseDeploy    Cause = "deploy"
+	CausePromote   Cause = "promote"
+	CauseRollback  Cause = "rollback"
+	CausePlan      Cause = "plan"
+)
+
+// Automatic reports whether the cause deploys without a person asking.
+func (c Cause) Automatic() bool { return c == CausePush || c == CauseReconcile }
 
 // standardTierLimit is the largest value of a standard-tier parameter.
 const standardTierLimit = 4096
@@ -40,11 +80,11 @@ type Record struct {
 	Digest      string             `json:"digest"`
 	Image       string             `json:"image"`
 	Services    map[string]Service `json:"services"`
-	Trigger     string             `json:"trigger"`
+	Cause       Cause              `json:"trigger"`
 	EventID     string             `json:"eventId,omitempty"`
 	PushedAt    *time.Time         `json:"pushedAt,omitempty"`
 	Time        time.Time          `json:"time"`
-	Rollout     string             `json:"rollout"`
+	Rollout     Rollout            `json:"rollout"`
 	Held        []string           `json:"held,omitempty"`
 	// LastCompleted is the last version whose deployment COMPLETED here; it
 	// is what runs again after a FAILED deployment was rolled back.
@@ -59,18 +99,18 @@ type Record struct {
 
 // Service is the part of a Record about one ECS service of the environment.
 type Service struct {
-	Cluster                string `json:"cluster"`
-	TaskDefinition         string `json:"taskDefinition"`
-	PreviousTaskDefinition string `json:"previousTaskDefinition,omitempty"`
-	DeploymentID           string `json:"deploymentId,omitempty"`
-	Rollout                string `json:"rollout"`
-	Reason                 string `json:"reason,omitempty"`
+	Cluster                string  `json:"cluster"`
+	TaskDefinition         string  `json:"taskDefinition"`
+	PreviousTaskDefinition string  `json:"previousTaskDefinition,omitempty"`
+	DeploymentID           string  `json:"deploymentId,omitempty"`
+	Rollout                Rollout `json:"rollout"`
+	Reason                 string  `json:"reason,omitempty"`
 }
 
 // AggregateRollout returns the environment's rollout status from its
 // services': FAILED if any failed, COMPLETED if all completed, else
 // IN_PROGRESS.
-func (r *Record) AggregateRollout() string {
+func (r *Record) AggregateRollout() Rollout {
 	if len(r.Services) == 0 {
 		return r.Rollout
 	}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -98,7 +99,7 @@ func TestPutGetRoundTrip(t *testing.T) {
 	pushed := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	rec := Record{
 		Repository: "team/web", Environment: "dev", Version: "1.4.0", Tag: "v1.4.0", Digest: "sha256:abc",
-		Image: "r/team/web:v1.4.0", Trigger: "push", EventID: "e1", PushedAt: &pushed, Time: pushed.Add(time.Minute),
+		Image: "r/team/web:v1.4.0", Cause: CausePush, EventID: "e1", PushedAt: &pushed, Time: pushed.Add(time.Minute),
 		Services: map[string]Service{"web": {Cluster: "c", TaskDefinition: "arn:td:2", PreviousTaskDefinition: "arn:td:1", DeploymentID: "ecs-svc/1", Rollout: InProgress}},
 		Rollout:  InProgress, Held: []string{"1.5.0"},
 	}
@@ -169,7 +170,7 @@ func TestAggregateRollout(t *testing.T) {
 	tests := []struct {
 		name     string
 		services map[string]Service
-		want     string
+		want     Rollout
 	}{
 		{"all completed", map[string]Service{"a": {Rollout: Completed}, "b": {Rollout: Completed}}, Completed},
 		{"one in progress", map[string]Service{"a": {Rollout: Completed}, "b": {Rollout: InProgress}}, InProgress},
@@ -245,5 +246,23 @@ func TestGetVersion(t *testing.T) {
 	}
 	if _, err := s.GetVersion(context.Background(), "r", "prod", 7); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetVersion(7) err = %v, want ErrNotFound", err)
+	}
+}
+
+// Records written before the spelling was unified carry ECS's spelling of
+// the rollout; they read as the same states.
+func TestRolloutReadsBothSpellings(t *testing.T) {
+	var rec Record
+	if err := json.Unmarshal([]byte(`{"rollout":"IN_PROGRESS","services":{"a":{"rollout":"COMPLETED"},"b":{"rollout":"failed"}}}`), &rec); err != nil {
+		t.Fatal(err)
+	}
+	want := []Rollout{InProgress, Completed, Failed}
+	got := []Rollout{rec.Rollout, rec.Services["a"].Rollout, rec.Services["b"].Rollout}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rollouts (-want +got):\n%s", diff)
+	}
+	out, _ := json.Marshal(Record{Rollout: InProgress})
+	if !strings.Contains(string(out), `"rollout":"in-progress"`) {
+		t.Errorf("written as %s, want the one spelling in-progress", out)
 	}
 }

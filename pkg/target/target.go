@@ -1,4 +1,9 @@
-package deploy
+// Package target is the AWS side of a deployment: the clients of each
+// account and region an environment lives in (assuming its role there), the
+// ECS and ECR calls ecrdeploy makes with their errors translated into a few
+// named ones, and which errors a retry of the invocation can fix. Nothing
+// here decides anything about a deployment.
+package target
 
 import (
 	"context"
@@ -13,8 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-
-	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 )
 
 // Target is where one environment's deployment runs: a region, and the role
@@ -25,27 +28,36 @@ type Target struct {
 	RoleARN                 string // "" for the function's own credentials
 }
 
-// target returns the ECS target of an environment.
-func target(repository, environment string, env *config.Environment) Target {
-	return Target{Repository: repository, Environment: environment, Region: env.Region, RoleARN: env.RoleARN}
+// Of returns the target of an environment of a repository.
+func Of(repository, environment, region, roleARN string) Target {
+	return Target{Repository: repository, Environment: environment, Region: region, RoleARN: roleARN}
 }
 
-// Targets gives the clients for a target.
-type Targets interface {
-	// ECS returns the ECS client of a target. It returns an error when the
-	// target's role cannot be assumed.
-	ECS(ctx context.Context, t Target) (ECSAPI, error)
-	// ECR returns the ECR client of a target, for checking that an image is
-	// replicated to the registry an environment pulls from.
-	ECR(ctx context.Context, t Target) (ECRAPI, error)
-	// SSM returns the SSM client of a target, for checking secrets.
-	SSM(ctx context.Context, t Target) (SSMAPI, error)
+// ECSAPI is the part of the ECS API ecrdeploy calls; *ecs.Client satisfies
+// it.
+type ECSAPI interface {
+	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
+	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
 }
 
-// ClientPool makes the clients of each target from a base configuration
+// ECRAPI is the part of the ECR API ecrdeploy calls; *ecr.Client satisfies
+// it.
+type ECRAPI interface {
+	DescribeImages(ctx context.Context, in *ecr.DescribeImagesInput, optFns ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error)
+}
+
+// SSMAPI is the part of the SSM API a target's checks call (that secret
+// parameters exist); *ssm.Client satisfies it.
+type SSMAPI interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+// Pool makes the clients of each target from a base configuration
 // and keeps them, and the credentials of assumed roles (refreshed shortly
 // before they expire), for the life of the function.
-type ClientPool struct {
+type Pool struct {
 	Base aws.Config
 	// STS assumes target roles; nil means a client from Base.
 	STS stscreds.AssumeRoleAPIClient
@@ -57,7 +69,7 @@ type ClientPool struct {
 }
 
 // ECS returns the target's ECS client.
-func (p *ClientPool) ECS(ctx context.Context, t Target) (ECSAPI, error) {
+func (p *Pool) ECS(ctx context.Context, t Target) (ECSAPI, error) {
 	cfg, err := p.config(ctx, t)
 	if err != nil {
 		return nil, err
@@ -76,7 +88,7 @@ func (p *ClientPool) ECS(ctx context.Context, t Target) (ECSAPI, error) {
 }
 
 // ECR returns the target's ECR client.
-func (p *ClientPool) ECR(ctx context.Context, t Target) (ECRAPI, error) {
+func (p *Pool) ECR(ctx context.Context, t Target) (ECRAPI, error) {
 	cfg, err := p.config(ctx, t)
 	if err != nil {
 		return nil, err
@@ -96,7 +108,7 @@ func (p *ClientPool) ECR(ctx context.Context, t Target) (ECRAPI, error) {
 
 // SSM returns the target's SSM client. Verification is rare, so it is not
 // kept.
-func (p *ClientPool) SSM(ctx context.Context, t Target) (SSMAPI, error) {
+func (p *Pool) SSM(ctx context.Context, t Target) (SSMAPI, error) {
 	cfg, err := p.config(ctx, t)
 	if err != nil {
 		return nil, err
@@ -107,7 +119,7 @@ func (p *ClientPool) SSM(ctx context.Context, t Target) (SSMAPI, error) {
 // config returns the AWS configuration of a target: its region and, with a
 // role, credentials from assuming it. The role is assumed now (or taken from
 // the cache), so that a role that cannot be assumed fails clearly here.
-func (p *ClientPool) config(ctx context.Context, t Target) (aws.Config, error) {
+func (p *Pool) config(ctx context.Context, t Target) (aws.Config, error) {
 	cfg := p.Base.Copy()
 	if t.Region != "" {
 		cfg.Region = t.Region

@@ -1,4 +1,4 @@
-package deploy
+package target
 
 import (
 	"context"
@@ -8,18 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-)
-
-// Errors a deployment reports for a service.
-var (
-	// ErrServiceNotFound is a configured service that does not exist (or is
-	// INACTIVE) in its cluster.
-	ErrServiceNotFound = errors.New("service not found")
-	// ErrClusterNotFound is a configured cluster that does not exist.
-	ErrClusterNotFound = errors.New("cluster not found")
-	// ErrUnknownEnvironment is a request for an environment the repository's
-	// configuration does not have.
-	ErrUnknownEnvironment = errors.New("environment not configured")
 )
 
 // Retryable reports whether a retry of the whole invocation could succeed

@@ -1,4 +1,8 @@
-package deploy
+// Package verify checks a repository's configuration against AWS before it
+// is relied on: that each environment's role can be assumed, its cluster and
+// services exist, its task definitions have the containers it names, and
+// the secrets it references exist.
+package verify
 
 import (
 	"context"
@@ -12,13 +16,26 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 )
 
-// SSMAPI is the part of the SSM API verify uses to check that secret
-// parameters exist; *ssm.Client satisfies it.
-type SSMAPI interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+// Targets gives the clients of the account and region an environment lives
+// in; *target.Pool satisfies it.
+type Targets interface {
+	ECS(ctx context.Context, t target.Target) (target.ECSAPI, error)
+	SSM(ctx context.Context, t target.Target) (target.SSMAPI, error)
+}
+
+// ConfigSource returns a repository's configuration document.
+type ConfigSource interface {
+	Get(ctx context.Context, repository string) (*config.Document, error)
+}
+
+// Verifier checks configurations against AWS.
+type Verifier struct {
+	Config  ConfigSource
+	Targets Targets
 }
 
 // Check is one line of a verification.
@@ -35,7 +52,7 @@ type Check struct {
 // the configuration names, and that secret parameters exist. Secrets in
 // Secrets Manager are listed as not checked. It returns an error only when
 // the configuration cannot be read; every problem found is a failed Check.
-func (d *Deployer) Verify(ctx context.Context, repository string) ([]Check, error) {
+func (d *Verifier) Verify(ctx context.Context, repository string) ([]Check, error) {
 	doc, err := d.Config.Get(ctx, repository)
 	if err != nil {
 		return []Check{{What: "configuration " + repository, Detail: err.Error()}}, nil
@@ -47,12 +64,12 @@ func (d *Deployer) Verify(ctx context.Context, repository string) ([]Check, erro
 	return checks, nil
 }
 
-func (d *Deployer) verifyEnvironment(ctx context.Context, repository, name string, env *config.Environment) []Check {
+func (d *Verifier) verifyEnvironment(ctx context.Context, repository, name string, env *config.Environment) []Check {
 	var checks []Check
 	add := func(ok bool, what, detail string) {
 		checks = append(checks, Check{Environment: name, What: what, OK: ok, Detail: detail})
 	}
-	t := target(repository, name, env)
+	t := target.Of(repository, name, env.Region, env.RoleARN)
 	client, err := d.Targets.ECS(ctx, t)
 	if env.RoleARN != "" {
 		add(err == nil, "role "+env.RoleARN+" can be assumed", errText(err))
@@ -60,26 +77,26 @@ func (d *Deployer) verifyEnvironment(ctx context.Context, repository, name strin
 	if err != nil {
 		return checks
 	}
-	observed, err := describeServices(ctx, client, env.Cluster, env.Services)
+	observed, err := target.DescribeServices(ctx, client, env.Cluster, env.Services)
 	add(err == nil, "cluster "+env.Cluster+" exists", errText(err))
 	if err != nil {
 		return checks
 	}
 	template := env.TaskDefinition.Input()
 	for _, svc := range env.Services {
-		obs, ok := observed[serviceName(svc)]
+		obs, ok := observed[target.ServiceName(svc)]
 		add(ok, "service "+svc+" exists", map[bool]string{false: "not found in cluster " + env.Cluster}[ok])
 		if !ok {
 			continue
 		}
 		in, where := template, "template"
 		if in == nil {
-			td, tags, found, err := describeTaskDefinition(ctx, client, obs.TaskDefinition)
+			td, found, err := target.DescribeTaskDefinition(ctx, client, obs.TaskDefinition)
 			if err != nil || !found {
 				add(false, "task definition "+obs.TaskDefinition+" of "+svc+" can be read", errText(err))
 				continue
 			}
-			in, where = taskdef.FromDescribe(td, tags), obs.TaskDefinition
+			in, where = taskdef.FromDescribe(td.Def, td.Tags), obs.TaskDefinition
 		}
 		images, err := taskdef.Images(in, env.Container, repository)
 		what := fmt.Sprintf("%s has the containers for %s", where, repository)
@@ -103,7 +120,7 @@ func (d *Deployer) verifyEnvironment(ctx context.Context, repository, name strin
 
 // verifySecrets checks that every secret kept in SSM Parameter Store exists
 // (in the target's account and region, where ECS will read it).
-func (d *Deployer) verifySecrets(ctx context.Context, t Target, name string, env *config.Environment) []Check {
+func (d *Verifier) verifySecrets(ctx context.Context, t target.Target, name string, env *config.Environment) []Check {
 	var checks []Check
 	keys := make([]string, 0, len(env.Secrets))
 	for k := range env.Secrets {

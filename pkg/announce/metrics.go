@@ -1,8 +1,10 @@
-package deploy
+package announce
 
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 )
 
 // MetricsNamespace is the CloudWatch namespace of ecrdeploy's metrics.
@@ -34,27 +36,27 @@ type emfDefinition struct {
 	Unit string `json:"Unit"`
 }
 
-// emitMetrics writes one EMF line per result row: a count by outcome and
-// environment, the decision time, and the lead time from push to COMPLETED
-// when the row reports a completed rollout.
-func (d *Deployer) emitMetrics(res Result, decision time.Duration, leadTimes map[string]time.Duration) {
-	if d.Metrics == nil {
+// emitMetrics writes one EMF line per result row: a count by outcome (or
+// rollout) and environment, the decision time of rows with an outcome, and
+// the lead time from push to completion of rows that report one.
+func (a *Announcer) emitMetrics(res deploy.Result, decision time.Duration) {
+	if a.Metrics == nil {
 		return
 	}
-	d.metricsMu.Lock()
-	defer d.metricsMu.Unlock()
-	enc := json.NewEncoder(d.Metrics)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	enc := json.NewEncoder(a.Metrics)
 	for _, r := range res.Results {
 		outcome := string(r.Outcome)
 		if r.Rollout != "" {
-			outcome = r.Rollout
+			outcome = string(r.Rollout)
 		}
 		if outcome == "" {
 			continue
 		}
 		var m emf
-		m.AWS.Timestamp = d.now().UnixMilli()
-		m.Repository, m.Environment, m.Outcome, m.Trigger = res.Repository, r.Environment, outcome, string(res.Trigger)
+		m.AWS.Timestamp = a.now().UnixMilli()
+		m.Repository, m.Environment, m.Outcome, m.Trigger = res.Repository, r.Environment, outcome, string(res.Cause)
 		one := 1
 		m.Deployments = &one
 		defs := []emfDefinition{{Name: "Deployments", Unit: "Count"}}
@@ -63,8 +65,8 @@ func (d *Deployer) emitMetrics(res Result, decision time.Duration, leadTimes map
 			m.Decision = &ms
 			defs = append(defs, emfDefinition{Name: "DecisionTime", Unit: "Milliseconds"})
 		}
-		if lt, ok := leadTimes[r.Environment+"/"+r.Service]; ok {
-			s := lt.Seconds()
+		if r.LeadTime > 0 {
+			s := r.LeadTime.Seconds()
 			m.LeadTime = &s
 			defs = append(defs, emfDefinition{Name: "LeadTime", Unit: "Seconds"})
 		}

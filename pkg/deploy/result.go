@@ -1,0 +1,219 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/smithy-go"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
+)
+
+// Outcome is what happened to one service of one environment.
+type Outcome string
+
+// The outcomes.
+const (
+	Deployed  Outcome = "deployed"
+	Unchanged Outcome = "unchanged"
+	Skipped   Outcome = "skipped"
+	Planned   Outcome = "planned"
+	Failed    Outcome = "failed"
+)
+
+// Result is the answer of every invocation: a push, a manual request, an
+// ECS deployment event, the reconcile schedule. Rows are the outcome per
+// service; a status request answers in Environments, the schedule in
+// Repositories. It always encodes "results", empty or not.
+type Result struct {
+	Repository string      `json:"repository"`
+	Tag        string      `json:"tag,omitempty"`
+	Version    string      `json:"version,omitempty"`
+	Digest     string      `json:"digest,omitempty"`
+	Cause      state.Cause `json:"trigger,omitempty"`
+	Results    []Row       `json:"results"`
+	// Environments is the answer of a status request.
+	Environments []EnvironmentStatus `json:"environments,omitempty"`
+	// Repositories is the answer to the reconcile schedule, one result per
+	// configured repository; NotReached lists those the invocation had no
+	// time for (the next schedule picks them up).
+	Repositories []Result `json:"repositories,omitempty"`
+	NotReached   []string `json:"notReached,omitempty"`
+	// Error is why the request as a whole was not carried out, and
+	// ErrorKind what sort of failure that is.
+	Error     string `json:"error,omitempty"`
+	ErrorKind Kind   `json:"errorKind,omitempty"`
+}
+
+// MarshalJSON encodes the result with "results" always a list, and without
+// escaping HTML characters (a diff may hold them), as Lambda encodes it.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	p := plain(r)
+	if p.Results == nil {
+		p.Results = []Row{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Row is the outcome for one service of one environment. A row of an ECS
+// deployment event has no outcome, only a rollout.
+type Row struct {
+	Environment            string        `json:"environment"`
+	Cluster                string        `json:"cluster"`
+	Service                string        `json:"service"`
+	Outcome                Outcome       `json:"outcome,omitempty"`
+	Reason                 policy.Reason `json:"reason"`
+	Image                  string        `json:"image,omitempty"`
+	PreviousTaskDefinition string        `json:"previousTaskDefinition,omitempty"`
+	TaskDefinition         string        `json:"taskDefinition,omitempty"`
+	DeploymentID           string        `json:"deploymentId,omitempty"`
+	// Rollout is the rollout status when it is known: after waiting, or for
+	// an ECS deployment state change.
+	Rollout state.Rollout `json:"rollout,omitempty"`
+	Error   string        `json:"error,omitempty"`
+	Diff    string        `json:"diff,omitempty"`
+	// LeadTime is the time from the push to the rollout's completion, when
+	// this row reports a completion and the push time is known.
+	LeadTime time.Duration `json:"-"`
+}
+
+// EnvironmentStatus is what runs in one environment, from its state record.
+type EnvironmentStatus struct {
+	Environment string          `json:"environment"`
+	Cluster     string          `json:"cluster"`
+	Trigger     config.Trigger  `json:"trigger"` // the environment's trigger: push or manual
+	Version     string          `json:"version,omitempty"`
+	Tag         string          `json:"tag,omitempty"`
+	Digest      string          `json:"digest,omitempty"`
+	Image       string          `json:"image,omitempty"`
+	Rollout     state.Rollout   `json:"rollout,omitempty"`
+	Held        []string        `json:"held,omitempty"`
+	DeployedBy  state.Cause     `json:"deployedBy,omitempty"` // what caused the last deployment
+	DeployedAt  *time.Time      `json:"deployedAt,omitempty"`
+	Services    []ServiceStatus `json:"services"`
+}
+
+// ServiceStatus is what runs in one service of an environment.
+type ServiceStatus struct {
+	Service        string        `json:"service"`
+	TaskDefinition string        `json:"taskDefinition,omitempty"`
+	DeploymentID   string        `json:"deploymentId,omitempty"`
+	Rollout        state.Rollout `json:"rollout,omitempty"`
+}
+
+// Kind is what sort of failure a result reports.
+type Kind string
+
+// The kinds of failure.
+const (
+	// BadInput is a request, event or configuration that cannot be carried
+	// out as it is; retrying it changes nothing.
+	BadInput Kind = "bad-input"
+	// NotFound is a request naming something that does not exist: an
+	// unconfigured repository or environment, a tag ECR does not have, an
+	// environment with nothing deployed.
+	NotFound Kind = "not-found"
+	// AWS is a call to AWS that failed.
+	AWS Kind = "aws"
+	// Rollout is a rollout that failed, or had not finished when waiting
+	// stopped.
+	Rollout Kind = "rollout"
+)
+
+// ExitCode is the exit status of a command whose invocation was judged k:
+// 0 done, 2 bad input (a bad event, request or configuration, or something
+// it names that does not exist), 1 an AWS call or a rollout failed.
+func (k Kind) ExitCode() int {
+	switch k {
+	case "":
+		return 0
+	case BadInput, NotFound:
+		return 2
+	}
+	return 1
+}
+
+// Errors of requests.
+var (
+	// ErrUnknownEnvironment is a request for an environment the repository's
+	// configuration does not have.
+	ErrUnknownEnvironment = errors.New("environment not configured")
+	// ErrNothingDeployed is a promote or rollback whose environment has no
+	// deployment to start from.
+	ErrNothingDeployed = errors.New("nothing deployed")
+	// ErrNotCompleted is a promote from an environment whose last deployment
+	// has not completed.
+	ErrNotCompleted = errors.New("last deployment has not completed")
+)
+
+// kindOf classifies the error of a request that was not carried out.
+func kindOf(err error) Kind {
+	for _, nf := range []error{config.ErrNotFound, ErrUnknownEnvironment, ErrNothingDeployed, target.ErrImageNotFound, target.ErrRepositoryNotFound} {
+		if errors.Is(err, nf) {
+			return NotFound
+		}
+	}
+	var api smithy.APIError
+	var resp *awshttp.ResponseError
+	var attempts *retry.MaxAttemptsError
+	if errors.As(err, &api) || errors.As(err, &resp) || errors.As(err, &attempts) || target.Retryable(err) {
+		return AWS
+	}
+	return BadInput
+}
+
+// Judge is the one judgement of an invocation: what sort of failure its
+// result (and the error a retry could fix) reports, or "" when it was
+// carried out. The CLI's exit status and the functions' answers derive from
+// it. A service that failed is an AWS failure; a deployment whose rollout
+// failed or had not finished when waiting stopped is a rollout failure.
+// Rows that only report an ECS deployment event (no outcome) are records,
+// not requests, and are not judged.
+func Judge(res Result, err error) Kind {
+	switch {
+	case err != nil:
+		return AWS
+	case res.ErrorKind != "":
+		return res.ErrorKind
+	case res.Error != "":
+		return BadInput // a result from a promoter that did not classify its error
+	}
+	rollout := false
+	for _, r := range res.Results {
+		switch {
+		case r.Outcome == Failed:
+			return AWS
+		case r.Outcome == Deployed && (r.Rollout == state.Failed || r.Rollout == state.InProgress):
+			rollout = true
+		}
+	}
+	for _, repo := range res.Repositories {
+		// A repository the schedule could not reconcile fails the schedule,
+		// whatever the reason.
+		switch k := Judge(repo, nil); k {
+		case "":
+		case Rollout:
+			rollout = true
+		default:
+			return AWS
+		}
+	}
+	if rollout {
+		return Rollout
+	}
+	return ""
+}

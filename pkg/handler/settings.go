@@ -1,0 +1,64 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+)
+
+// Settings are the functions' environment variables (all optional).
+type Settings struct {
+	Prefix    string        // ECRDEPLOY_PREFIX, default /ecrdeploy
+	EventBus  string        // ECRDEPLOY_EVENT_BUS, default "default"
+	ConfigTTL time.Duration // ECRDEPLOY_CONFIG_TTL, default config.DefaultTTL
+}
+
+// ReadSettings reads the settings from getenv. It returns an error naming
+// the variable when one is malformed.
+func ReadSettings(getenv func(string) string) (Settings, error) {
+	s := Settings{Prefix: "/ecrdeploy", EventBus: "default", ConfigTTL: config.DefaultTTL}
+	if v := getenv("ECRDEPLOY_PREFIX"); v != "" {
+		if v[0] != '/' {
+			return s, fmt.Errorf("ECRDEPLOY_PREFIX %q: must start with /", v)
+		}
+		s.Prefix = v
+	}
+	if v := getenv("ECRDEPLOY_EVENT_BUS"); v != "" {
+		s.EventBus = v
+	}
+	if v := getenv("ECRDEPLOY_CONFIG_TTL"); v != "" {
+		ttl, err := config.ParseTTL(v)
+		if err != nil {
+			return s, fmt.Errorf("ECRDEPLOY_CONFIG_TTL: %w", err)
+		}
+		s.ConfigTTL = ttl
+	}
+	return s, nil
+}
+
+// LoadAWS loads the AWS configuration the way every AWS tool does (so
+// AWS_ENDPOINT_URL, profiles and regions work), with the SDK's standard
+// retryer: throttling and 5xx answers are retried with backoff, never by our
+// own loops.
+func LoadAWS(ctx context.Context) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 })
+		}),
+		// A hung call is abandoned and retried rather than left to eat the
+		// invocation's time; no ECS, SSM, ECR or EventBridge call that
+		// ecrdeploy makes takes anywhere near this long.
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(20*time.Second)),
+	)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
