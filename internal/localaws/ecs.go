@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 )
 
 // ErrServiceNotFound is returned (wrapped) by [Client.DescribeService] for a
@@ -176,19 +176,16 @@ func (c *Client) ServiceTaskDefinition(ctx context.Context, cluster, service str
 }
 
 // SameTaskDefinition reports whether two task definition references name the
-// same revision, whether given as ARNs or as family:revision.
+// same revision, whether given as ARNs or as family:revision. Unlike
+// [ecsref.SameRevision], two empty references are the same.
 func SameTaskDefinition(a, b string) bool {
-	return ShortTaskDefinition(a) == ShortTaskDefinition(b)
+	return ecsref.FamilyRevision(a) == ecsref.FamilyRevision(b)
 }
 
 // ShortTaskDefinition returns "family:revision" (or the bare family) from a
-// task definition ARN, and any other reference unchanged.
-func ShortTaskDefinition(ref string) string {
-	if i := strings.LastIndex(ref, ":task-definition/"); i >= 0 {
-		return ref[i+len(":task-definition/"):]
-	}
-	return ref
-}
+// task definition ARN, and any other reference unchanged, as
+// [ecsref.FamilyRevision] does.
+func ShortTaskDefinition(ref string) string { return ecsref.FamilyRevision(ref) }
 
 // DescribeTaskDefinition returns a task definition (by ARN or
 // family[:revision]) and its tags.
@@ -217,20 +214,13 @@ func (c *Client) ListTaskDefinitionRevisions(ctx context.Context, family string)
 			return nil, fmt.Errorf("list task definitions %s: %w", family, err)
 		}
 		for _, arn := range page.TaskDefinitionArns {
-			name, _, _ := strings.Cut(ShortTaskDefinition(arn), ":")
-			if name == family {
+			if ecsref.Family(arn) == family {
 				arns = append(arns, arn)
 			}
 		}
 	}
 	// Sort numerically: moto's order is not documented, and a string sort
 	// puts web:10 before web:2.
-	slices.SortFunc(arns, func(a, b string) int { return revision(a) - revision(b) })
+	slices.SortFunc(arns, func(a, b string) int { return ecsref.Revision(a) - ecsref.Revision(b) })
 	return arns, nil
-}
-
-func revision(arn string) int {
-	_, rev, _ := strings.Cut(ShortTaskDefinition(arn), ":")
-	n, _ := strconv.Atoi(rev)
-	return n
 }
