@@ -139,7 +139,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeDescribeJSON$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
 	$(GO) test -run='^$$' -fuzz='^FuzzRender$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
 	$(GO) test -run='^$$' -fuzz='^FuzzEqual$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
-	$(GO) test -run='^$$' -fuzz='^FuzzEditScript$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
+	$(GO) test -run='^$$' -fuzz='^FuzzUnified$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
 	$(GO) test -run='^$$' -fuzz='^FuzzImageFor$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
 
 ## bench: what a deployment costs in AWS API calls and in time, against moto through

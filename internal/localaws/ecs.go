@@ -1,19 +1,18 @@
 package localaws
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
+	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 )
 
 // ErrServiceNotFound is returned (wrapped) by [Client.DescribeService] for a
@@ -52,61 +51,27 @@ func (c *Client) RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTas
 	return aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
 }
 
-// describeOnly are the task definition fields that describe-task-definition
-// prints but register-task-definition does not take.
-var describeOnly = []string{
-	"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
-	"registeredAt", "registeredBy", "deregisteredAt", "deleteRequestedAt",
-}
-
 // ParseTaskDefinition decodes a task definition in any of the shapes people
 // keep them in: the output of `aws ecs describe-task-definition --include
 // TAGS` ({"taskDefinition": {...}, "tags": [...]}), the bare taskDefinition
-// object, or register-task-definition's --cli-input-json. Fields that only
-// describe prints (ARN, revision, status, timestamps...) are dropped. Any
-// other field the SDK does not know is an error, so that a typo in a fixture
-// does not silently drop a setting.
+// object, or register-task-definition's --cli-input-json. It is
+// [taskdef.DecodeDescribeJSON] followed by [taskdef.FromDescribe], the
+// codec ecrdeploy itself uses, so fields that only describe prints (ARN,
+// revision, status, timestamps...) are dropped and empty top-level lists
+// are nil (RegisterTaskDefinition rejects an empty tag list). Any other
+// field the SDK does not know is an error ([taskdef.ErrUnknownField],
+// wrapped), so that a typo in a fixture does not silently drop a setting;
+// so is a definition without a family.
 func ParseTaskDefinition(data []byte) (*ecs.RegisterTaskDefinitionInput, error) {
-	var doc map[string]json.RawMessage
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("parse task definition: %w", err)
-	}
-	var tags json.RawMessage
-	if td, ok := doc["taskDefinition"]; ok {
-		tags = doc["tags"]
-		doc = nil
-		if err := json.Unmarshal(td, &doc); err != nil {
-			return nil, fmt.Errorf("parse task definition: taskDefinition: %w", err)
-		}
-		if tags != nil {
-			doc["tags"] = tags
-		}
-	}
-	for _, k := range describeOnly {
-		delete(doc, k)
-	}
-	// Decoding into the SDK's input works because its fields match the
-	// JSON names case-insensitively and its enums are string types; the
-	// timestamps, which would not decode from every CLI format, are among
-	// the describe-only fields dropped above.
-	filtered, err := json.Marshal(doc)
+	td, tags, err := taskdef.DecodeDescribeJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("parse task definition: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(filtered))
-	dec.DisallowUnknownFields()
-	var in ecs.RegisterTaskDefinitionInput
-	if err := dec.Decode(&in); err != nil {
-		return nil, fmt.Errorf("parse task definition: %w", err)
-	}
+	in := taskdef.FromDescribe(td, tags)
 	if aws.ToString(in.Family) == "" {
-		return nil, fmt.Errorf("parse task definition: no family")
+		return nil, errors.New("parse task definition: no family")
 	}
-	if len(in.Tags) == 0 {
-		// RegisterTaskDefinition rejects an empty tag list.
-		in.Tags = nil
-	}
-	return &in, nil
+	return in, nil
 }
 
 // CreateService creates a service with desired tasks of the task definition
@@ -176,19 +141,16 @@ func (c *Client) ServiceTaskDefinition(ctx context.Context, cluster, service str
 }
 
 // SameTaskDefinition reports whether two task definition references name the
-// same revision, whether given as ARNs or as family:revision.
+// same revision, whether given as ARNs or as family:revision. Unlike
+// [ecsref.SameRevision], two empty references are the same.
 func SameTaskDefinition(a, b string) bool {
-	return ShortTaskDefinition(a) == ShortTaskDefinition(b)
+	return ecsref.FamilyRevision(a) == ecsref.FamilyRevision(b)
 }
 
 // ShortTaskDefinition returns "family:revision" (or the bare family) from a
-// task definition ARN, and any other reference unchanged.
-func ShortTaskDefinition(ref string) string {
-	if i := strings.LastIndex(ref, ":task-definition/"); i >= 0 {
-		return ref[i+len(":task-definition/"):]
-	}
-	return ref
-}
+// task definition ARN, and any other reference unchanged, as
+// [ecsref.FamilyRevision] does.
+func ShortTaskDefinition(ref string) string { return ecsref.FamilyRevision(ref) }
 
 // DescribeTaskDefinition returns a task definition (by ARN or
 // family[:revision]) and its tags.
@@ -217,20 +179,13 @@ func (c *Client) ListTaskDefinitionRevisions(ctx context.Context, family string)
 			return nil, fmt.Errorf("list task definitions %s: %w", family, err)
 		}
 		for _, arn := range page.TaskDefinitionArns {
-			name, _, _ := strings.Cut(ShortTaskDefinition(arn), ":")
-			if name == family {
+			if ecsref.Family(arn) == family {
 				arns = append(arns, arn)
 			}
 		}
 	}
 	// Sort numerically: moto's order is not documented, and a string sort
 	// puts web:10 before web:2.
-	slices.SortFunc(arns, func(a, b string) int { return revision(a) - revision(b) })
+	slices.SortFunc(arns, func(a, b string) int { return ecsref.Revision(a) - ecsref.Revision(b) })
 	return arns, nil
-}
-
-func revision(arn string) int {
-	_, rev, _ := strings.Cut(ShortTaskDefinition(arn), ":")
-	n, _ := strconv.Atoi(rev)
-	return n
 }

@@ -3,11 +3,18 @@ package localaws_test
 import (
 	"context"
 	"errors"
+	"go/token"
 	"os"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
+	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
@@ -60,5 +67,67 @@ func TestStartMotoCancelled(t *testing.T) {
 	}
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("StartMoto = %v, want context.Canceled", err)
+	}
+}
+
+// ignoreUnexported skips the SDK types' unexported marker fields.
+var ignoreUnexported = cmp.FilterPath(func(p cmp.Path) bool {
+	sf, ok := p.Last().(cmp.StructField)
+	return ok && !token.IsExported(sf.Name())
+}, cmp.Ignore())
+
+func TestParseTaskDefinition(t *testing.T) {
+	web := func(tags ...ecstypes.Tag) *ecs.RegisterTaskDefinitionInput {
+		return &ecs.RegisterTaskDefinitionInput{
+			Family:               aws.String("web"),
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx:1.27")}},
+			Tags:                 tags,
+		}
+	}
+	tag := ecstypes.Tag{Key: aws.String("team"), Value: aws.String("platform")}
+	const containers = `"containerDefinitions":[{"name":"app","image":"nginx:1.27"}]`
+	tests := []struct {
+		name string
+		doc  string
+		want *ecs.RegisterTaskDefinitionInput
+	}{
+		{"describe output with RFC 3339 time", `{"taskDefinition":{"family":"web",` + containers + `,"revision":3,"status":"ACTIVE","registeredAt":"2025-05-14T09:21:33.412000+00:00"},"tags":[{"key":"team","value":"platform"}]}`, web(tag)},
+		{"describe output with epoch time", `{"taskDefinition":{"family":"web",` + containers + `,"registeredAt":1700000000.1}}`, web()},
+		{"bare definition with tags", `{"family":"web",` + containers + `,"compatibilities":["EC2"],"tags":[{"key":"team","value":"platform"}]}`, web(tag)},
+		{"register input with empty lists", `{"family":"web",` + containers + `,"volumes":[],"placementConstraints":[],"tags":[]}`, web()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := localaws.ParseTaskDefinition([]byte(tt.doc))
+			if err != nil {
+				t.Fatalf("ParseTaskDefinition: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got, ignoreUnexported); diff != "" {
+				t.Errorf("ParseTaskDefinition (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseTaskDefinitionErrors(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		is        error // the error wrapped, if any
+	}{
+		{"not JSON", `{`, nil},
+		{"no family", `{"containerDefinitions":[]}`, nil},
+		{"unknown field", `{"family":"web","containerDefinitions":[{"name":"a","imag":"x"}]}`, taskdef.ErrUnknownField},
+		{"unknown field beside the describe output", `{"taskDefinition":{"family":"web"},"nextToken":"x"}`, taskdef.ErrUnknownField},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := localaws.ParseTaskDefinition([]byte(tt.doc))
+			if err == nil {
+				t.Fatal("ParseTaskDefinition succeeded, want an error")
+			}
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("ParseTaskDefinition = %v, want %v", err, tt.is)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
@@ -175,7 +176,7 @@ func outcomeLabel(r deploy.Row) string {
 // for a change, "family:4 -> new revision" for a plan, else the revision the
 // service runs or will run.
 func taskDefinitionChange(r deploy.Row) string {
-	prev, next := ShortTaskDefinition(r.PreviousTaskDefinition), ShortTaskDefinition(r.TaskDefinition)
+	prev, next := ecsref.FamilyRevision(r.PreviousTaskDefinition), ecsref.FamilyRevision(r.TaskDefinition)
 	switch {
 	case r.Outcome == deploy.Planned && next == "" && prev != "":
 		return prev + " -> new revision"
@@ -218,7 +219,7 @@ func (t *Tables) Status(res deploy.Result) {
 		tds := make([]string, 0, len(e.Services))
 		for _, s := range e.Services {
 			if s.TaskDefinition != "" {
-				tds = append(tds, ShortTaskDefinition(s.TaskDefinition))
+				tds = append(tds, ecsref.FamilyRevision(s.TaskDefinition))
 			}
 		}
 		version := e.Version
@@ -245,14 +246,6 @@ func deployedLabel(e deploy.EnvironmentStatus) string {
 		parts = append(parts, "by "+string(e.DeployedBy))
 	}
 	return strings.Join(parts, " ")
-}
-
-// ShortTaskDefinition is "family:revision" from a task definition ARN.
-func ShortTaskDefinition(ref string) string {
-	if i := strings.LastIndex(ref, ":task-definition/"); i >= 0 {
-		return ref[i+len(":task-definition/"):]
-	}
-	return ref
 }
 
 // ShortDigest is "sha256:" and the first 12 hex digits of a digest.

@@ -199,9 +199,6 @@ func TestShortForms(t *testing.T) {
 		f        func(string) string
 		in, want string
 	}{
-		{ShortTaskDefinition, tdARN + "hello-color:12", "hello-color:12"},
-		{ShortTaskDefinition, "hello-color:12", "hello-color:12"},
-		{ShortTaskDefinition, "", ""},
 		{ShortDigest, digest1, "sha256:4b7a5b1c9f0e"},
 		{ShortDigest, "sha256:abc", "sha256:abc"},
 		{ShortDigest, "", ""},
