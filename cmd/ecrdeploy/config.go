@@ -12,8 +12,8 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
-	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // standardTierLimit is the largest value a standard-tier SSM parameter
@@ -160,7 +160,7 @@ A document larger than 4 KB needs the advanced tier, which is chosen for it
 		return cmd.usageError(c.stderr, "%s", argCountProblem(args, "REPO", "FILE"))
 	}
 	repo := args[0]
-	if !event.ValidRepository(repo) {
+	if !input.ValidRepository(repo) {
 		return cmd.usageError(c.stderr, "%q is not an ECR repository name", repo)
 	}
 	data, doc, _, ok := c.readDocument(cmd, args[1])
@@ -300,7 +300,7 @@ func (c *cli) repositoryArg(cmd *command, args []string) (repo string, code int,
 	if len(args) != 1 {
 		return "", cmd.usageError(c.stderr, "%s", argCountProblem(args, "REPO")), false
 	}
-	if !event.ValidRepository(args[0]) {
+	if !input.ValidRepository(args[0]) {
 		return "", cmd.usageError(c.stderr, "%q is not an ECR repository name", args[0]), false
 	}
 	return args[0], 0, true

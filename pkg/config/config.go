@@ -1,7 +1,7 @@
 // Package config reads and checks the configuration document of a repository:
 // one JSON document per repository in SSM Parameter Store at
 // {prefix}/config/{repository}, naming the environments an image is deployed to
-// and the policy of each (DESIGN §2).
+// and the policy of each.
 //
 // Parse decodes a document strictly and validates it; Store reads documents
 // from SSM and caches them across warm invocations.

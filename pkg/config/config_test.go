@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 const testParameter = "/ecrdeploy/config/hello-color"
@@ -99,13 +101,13 @@ func TestParseSample(t *testing.T) {
 	}
 }
 
-// TestParseDesignExample parses the example of DESIGN §2. It is refused,
-// because production promotes from a staging environment that the example
-// leaves out; with one, it is valid.
-func TestParseDesignExample(t *testing.T) {
-	data := mustReadFile(t, "testdata/design-example.json")
+// TestParseExample parses an example with a dev and a production
+// environment. It is refused, because production promotes from a staging
+// environment that the example leaves out; with one, it is valid.
+func TestParseExample(t *testing.T) {
+	data := mustReadFile(t, "testdata/example.json")
 	_, err := Parse(testParameter, data)
-	want := []*Error{{Parameter: testParameter, Field: "environments.production.promoteFrom", Problem: `unknown environment "staging" (environments: dev, production)`}}
+	want := []*input.Error{{Input: inputName, Source: testParameter, Field: "environments.production.promoteFrom", Problem: `unknown environment "staging" (environments: dev, production)`}}
 	if diff := cmp.Diff(want, Problems(err)); diff != "" {
 		t.Errorf("Parse mismatch (-want +got):\n%s", diff)
 	}
@@ -133,11 +135,11 @@ func mustMarshal(t *testing.T, v any) []byte {
 	return data
 }
 
-func asError(t *testing.T, err error) *Error {
+func asError(t *testing.T, err error) *input.Error {
 	t.Helper()
-	var e *Error
+	var e *input.Error
 	if !errors.As(err, &e) {
-		t.Fatalf("error %v (%T) is not a *config.Error", err, err)
+		t.Fatalf("error %v (%T) is not an *input.Error", err, err)
 	}
 	return e
 }
@@ -261,8 +263,8 @@ func TestParseInvalid(t *testing.T) {
 			}
 			var got []string
 			for _, p := range Problems(err) {
-				if p.Parameter != testParameter {
-					t.Errorf("Parameter = %q, want %q", p.Parameter, testParameter)
+				if p.Input != inputName || p.Source != testParameter {
+					t.Errorf("Input, Source = %q, %q, want %q, %q", p.Input, p.Source, inputName, testParameter)
 				}
 				got = append(got, strings.TrimPrefix(p.Error(), "config "+testParameter+": "))
 			}
@@ -398,7 +400,7 @@ func TestParseMaxDocumentSize(t *testing.T) {
 		t.Errorf("Parse of %d bytes: %v", MaxDocumentSize, err)
 	}
 	_, err := Parse(testParameter, pad(MaxDocumentSize+1))
-	want := &Error{Parameter: testParameter, Problem: "document is 8193 bytes, more than the 8192 bytes an SSM parameter can hold (advanced tier)"}
+	want := &input.Error{Input: inputName, Source: testParameter, Problem: "document is 8193 bytes, more than the 8192 bytes an SSM parameter can hold (advanced tier)"}
 	if diff := cmp.Diff(want, asError(t, err)); diff != "" {
 		t.Errorf("Parse mismatch (-want +got):\n%s", diff)
 	}
@@ -407,12 +409,12 @@ func TestParseMaxDocumentSize(t *testing.T) {
 func TestErrorMessage(t *testing.T) {
 	tests := []struct {
 		name string
-		err  *Error
+		err  *input.Error
 		want string
 	}{
-		{"all parts", &Error{Parameter: "/p/config/r", Field: "environments.dev.versions", Problem: "bad"}, "config /p/config/r: environments.dev.versions: bad"},
-		{"no field", &Error{Parameter: "/p/config/r", Problem: "empty document"}, "config /p/config/r: empty document"},
-		{"no parameter", &Error{Field: "environments", Problem: "bad"}, "config: environments: bad"},
+		{"all parts", &input.Error{Input: inputName, Source: "/p/config/r", Field: "environments.dev.versions", Problem: "bad"}, "config /p/config/r: environments.dev.versions: bad"},
+		{"no field", &input.Error{Input: inputName, Source: "/p/config/r", Problem: "empty document"}, "config /p/config/r: empty document"},
+		{"no parameter", &input.Error{Input: inputName, Field: "environments", Problem: "bad"}, "config: environments: bad"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -422,36 +424,6 @@ func TestErrorMessage(t *testing.T) {
 		})
 	}
 }
-
-func TestProblems(t *testing.T) {
-	a := &Error{Field: "a", Problem: "x"}
-	b := &Error{Field: "b", Problem: "y"}
-	tests := []struct {
-		name string
-		err  error
-		want []*Error
-	}{
-		{"nil", nil, nil},
-		{"one", a, []*Error{a}},
-		{"joined", errors.Join(a, b), []*Error{a, b}},
-		{"wrapped and joined", errors.Join(errors.Join(a), wrap(b)), []*Error{a, b}},
-		{"other error", errors.New("z"), nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, Problems(tt.err)); diff != "" {
-				t.Errorf("Problems mismatch (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func wrap(err error) error { return &wrapped{err} }
-
-type wrapped struct{ err error }
-
-func (w *wrapped) Error() string { return "wrapped: " + w.err.Error() }
-func (w *wrapped) Unwrap() error { return w.err }
 
 func TestNamesJSON(t *testing.T) {
 	tests := []struct {
@@ -519,12 +491,12 @@ func TestCheckerOpaqueTypes(t *testing.T) {
 	tests := []struct {
 		name string
 		data string
-		want []*Error
+		want []*input.Error
 	}{
 		{"anything goes in raw", `{"raw": {"a": [1, {"b": null}]}, "custom": "yes", "ratio": 0.5}`, nil},
-		{"custom decoder error at its path", `{"raw": 1, "custom": "maybe"}`, []*Error{{Field: "custom", Problem: `want "yes" or "no"`}}},
+		{"custom decoder error at its path", `{"raw": 1, "custom": "maybe"}`, []*input.Error{{Field: "custom", Problem: `want "yes" or "no"`}}},
 		{"custom decoder after a spaced colon", `{"custom"  :  "no"}`, nil},
-		{"field tagged - is unknown", `{"Skip": "x"}`, []*Error{{Field: "Skip", Problem: "unknown field"}}},
+		{"field tagged - is unknown", `{"Skip": "x"}`, []*input.Error{{Field: "Skip", Problem: "unknown field"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -603,8 +575,8 @@ func TestParseTargetFields(t *testing.T) {
 	if !again.Environments["production"].TaskDefinition.Equal(env.TaskDefinition) {
 		t.Errorf("task definition does not survive a round trip: %s", back)
 	}
-	account, region, ok := RegistryAccountRegion(env.Registry)
+	account, region, ok := input.ParseRegistryHost(env.Registry)
 	if !ok || account != "222222222222" || region != "eu-west-1" {
-		t.Errorf("RegistryAccountRegion = %q %q %v", account, region, ok)
+		t.Errorf("ParseRegistryHost = %q %q %v", account, region, ok)
 	}
 }

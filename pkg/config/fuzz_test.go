@@ -10,8 +10,8 @@ import (
 )
 
 // FuzzParse checks that no input makes Parse panic, that every refusal is
-// reported as *Error values, and that an accepted document written back as JSON
-// parses again to an equal document with the same policies.
+// reported as *input.Error values, and that an accepted document written back
+// as JSON parses again to an equal document with the same policies.
 func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse("/ecrdeploy/config/fuzz", data)
@@ -21,10 +21,10 @@ func FuzzParse(f *testing.F) {
 			}
 			problems := Problems(err)
 			if len(problems) == 0 {
-				t.Fatalf("error %v (%T) holds no *config.Error", err, err)
+				t.Fatalf("error %v (%T) holds no *input.Error", err, err)
 			}
 			for _, p := range problems {
-				if p.Parameter != "/ecrdeploy/config/fuzz" || p.Problem == "" {
+				if p.Input != inputName || p.Source != "/ecrdeploy/config/fuzz" || p.Problem == "" {
 					t.Fatalf("incomplete problem %#v", p)
 				}
 			}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
@@ -72,9 +73,9 @@ func TestStoreAgainstMoto(t *testing.T) {
 		t.Errorf("Get missing error = %v, want config.ErrNotFound", err)
 	}
 	_, err = s.Get(ctx, "broken")
-	var cerr *config.Error
+	var cerr *input.Error
 	if !errors.As(err, &cerr) || cerr.Field != "environments" {
-		t.Errorf("Get broken error = %v, want a *config.Error at environments", err)
+		t.Errorf("Get broken error = %v, want an *input.Error at environments", err)
 	}
 
 	docs, err := s.List(ctx)

@@ -91,11 +91,11 @@ func TestParseLimits(t *testing.T) {
 			}
 			problems := Problems(err)
 			if len(problems) == 0 {
-				t.Fatalf("error %v holds no *Error", err)
+				t.Fatalf("error %v holds no *input.Error", err)
 			}
 			found := false
 			for _, p := range problems {
-				if p.Parameter != testParameter || p.Problem == "" {
+				if p.Input != inputName || p.Source != testParameter || p.Problem == "" {
 					t.Errorf("incomplete problem %#v", p)
 				}
 				found = found || strings.Contains(p.Error(), tt.want)

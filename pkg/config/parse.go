@@ -7,10 +7,11 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // Parse decodes and validates the configuration document stored in the
@@ -36,17 +37,18 @@ import (
 // both are given; promoteFrom naming another environment of the document, with
 // no cycle of promotions. Parse sets Trigger to TriggerPush where it is absent.
 //
-// Every problem is reported as an *Error naming the parameter and the JSON path
-// of the field; when there are several, Parse returns them joined with
-// errors.Join (decoding problems, if any, and otherwise validation problems in
-// environment-name order). It returns a nil Document with any error.
+// Every problem is reported as an *input.Error naming the parameter (Source)
+// and the JSON path of the field (Field); when there are several, Parse
+// returns them joined with errors.Join (decoding problems, if any, and
+// otherwise validation problems in environment-name order). It returns a nil
+// Document with any error.
 func Parse(parameter string, data []byte) (*Document, error) {
 	doc, problems := decode(data)
 	if len(problems) == 0 {
 		problems = validate(doc)
 	}
 	for _, p := range problems {
-		p.Parameter = parameter
+		p.Input, p.Source = inputName, parameter
 	}
 	if err := joinProblems(problems); err != nil {
 		return nil, err
@@ -56,18 +58,18 @@ func Parse(parameter string, data []byte) (*Document, error) {
 
 // decode checks the structure of data against the Go types, then lets
 // encoding/json fill them in.
-func decode(data []byte) (*Document, []*Error) {
+func decode(data []byte) (*Document, []*input.Error) {
 	if len(data) > MaxDocumentSize {
-		return nil, []*Error{{Problem: fmt.Sprintf("document is %d bytes, more than the %d bytes an SSM parameter can hold (advanced tier)", len(data), MaxDocumentSize)}}
+		return nil, []*input.Error{{Problem: fmt.Sprintf("document is %d bytes, more than the %d bytes an SSM parameter can hold (advanced tier)", len(data), MaxDocumentSize)}}
 	}
 	if bytes.HasPrefix(data, []byte("\uFEFF")) {
-		return nil, []*Error{{Problem: "document starts with a byte order mark (U+FEFF): save it as UTF-8 without one"}}
+		return nil, []*input.Error{{Problem: "document starts with a byte order mark (U+FEFF): save it as UTF-8 without one"}}
 	}
 	if !utf8.Valid(data) {
-		return nil, []*Error{{Problem: fmt.Sprintf("document is not valid UTF-8 (at byte %d)", invalidUTF8(data))}}
+		return nil, []*input.Error{{Problem: fmt.Sprintf("document is not valid UTF-8 (at byte %d)", invalidUTF8(data))}}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, []*Error{{Problem: "empty document"}}
+		return nil, []*input.Error{{Problem: "empty document"}}
 	}
 
 	c := &checker{dec: json.NewDecoder(bytes.NewReader(data)), data: data}
@@ -79,7 +81,7 @@ func decode(data []byte) (*Document, []*Error) {
 		if err != nil {
 			return nil, append(c.problems, c.syntaxError("", err))
 		}
-		return nil, append(c.problems, &Error{Problem: fmt.Sprintf("unexpected data after the document: %s", describeToken(tok))})
+		return nil, append(c.problems, &input.Error{Problem: fmt.Sprintf("unexpected data after the document: %s", input.DescribeToken(tok))})
 	}
 	if len(c.problems) > 0 {
 		return nil, c.problems
@@ -88,7 +90,7 @@ func decode(data []byte) (*Document, []*Error) {
 	var doc Document
 	if err := json.Unmarshal(data, &doc); err != nil {
 		// The checker should have caught anything encoding/json rejects.
-		return nil, []*Error{{Problem: err.Error()}}
+		return nil, []*input.Error{{Problem: err.Error()}}
 	}
 	return &doc, nil
 }
@@ -117,7 +119,7 @@ func invalidUTF8(data []byte) int {
 type checker struct {
 	dec      *json.Decoder
 	data     []byte
-	problems []*Error
+	problems []*input.Error
 }
 
 var (
@@ -128,7 +130,7 @@ var (
 // value checks one JSON value that decodes into t. Problems of type and of
 // field names are collected; the returned error is a syntax error, after which
 // the walk cannot go on.
-func (c *checker) value(path string, t reflect.Type) *Error {
+func (c *checker) value(path string, t reflect.Type) *input.Error {
 	start := c.dec.InputOffset()
 	tok, err := c.dec.Token()
 	if err != nil {
@@ -138,7 +140,7 @@ func (c *checker) value(path string, t reflect.Type) *Error {
 }
 
 // check checks the value that tok begins, which starts after offset start.
-func (c *checker) check(path string, t reflect.Type, tok json.Token, start int64) *Error {
+func (c *checker) check(path string, t reflect.Type, tok json.Token, start int64) *input.Error {
 	if t == namesType {
 		// A string or a list of strings: checked here rather than by
 		// Names.UnmarshalJSON so that a bad element is reported at its index.
@@ -220,7 +222,7 @@ func (c *checker) check(path string, t reflect.Type, tok json.Token, start int64
 
 // object checks the members of a JSON object that decodes into struct t; the
 // opening brace has been read.
-func (c *checker) object(path string, t reflect.Type) *Error {
+func (c *checker) object(path string, t reflect.Type) *input.Error {
 	fields := jsonFields(t)
 	seen := make(map[string]bool)
 	for c.dec.More() {
@@ -228,7 +230,7 @@ func (c *checker) object(path string, t reflect.Type) *Error {
 		if err != nil {
 			return err
 		}
-		child := joinPath(path, key)
+		child := input.JoinPath(path, key)
 		ft, known := fields[key]
 		switch {
 		case seen[key]:
@@ -253,14 +255,14 @@ func (c *checker) object(path string, t reflect.Type) *Error {
 
 // mapping checks the members of a JSON object that decodes into map t; the
 // opening brace has been read.
-func (c *checker) mapping(path string, t reflect.Type) *Error {
+func (c *checker) mapping(path string, t reflect.Type) *input.Error {
 	seen := make(map[string]bool)
 	for c.dec.More() {
 		key, err := c.key(path)
 		if err != nil {
 			return err
 		}
-		child := joinPath(path, key)
+		child := input.JoinPath(path, key)
 		if seen[key] {
 			c.problem(child, "key given more than once")
 			if err := c.skipValue(child); err != nil {
@@ -277,7 +279,7 @@ func (c *checker) mapping(path string, t reflect.Type) *Error {
 }
 
 // key reads the key of an object member.
-func (c *checker) key(path string) (string, *Error) {
+func (c *checker) key(path string) (string, *input.Error) {
 	tok, err := c.dec.Token()
 	if err != nil {
 		return "", c.syntaxError(path, err)
@@ -286,7 +288,7 @@ func (c *checker) key(path string) (string, *Error) {
 }
 
 // closing reads the '}' or ']' that ends an object or a list.
-func (c *checker) closing(path string) *Error {
+func (c *checker) closing(path string) *input.Error {
 	if _, err := c.dec.Token(); err != nil {
 		return c.syntaxError(path, err)
 	}
@@ -294,8 +296,8 @@ func (c *checker) closing(path string) *Error {
 }
 
 // mismatch records a value of the wrong type and skips it.
-func (c *checker) mismatch(path, want string, tok json.Token) *Error {
-	c.problem(path, fmt.Sprintf("expected %s, got %s", want, describeToken(tok)))
+func (c *checker) mismatch(path, want string, tok json.Token) *input.Error {
+	c.problem(path, fmt.Sprintf("expected %s, got %s", want, input.DescribeToken(tok)))
 	if err := c.skip(tok); err != nil {
 		return c.syntaxError(path, err)
 	}
@@ -303,7 +305,7 @@ func (c *checker) mismatch(path, want string, tok json.Token) *Error {
 }
 
 // skipValue reads and discards one value.
-func (c *checker) skipValue(path string) *Error {
+func (c *checker) skipValue(path string) *input.Error {
 	tok, err := c.dec.Token()
 	if err == nil {
 		err = c.skip(tok)
@@ -335,7 +337,7 @@ func (c *checker) skip(tok json.Token) error {
 }
 
 func (c *checker) problem(path, problem string) {
-	c.problems = append(c.problems, &Error{Field: path, Problem: problem})
+	c.problems = append(c.problems, &input.Error{Field: path, Problem: problem})
 }
 
 // syntaxError describes a JSON syntax error, with its line and column.
@@ -343,18 +345,18 @@ func (c *checker) problem(path, problem string) {
 // The offsets of the errors of json.Decoder.Token are unreliable (some count
 // only the bytes of scalar values), so the position comes from checking the
 // whole document again with json.Unmarshal, whose offsets are exact.
-func (c *checker) syntaxError(path string, err error) *Error {
+func (c *checker) syntaxError(path string, err error) *input.Error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return &Error{Field: path, Problem: "invalid JSON: unexpected end of the document"}
+		return &input.Error{Field: path, Problem: "invalid JSON: unexpected end of the document"}
 	}
 	var se *json.SyntaxError
 	if errors.As(json.Unmarshal(c.data, new(any)), &se) {
 		err = se
 	} else if !errors.As(err, &se) {
-		return &Error{Field: path, Problem: "invalid JSON: " + err.Error()}
+		return &input.Error{Field: path, Problem: "invalid JSON: " + err.Error()}
 	}
 	line, col := position(c.data, se.Offset)
-	return &Error{Field: path, Problem: fmt.Sprintf("invalid JSON at line %d, column %d: %v", line, col, se)}
+	return &input.Error{Field: path, Problem: fmt.Sprintf("invalid JSON at line %d, column %d: %s", line, col, input.SyntaxProblem(se))}
 }
 
 // position returns the 1-based line and column (in bytes) of the byte at
@@ -399,49 +401,6 @@ func unknownField(key string, fields map[string]reflect.Type) string {
 	return "unknown field"
 }
 
-// plainKey is a key that can follow a dot in a path without quoting.
-var plainKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
-// joinPath appends an object key to a JSON path: environments.dev, or
-// environments["my.env"] when the key would be ambiguous after a dot.
-func joinPath(path, key string) string {
-	if !plainKey.MatchString(key) {
-		return path + "[" + strconv.Quote(key) + "]"
-	}
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// describeToken names a JSON token for a message.
-func describeToken(tok json.Token) string {
-	switch v := tok.(type) {
-	case json.Delim:
-		switch v {
-		case '{':
-			return "an object"
-		case '[':
-			return "a list"
-		}
-		return strconv.Quote(v.String())
-	case string:
-		if len(v) > 40 {
-			v = v[:40] + "…"
-		}
-		return "string " + strconv.Quote(v)
-	case json.Number:
-		return "number " + v.String()
-	case float64:
-		return "number " + strconv.FormatFloat(v, 'g', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	case nil:
-		return "null"
-	}
-	return fmt.Sprint(tok)
-}
-
 // describe names the JSON value in data for a message.
 func describe(data []byte) string {
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -450,5 +409,5 @@ func describe(data []byte) string {
 	if err != nil {
 		return "invalid JSON"
 	}
-	return describeToken(tok)
+	return input.DescribeToken(tok)
 }

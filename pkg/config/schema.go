@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 
 	"github.com/invopop/jsonschema"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // SchemaID is the $id of the configuration document's JSON Schema.
@@ -24,7 +26,7 @@ func Schema() ([]byte, error) {
 	// can be SSM path segments.
 	if envs, ok := s.Properties.Get("environments"); ok {
 		envs.MinProperties = ptrUint(1)
-		envs.PropertyNames = &jsonschema.Schema{Pattern: environmentName.String()}
+		envs.PropertyNames = &jsonschema.Schema{Pattern: input.EnvironmentPattern}
 	}
 	s.ID = SchemaID
 	s.Title = "ecrdeploy configuration document"

@@ -83,7 +83,7 @@ func NewStore(client SSMAPI, prefix string, ttl time.Duration) *Store {
 // read-only.
 //
 // Get returns an error wrapping ErrNotFound when the parameter does not exist,
-// the *Error values of Parse when the document is invalid, and otherwise the
+// the *input.Error values of Parse when the document is invalid, and otherwise the
 // error of GetParameter (or of ctx) wrapped with the parameter name.
 func (s *Store) Get(ctx context.Context, repository string) (*Document, error) {
 	name := ParameterName(s.prefix, repository)

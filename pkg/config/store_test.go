@@ -18,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // fakeSSM is an SSMAPI whose behaviour each test sets. calls counts the
@@ -89,7 +91,7 @@ func TestStoreGet(t *testing.T) {
 		wantNames  []string // environment names of the document
 		wantErr    string
 		wantIs     error
-		wantConfig *Error // the first problem of an invalid document
+		wantConfig *input.Error // the first problem of an invalid document
 		wantCalls  int32
 	}{
 		{
@@ -119,7 +121,7 @@ func TestStoreGet(t *testing.T) {
 			repository: "hello-color",
 			fn:         parameters(map[string]string{"/ecrdeploy/config/hello-color": `{"environments": {"dev": {"cluster": "apps"}}}`}),
 			wantErr:    "config /ecrdeploy/config/hello-color: environments.dev.services: at least one service is required",
-			wantConfig: &Error{Parameter: "/ecrdeploy/config/hello-color", Field: "environments.dev.services", Problem: "at least one service is required"},
+			wantConfig: &input.Error{Input: inputName, Source: "/ecrdeploy/config/hello-color", Field: "environments.dev.services", Problem: "at least one service is required"},
 			wantCalls:  1,
 		},
 		{
@@ -166,12 +168,12 @@ func TestStoreGet(t *testing.T) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
 			}
 			if tt.wantConfig != nil {
-				var got *Error
+				var got *input.Error
 				if !errors.As(err, &got) {
-					t.Fatalf("error %v is not a *config.Error", err)
+					t.Fatalf("error %v is not an *input.Error", err)
 				}
 				if diff := cmp.Diff(tt.wantConfig, got); diff != "" {
-					t.Errorf("*Error mismatch (-want +got):\n%s", diff)
+					t.Errorf("*input.Error mismatch (-want +got):\n%s", diff)
 				}
 			}
 			var names []string

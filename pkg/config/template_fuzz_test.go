@@ -51,7 +51,7 @@ func FuzzParseTemplate(f *testing.F) {
 				t.Fatalf("Parse = %v, %v", doc, err)
 			}
 			for _, p := range problems {
-				if p.Parameter != "/ecrdeploy/config/fuzz" || p.Problem == "" || (p.Field != "" && !strings.HasPrefix(p.Field, "environments.dev")) {
+				if p.Input != inputName || p.Source != "/ecrdeploy/config/fuzz" || p.Problem == "" || (p.Field != "" && !strings.HasPrefix(p.Field, "environments.dev")) {
 					t.Fatalf("problem %#v", p)
 				}
 				if n := len(p.Error()); n > 2*MaxDocumentSize+1000 { // a message may quote a key, a value and a path

@@ -1,12 +1,12 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 )
 
@@ -22,8 +22,6 @@ const (
 )
 
 var (
-	// environmentName: environment names become SSM parameter path segments.
-	environmentName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 	// ecsName: clusters, services, containers and task definition families
 	// are named with up to 255 letters, digits, underscores and hyphens.
 	ecsName    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
@@ -31,16 +29,13 @@ var (
 	// serviceARN has the long form (service/cluster/name) and the old short
 	// one (service/name).
 	serviceARN = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service/([A-Za-z0-9_-]{1,255}/)?[A-Za-z0-9_-]{1,255}$`)
-	region     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 	roleARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
-	// registryHost is an ECR registry: account.dkr.ecr.region.amazonaws.com(.cn).
-	registryHost = regexp.MustCompile(`^(\d{12})\.dkr\.ecr\.([a-z]{2}(?:-[a-z]+)+-\d+)\.amazonaws\.com(?:\.cn)?$`)
 )
 
-// validate checks a decoded document against the rules of DESIGN §2, sets
+// validate checks a decoded document against the rules that Parse lists, sets
 // defaults and compiles each environment's policy. It returns every problem
 // found, in environment-name order.
-func validate(doc *Document) []*Error {
+func validate(doc *Document) []*input.Error {
 	v := &validator{doc: doc}
 	if len(doc.Environments) == 0 {
 		v.problem("environments", "at least one environment is required")
@@ -55,16 +50,16 @@ func validate(doc *Document) []*Error {
 
 type validator struct {
 	doc      *Document
-	problems []*Error
+	problems []*input.Error
 }
 
 func (v *validator) problem(field, format string, args ...any) {
-	v.problems = append(v.problems, &Error{Field: field, Problem: fmt.Sprintf(format, args...)})
+	v.problems = append(v.problems, &input.Error{Field: field, Problem: fmt.Sprintf(format, args...)})
 }
 
 func (v *validator) environment(name string, env *Environment) {
-	path := joinPath("environments", name)
-	if !environmentName.MatchString(name) || name == "." || name == ".." {
+	path := input.JoinPath("environments", name)
+	if !input.ValidEnvironment(name) {
 		v.problem(path, "invalid environment name: use 1 to 64 letters, digits, '_', '.' or '-' (not . or ..), as it becomes a segment of an SSM parameter name")
 	}
 	if env == nil { // the decoder refuses null; guard documents built in code
@@ -93,7 +88,7 @@ func (v *validator) environment(name string, env *Environment) {
 		v.problem(path+".roleArn", "invalid role ARN %q: want arn:aws:iam::<account>:role/<name>", env.RoleARN)
 	}
 	if env.Registry != "" {
-		if _, _, ok := RegistryAccountRegion(env.Registry); !ok {
+		if _, _, ok := input.ParseRegistryHost(env.Registry); !ok {
 			v.problem(path+".registry", "invalid registry %q: want an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com", env.Registry)
 		}
 	}
@@ -118,7 +113,7 @@ func (v *validator) environment(name string, env *Environment) {
 			seen[name] = true
 		}
 	}
-	if env.Region != "" && !region.MatchString(env.Region) {
+	if env.Region != "" && !input.ValidRegion(env.Region) {
 		v.problem(path+".region", "invalid region %q: want a region code such as us-east-1", env.Region)
 	}
 	if env.DesiredCount != nil && *env.DesiredCount < 0 {
@@ -143,17 +138,12 @@ func (v *validator) policy(path string, env *Environment) {
 		env.policy = p
 		return
 	}
-	errs := []error{err}
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		errs = joined.Unwrap()
+	problems := input.Problems(err)
+	if len(problems) == 0 {
+		v.problem(path, "%v", err)
 	}
-	for _, err := range errs {
-		var pe *policy.Error
-		if errors.As(err, &pe) {
-			v.problem(path+"."+pe.Field, "%v", pe.Err)
-		} else {
-			v.problem(path, "%v", err)
-		}
+	for _, p := range problems {
+		v.problem(path+"."+p.Field, "%s", p.Problem)
 	}
 }
 
@@ -219,11 +209,11 @@ func (v *validator) containers(path string, names Names) {
 func (v *validator) variables(path string, environment, secrets map[string]string) {
 	for _, name := range sortedKeys(environment) {
 		if problem := variableName(name); problem != "" {
-			v.problem(joinPath(path+".environment", name), "%s", problem)
+			v.problem(input.JoinPath(path+".environment", name), "%s", problem)
 		}
 	}
 	for _, name := range sortedKeys(secrets) {
-		p := joinPath(path+".secrets", name)
+		p := input.JoinPath(path+".secrets", name)
 		if problem := variableName(name); problem != "" {
 			v.problem(p, "%s", problem)
 		}
@@ -290,7 +280,7 @@ func (v *validator) promotionCycles() {
 					for _, n := range chain {
 						reported[n] = true
 					}
-					v.problem(joinPath("environments", start)+".promoteFrom", "promotion cycle: %s", strings.Join(append(chain, start), " <- "))
+					v.problem(input.JoinPath("environments", start)+".promoteFrom", "promotion cycle: %s", strings.Join(append(chain, start), " <- "))
 				}
 				break
 			}
@@ -307,14 +297,4 @@ func sortedKeys(m map[string]string) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// RegistryAccountRegion returns the account and region of an ECR registry
-// host; ok is false for anything else.
-func RegistryAccountRegion(host string) (account, region string, ok bool) {
-	m := registryHost.FindStringSubmatch(host)
-	if m == nil {
-		return "", "", false
-	}
-	return m[1], m[2], true
 }

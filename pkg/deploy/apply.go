@@ -15,6 +15,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -252,9 +253,9 @@ func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request
 		running := map[string]string{}
 		drift := false
 		for _, svc := range names {
-			if obs, ok := observed[target.ServiceName(svc)]; ok {
+			if obs, ok := observed[ecsref.ServiceName(svc)]; ok {
 				running[svc] = obs.TaskDefinition
-				drift = drift || !target.SameRevision(obs.TaskDefinition, want.Services[svc].TaskDefinition)
+				drift = drift || !ecsref.SameRevision(obs.TaskDefinition, want.Services[svc].TaskDefinition)
 			}
 		}
 		if !drift {
@@ -294,7 +295,7 @@ func revisions(rec state.Record) map[string]string {
 func (d *Deployer) restore(ctx context.Context, client target.ECSAPI, a *applying, rec state.Record, running map[string]string) {
 	for i, r := range a.rows {
 		entry, ok := rec.Services[r.Service]
-		if !ok || target.SameRevision(entry.TaskDefinition, running[r.Service]) {
+		if !ok || ecsref.SameRevision(entry.TaskDefinition, running[r.Service]) {
 			continue
 		}
 		id, err := d.update(ctx, client, a.e, r.Service, entry.TaskDefinition)
@@ -303,7 +304,7 @@ func (d *Deployer) restore(ctx context.Context, client target.ECSAPI, a *applyin
 			a.fail(i, err)
 		case a.errs[i] != nil:
 			// It failed earlier in this delivery, and says so.
-		case target.SameRevision(entry.TaskDefinition, r.TaskDefinition):
+		case ecsref.SameRevision(entry.TaskDefinition, r.TaskDefinition):
 			a.rows[i].Outcome, a.rows[i].DeploymentID = Deployed, id
 		default:
 			// Another delivery's version stands: this one was superseded.
@@ -345,7 +346,7 @@ func recordMatches(rec state.Record, req Request, a *applying) bool {
 		return false
 	}
 	for _, r := range a.rows {
-		if r.Outcome == Unchanged && !target.SameRevision(rec.Services[r.Service].TaskDefinition, r.TaskDefinition) {
+		if r.Outcome == Unchanged && !ecsref.SameRevision(rec.Services[r.Service].TaskDefinition, r.TaskDefinition) {
 			return false
 		}
 	}
@@ -390,7 +391,7 @@ func (d *Deployer) newRecord(req Request, a *applying, prev state.Record) state.
 // requested revision: what was recorded if it names that revision, else what
 // ECS reports.
 func unchangedEntry(prev state.Record, e environment, p servicePlan) state.Service {
-	if old, ok := prev.Services[p.service]; ok && target.SameRevision(old.TaskDefinition, p.revision) {
+	if old, ok := prev.Services[p.service]; ok && ecsref.SameRevision(old.TaskDefinition, p.revision) {
 		return old
 	}
 	svc := p.observed.service

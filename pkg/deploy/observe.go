@@ -8,6 +8,8 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
@@ -61,7 +63,7 @@ func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e enviro
 // in the registry the environment pulls from (a replica in another region or
 // account). It returns target.ErrReplicaMissing (wrapped) when it does not.
 func (d *Deployer) checkReplica(ctx context.Context, req Request, e environment) error {
-	account, region, _ := config.RegistryAccountRegion(e.env.Registry)
+	account, region, _ := input.ParseRegistryHost(e.env.Registry)
 	t := targetOf(req.Repository, e.name, e.env)
 	t.Region = region
 	client, err := d.Targets.ECR(ctx, t)
@@ -90,19 +92,19 @@ type serviceObservation struct {
 // so that one call serves both.
 func observeService(ctx context.Context, client target.ECSAPI, e environment, name string, services map[string]target.Service) serviceObservation {
 	o := serviceObservation{name: name}
-	svc, ok := services[target.ServiceName(name)]
+	svc, ok := services[ecsref.ServiceName(name)]
 	if !ok {
 		o.err = fmt.Errorf("service %s in cluster %s: %w", name, e.env.Cluster, target.ErrServiceNotFound)
 		return o
 	}
 	o.service = svc
-	family := cmp.Or(e.env.Family, target.FamilyOf(svc.TaskDefinition))
+	family := cmp.Or(e.env.Family, ecsref.Family(svc.TaskDefinition))
 	latest, found, err := target.DescribeTaskDefinition(ctx, client, family)
 	if err != nil {
 		o.err = err
 		return o
 	}
-	if found && target.SameRevision(latest.ARN, svc.TaskDefinition) {
+	if found && ecsref.SameRevision(latest.ARN, svc.TaskDefinition) {
 		o.current = latest
 		return o
 	}

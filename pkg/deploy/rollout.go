@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -35,11 +36,11 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 		doc := docs[repo]
 		for _, name := range doc.Names() {
 			env := doc.Environments[name]
-			if cmp.Or(env.Region, d.Region) != ev.Region || !target.SameCluster(env.Cluster, ev.Cluster) {
+			if cmp.Or(env.Region, d.Region) != ev.Region || ecsref.ClusterName(env.Cluster) != ev.Cluster {
 				continue
 			}
 			for _, svc := range env.Services {
-				if target.ServiceName(svc) != ev.Service {
+				if ecsref.ServiceName(svc) != ev.Service {
 					continue
 				}
 				rec, recorded, err := d.recordRollout(ctx, repo, name, svc, ev.DeploymentID, rollout, ev.Reason)
@@ -174,7 +175,7 @@ func (d *Deployer) wait(ctx context.Context, res Result) Result {
 				continue
 			}
 			for _, r := range rows {
-				obs := observed[target.ServiceName(r.Service)]
+				obs := observed[ecsref.ServiceName(r.Service)]
 				rollout, listed := obs.Deployments[r.DeploymentID]
 				if d.Progress != nil {
 					d.Progress(Progress{Environment: envName, Service: r.Service, DeploymentID: r.DeploymentID, Rollout: rollout, Elapsed: d.now().Sub(start)})

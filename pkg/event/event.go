@@ -6,13 +6,13 @@ package event
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // Sources and detail types of the events the deployer accepts.
@@ -28,18 +28,13 @@ const (
 // MaxSize is the largest event accepted. EventBridge events are at most 256 KiB.
 const MaxSize = 256 << 10
 
-// Error is a malformed or unsupported event. A retry cannot fix it, so the
-// deployer reports it instead of returning it to Lambda.
-type Error struct {
-	Field   string // JSON path of the offending field, "" for the whole event
-	Problem string
-}
+// inputName starts the message of every error Decode returns.
+const inputName = "bad event"
 
-func (e *Error) Error() string {
-	if e.Field == "" {
-		return "bad event: " + e.Problem
-	}
-	return "bad event: " + e.Field + ": " + e.Problem
+// bad returns the error for a malformed or unsupported event. A retry cannot
+// fix it, so the deployer reports it instead of returning it to Lambda.
+func bad(field, problem string) *input.Error {
+	return &input.Error{Input: inputName, Field: field, Problem: problem}
 }
 
 // Push is a successful image push to ECR.
@@ -57,16 +52,7 @@ type Push struct {
 
 // Registry returns the registry host the image was pushed to.
 func (p Push) Registry() string {
-	return RegistryHost(p.Account, p.Region)
-}
-
-// RegistryHost returns the ECR registry host of an account in a region.
-func RegistryHost(account, region string) string {
-	host := "amazonaws.com"
-	if strings.HasPrefix(region, "cn-") {
-		host = "amazonaws.com.cn"
-	}
-	return account + ".dkr.ecr." + region + "." + host
+	return input.RegistryHost(p.Account, p.Region)
 }
 
 // IsImage reports whether the pushed artifact is a runnable container image
@@ -144,19 +130,20 @@ func (DeploymentChange) event() {}
 func (Schedule) event()         {}
 
 // Decode decodes one EventBridge event and returns a Push, a
-// DeploymentChange or a Schedule. It returns a nil value and *Error for
-// anything malformed, of another source, or not a successful push.
+// DeploymentChange or a Schedule. It returns a nil value and an *input.Error
+// (its message starting "bad event: ") for anything malformed, of another
+// source, or not a successful push.
 func Decode(raw []byte) (Event, error) {
 	if len(raw) > MaxSize {
-		return nil, &Error{Problem: fmt.Sprintf("event is %d bytes, more than the %d an EventBridge event can be", len(raw), MaxSize)}
+		return nil, bad("", fmt.Sprintf("event is %d bytes, more than the %d an EventBridge event can be", len(raw), MaxSize))
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, &Error{Problem: "not a JSON object"}
+		return nil, bad("", "not a JSON object")
 	}
 	var env events.CloudWatchEvent
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, &Error{Field: jsonField(err), Problem: jsonProblem(err)}
+		return nil, bad(input.JSONProblem(err))
 	}
 	// A refused event comes back as nil, not as a zero Push or
 	// DeploymentChange beside the error, so that a type switch on the
@@ -169,10 +156,10 @@ func Decode(raw []byte) (Event, error) {
 	case env.Source == SourceSchedule && env.DetailType == DetailScheduled:
 		return Schedule{ID: env.ID, Time: env.Time}, nil
 	case env.Source == "" && env.DetailType == "":
-		return nil, &Error{Problem: `no "source" or "detail-type": not an EventBridge event`}
+		return nil, bad("", `no "source" or "detail-type": not an EventBridge event`)
 	}
-	return nil, &Error{Field: "source", Problem: fmt.Sprintf("unsupported event %s / %s (want %s %q, %s %q or %s %q)",
-		Quote(env.Source), Quote(env.DetailType), SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange, SourceSchedule, DetailScheduled)}
+	return nil, bad("source", fmt.Sprintf("unsupported event %s / %s (want %s %q, %s %q or %s %q)",
+		input.Quote(env.Source), input.Quote(env.DetailType), SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange, SourceSchedule, DetailScheduled))
 }
 
 // orNil returns v, or nil when err is not nil.
@@ -193,7 +180,7 @@ func decodePush(env events.CloudWatchEvent) (Push, error) {
 		return Push{}, err
 	}
 	if d.ActionType != "PUSH" || d.Result != "SUCCESS" {
-		return Push{}, &Error{Field: "detail.action-type", Problem: fmt.Sprintf("not a successful push (action-type %s, result %s)", Quote(d.ActionType), Quote(d.Result))}
+		return Push{}, bad("detail.action-type", fmt.Sprintf("not a successful push (action-type %s, result %s)", input.Quote(d.ActionType), input.Quote(d.Result)))
 	}
 	p := Push{
 		ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region,
@@ -201,16 +188,16 @@ func decodePush(env events.CloudWatchEvent) (Push, error) {
 		ManifestMediaType: mt.ManifestMediaType, ArtifactMediaType: mt.ArtifactMediaType,
 	}
 	switch {
-	case !ValidRepository(p.Repository):
-		return Push{}, &Error{Field: "detail.repository-name", Problem: fmt.Sprintf("%s is not an ECR repository name", Quote(p.Repository))}
-	case !ValidDigest(p.Digest):
-		return Push{}, &Error{Field: "detail.image-digest", Problem: fmt.Sprintf("%s is not an image digest (sha256:<64 hex>)", Quote(p.Digest))}
-	case p.Tag != "" && !ValidTag(p.Tag):
-		return Push{}, &Error{Field: "detail.image-tag", Problem: fmt.Sprintf("%s is not an image tag", Quote(p.Tag))}
-	case !validAccount(p.Account):
-		return Push{}, &Error{Field: "account", Problem: fmt.Sprintf("%s is not an AWS account id", Quote(p.Account))}
-	case !validRegion(p.Region):
-		return Push{}, &Error{Field: "region", Problem: fmt.Sprintf("%s is not an AWS region", Quote(p.Region))}
+	case !input.ValidRepository(p.Repository):
+		return Push{}, bad("detail.repository-name", fmt.Sprintf("%s is not an ECR repository name", input.Quote(p.Repository)))
+	case !input.ValidDigest(p.Digest):
+		return Push{}, bad("detail.image-digest", fmt.Sprintf("%s is not an image digest (sha256:<64 hex>)", input.Quote(p.Digest)))
+	case p.Tag != "" && !input.ValidTag(p.Tag):
+		return Push{}, bad("detail.image-tag", fmt.Sprintf("%s is not an image tag", input.Quote(p.Tag)))
+	case !input.ValidAccount(p.Account):
+		return Push{}, bad("account", fmt.Sprintf("%s is not an AWS account id", input.Quote(p.Account)))
+	case !input.ValidRegion(p.Region):
+		return Push{}, bad("region", fmt.Sprintf("%s is not an AWS region", input.Quote(p.Region)))
 	}
 	return p, nil
 }
@@ -221,19 +208,19 @@ func decodeDeploymentChange(env events.CloudWatchEvent) (DeploymentChange, error
 		return DeploymentChange{}, err
 	}
 	if len(env.Resources) != 1 {
-		return DeploymentChange{}, &Error{Field: "resources", Problem: fmt.Sprintf("want exactly one service ARN, got %d", len(env.Resources))}
+		return DeploymentChange{}, bad("resources", fmt.Sprintf("want exactly one service ARN, got %d", len(env.Resources)))
 	}
 	cluster, service, ok := parseServiceARN(env.Resources[0])
 	if !ok {
-		return DeploymentChange{}, &Error{Field: "resources[0]", Problem: fmt.Sprintf("%s is not an ECS service ARN", Quote(env.Resources[0]))}
+		return DeploymentChange{}, bad("resources[0]", fmt.Sprintf("%s is not an ECS service ARN", input.Quote(env.Resources[0])))
 	}
 	switch d.EventName {
 	case "SERVICE_DEPLOYMENT_IN_PROGRESS", "SERVICE_DEPLOYMENT_COMPLETED", "SERVICE_DEPLOYMENT_FAILED":
 	default:
-		return DeploymentChange{}, &Error{Field: "detail.eventName", Problem: fmt.Sprintf("unknown deployment event %s", Quote(d.EventName))}
+		return DeploymentChange{}, bad("detail.eventName", fmt.Sprintf("unknown deployment event %s", input.Quote(d.EventName)))
 	}
 	if d.DeploymentID == "" {
-		return DeploymentChange{}, &Error{Field: "detail.deploymentId", Problem: "missing"}
+		return DeploymentChange{}, bad("detail.deploymentId", "missing")
 	}
 	return DeploymentChange{
 		ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region,
@@ -244,16 +231,16 @@ func decodeDeploymentChange(env events.CloudWatchEvent) (DeploymentChange, error
 
 func decodeDetail(raw json.RawMessage, v any) error {
 	if len(raw) == 0 || string(raw) == "null" {
-		return &Error{Field: "detail", Problem: "missing"}
+		return bad("detail", "missing")
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		f := jsonField(err)
+		f, problem := input.JSONProblem(err)
 		if f == "" {
 			f = "detail"
 		} else {
 			f = "detail." + f
 		}
-		return &Error{Field: f, Problem: jsonProblem(err)}
+		return bad(f, problem)
 	}
 	return nil
 }
@@ -273,66 +260,4 @@ func parseServiceARN(arn string) (cluster, service string, ok bool) {
 		return "", res[1], true
 	}
 	return "", "", false
-}
-
-func jsonField(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return te.Field
-	}
-	return ""
-}
-
-func jsonProblem(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Sprintf("want %s, got JSON %s", te.Type, te.Value)
-	}
-	var pe *time.ParseError
-	if errors.As(err, &pe) {
-		// pe.Error() quotes the whole value, which may be 256 KiB.
-		return fmt.Sprintf("bad time %s: want an RFC 3339 time such as 2026-11-27T09:30:00Z", Quote(pe.Value))
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, SyntaxProblem(se))
-	}
-	return strings.TrimPrefix(err.Error(), "json: ")
-}
-
-// SyntaxProblem describes a JSON syntax error for a message about bad input.
-// encoding/json refuses JSON nested more than 10000 levels deep (a nesting
-// bomb) with the puzzling "invalid character '[' exceeded max depth".
-func SyntaxProblem(se *json.SyntaxError) string {
-	if strings.HasSuffix(se.Error(), "exceeded max depth") {
-		return "nested more than 10000 levels deep"
-	}
-	return strings.TrimPrefix(se.Error(), "json: ")
-}
-
-// MaxQuoted is how much of a value an error message quotes: enough to
-// recognise it, not so much that a 256 KiB value floods the log.
-const MaxQuoted = 80
-
-// Quote quotes s for a message about bad input. When the quoted form would be longer than
-// MaxQuoted characters (besides the quotes), s is cut at a character
-// boundary to fit and its length is added: escapes make a control
-// character four times as long as it was, so cutting s itself to MaxQuoted
-// bytes would not do.
-func Quote(s string) string {
-	if len(s) <= MaxQuoted {
-		if q := strconv.Quote(s); len(q) <= MaxQuoted+2 {
-			return q
-		}
-	}
-	// The quoted form of a prefix grows by at least one character a rune,
-	// so this stops within MaxQuoted runes, whatever the length of s.
-	cut := 0
-	for i := range s {
-		if len(strconv.Quote(s[:i])) > MaxQuoted+2 {
-			break
-		}
-		cut = i
-	}
-	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(s[:cut]), len(s))
 }

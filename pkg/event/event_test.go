@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 const digest = "sha256:0c3bbf0c31e1e7e6a2b4a34cbd5d1e0a8b4fd22e7d8f9ad0f5bb0f0b6a1f1101"
@@ -119,9 +121,9 @@ func TestDecodeErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Decode([]byte(tt.in))
-			var e *Error
+			var e *input.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("Decode error = %v, want *Error", err)
+				t.Fatalf("Decode error = %v, want *input.Error", err)
 			}
 			if e.Field != tt.wantField {
 				t.Errorf("Field = %q, want %q (error %q)", e.Field, tt.wantField, err)
@@ -152,17 +154,6 @@ func TestDecodeDeploymentChange(t *testing.T) {
 	}
 	if r := got.(DeploymentChange).Rollout(); r != "COMPLETED" {
 		t.Errorf("Rollout() = %q, want COMPLETED", r)
-	}
-}
-
-func TestRegistryHost(t *testing.T) {
-	for _, tt := range []struct{ account, region, want string }{
-		{"123456789012", "us-east-1", "123456789012.dkr.ecr.us-east-1.amazonaws.com"},
-		{"123456789012", "cn-north-1", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"},
-	} {
-		if got := RegistryHost(tt.account, tt.region); got != tt.want {
-			t.Errorf("RegistryHost(%q, %q) = %q, want %q", tt.account, tt.region, got, tt.want)
-		}
 	}
 }
 

@@ -11,10 +11,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // FuzzDecode checks that no event makes Decode panic, that every refusal is a
-// nil value with a *Error and a bounded message, and that every event it
+// nil value with an *input.Error and a bounded message, and that every event it
 // accepts is well formed and decodes to the same value after being written
 // back as an EventBridge event. The seed corpus (testdata/fuzz/FuzzDecode)
 // holds real ECR pushes (with and without media types, by digest only, Helm
@@ -110,9 +112,9 @@ func FuzzDecodePush(f *testing.F) {
 // checkRefusal checks what Decode returns for an event it refuses.
 func checkRefusal(t *testing.T, v any, err error) {
 	t.Helper()
-	var e *Error
+	var e *input.Error
 	if !errors.As(err, &e) || e != err {
-		t.Fatalf("Decode error %v is a %T, want *Error", err, err)
+		t.Fatalf("Decode error %v is a %T, want *input.Error", err, err)
 	}
 	if v != nil {
 		t.Fatalf("Decode returned %#v with the error %v", v, err)
@@ -139,7 +141,7 @@ func checkAccepted(t *testing.T, v any) {
 			t.Fatalf("accepted tag %q", v.Tag)
 		case !sha256Digest(v.Digest):
 			t.Fatalf("accepted digest %q", v.Digest)
-		case !ValidRepository(v.Repository) || !ValidDigest(v.Digest) || (v.Tag != "" && !ValidTag(v.Tag)):
+		case !input.ValidRepository(v.Repository) || !input.ValidDigest(v.Digest) || (v.Tag != "" && !input.ValidTag(v.Tag)):
 			t.Fatalf("accepted %+v, which the validators refuse", v)
 		case !awsRegion(v.Region) || len(v.Account) != 12:
 			t.Fatalf("accepted account %q, region %q", v.Account, v.Region)
@@ -273,33 +275,33 @@ func awsRegion(s string) bool {
 
 func TestHandWrittenRules(t *testing.T) {
 	for _, s := range []string{"ab", "hello-color", "team/web", "a.b_c-d/e0/f", longRepository(256)} {
-		if !ecrRepository(s) || !ValidRepository(s) {
-			t.Errorf("repository %q: hand-written %v, ValidRepository %v; want both true", s, ecrRepository(s), ValidRepository(s))
+		if !ecrRepository(s) || !input.ValidRepository(s) {
+			t.Errorf("repository %q: hand-written %v, input.ValidRepository %v; want both true", s, ecrRepository(s), input.ValidRepository(s))
 		}
 	}
 	for _, s := range []string{"a", "", "Hello", "a//b", "/a", "a/", "a__b", "a-", "-a", "a..b", "a b", longRepository(257), "é"} {
-		if ecrRepository(s) || ValidRepository(s) {
-			t.Errorf("repository %q: hand-written %v, ValidRepository %v; want both false", s, ecrRepository(s), ValidRepository(s))
+		if ecrRepository(s) || input.ValidRepository(s) {
+			t.Errorf("repository %q: hand-written %v, input.ValidRepository %v; want both false", s, ecrRepository(s), input.ValidRepository(s))
 		}
 	}
 	for _, s := range []string{"1", "_", "1.0.0", "v1.2.3-rc.1", "A_b.C-d", strings.Repeat("t", 300)} {
-		if !ecrTag(s) || !ValidTag(s) {
-			t.Errorf("tag %q: hand-written %v, ValidTag %v; want both true", s, ecrTag(s), ValidTag(s))
+		if !ecrTag(s) || !input.ValidTag(s) {
+			t.Errorf("tag %q: hand-written %v, input.ValidTag %v; want both true", s, ecrTag(s), input.ValidTag(s))
 		}
 	}
 	for _, s := range []string{"", ".a", "-a", "a b", "a:b", "a+b", "é", strings.Repeat("t", 301), "1\n"} {
-		if ecrTag(s) || ValidTag(s) {
-			t.Errorf("tag %q: hand-written %v, ValidTag %v; want both false", s, ecrTag(s), ValidTag(s))
+		if ecrTag(s) || input.ValidTag(s) {
+			t.Errorf("tag %q: hand-written %v, input.ValidTag %v; want both false", s, ecrTag(s), input.ValidTag(s))
 		}
 	}
 	for _, s := range []string{"us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-5", "eu-central-2"} {
-		if !awsRegion(s) || !validRegion(s) {
-			t.Errorf("region %q: hand-written %v, validRegion %v; want both true", s, awsRegion(s), validRegion(s))
+		if !awsRegion(s) || !input.ValidRegion(s) {
+			t.Errorf("region %q: hand-written %v, input.ValidRegion %v; want both true", s, awsRegion(s), input.ValidRegion(s))
 		}
 	}
 	for _, s := range []string{"", "us-east", "US-EAST-1", "us-east-100", "useast-1", "u-east-1", "us--1", "us-east-1\n"} {
-		if awsRegion(s) || validRegion(s) {
-			t.Errorf("region %q: hand-written %v, validRegion %v; want both false", s, awsRegion(s), validRegion(s))
+		if awsRegion(s) || input.ValidRegion(s) {
+			t.Errorf("region %q: hand-written %v, input.ValidRegion %v; want both false", s, awsRegion(s), input.ValidRegion(s))
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // pushDetail is the detail of a push of hello-color:1.0.0 with one field
@@ -55,7 +57,7 @@ const maxErrorLen = 400
 
 // TestDecodeLimits feeds Decode names at their length limits, unicode,
 // control characters, oversized events and JSON nesting bombs: each is
-// decoded or refused with a clear *Error, never a panic.
+// decoded or refused with a clear *input.Error, never a panic.
 func TestDecodeLimits(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -150,9 +152,9 @@ func TestDecodeLimits(t *testing.T) {
 				}
 				return
 			}
-			var e *Error
+			var e *input.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("Decode = %v, %v; want *Error", got, err)
+				t.Fatalf("Decode = %v, %v; want *input.Error", got, err)
 			}
 			if got != nil {
 				t.Errorf("Decode returned %v with the error", got)
@@ -167,24 +169,5 @@ func TestDecodeLimits(t *testing.T) {
 				t.Errorf("error is %d bytes, more than %d: %.300q…", n, maxErrorLen, err)
 			}
 		})
-	}
-}
-
-func TestQuote(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"", `""`},
-		{"aws.ecr", `"aws.ecr"`},
-		{"a\x00b", `"a\x00b"`},
-		{strings.Repeat("x", 80), `"` + strings.Repeat("x", 80) + `"`},
-		{strings.Repeat("x", 81), `"` + strings.Repeat("x", 80) + `"… (81 bytes)`},
-		{strings.Repeat("x", 79) + "€", `"` + strings.Repeat("x", 79) + `"… (82 bytes)`},
-		// The quoted form is what is bounded: an escape is four characters.
-		{strings.Repeat("\x11", 30), `"` + strings.Repeat(`\x11`, 20) + `"… (30 bytes)`},
-		{strings.Repeat("\u202e", 30), `"` + strings.Repeat(`\u202e`, 13) + `"… (90 bytes)`},
-		{"\xff" + strings.Repeat("x", 100), `"\xff` + strings.Repeat("x", 76) + `"… (101 bytes)`},
-	} {
-		if got := Quote(tt.in); got != tt.want {
-			t.Errorf("quote(%q) = %s, want %s", tt.in, got, tt.want)
-		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package policy decides whether an image tag is a version that an environment
 // accepts: is it a semantic version, is it a pre-release, and does it satisfy the
-// environment's range (DESIGN §3). It is pure: no I/O, no clock.
+// environment's range. It is pure: no I/O, no clock.
 package policy
 
 import (
@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // Reason says why an environment turns a tag away. Accepted is the empty
@@ -68,20 +70,6 @@ type Policy struct {
 	pattern     *regexp.Regexp // tagPattern anchored at both ends; nil without one
 }
 
-// Error is a problem with one argument of New. Field is the name of that
-// argument, which is also the name of the configuration field it comes from
-// ("versions" or "tagPattern"), so that a caller can report the full path.
-type Error struct {
-	Field string
-	Err   error
-}
-
-// Error returns "field: problem".
-func (e *Error) Error() string { return e.Field + ": " + e.Err.Error() }
-
-// Unwrap returns the underlying problem.
-func (e *Error) Unwrap() error { return e.Err }
-
 // New compiles a policy.
 //
 // versions is a Masterminds semver/v3 range ("^1.2", "~1.2.3", ">=1.0.0 <2.0.0",
@@ -100,9 +88,12 @@ func (e *Error) Unwrap() error { return e.Err }
 // tag would deploy tags its author never meant. If several groups are named
 // "version" (in alternatives), the first that matched non-empty text is used.
 //
-// New returns an *Error for each invalid argument (joined with errors.Join when
-// both are invalid): Field "versions" for a range that does not parse, Field
-// "tagPattern" for a pattern that does not compile or has no group "version".
+// New returns an *input.Error for each invalid argument (joined with
+// errors.Join when both are invalid): Field "versions" for a range that does
+// not parse, Field "tagPattern" for a pattern that does not compile or has no
+// group "version". Field is the name of the argument, which is also the name
+// of the configuration field it comes from, so that a caller can report the
+// full path; the message is "{field}: {problem}".
 func New(versions string, prereleases bool, tagPattern string) (*Policy, error) {
 	p := &Policy{versions: versions, prereleases: prereleases, tagPattern: tagPattern}
 	var errs []error
@@ -113,7 +104,7 @@ func New(versions string, prereleases bool, tagPattern string) (*Policy, error) 
 	}
 	c, err := semver.NewConstraint(rng)
 	if err != nil {
-		errs = append(errs, &Error{Field: "versions", Err: fmt.Errorf("invalid range %q: %w", versions, err)})
+		errs = append(errs, &input.Error{Field: "versions", Problem: fmt.Sprintf("invalid range %q: %v", versions, err), Err: err})
 	} else {
 		c.IncludePrerelease = prereleases
 		p.constraints = c
@@ -122,7 +113,7 @@ func New(versions string, prereleases bool, tagPattern string) (*Policy, error) 
 	if tagPattern != "" {
 		p.pattern, err = compilePattern(tagPattern)
 		if err != nil {
-			errs = append(errs, &Error{Field: "tagPattern", Err: err})
+			errs = append(errs, &input.Error{Field: "tagPattern", Problem: err.Error(), Err: err})
 		}
 	}
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 func mustNew(t *testing.T, versions string, prereleases bool, tagPattern string) *Policy {
@@ -246,9 +248,9 @@ func TestNewErrors(t *testing.T) {
 			}
 			var fields []string
 			for _, e := range flatten(err) {
-				var pe *Error
+				var pe *input.Error
 				if !errors.As(e, &pe) {
-					t.Fatalf("error %v is not a *policy.Error", e)
+					t.Fatalf("error %v is not an *input.Error", e)
 				}
 				fields = append(fields, pe.Field)
 			}

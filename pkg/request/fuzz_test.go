@@ -10,22 +10,22 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
-// FuzzDecode checks that Decode never panics, that every refusal is a *Error
-// with a bounded message, and that every request it accepts is well formed
-// for its action and decodes the same after a round trip through JSON. The
-// seed corpus (testdata/fuzz/FuzzDecode) holds the requests of DESIGN §4 and
-// the CLI's, and near misses of them.
+// FuzzDecode checks that Decode never panics, that every refusal is an
+// *input.Error with a bounded message, and that every request it accepts is
+// well formed for its action and decodes the same after a round trip through
+// JSON. The seed corpus (testdata/fuzz/FuzzDecode) holds the requests the
+// README shows and the CLI's, and near misses of them.
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"action":"deploy","repository":"hello-color","tag":"1.0.1","environment":"production"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Decode(data)
 		if err != nil {
-			var e *Error
+			var e *input.Error
 			if !errors.As(err, &e) || e != err {
-				t.Fatalf("Decode error %v is a %T, want *Error", err, err)
+				t.Fatalf("Decode error %v is a %T, want *input.Error", err, err)
 			}
 			if e.Problem == "" {
 				t.Fatalf("Decode error %#v has no problem", e)
@@ -36,7 +36,7 @@ func FuzzDecode(f *testing.F) {
 			// A request that decoded is returned with its validation error,
 			// if its repository is valid.
 			if r != (Request{}) {
-				if !event.ValidRepository(r.Repository) {
+				if !input.ValidRepository(r.Repository) {
 					t.Fatalf("Decode returned %+v, with an invalid repository, and %v", r, err)
 				}
 				if verr := r.Validate(); verr == nil || verr.Error() != err.Error() {
@@ -116,14 +116,14 @@ func checkAccepted(t *testing.T, data []byte, r Request) {
 		}
 	}
 
-	if !event.ValidRepository(r.Repository) {
+	if !input.ValidRepository(r.Repository) {
 		t.Fatalf("accepted repository %q", r.Repository)
 	}
-	if r.Tag != "" && !event.ValidTag(r.Tag) {
+	if r.Tag != "" && !input.ValidTag(r.Tag) {
 		t.Fatalf("accepted tag %q", r.Tag)
 	}
 	for _, env := range []string{r.Environment, r.From, r.To} {
-		if env != "" && !validEnvironment(env) {
+		if env != "" && !input.ValidEnvironment(env) {
 			t.Fatalf("accepted environment %q", env)
 		}
 	}

@@ -1,5 +1,5 @@
-// Package request decodes the manual requests the promoter function takes
-// (DESIGN section 4): deploy, promote, rollback, plan and status.
+// Package request decodes the manual requests the promoter function takes:
+// deploy, promote, rollback, plan and status.
 package request
 
 import (
@@ -8,13 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 
-	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // Actions.
@@ -42,35 +40,29 @@ type Request struct {
 	DryRun      bool   `json:"dryRun,omitempty"`
 }
 
-// Error is a malformed request; it names the field.
-type Error struct {
-	Field   string
-	Problem string
-}
+// inputName starts the message of every error Decode and Validate return.
+const inputName = "bad request"
 
-func (e *Error) Error() string {
-	if e.Field == "" {
-		return "bad request: " + e.Problem
-	}
-	return "bad request: " + e.Field + ": " + e.Problem
+// bad returns the error for a malformed request; it names the field.
+func bad(field, problem string) *input.Error {
+	return &input.Error{Input: inputName, Field: field, Problem: problem}
 }
-
-var environmentRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // fieldNames are the JSON names of Request's fields, as they must be written.
 var fieldNames = []string{"action", "repository", "tag", "environment", "from", "to", "force", "wait", "dryRun"}
 
-// Decode decodes and validates a request. It returns *Error for: a request
-// larger than MaxSize; anything but one JSON object; invalid JSON; a field
-// that is unknown (names are case-sensitive), given twice, null or of the
-// wrong type; data after the object; and any problem Validate finds. On a
+// Decode decodes and validates a request. It returns an *input.Error (its
+// message starting "bad request: ") for: a request larger than MaxSize;
+// anything but one JSON object; invalid JSON; a field that is unknown (names
+// are case-sensitive), given twice, null or of the wrong type; data after the
+// object; and any problem Validate finds. On a
 // validation error the decoded request is returned with the error when its
 // repository is valid, so that the caller can name the repository in its
 // reply; otherwise the request returned is empty.
 func Decode(data []byte) (Request, error) {
 	var r Request
 	if len(data) > MaxSize {
-		return r, &Error{Problem: fmt.Sprintf("request is %d bytes, more than %d", len(data), MaxSize)}
+		return r, bad("", fmt.Sprintf("request is %d bytes, more than %d", len(data), MaxSize))
 	}
 	// encoding/json matches field names case-insensitively, takes the last
 	// of duplicate keys and ignores null, so {"environment": "dev",
@@ -85,10 +77,10 @@ func Decode(data []byte) (Request, error) {
 		return Request{}, decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Request{}, &Error{Problem: "data after the request object"}
+		return Request{}, bad("", "data after the request object")
 	}
 	if err := r.Validate(); err != nil {
-		if !event.ValidRepository(r.Repository) {
+		if !input.ValidRepository(r.Repository) {
 			// Not a repository worth naming in a reply: it may be 64 KiB.
 			return Request{}, err
 		}
@@ -101,7 +93,7 @@ func Decode(data []byte) (Request, error) {
 // are the field names exactly, each given once and not null. It returns nil
 // for what it cannot judge (invalid JSON, a value of the wrong type), which
 // decoding then reports.
-func checkFields(data []byte) *Error {
+func checkFields(data []byte) *input.Error {
 	rest := bytes.TrimLeft(data, " \t\r\n")
 	if len(rest) == 0 {
 		return nil // empty
@@ -110,11 +102,11 @@ func checkFields(data []byte) *Error {
 	tok, err := dec.Token()
 	switch {
 	case rest[0] != '{' && err != nil:
-		return &Error{Problem: "want a JSON object"}
+		return bad("", "want a JSON object")
 	case err != nil:
 		return nil
 	case tok != json.Delim('{'):
-		return &Error{Problem: "want a JSON object, got " + describeToken(tok)}
+		return bad("", "want a JSON object, got "+input.DescribeToken(tok))
 	}
 	seen := make(map[string]bool, len(fieldNames))
 	for dec.More() {
@@ -125,7 +117,7 @@ func checkFields(data []byte) *Error {
 		key, _ := tok.(string) // the decoder returns only strings in key position
 		switch {
 		case seen[key]:
-			return &Error{Field: quoteField(key), Problem: "given more than once"}
+			return bad(quoteField(key), "given more than once")
 		case !slices.Contains(fieldNames, key):
 			return unknownField(key)
 		}
@@ -135,7 +127,7 @@ func checkFields(data []byte) *Error {
 		case err != nil:
 			return nil
 		case tok == nil:
-			return &Error{Field: key, Problem: "null (leave the field out instead)"}
+			return bad(key, "null (leave the field out instead)")
 		case tok == json.Delim('{') || tok == json.Delim('['):
 			return nil // a wrong type, which decoding reports with the type wanted
 		}
@@ -143,63 +135,35 @@ func checkFields(data []byte) *Error {
 	return nil
 }
 
-func unknownField(key string) *Error {
+func unknownField(key string) *input.Error {
 	for _, f := range fieldNames {
 		if strings.EqualFold(f, key) {
-			return &Error{Field: quoteField(key), Problem: fmt.Sprintf("unknown field (did you mean %q?)", f)}
+			return bad(quoteField(key), fmt.Sprintf("unknown field (did you mean %q?)", f))
 		}
 	}
-	return &Error{Field: quoteField(key), Problem: "unknown field (want " + strings.Join(fieldNames, ", ") + ")"}
+	return bad(quoteField(key), "unknown field (want "+strings.Join(fieldNames, ", ")+")")
 }
 
-func decodeError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return &Error{Field: te.Field, Problem: fmt.Sprintf("want %s, got JSON %s", te.Type, te.Value)}
+func decodeError(err error) *input.Error {
+	switch msg := strings.TrimPrefix(err.Error(), "json: "); {
+	case strings.HasPrefix(msg, "unknown field "):
+		return unknownField(strings.Trim(strings.TrimPrefix(msg, "unknown field "), `"`))
+	case errors.Is(err, io.EOF):
+		return bad("", "empty request")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return bad("", "invalid JSON: unexpected end of the request")
 	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return &Error{Problem: fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, event.SyntaxProblem(se))}
-	}
-	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if f, ok := strings.CutPrefix(msg, "unknown field "); ok {
-		return unknownField(strings.Trim(f, `"`))
-	}
-	if errors.Is(err, io.EOF) {
-		return &Error{Problem: "empty request"}
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return &Error{Problem: "invalid JSON: unexpected end of the request"}
-	}
-	return &Error{Problem: msg}
+	return bad(input.JSONProblem(err))
 }
 
-// describeToken names a JSON token for a message.
-func describeToken(tok json.Token) string {
-	switch v := tok.(type) {
-	case json.Delim:
-		if v == '[' {
-			return "a list"
-		}
-		return "an object"
-	case string:
-		return "string " + event.Quote(v)
-	case float64:
-		return "number " + strconv.FormatFloat(v, 'g', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	}
-	return "null"
-}
-
-// quoteField is an unknown key as Error.Field: as it is when it is short
+// quoteField is an unknown key as input.Error.Field: as it is when it is short
 // and printable, otherwise quoted (and cut) so that it cannot break or flood
 // the message.
 func quoteField(key string) string {
-	if len(key) <= event.MaxQuoted && key != "" && !strings.ContainsFunc(key, func(r rune) bool { return !unicode.IsPrint(r) || r == '"' }) {
+	if len(key) <= input.MaxQuoted && key != "" && !strings.ContainsFunc(key, func(r rune) bool { return !unicode.IsPrint(r) || r == '"' }) {
 		return key
 	}
-	return event.Quote(key)
+	return input.Quote(key)
 }
 
 // Validate checks that the request has exactly the fields its action needs
@@ -208,7 +172,7 @@ func quoteField(key string) string {
 // letters, digits, '_', '.' or '-' other than "." and "..", as the
 // configuration requires; no promotion from an environment to itself; and
 // no force, wait or dryRun on plan or status, which change nothing. It
-// returns the first problem as *Error.
+// returns the first problem as an *input.Error.
 func (r Request) Validate() error {
 	need := map[string]bool{}
 	switch r.Action {
@@ -222,15 +186,15 @@ func (r Request) Validate() error {
 		need["tag"], need["environment?"] = true, true
 	case Status:
 	case "":
-		return &Error{Field: "action", Problem: "missing (want deploy, promote, rollback, plan or status)"}
+		return bad("action", "missing (want deploy, promote, rollback, plan or status)")
 	default:
-		return &Error{Field: "action", Problem: fmt.Sprintf("unknown action %s (want deploy, promote, rollback, plan or status)", event.Quote(r.Action))}
+		return bad("action", fmt.Sprintf("unknown action %s (want deploy, promote, rollback, plan or status)", input.Quote(r.Action)))
 	}
-	if !event.ValidRepository(r.Repository) {
+	if !input.ValidRepository(r.Repository) {
 		if r.Repository == "" {
-			return &Error{Field: "repository", Problem: "missing"}
+			return bad("repository", "missing")
 		}
-		return &Error{Field: "repository", Problem: fmt.Sprintf("%s is not an ECR repository name", event.Quote(r.Repository))}
+		return bad("repository", fmt.Sprintf("%s is not an ECR repository name", input.Quote(r.Repository)))
 	}
 	fields := []struct {
 		name, value string
@@ -238,18 +202,18 @@ func (r Request) Validate() error {
 	for _, f := range fields {
 		switch {
 		case f.value == "" && need[f.name]:
-			return &Error{Field: f.name, Problem: "missing for " + r.Action}
+			return bad(f.name, "missing for "+r.Action)
 		case f.value != "" && !need[f.name] && !need[f.name+"?"]:
-			return &Error{Field: f.name, Problem: "not used by " + r.Action}
+			return bad(f.name, "not used by "+r.Action)
 		case f.value == "":
-		case f.name == "tag" && !event.ValidTag(f.value):
-			return &Error{Field: f.name, Problem: fmt.Sprintf("%s is not an image tag", event.Quote(f.value))}
-		case f.name != "tag" && !validEnvironment(f.value):
-			return &Error{Field: f.name, Problem: fmt.Sprintf("%s is not an environment name", event.Quote(f.value))}
+		case f.name == "tag" && !input.ValidTag(f.value):
+			return bad(f.name, fmt.Sprintf("%s is not an image tag", input.Quote(f.value)))
+		case f.name != "tag" && !input.ValidEnvironment(f.value):
+			return bad(f.name, fmt.Sprintf("%s is not an environment name", input.Quote(f.value)))
 		}
 	}
 	if r.Action == Promote && r.From != "" && r.From == r.To {
-		return &Error{Field: "to", Problem: "promote from an environment to itself"}
+		return bad("to", "promote from an environment to itself")
 	}
 	if r.Action == Status || r.Action == Plan {
 		// In a fixed order, so that the same request always gets the same error.
@@ -258,15 +222,9 @@ func (r Request) Validate() error {
 			set  bool
 		}{{"force", r.Force}, {"wait", r.Wait}, {"dryRun", r.DryRun}} {
 			if f.set {
-				return &Error{Field: f.name, Problem: "not used by " + r.Action}
+				return bad(f.name, "not used by "+r.Action)
 			}
 		}
 	}
 	return nil
-}
-
-// validEnvironment is the configuration's rule for environment names, which
-// become a segment of an SSM parameter name.
-func validEnvironment(s string) bool {
-	return environmentRE.MatchString(s) && s != "." && s != ".."
 }

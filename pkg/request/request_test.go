@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // longRepository is a valid repository name of exactly n bytes.
@@ -276,9 +278,9 @@ func TestDecodeErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Decode([]byte(tt.in))
-			var e *Error
+			var e *input.Error
 			if !errors.As(err, &e) {
-				t.Fatalf("Decode error = %v (%T), want *Error", err, err)
+				t.Fatalf("Decode error = %v (%T), want *input.Error", err, err)
 			}
 			if e.Field != tt.wantField {
 				t.Errorf("Field = %q, want %q (error %q)", e.Field, tt.wantField, err)
@@ -350,9 +352,9 @@ func TestValidate(t *testing.T) {
 					}
 					continue
 				}
-				var e *Error
+				var e *input.Error
 				if !errors.As(err, &e) {
-					t.Fatalf("Validate = %v, want *Error", err)
+					t.Fatalf("Validate = %v, want *input.Error", err)
 				}
 				if e.Field != tt.wantField {
 					t.Fatalf("Field = %q, want %q (error %q)", e.Field, tt.wantField, err)
@@ -364,11 +366,11 @@ func TestValidate(t *testing.T) {
 
 func TestErrorMessage(t *testing.T) {
 	for _, tt := range []struct {
-		err  *Error
+		err  *input.Error
 		want string
 	}{
-		{&Error{Problem: "empty request"}, "bad request: empty request"},
-		{&Error{Field: "tag", Problem: "missing for deploy"}, "bad request: tag: missing for deploy"},
+		{bad("", "empty request"), "bad request: empty request"},
+		{bad("tag", "missing for deploy"), "bad request: tag: missing for deploy"},
 	} {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)

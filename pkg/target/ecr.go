@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
-	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // Errors of the ECR calls, translated from the SDK's.
@@ -53,7 +53,7 @@ func ResolveTag(ctx context.Context, client ECRAPI, region, repository, tag stri
 	return Image{
 		Tag:      tag,
 		Digest:   aws.ToString(img.ImageDigest),
-		Registry: event.RegistryHost(aws.ToString(img.RegistryId), region),
+		Registry: input.RegistryHost(aws.ToString(img.RegistryId), region),
 	}, nil
 }
 
@@ -75,7 +75,7 @@ func ListImages(ctx context.Context, client ECRAPI, region, repository string) (
 			return nil, fmt.Errorf("list images of %s: %w", repository, err)
 		}
 		for _, img := range page.ImageDetails {
-			registry := event.RegistryHost(aws.ToString(img.RegistryId), region)
+			registry := input.RegistryHost(aws.ToString(img.RegistryId), region)
 			for _, tag := range img.ImageTags {
 				c := Image{Tag: tag, Digest: aws.ToString(img.ImageDigest), Registry: registry}
 				if img.ImagePushedAt != nil {

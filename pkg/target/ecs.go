@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -122,47 +121,4 @@ func UpdateService(ctx context.Context, client ECSAPI, in *ecs.UpdateServiceInpu
 		}
 	}
 	return "", nil
-}
-
-// FamilyOf returns the family of a task definition reference: an ARN,
-// family:revision or a bare family.
-func FamilyOf(ref string) string {
-	if i := strings.LastIndex(ref, ":task-definition/"); i >= 0 {
-		ref = ref[i+len(":task-definition/"):]
-	}
-	if i := strings.LastIndexByte(ref, ':'); i >= 0 {
-		ref = ref[:i]
-	}
-	return ref
-}
-
-// SameRevision reports whether two task definition references name the same
-// revision, comparing family:revision so an ARN matches the short form ECS
-// may report back.
-func SameRevision(a, b string) bool {
-	short := func(ref string) string {
-		if i := strings.LastIndex(ref, ":task-definition/"); i >= 0 {
-			return ref[i+len(":task-definition/"):]
-		}
-		return ref
-	}
-	return a != "" && short(a) == short(b)
-}
-
-// ServiceName returns the name of a service given by name or ARN
-// (arn:aws:ecs:region:account:service/cluster/name).
-func ServiceName(ref string) string {
-	if strings.HasPrefix(ref, "arn:") {
-		return ref[strings.LastIndexByte(ref, '/')+1:]
-	}
-	return ref
-}
-
-// SameCluster reports whether a configured cluster (a name or an ARN) is the
-// named cluster.
-func SameCluster(configured, name string) bool {
-	if i := strings.LastIndex(configured, ":cluster/"); i >= 0 {
-		configured = configured[i+len(":cluster/"):]
-	}
-	return configured == name
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // addFixtures adds the real task definitions under testdata/ (the
@@ -514,7 +514,7 @@ func FuzzImageFor(f *testing.F) {
 	f.Add("localhost:5000", "library/nginx", "1.27", []byte("x"))
 	f.Add("registry.example.com:443", "a.b/c_d/e-f", strings.Repeat("t", 300), []byte("y"))
 	f.Fuzz(func(t *testing.T, registry, repository, tag string, content []byte) {
-		if !event.ValidRepository(repository) || !event.ValidTag(tag) ||
+		if !input.ValidRepository(repository) || !input.ValidTag(tag) ||
 			registry == "" || strings.ContainsAny(registry, "/@") || !strings.ContainsAny(registry, ".:") {
 			return
 		}

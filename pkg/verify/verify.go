@@ -16,6 +16,7 @@ import (
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 )
@@ -84,7 +85,7 @@ func (d *Verifier) verifyEnvironment(ctx context.Context, repository, name strin
 	}
 	template := env.TaskDefinition.Input()
 	for _, svc := range env.Services {
-		obs, ok := observed[target.ServiceName(svc)]
+		obs, ok := observed[ecsref.ServiceName(svc)]
 		add(ok, "service "+svc+" exists", map[bool]string{false: "not found in cluster " + env.Cluster}[ok])
 		if !ok {
 			continue
