@@ -16,8 +16,8 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
-// ReconcileConcurrency is how many repositories a reconcile works on at once.
-const ReconcileConcurrency = 4
+// reconcileConcurrency is how many repositories a reconcile works on at once.
+const reconcileConcurrency = 4
 
 // candidate is an image a reconcile may deploy.
 type candidate struct {
@@ -29,7 +29,7 @@ type candidate struct {
 // to the highest version its policy accepts that is not held, when it is
 // behind: it catches up after lost push events. An environment that is ahead
 // (a forced manual deploy) is left alone. It uses the deciding and applying
-// code of a push, works on ReconcileConcurrency repositories at once and
+// code of a push, works on reconcileConcurrency repositories at once and
 // stops before the invocation's deadline, reporting what it did not reach.
 // The error is non-nil only when a retry could succeed.
 func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, error) {
@@ -56,7 +56,7 @@ func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, er
 	results := make([]*Result, len(repos))
 	var errs []error
 	var mu sync.Mutex
-	sem := make(chan struct{}, ReconcileConcurrency)
+	sem := make(chan struct{}, reconcileConcurrency)
 	var wg sync.WaitGroup
 	for i, repo := range repos {
 		select {

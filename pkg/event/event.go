@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
@@ -210,7 +211,7 @@ func decodeDeploymentChange(env events.CloudWatchEvent) (DeploymentChange, error
 	if len(env.Resources) != 1 {
 		return DeploymentChange{}, bad("resources", fmt.Sprintf("want exactly one service ARN, got %d", len(env.Resources)))
 	}
-	cluster, service, ok := parseServiceARN(env.Resources[0])
+	cluster, service, ok := ecsref.ParseServiceARN(env.Resources[0])
 	if !ok {
 		return DeploymentChange{}, bad("resources[0]", fmt.Sprintf("%s is not an ECS service ARN", input.Quote(env.Resources[0])))
 	}
@@ -243,21 +244,4 @@ func decodeDetail(raw json.RawMessage, v any) error {
 		return bad(f, problem)
 	}
 	return nil
-}
-
-// parseServiceARN splits arn:aws:ecs:region:account:service/cluster/service.
-// The old ARN format without the cluster is accepted with cluster "".
-func parseServiceARN(arn string) (cluster, service string, ok bool) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "ecs" {
-		return "", "", false
-	}
-	res := strings.Split(parts[5], "/")
-	switch {
-	case len(res) == 3 && res[0] == "service" && res[1] != "" && res[2] != "":
-		return res[1], res[2], true
-	case len(res) == 2 && res[0] == "service" && res[1] != "":
-		return "", res[1], true
-	}
-	return "", "", false
 }

@@ -139,7 +139,7 @@ func (p *Pool) config(ctx context.Context, t Target) (aws.Config, error) {
 			client = sts.NewFromConfig(p.Base)
 		}
 		cache = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(client, t.RoleARN, func(o *stscreds.AssumeRoleOptions) {
-			o.RoleSessionName = SessionName(t.Repository, t.Environment)
+			o.RoleSessionName = sessionName(t.Repository, t.Environment)
 		}), func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = 2 * time.Minute })
 		p.creds[key] = cache
 	}
@@ -153,10 +153,10 @@ func (p *Pool) config(ctx context.Context, t Target) (aws.Config, error) {
 
 var sessionUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
 
-// SessionName is the role session name of a repository's environment, so
+// sessionName is the role session name of a repository's environment, so
 // CloudTrail says which deployment acted: "ecrdeploy-team.web-production",
 // at most 64 characters.
-func SessionName(repository, environment string) string {
+func sessionName(repository, environment string) string {
 	name := sessionUnsafe.ReplaceAllString("ecrdeploy-"+repository+"-"+environment, ".")
 	if len(name) > 64 {
 		name = name[:64]

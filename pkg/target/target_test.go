@@ -11,8 +11,8 @@ func TestSessionName(t *testing.T) {
 		{"team/web", "prod", "ecrdeploy-team.web-prod"},
 		{strings.Repeat("a", 80), "prod", "ecrdeploy-" + strings.Repeat("a", 54)},
 	} {
-		if got := SessionName(tt.repo, tt.env); got != tt.want {
-			t.Errorf("SessionName(%q, %q) = %q, want %q", tt.repo, tt.env, got, tt.want)
+		if got := sessionName(tt.repo, tt.env); got != tt.want {
+			t.Errorf("sessionName(%q, %q) = %q, want %q", tt.repo, tt.env, got, tt.want)
 		}
 	}
 }
