@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
-	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
@@ -55,11 +54,10 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := localaws.NewClient(env.Moto.URL)
-	if err := w.seed(t.Context(), local, testFiles.TaskDefinition); err != nil {
+	if err := w.seed(t.Context(), env.Local, testFiles.TaskDefinition); err != nil {
 		t.Fatal(err)
 	}
-	if err := pushImage(t.Context(), local, w.push); err != nil {
+	if err := pushImage(t.Context(), env.Local, w.push); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -68,7 +66,7 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 	promoter := &handler.Promoter{Deploy: handler.NewDeployerLibrary(env.Config, settings, log), Log: log}
 	var out bytes.Buffer
 	return &story{
-		p: &printer{w: &out}, local: local, w: w,
+		p: &printer{w: &out}, local: env.Local, w: w,
 		deployer: inProcess{deployerName, deployer.Handle},
 		promoter: inProcess{promoterName, promoter.Handle},
 	}, &out
