@@ -166,15 +166,3 @@ func TestDeploymentCompleted(t *testing.T) {
 		t.Error("no error for a bad service ARN")
 	}
 }
-
-func TestFunctionError(t *testing.T) {
-	for payload, want := range map[string]bool{
-		`{"errorMessage":"boom","errorType":"errorString"}`: true,
-		`{"repository":"hello-color","results":[]}`:         false,
-		`{"repository":"x","results":[],"error":"bad"}`:     false,
-	} {
-		if got := functionError([]byte(payload)) != nil; got != want {
-			t.Errorf("functionError(%s) = %v, want %v", payload, got, want)
-		}
-	}
-}
