@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 )
 
 const (
@@ -88,7 +89,7 @@ func TestConfigPutGet(t *testing.T) {
 		if stdout != "" || !strings.Contains(stderr, "environments.prod.colour") {
 			t.Errorf("stdout = %q, stderr = %q", stdout, stderr)
 		}
-		if v, ok := env.GetParameter(t, param); ok {
+		if v, ok := awstest.Must2(env.Local.GetParameter(t.Context(), param))(t); ok {
 			t.Errorf("parameter written: %s", v)
 		}
 		if n := env.Proxy.Total(); n != 0 {
@@ -115,7 +116,7 @@ func TestConfigPutGet(t *testing.T) {
 		if want := param + ": written (version 1, 3 environments: dev, production, staging)\n"; stdout != want {
 			t.Errorf("put: stdout = %q, want %q", stdout, want)
 		}
-		if v, _ := env.GetParameter(t, param); v != string(doc) {
+		if v, _ := awstest.Must2(env.Local.GetParameter(t.Context(), param))(t); v != string(doc) {
 			t.Errorf("parameter = %q, want the file unchanged", v)
 		}
 		code, stdout, stderr = runCLI(t, "", "config", "get", "team/hello-color")
@@ -132,7 +133,7 @@ func TestConfigPutGet(t *testing.T) {
 		if code, _, _ := runCLI(t, badConfig, "config", "put", "team/hello-color", "-"); code != exitBadInput {
 			t.Errorf("put of a bad document: exit code %d", code)
 		}
-		if v, _ := env.GetParameter(t, param); v != small {
+		if v, _ := awstest.Must2(env.Local.GetParameter(t.Context(), param))(t); v != small {
 			t.Errorf("parameter = %q, want %q", v, small)
 		}
 	})
@@ -149,7 +150,7 @@ func TestConfigPutGet(t *testing.T) {
 		if code, stdout, stderr := runCLI(t, large, "config", "put", "team/large", "-"); code != exitOK || !strings.Contains(stdout, "90 environments") {
 			t.Fatalf("put: exit code %d, stdout %q, stderr %q", code, stdout, stderr)
 		}
-		if v, _ := env.GetParameter(t, "/ecrdeploy/config/team/large"); v != large {
+		if v, _ := awstest.Must2(env.Local.GetParameter(t.Context(), "/ecrdeploy/config/team/large"))(t); v != large {
 			t.Errorf("parameter = %q, want the document", v)
 		}
 	})
@@ -177,20 +178,21 @@ func TestConfigVerify(t *testing.T) {
 	env := awstest.New(t)
 	env.SetEnv(t)
 	t.Setenv("ECRDEPLOY_PREFIX", "/ecrdeploy")
-	env.CreateCluster(t, "apps")
-	arn := env.RegisterTaskDefinitionFile(t, "../../pkg/taskdef/testdata/fargate-web.json")
-	env.CreateService(t, "apps", "hello-color-dev", arn, 1)
-	env.PutParameter(t, "/hello/dev/db", "x")
+	awstest.Must(env.Local.CreateCluster(t.Context(), "apps"))(t)
+	in := awstest.Must(localaws.ReadTaskDefinitionFile("../../pkg/taskdef/testdata/fargate-web.json"))(t)
+	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
+	awstest.Must(env.Local.CreateService(t.Context(), "apps", "hello-color-dev", arn, 1))(t)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/hello/dev/db", "x"))(t)
 
-	env.PutParameter(t, "/ecrdeploy/config/hello-color", `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web",
-		"secrets":{"DB_PASSWORD":"/hello/dev/db"}}}}`)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web",
+		"secrets":{"DB_PASSWORD":"/hello/dev/db"}}}}`))(t)
 	code, stdout, stderr := runCLI(t, "", "config", "verify", "hello-color")
 	if code != exitOK || !strings.Contains(stdout, "all 5 checks passed") {
 		t.Errorf("good config: exit %d\nstdout:\n%s\nstderr: %s", code, stdout, stderr)
 	}
 
-	env.PutParameter(t, "/ecrdeploy/config/hello-color", `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"sidecar",
-		"secrets":{"DB_PASSWORD":"/hello/dev/missing"}}}}`)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"sidecar",
+		"secrets":{"DB_PASSWORD":"/hello/dev/missing"}}}}`))(t)
 	code, stdout, _ = runCLI(t, "", "config", "verify", "hello-color")
 	if code != exitFailed {
 		t.Errorf("bad config: exit %d, want %d\n%s", code, exitFailed, stdout)

@@ -3,17 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/ecrdeploy/ecrdeploy/internal/funcerr"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
 )
@@ -26,7 +25,7 @@ type reply struct {
 	Payload []byte
 	// Err is the error the local handler returned with the result: one a
 	// retry could fix. (The deployed function reports such an error as a
-	// function error, without a result: see functionError.)
+	// function error, without a result: see funcerr.Error.)
 	Err error
 }
 
@@ -107,7 +106,7 @@ func newLambdaClient(ctx context.Context) (lambdaAPI, error) {
 }
 
 // invokeFunction invokes the deployed promoter synchronously with payload.
-// It returns a *functionError when the function failed (its handler returned
+// It returns a *funcerr.Error when the function failed (its handler returned
 // an error, it crashed or timed out), and an error wrapping the API's when
 // the invocation itself failed.
 func (c *cli) invokeFunction(ctx context.Context, function string, payload []byte) (reply, error) {
@@ -129,18 +128,8 @@ func invoke(ctx context.Context, client lambdaAPI, function string, payload []by
 	if err != nil {
 		return reply{}, fmt.Errorf("invoke function %s: %w", function, err)
 	}
-	if out.FunctionError != nil {
-		return reply{}, newFunctionError(function, aws.ToString(out.FunctionError), out.Payload, aws.ToString(out.LogResult))
-	}
-	// The Runtime Interface Emulator does not set X-Amz-Function-Error: an
-	// error payload is recognised by its shape. A result always has
-	// "results"; an error never does.
-	var probe struct {
-		ErrorMessage *string         `json:"errorMessage"`
-		Results      json.RawMessage `json:"results"`
-	}
-	if json.Unmarshal(out.Payload, &probe) == nil && probe.ErrorMessage != nil && probe.Results == nil {
-		return reply{}, newFunctionError(function, "Unhandled", out.Payload, aws.ToString(out.LogResult))
+	if fe := funcerr.In(function, out); fe != nil {
+		return reply{}, fe
 	}
 	// Not strict: a newer function may add fields this CLI does not know;
 	// -o json prints them all, since it prints the payload unchanged.
@@ -149,47 +138,4 @@ func invoke(ctx context.Context, client lambdaAPI, function string, payload []by
 		return reply{}, fmt.Errorf("invoke function %s: the response is not a result: %w: %.200q", function, err, out.Payload)
 	}
 	return reply{Result: res, Payload: out.Payload}, nil
-}
-
-// functionError is the error a Lambda function reported instead of a result.
-type functionError struct {
-	Function string
-	Kind     string // X-Amz-Function-Error: Unhandled, or Handled
-	Type     string // errorType: the Go type of the handler's error, Runtime.ExitError, ...
-	Message  string // errorMessage
-	Log      string // the tail of the invocation's log, when Lambda sent it
-}
-
-func newFunctionError(function, kind string, payload []byte, logTail string) *functionError {
-	e := &functionError{Function: function, Kind: kind}
-	var body struct {
-		ErrorMessage string `json:"errorMessage"`
-		ErrorType    string `json:"errorType"`
-	}
-	if json.Unmarshal(payload, &body) == nil && body.ErrorMessage != "" {
-		e.Type, e.Message = body.ErrorType, body.ErrorMessage
-	} else {
-		e.Message = strings.TrimSpace(string(payload))
-	}
-	if logTail != "" {
-		if tail, err := base64.StdEncoding.DecodeString(logTail); err == nil {
-			e.Log = strings.TrimSpace(string(tail))
-		}
-	}
-	return e
-}
-
-// Error returns "function NAME failed (Kind): Type: Message", followed by the
-// log tail when there is one.
-func (e *functionError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "function %s failed (%s): ", e.Function, e.Kind)
-	if e.Type != "" {
-		b.WriteString(e.Type + ": ")
-	}
-	b.WriteString(e.Message)
-	if e.Log != "" {
-		b.WriteString("\nlog tail:\n" + e.Log)
-	}
-	return b.String()
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 )
 
@@ -29,10 +30,11 @@ func seed(t *testing.T, config string) {
 	t.Helper()
 	env := awstest.New(t)
 	env.SetEnv(t)
-	env.CreateCluster(t, "apps")
-	arn := env.RegisterTaskDefinitionFile(t, "../../pkg/taskdef/testdata/fargate-web.json")
-	env.CreateService(t, "apps", "hello-color-dev", arn, 1)
-	env.PutParameter(t, "/ecrdeploy/config/hello-color", config)
+	awstest.Must(env.Local.CreateCluster(t.Context(), "apps"))(t)
+	in := awstest.Must(localaws.ReadTaskDefinitionFile("../../pkg/taskdef/testdata/fargate-web.json"))(t)
+	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
+	awstest.Must(env.Local.CreateService(t.Context(), "apps", "hello-color-dev", arn, 1))(t)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", config))(t)
 }
 
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {

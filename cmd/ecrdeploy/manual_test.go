@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 )
 
@@ -23,15 +24,16 @@ func seedPromoter(t *testing.T) *awstest.Env {
 	env := awstest.New(t)
 	env.SetEnv(t)
 	t.Setenv("ECRDEPLOY_PREFIX", "/ecrdeploy")
-	env.CreateCluster(t, "apps")
-	arn := env.RegisterTaskDefinitionFile(t, "../../pkg/taskdef/testdata/fargate-web.json")
-	env.CreateService(t, "apps", "hello-color-dev", arn, 1)
-	env.CreateService(t, "apps", "hello-color", arn, 1)
-	env.CreateRepository(t, "hello-color")
+	awstest.Must(env.Local.CreateCluster(t.Context(), "apps"))(t)
+	in := awstest.Must(localaws.ReadTaskDefinitionFile("../../pkg/taskdef/testdata/fargate-web.json"))(t)
+	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
+	awstest.Must(env.Local.CreateService(t.Context(), "apps", "hello-color-dev", arn, 1))(t)
+	awstest.Must(env.Local.CreateService(t.Context(), "apps", "hello-color", arn, 1))(t)
+	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
 	for _, tag := range []string{"1.0.0", "1.4.0", "2.0.0"} {
-		env.PutImage(t, "hello-color", tag, awstest.ImageManifest(tag))
+		awstest.Must(env.Local.PutImage(t.Context(), "hello-color", tag, localaws.ImageManifest(tag)))(t)
 	}
-	env.PutParameter(t, "/ecrdeploy/config/hello-color", promoterConfig)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", promoterConfig))(t)
 	return env
 }
 
@@ -46,7 +48,7 @@ func TestManualLocal(t *testing.T) {
 		{"deploy", []string{"deploy", "hello-color", "1.4.0", "--env", "production"}, exitOK,
 			[]string{"hello-color:1.4.0 (", "ENVIRONMENT", "production   hello-color  deployed"}, nil},
 		{"deploy, dry run", []string{"deploy", "hello-color", "1.4.0", "--env", "production", "--dry-run"}, exitOK,
-			[]string{"planned", "=== production/hello-color: planned", "+      \"image\": \"" + awstest.ImageURI("hello-color", "1.4.0")}, nil},
+			[]string{"planned", "=== production/hello-color: planned", "+      \"image\": \"" + localaws.ImageURI("hello-color", "1.4.0")}, nil},
 		{"deploy outside the range", []string{"deploy", "hello-color", "2.0.0", "--env", "production"}, exitOK,
 			[]string{"skipped", "outside-range"}, nil},
 		{"an environment fails", []string{"deploy", "hello-color", "1.4.0", "--env", "qa"}, exitFailed,

@@ -19,6 +19,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/internal/rie"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/child"
+	"github.com/ecrdeploy/ecrdeploy/internal/funcerr"
 )
 
 // promoterBinary builds ./functions/promoter for this machine once per test
@@ -163,7 +164,7 @@ func TestFunctionError(t *testing.T) {
 	}
 	// Not JSON: the Lambda runtime fails to decode it, before the handler.
 	_, err = invoke(t.Context(), client, "function", []byte("not JSON"))
-	var fe *functionError
+	var fe *funcerr.Error
 	if !errors.As(err, &fe) || fe.Function != "function" || fe.Type == "" || !strings.Contains(fe.Message, "invalid character") {
 		t.Fatalf("invoke = %#v (%v), want a function error naming the function and the runtime's error", err, err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
@@ -32,8 +33,8 @@ func ssmOnce(o *ssm.Options) { o.Retryer = aws.NopRetryer{} }
 func TestNewResetsState(t *testing.T) {
 	t.Run("seed", func(t *testing.T) {
 		env := awstest.New(t)
-		env.CreateCluster(t, "prod")
-		env.PutParameter(t, "/ecrdeploy/config/web", "{}")
+		awstest.Must(env.Local.CreateCluster(t.Context(), "prod"))(t)
+		awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/web", "{}"))(t)
 	})
 	t.Run("after reset", func(t *testing.T) {
 		env := awstest.New(t)
@@ -44,7 +45,7 @@ func TestNewResetsState(t *testing.T) {
 		if len(out.ClusterArns) != 0 {
 			t.Errorf("clusters after reset = %v, want none", out.ClusterArns)
 		}
-		if _, ok := env.GetParameter(t, "/ecrdeploy/config/web"); ok {
+		if _, ok := awstest.Must2(env.Local.GetParameter(t.Context(), "/ecrdeploy/config/web"))(t); ok {
 			t.Error("parameter survived the reset")
 		}
 	})
@@ -52,8 +53,8 @@ func TestNewResetsState(t *testing.T) {
 
 func TestProxyCountsCalls(t *testing.T) {
 	env := awstest.New(t)
-	env.CreateCluster(t, "prod") // seeding bypasses the proxy
-	env.PutParameter(t, "/p", "v")
+	awstest.Must(env.Local.CreateCluster(t.Context(), "prod"))(t) // seeding bypasses the proxy
+	awstest.Must(env.Local.PutParameter(t.Context(), "/p", "v"))(t)
 	ctx := t.Context()
 
 	for range 2 {
@@ -141,7 +142,7 @@ func TestProxyRetriedFaults(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := awstest.New(t)
-			env.PutParameter(t, "/p", "v")
+			awstest.Must(env.Local.PutParameter(t.Context(), "/p", "v"))(t)
 			env.Proxy.Fail(tc.op, 2, tc.fault)
 			if err := tc.call(t.Context(), env); err != nil {
 				t.Fatalf("call after 2 faults and 3 attempts: %v", err)
@@ -238,10 +239,11 @@ func TestProxyAfterForward(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			env := awstest.New(t)
-			env.CreateCluster(t, "prod")
-			v1 := env.RegisterTaskDefinitionFile(t, "testdata/taskdef-bridge.json")
-			v2 := env.RegisterTaskDefinitionFile(t, "testdata/taskdef-bridge.json")
-			env.CreateService(t, "prod", "worker", v1, 1)
+			awstest.Must(env.Local.CreateCluster(t.Context(), "prod"))(t)
+			in := awstest.Must(localaws.ReadTaskDefinitionFile("testdata/taskdef-bridge.json"))(t)
+			v1 := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
+			v2 := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
+			awstest.Must(env.Local.CreateService(t.Context(), "prod", "worker", v1, 1))(t)
 
 			env.Proxy.Fail("UpdateService", 1, tc.fault)
 			_, err := env.ECS().UpdateService(t.Context(), &ecs.UpdateServiceInput{
@@ -250,7 +252,7 @@ func TestProxyAfterForward(t *testing.T) {
 			if err == nil {
 				t.Fatal("UpdateService succeeded, want the injected failure")
 			}
-			if got := env.ServiceTaskDefinition(t, "prod", "worker"); !awstest.SameTaskDefinition(got, v2) {
+			if got := awstest.Must(env.Local.ServiceTaskDefinition(t.Context(), "prod", "worker"))(t); !localaws.SameTaskDefinition(got, v2) {
 				t.Errorf("service task definition = %s, want %s: the update should have reached moto", got, v2)
 			}
 			if c := env.Proxy.Log()[0]; !c.Forwarded || !c.Fault {
@@ -262,8 +264,8 @@ func TestProxyAfterForward(t *testing.T) {
 
 func TestProxyHooks(t *testing.T) {
 	env := awstest.New(t)
-	env.PutParameter(t, "/p", "old")
-	direct := ssm.NewFromConfig(env.MotoConfig)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/p", "old"))(t)
+	direct := ssm.NewFromConfig(env.Local.Config)
 	env.Proxy.Before("GetParameter", func(awstest.Call) {
 		// A concurrent writer changes the value just before the read.
 		if _, err := direct.PutParameter(context.Background(), &ssm.PutParameterInput{
@@ -301,8 +303,8 @@ func TestSetEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := aws.ToString(out.Account); got != awstest.AccountID {
-		t.Errorf("account = %s, want %s", got, awstest.AccountID)
+	if got := aws.ToString(out.Account); got != localaws.AccountID {
+		t.Errorf("account = %s, want %s", got, localaws.AccountID)
 	}
 	if got := env.Proxy.Count("sts:GetCallerIdentity"); got != 1 {
 		t.Errorf("GetCallerIdentity through the proxy = %d, want 1", got)
@@ -321,18 +323,19 @@ func TestCreateService(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			env := awstest.New(t)
-			env.CreateCluster(t, "prod")
-			arn := env.RegisterTaskDefinitionFile(t, tc.file)
-			svc := env.CreateService(t, "prod", "svc", arn, 2)
+			awstest.Must(env.Local.CreateCluster(t.Context(), "prod"))(t)
+			in := awstest.Must(localaws.ReadTaskDefinitionFile(tc.file))(t)
+			arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
+			svc := awstest.Must(env.Local.CreateService(t.Context(), "prod", "svc", arn, 2))(t)
 			if aws.ToString(svc.Status) != "ACTIVE" || svc.LaunchType != tc.launchType || svc.DesiredCount != 2 {
 				t.Errorf("service status %s, launch type %s, desired %d; want ACTIVE, %s, 2",
 					aws.ToString(svc.Status), svc.LaunchType, svc.DesiredCount, tc.launchType)
 			}
-			if got := env.ServiceTaskDefinition(t, "prod", "svc"); !awstest.SameTaskDefinition(got, arn) {
+			if got := awstest.Must(env.Local.ServiceTaskDefinition(t.Context(), "prod", "svc"))(t); !localaws.SameTaskDefinition(got, arn) {
 				t.Errorf("service task definition = %s, want %s", got, arn)
 			}
 			if tc.awsvpc {
-				n := env.Network(t)
+				n := awstest.Must(env.Local.Network(t.Context()))(t)
 				got := svc.NetworkConfiguration.AwsvpcConfiguration.Subnets
 				if diff := cmp.Diff([]string{n.SubnetID}, got); diff != "" {
 					t.Errorf("subnets (-want +got):\n%s", diff)
@@ -344,11 +347,12 @@ func TestCreateService(t *testing.T) {
 
 func TestRegisterTaskDefinitionJSON(t *testing.T) {
 	env := awstest.New(t)
-	arn := env.RegisterTaskDefinitionFile(t, "testdata/taskdef-fargate.json")
+	in := awstest.Must(localaws.ReadTaskDefinitionFile("testdata/taskdef-fargate.json"))(t)
+	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
 	if want := "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"; arn != want {
 		t.Errorf("ARN = %s, want %s", arn, want)
 	}
-	td, tags := env.DescribeTaskDefinition(t, arn)
+	td, tags := awstest.Must2(env.Local.DescribeTaskDefinition(t.Context(), arn))(t)
 	c := td.ContainerDefinitions[0]
 	got := []string{
 		aws.ToString(td.Cpu), aws.ToString(td.Memory), string(td.NetworkMode), string(td.RuntimePlatform.CpuArchitecture),
@@ -364,9 +368,10 @@ func TestRegisterTaskDefinitionJSON(t *testing.T) {
 		t.Errorf("registered fields (-want +got):\n%s", diff)
 	}
 
-	env.RegisterTaskDefinitionFile(t, "testdata/taskdef-fargate.json")
-	env.RegisterTaskDefinitionJSON(t, []byte(`{"family":"web-worker","containerDefinitions":[{"name":"a","image":"x","memory":128}]}`))
-	revs := env.ListTaskDefinitionRevisions(t, "web")
+	awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
+	worker := awstest.Must(localaws.ParseTaskDefinition([]byte(`{"family":"web-worker","containerDefinitions":[{"name":"a","image":"x","memory":128}]}`)))(t)
+	awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), worker))(t)
+	revs := awstest.Must(env.Local.ListTaskDefinitionRevisions(t.Context(), "web"))(t)
 	wantRevs := []string{arn, strings.TrimSuffix(arn, "1") + "2"}
 	if diff := cmp.Diff(wantRevs, revs); diff != "" {
 		t.Errorf("revisions of web (-want +got):\n%s", diff)
@@ -375,12 +380,12 @@ func TestRegisterTaskDefinitionJSON(t *testing.T) {
 
 func TestPutImage(t *testing.T) {
 	env := awstest.New(t)
-	uri := env.CreateRepository(t, "web")
-	if want := awstest.RegistryHost() + "/web"; uri != want {
+	uri := awstest.Must(env.Local.CreateRepository(t.Context(), "web"))(t)
+	if want := localaws.RegistryHost() + "/web"; uri != want {
 		t.Errorf("repository URI = %s, want %s", uri, want)
 	}
-	d1 := env.PutImage(t, "web", "v1", awstest.ImageManifest("one"))
-	d2 := env.PutImage(t, "web", "v2", awstest.ImageManifest("two"))
+	d1 := awstest.Must(env.Local.PutImage(t.Context(), "web", "v1", localaws.ImageManifest("one")))(t)
+	d2 := awstest.Must(env.Local.PutImage(t.Context(), "web", "v2", localaws.ImageManifest("two")))(t)
 	if d1 == d2 {
 		t.Fatalf("two different images share digest %s", d1)
 	}
@@ -397,7 +402,7 @@ func TestPutImage(t *testing.T) {
 	if diff := cmp.Diff(map[string]string{"v1": d1, "v2": d2}, digests); diff != "" {
 		t.Errorf("digests by tag (-want +got):\n%s", diff)
 	}
-	if got, want := awstest.ImageURI("web", d1), uri+"@"+d1; got != want {
+	if got, want := localaws.ImageURI("web", d1), uri+"@"+d1; got != want {
 		t.Errorf("ImageURI = %s, want %s", got, want)
 	}
 }

@@ -12,13 +12,12 @@
 // deterministically.
 //
 // Each [Env] owns a fresh [Proxy] between the SDK and moto. Code under test
-// talks to the proxy ([Env.Config], [Env.URL], [Env.SetEnv]); the seeding and
-// inspection helpers on [Env] talk to moto directly, so they are neither
-// counted nor affected by injected faults.
+// talks to the proxy ([Env.Config], [Env.URL], [Env.SetEnv]); the test seeds
+// and inspects moto directly with [Env.Local], the internal/localaws client
+// the demo uses too, so its calls are neither counted nor affected by
+// injected faults. localaws returns errors; [Must] makes one fail the test:
 //
-// The moto lifecycle and the seeding code live in internal/localaws, which
-// returns errors and is also what the demo uses; the helpers here wrap it,
-// failing the test instead.
+//	awstest.Must(env.Local.PutParameter(t.Context(), name, value))(t)
 //
 // Because every test resets the one moto server, tests that call [New] must
 // not run in parallel with each other; [New] fails the test if they overlap.
@@ -31,5 +30,5 @@
 //     moto_server always fails.
 //   - moto_server is started without any inherited MOTO_* variables (so
 //     MOTO_ECS_SERVICE_RUNNING is unset and the account is always
-//     [AccountID]); pass [WithMotoEnv] to RunMain to set one.
+//     localaws.AccountID); pass localaws.WithMotoEnv to RunMain to set one.
 package awstest

@@ -19,16 +19,6 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 )
 
-const (
-	// AccountID is the account moto answers for with any static credentials.
-	AccountID = localaws.AccountID
-	// Region is the region of every [Env] config.
-	Region = localaws.Region
-	// MaxBackoff caps the SDK's retry backoff in [Env] configs, so that tests
-	// that inject throttling stay fast.
-	MaxBackoff = localaws.MaxBackoff
-)
-
 // Names of the environment variables that decide whether integration tests
 // run.
 const (
@@ -39,8 +29,8 @@ const (
 // shared is the moto_server of this test binary.
 var shared struct {
 	mu      sync.Mutex
-	opts    []Option
-	moto    *Moto
+	opts    []localaws.Option
+	moto    *localaws.Moto
 	err     error // sticky start error, so a missing moto fails fast in every test
 	started bool
 	user    string // name of the test that holds moto, "" if none
@@ -53,7 +43,7 @@ var shared struct {
 //
 // moto_server is started lazily by the first [New], so a run that selects no
 // integration test does not pay for it.
-func RunMain(m *testing.M, opts ...Option) int {
+func RunMain(m *testing.M, opts ...localaws.Option) int {
 	shared.mu.Lock()
 	shared.opts = opts
 	shared.mu.Unlock()
@@ -91,17 +81,17 @@ func RequireIntegration(t testing.TB) {
 		t.Skip(reason)
 	}
 	if _, err := exec.LookPath("moto_server"); err != nil {
-		t.Fatal(ErrMotoNotFound)
+		t.Fatal(localaws.ErrMotoNotFound)
 	}
 }
 
 // sharedMoto returns the running moto_server, starting it on first use.
-func sharedMoto(ctx context.Context) (*Moto, error) {
+func sharedMoto(ctx context.Context) (*localaws.Moto, error) {
 	shared.mu.Lock()
 	defer shared.mu.Unlock()
 	if !shared.started {
 		shared.started = true
-		shared.moto, shared.err = StartMoto(ctx, shared.opts...)
+		shared.moto, shared.err = localaws.StartMoto(ctx, shared.opts...)
 	}
 	if shared.err != nil {
 		return nil, shared.err
@@ -113,29 +103,26 @@ func sharedMoto(ctx context.Context) (*Moto, error) {
 }
 
 // Env is one test's view of moto: a freshly reset server, a proxy in front of
-// it, and configs for both.
+// it, a config for the proxy, and a client that seeds and inspects moto
+// directly.
 type Env struct {
-	// Moto is the shared moto_server.
-	Moto *Moto
+	// Local seeds and inspects moto directly, bypassing the proxy, so that
+	// its calls are neither counted nor faulted; its Config reaches moto
+	// directly too, for proxy hooks. Wrap its calls in [Must] to fail the
+	// test on an error.
+	Local *localaws.Client
 	// Proxy counts the calls made through URL and injects faults.
 	Proxy *Proxy
 	// URL is the proxy's base URL, the endpoint for the code under test.
 	URL string
-	// Config reaches moto through the proxy: static credentials, [Region],
-	// BaseEndpoint set to URL, and the standard retryer (3 attempts) with
-	// backoff capped at [MaxBackoff] and no retry quota.
+	// Config reaches moto through the proxy (see localaws.Config).
 	Config aws.Config
-	// MotoConfig is Config with BaseEndpoint set to moto itself, bypassing
-	// the proxy. The seeding helpers use it; so should proxy hooks.
-	MotoConfig aws.Config
 
 	ecs         *ecs.Client
 	ssm         *ssm.Client
 	ecr         *ecr.Client
 	sts         *sts.Client
 	eventBridge *eventbridge.Client
-	// local seeds and inspects moto directly, bypassing the proxy.
-	local *localaws.Client
 }
 
 // New returns an [Env] on a freshly reset moto_server, starting it if needed.
@@ -163,14 +150,11 @@ func New(t testing.TB) *Env {
 		srv.Close()
 	})
 
-	local := localaws.NewClient(m.URL)
 	e := &Env{
-		Moto:       m,
-		Proxy:      p,
-		URL:        srv.URL,
-		Config:     localaws.Config(srv.URL),
-		MotoConfig: local.Config,
-		local:      local,
+		Local:  localaws.NewClient(m.URL),
+		Proxy:  p,
+		URL:    srv.URL,
+		Config: localaws.Config(srv.URL),
 	}
 	e.ecs = ecs.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)
@@ -208,8 +192,8 @@ func (e *Env) SetEnv(t testing.TB) {
 		"AWS_ACCESS_KEY_ID":           "test",
 		"AWS_SECRET_ACCESS_KEY":       "test",
 		"AWS_SESSION_TOKEN":           "",
-		"AWS_REGION":                  Region,
-		"AWS_DEFAULT_REGION":          Region,
+		"AWS_REGION":                  localaws.Region,
+		"AWS_DEFAULT_REGION":          localaws.Region,
 		"AWS_PROFILE":                 "",
 		"AWS_DEFAULT_PROFILE":         "",
 		"AWS_CONFIG_FILE":             os.DevNull,

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 )
 
 func TestSkipReason(t *testing.T) {
@@ -158,7 +160,7 @@ func TestParseTaskDefinitionErrors(t *testing.T) {
 	}
 	for name, doc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if _, err := ParseTaskDefinition([]byte(doc)); err == nil {
+			if _, err := localaws.ParseTaskDefinition([]byte(doc)); err == nil {
 				t.Error("ParseTaskDefinition succeeded, want an error")
 			}
 		})
@@ -171,7 +173,7 @@ func TestParseTaskDefinitionShapes(t *testing.T) {
 		"bare with tags":  `{"family":"web","status":"ACTIVE","tags":[{"key":"k","value":"v"}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			in, err := ParseTaskDefinition([]byte(doc))
+			in, err := localaws.ParseTaskDefinition([]byte(doc))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -180,7 +182,7 @@ func TestParseTaskDefinitionShapes(t *testing.T) {
 			}
 		})
 	}
-	in, err := ParseTaskDefinition([]byte(`{"family":"web","tags":[]}`))
+	in, err := localaws.ParseTaskDefinition([]byte(`{"family":"web","tags":[]}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -194,8 +194,8 @@ func (p *Proxy) ClearFaults() {
 // Before runs fn each time a call of op arrives, before latency, faults and
 // forwarding, so that a test can change moto's state between the calls of
 // the code under test. fn runs on the proxy's goroutine: it must not call
-// t.Fatal (nor the [Env] helpers, which do); use clients built from
-// [Env.MotoConfig] and t.Error.
+// t.Fatal (nor [Must], which does); use [Env.Local], or clients built from
+// its Config, and t.Error.
 func (p *Proxy) Before(op string, fn func(Call)) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 )
@@ -116,7 +117,7 @@ func runBurst(t *testing.T, workers int, latency time.Duration) burstResult {
 		for _, tag := range burstTags(r) {
 			// The deployer does not look pushed images up in ECR, so the
 			// images need not exist there: the digest is the manifest's.
-			p := pushEvent(repo, tag, awstest.Digest(awstest.ImageManifest(repo+":"+tag)))
+			p := pushEvent(repo, tag, localaws.Digest(localaws.ImageManifest(repo+":"+tag)))
 			events = append(events, rawPush(p))
 		}
 	}

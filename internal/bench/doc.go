@@ -11,8 +11,8 @@
 //     skipped downgrade, a promote and a plan;
 //  2. wall time as a multiple of L for one and five environments, and the
 //     longest chain of calls that waited on each other;
-//  3. a burst of 1,000 push events through one warm handler, verified to
-//     leave every environment on its highest accepted version;
+//  3. a burst of push events through one warm handler and through four,
+//     verified to leave every environment on its highest accepted version;
 //  4. cold start of each bootstrap under the Lambda Runtime Interface
 //     Emulator, binary sizes and peak memory;
 //  5. the Go benchmarks of the pure parts (pkg/policy, pkg/taskdef,

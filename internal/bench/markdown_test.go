@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 )
 
 // opOrder is the order of the operation columns: the order in which a
@@ -146,11 +148,11 @@ func (r *report) markdown() string {
 	b.p("A deployment's time is spent almost entirely waiting on AWS API calls, so these figures count the calls a decision takes "+
 		"and how many of them wait on each other. Every call goes through the counting proxy of `internal/awstest` in front of moto, "+
 		"which holds each call for a fixed latency **L = %s** before forwarding it (unless a section says otherwise). The deployer is wired "+
-		"as the Lambda function wires it (`handler.Wire`: config cache with the default TTL of 60 s, state store, client pool, "+
+		"as the Lambda function wires it (`handler.Wire`: config cache with the default TTL of %.0f s, state store, client pool, "+
 		"ECR, and EventBridge for the result events). Timed deployments are repeated %d times and the median is reported. "+
 		"`make bench` runs the Go benchmarks of the pure parts (`go test -run '^$' -bench . -benchmem ./pkg/policy ./pkg/taskdef ./pkg/deploy`), "+
 		"then this report (`go test ./internal/bench -run TestReport -v -args -report=docs/benchmarks.md -gobench=bin/gobench.txt`); "+
-		"the code is in `internal/bench`.", L, r.Reps)
+		"the code is in `internal/bench`.", L, config.DefaultTTL.Seconds(), r.Reps)
 	if len(r.Skipped) > 0 {
 		b.p("Not measured in this run: %s.", strings.Join(r.Skipped, "; "))
 	}
@@ -269,21 +271,7 @@ func (r *report) notSemverNote() string {
 	for i, c := range ns.Calls {
 		calls = append(calls, c.Operation+" ("+ps[i]+")")
 	}
-	onlyEvents := ns.Counts()["PutEvents"] == len(ns.Calls)
-	text := fmt.Sprintf("**`not-semver` missed by %s:** %s.", plural(len(ns.Calls), "call"), strings.Join(calls, "; "))
-	if !onlyEvents {
-		return text
-	}
-	md := r.Single.ManualDuplicate
-	return text + " The decision itself costs nothing: `admit` (pkg/deploy/decide.go) skips the tag from the policy alone, before any AWS call. " +
-		"The call is the result event: `Deployer.Push` → `Deployer.Deploy` → `Deployer.report` (pkg/deploy/run.go) publishes an announcement " +
-		"for every result row but `unchanged` ones (`detailType` in pkg/deploy/publish.go maps `skipped` to `Deployment Skipped`); " +
-		"only a reconcile's skips are left out. The same path makes every push to a repository with a manual environment publish " +
-		fmt.Sprintf("`Deployment Skipped (manual-environment)`: the duplicate of such a repository costs %d calls instead of %d. ", len(md.Calls), len(r.Single.Duplicate.Calls)) +
-		"What would close it (library code, not changed here): in `Deployer.report`, leave out of the announcements the skips decided from the " +
-		"tag and the configuration alone (`not-semver`, `not-an-image`, `no-tag`, `manual-environment`), as it already does for a reconcile's skips. " +
-		"They are not news for a team's channel, the decision log line and the EMF metric still record them, and a `not-semver` push " +
-		"(every `latest`, every git-hash tag) would then cost 0 calls."
+	return fmt.Sprintf("**`not-semver` missed by %s:** %s.", plural(len(ns.Calls), "call"), strings.Join(calls, "; "))
 }
 
 // wallNote explains a wall-time goal missed at L.
@@ -296,8 +284,7 @@ func wallNote(w wallRow, l, wall, service, adjusted time.Duration, m measurement
 	return fmt.Sprintf("**%s: %s at L = %s, %.2f L (%s) over the goal.** Why: moto's own time, not the number of calls that wait on "+
 		"each other. The longest chain is %d calls (%s); the critical path is %d calls. Its calls took %s beyond L in all (median "+
 		"over the runs), %s per call: that is moto serving the request behind the proxy's injected L, and, when ecrdeploy makes calls "+
-		"concurrently (one per environment), waiting for moto to finish the others: moto, a Python server, works on one request at a time, so the concurrent calls of one step "+
-		"finish several milliseconds apart. Without it "+
+		"concurrently, waiting for moto to finish the others: "+motoSerial+", so the concurrent calls of one step finish several milliseconds apart. Without it "+
 		"the deployment takes %s, which is %d latencies plus ecrdeploy's own work between calls. In AWS, L is the whole round trip "+
 		"and concurrent calls are served in parallel, so the figure to hold against the goal is %s. What would close the gap in this "+
 		"measurement: a proxy that counts moto's time against L (holds each call for L minus moto's time, so that each takes L in "+
@@ -397,7 +384,7 @@ func (r *report) walls(b *md) {
 		"[start, end] intervals do not overlap, in order, from the proxy's log of the median run. The *critical path* is the chain "+
 		"the wall time waited on: walking back from the call that ended last, each time to the call that ended last before it started. "+
 		"*moto's time* is what the calls on the critical path took beyond L: moto serving them, and queueing behind other requests, "+
-		"since moto, a Python server, works on one request at a time. *Without moto's time* is the wall time as if every call took exactly L: the latencies on "+
+		"since "+motoSerial+". *Without moto's time* is the wall time as if every call took exactly L: the latencies on "+
 		"the critical path plus ecrdeploy's own work between calls.", r.Reps, L)
 	var t [][]string
 	var chains []string
@@ -458,13 +445,13 @@ func (r *report) burst(b *md) {
 	b.p("Calls by operation:\n\n%s", strings.Join(ops, "\n"))
 	b.p("*CPU per event* is the user and system CPU time of the benchmark process (the handler, and the proxy in front of moto) " +
 		"divided by the events: what ecrdeploy's own work costs, next to a wall time that is moto's.")
-	b.p("A registration happens only when a version is higher than every earlier one its environment accepted; in a shuffled " +
-		"order a sequence of n has about ln n + 0.58 such records, so about 5 per environment. Every other event is skipped after the " +
-		"state read and the describe that runs concurrently with it, and still publishes its `Deployment Skipped` events (one PutEvents " +
-		"call per event).")
+	b.p("A registration happens only when a version is higher than every earlier one its environment accepted; in a shuffled "+
+		"order a sequence of n has about ln n + 0.58 such records: %.1f for the %d versions of a repository, all of which `dev` accepts. "+
+		"Every other event is skipped after the state read and the describe that runs concurrently with it, and publishes its "+
+		"`Deployment Skipped` events.", math.Log(burstVersions)+0.5772, burstVersions)
 	if len(r.Bursts) == 2 {
 		one, four := r.Bursts[0], r.Bursts[1]
-		b.p("With %d instances the wall time is %.2f× that of one: at L = %s it is moto's time, and moto works on one request at a time. "+
+		b.p("With %d instances the wall time is %.2f× that of one: at L = %s it is moto's time, and "+motoSerial+". "+
 			"Concurrent deliveries for one environment make %d more calls in all (%+d RegisterTaskDefinition, %+d UpdateService): "+
 			"the re-check before UpdateService and the verification after it, which correct a delivery that lost a race.",
 			four.Workers, float64(four.Wall)/float64(one.Wall), latencyText(one.Latency), four.Total()-one.Total(),
@@ -537,6 +524,9 @@ func (r *report) goBench(b *md) {
 		strings.TrimPrefix(slowest.Package, "github.com/ecrdeploy/ecrdeploy/"), slowest.Name, nsText(slowest.NsPerOp),
 		slowest.NsPerOp/float64(r.Latency), where)
 }
+
+// motoSerial says why moto's time grows with concurrent calls.
+const motoSerial = "moto, a Python server, serves concurrent requests on threads that share one interpreter lock, largely one after another"
 
 // nsText formats nanoseconds with a unit that keeps the figure short.
 func nsText(ns float64) string {

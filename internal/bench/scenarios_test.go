@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
@@ -58,7 +59,7 @@ func runSingle(t *testing.T, latency time.Duration, reps int) singleResults {
 	w.service(t, manualRepository, "hello-color-dev", "hello-color-dev", "1.0.0")
 	w.service(t, manualRepository, "hello-color-prod", "hello-color-prod", "1.0.0")
 	for repo, envs := range map[string]map[string]environment{singleRepository: singleConfig(), manualRepository: manualConfig()} {
-		w.env.CreateRepository(t, repo)
+		awstest.Must(w.env.Local.CreateRepository(t.Context(), repo))(t)
 		w.configure(t, repo, envs)
 	}
 	var out singleResults
@@ -104,8 +105,8 @@ func runSingle(t *testing.T, latency time.Duration, reps int) singleResults {
 	w.env.Proxy.SetLatency(0)
 	rec, _ := w.recorded(t, manualRepository, "dev")
 	if _, err := d.DeploymentChanged(t.Context(), event.DeploymentChange{
-		ID: "ecs-completed", Account: awstest.AccountID, Region: awstest.Region, Cluster: cluster, Service: "hello-color-dev",
-		ServiceARN: "arn:aws:ecs:" + awstest.Region + ":" + awstest.AccountID + ":service/" + cluster + "/hello-color-dev",
+		ID: "ecs-completed", Account: localaws.AccountID, Region: localaws.Region, Cluster: cluster, Service: "hello-color-dev",
+		ServiceARN: "arn:aws:ecs:" + localaws.Region + ":" + localaws.AccountID + ":service/" + cluster + "/hello-color-dev",
 		EventName:  "SERVICE_DEPLOYMENT_COMPLETED", DeploymentID: rec.Services["hello-color-dev"].DeploymentID,
 	}); err != nil {
 		t.Fatal(err)
@@ -145,7 +146,7 @@ func runFive(t *testing.T, latency time.Duration, reps int, oneFamily bool) []me
 		envs[name] = environment{Versions: ">=0.1.0", Cluster: cluster, Services: []string{repo + "-" + name}, Container: container,
 			Environment: map[string]string{"ENVIRONMENT": name}}
 	}
-	w.env.CreateRepository(t, repo)
+	awstest.Must(w.env.Local.CreateRepository(t.Context(), repo))(t)
 	w.configure(t, repo, envs)
 	d := w.deployer()
 	if res, err := d.Push(t.Context(), w.image(t, repo, "1.0.0")); err != nil || deploy.Judge(res, nil) != "" {

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
@@ -42,7 +43,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	env := awstest.New(t)
-	env.CreateCluster(t, cluster)
+	awstest.Must(env.Local.CreateCluster(t.Context(), cluster))(t)
 	return &world{env: env}
 }
 
@@ -55,18 +56,18 @@ func (w *world) service(t *testing.T, repository, family, service, tag string) s
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := awstest.ParseTaskDefinition(data)
+	in, err := localaws.ParseTaskDefinition(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	in.Family = aws.String(family)
 	for i := range in.ContainerDefinitions {
 		if aws.ToString(in.ContainerDefinitions[i].Name) == container {
-			in.ContainerDefinitions[i].Image = aws.String(awstest.ImageURI(repository, tag))
+			in.ContainerDefinitions[i].Image = aws.String(localaws.ImageURI(repository, tag))
 		}
 	}
-	arn := w.env.RegisterTaskDefinition(t, in)
-	w.env.CreateService(t, cluster, service, arn, 1)
+	arn := awstest.Must(w.env.Local.RegisterTaskDefinition(t.Context(), in))(t)
+	awstest.Must(w.env.Local.CreateService(t.Context(), cluster, service, arn, 1))(t)
 	return arn
 }
 
@@ -93,7 +94,7 @@ func (w *world) configure(t *testing.T, repository string, envs map[string]envir
 	if _, err := config.Parse("bench", b); err != nil {
 		t.Fatalf("benchmark configuration of %s is invalid: %v", repository, err)
 	}
-	w.env.PutParameter(t, config.ParameterName(prefix, repository), string(b))
+	awstest.Must(w.env.Local.PutParameter(t.Context(), config.ParameterName(prefix, repository), string(b)))(t)
 }
 
 // settings are the deployer function's defaults: ECRDEPLOY_PREFIX,
@@ -116,7 +117,7 @@ func (w *world) deployer() *deploy.Deployer { return w.handler().Deployer }
 // returns the push event ECR would send for it.
 func (w *world) image(t *testing.T, repository, tag string) event.Push {
 	t.Helper()
-	digest := w.env.PutImage(t, repository, tag, awstest.ImageManifest(repository+":"+tag))
+	digest := awstest.Must(w.env.Local.PutImage(t.Context(), repository, tag, localaws.ImageManifest(repository+":"+tag)))(t)
 	return pushEvent(repository, tag, digest)
 }
 
@@ -124,7 +125,7 @@ func (w *world) image(t *testing.T, repository, tag string) event.Push {
 func pushEvent(repository, tag, digest string) event.Push {
 	return event.Push{
 		ID:   "ev-" + strings.ReplaceAll(repository, "/", ".") + "-" + tag,
-		Time: time.Now().UTC().Truncate(time.Second), Account: awstest.AccountID, Region: awstest.Region,
+		Time: time.Now().UTC().Truncate(time.Second), Account: localaws.AccountID, Region: localaws.Region,
 		Repository: repository, Tag: tag, Digest: digest,
 		ManifestMediaType: "application/vnd.docker.distribution.manifest.v2+json",
 		ArtifactMediaType: "application/vnd.docker.container.image.v1+json",
@@ -173,7 +174,8 @@ func outcomes(res deploy.Result) string {
 // service's current revision runs, read from moto directly.
 func (w *world) running(t *testing.T, service string) string {
 	t.Helper()
-	td, _ := w.env.DescribeTaskDefinition(t, w.env.ServiceTaskDefinition(t, cluster, service))
+	arn := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), cluster, service))(t)
+	td, _ := awstest.Must2(w.env.Local.DescribeTaskDefinition(t.Context(), arn))(t)
 	for _, c := range td.ContainerDefinitions {
 		if aws.ToString(c.Name) == container {
 			return taskdef.ParseImage(aws.ToString(c.Image)).Tag
@@ -186,7 +188,7 @@ func (w *world) running(t *testing.T, service string) string {
 // moto directly; ok is false when there is none.
 func (w *world) recorded(t *testing.T, repository, environment string) (rec state.Record, ok bool) {
 	t.Helper()
-	raw, ok := w.env.GetParameter(t, state.NewStore(nil, prefix).Name(repository, environment))
+	raw, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), state.NewStore(nil, prefix).Name(repository, environment)))(t)
 	if !ok {
 		return rec, false
 	}

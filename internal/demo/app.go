@@ -88,7 +88,7 @@ func (a *app) showLogs() {
 		if logs == nil {
 			continue
 		}
-		if lines := logs.lastLines(30); len(lines) > 0 {
+		if lines := lastLines(logs, 30); len(lines) > 0 {
 			fmt.Fprintf(a.stderr, "\nthe last lines of %s's log (all of them with -v):\n", name)
 			for _, line := range lines {
 				fmt.Fprintf(a.stderr, "  %s\n", line)

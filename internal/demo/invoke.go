@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/ecrdeploy/ecrdeploy/internal/funcerr"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/internal/rie"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
@@ -57,29 +58,10 @@ func (f *emulated) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", f.name, err)
 	}
-	// The emulator does not set X-Amz-Function-Error: an error payload is
-	// recognised by its shape, as the CLI does.
-	if out.FunctionError != nil {
-		return nil, fmt.Errorf("invoke %s: function error (%s): %.500s", f.name, aws.ToString(out.FunctionError), out.Payload)
-	}
-	if err := functionError(out.Payload); err != nil {
-		return nil, fmt.Errorf("invoke %s: %w", f.name, err)
+	if fe := funcerr.In(f.name, out); fe != nil {
+		return nil, fe
 	}
 	return out.Payload, nil
-}
-
-// functionError returns the error a function reported in place of a result
-// ({"errorMessage": ..., "errorType": ...}), or nil for a result.
-func functionError(payload []byte) error {
-	var probe struct {
-		ErrorMessage *string         `json:"errorMessage"`
-		ErrorType    string          `json:"errorType"`
-		Results      json.RawMessage `json:"results"`
-	}
-	if json.Unmarshal(payload, &probe) == nil && probe.ErrorMessage != nil && probe.Results == nil {
-		return fmt.Errorf("the function failed: %s: %s", probe.ErrorType, *probe.ErrorMessage)
-	}
-	return nil
 }
 
 // decodeResult decodes a function's response into a result.

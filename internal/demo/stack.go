@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecrdeploy/ecrdeploy/internal/child"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/internal/rie"
 )
@@ -36,7 +37,7 @@ type stack struct {
 
 	deployer, promoter function
 	// logs are the emulators' and functions' output, by function name.
-	logs map[string]*logTail
+	logs map[string]*child.Output
 }
 
 // start starts moto_server while it builds both functions and the emulator,
@@ -108,7 +109,7 @@ func (s *stack) start(ctx context.Context, p *printer, withPromoter bool, verbos
 	p.say("functions    %s (go build -tags lambda.norpc, linux/%s) in %s", strings.Join(bins, ", "), runtime.GOARCH, seconds(buildTook))
 	p.say("emulator     aws-lambda-rie (go tool, from go.mod) in %s", seconds(toolTook))
 
-	s.logs = map[string]*logTail{}
+	s.logs = map[string]*child.Output{}
 	type fn struct {
 		name, bootstrap string
 		into            *function
@@ -118,7 +119,10 @@ func (s *stack) start(ctx context.Context, p *printer, withPromoter bool, verbos
 		fns = append(fns, fn{promoterName, bins[1], &s.promoter})
 	}
 	for _, f := range fns {
-		logs := &logTail{max: 64 << 10, prefix: f.name + " | ", tee: verbose}
+		logs := &child.Output{Max: 64 << 10}
+		if verbose != nil {
+			logs.Tee = &prefixLines{w: verbose, prefix: f.name + " | "}
+		}
 		s.logs[f.name] = logs
 		em, err := rie.Start(ctx, rie.Options{
 			Emulator:  emulator,
@@ -209,51 +213,37 @@ func (s *stack) processes() string {
 	return strings.Join(what, ", ")
 }
 
-// logTail keeps the last max bytes of a function's output and, when tee is
-// set, copies it there line by line with prefix. It is safe for concurrent
-// writes.
-type logTail struct {
-	mu      sync.Mutex
-	max     int
-	buf     []byte
+// prefixLines copies each complete line written to it to w, with prefix.
+// It is not safe for concurrent writes: it is the Tee of a [child.Output].
+type prefixLines struct {
+	w       io.Writer
 	prefix  string
-	tee     io.Writer
 	partial []byte
 }
 
-func (l *logTail) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	if over := len(l.buf) - l.max; over > 0 {
-		l.buf = append(l.buf[:0], l.buf[over:]...)
-	}
-	if l.tee != nil {
-		l.partial = append(l.partial, p...)
-		for {
-			i := bytes.IndexByte(l.partial, '\n')
-			if i < 0 {
-				break
-			}
-			fmt.Fprintf(l.tee, "%s%s\n", l.prefix, l.partial[:i])
-			l.partial = l.partial[i+1:]
+func (l *prefixLines) Write(p []byte) (int, error) {
+	l.partial = append(l.partial, p...)
+	for {
+		i := bytes.IndexByte(l.partial, '\n')
+		if i < 0 {
+			break
 		}
+		fmt.Fprintf(l.w, "%s%s\n", l.prefix, l.partial[:i])
+		l.partial = l.partial[i+1:]
 	}
 	return len(p), nil
 }
 
-// lastLines returns up to n of the last lines written.
-func (l *logTail) lastLines(n int) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	lines := bytes.Split(bytes.TrimRight(l.buf, "\n"), []byte("\n"))
+// lastLines returns up to n of the last lines of logs.
+func lastLines(logs *child.Output, n int) []string {
+	lines := strings.Split(strings.TrimRight(logs.String(), "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
 	out := make([]string, 0, len(lines))
 	for _, line := range lines {
 		if len(line) > 0 {
-			out = append(out, string(line))
+			out = append(out, line)
 		}
 	}
 	return out

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
-	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
@@ -56,11 +55,10 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := localaws.NewClient(env.Moto.URL)
-	if err := w.seed(t.Context(), local, testFiles.TaskDefinition); err != nil {
+	if err := w.seed(t.Context(), env.Local, testFiles.TaskDefinition); err != nil {
 		t.Fatal(err)
 	}
-	if err := pushImage(t.Context(), local, w.push); err != nil {
+	if err := pushImage(t.Context(), env.Local, w.push); err != nil {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -69,7 +67,7 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 	promoter := handler.Wire(env.Config, settings, handler.Options{Log: log})
 	var out bytes.Buffer
 	return &story{
-		p: &printer{w: &out}, local: local, w: w,
+		p: &printer{w: &out}, local: env.Local, w: w,
 		deployer: inProcess{deployerName, deployer.Event},
 		promoter: inProcess{promoterName, promoter.Request},
 	}, &out
@@ -167,17 +165,5 @@ func TestDeploymentCompleted(t *testing.T) {
 	}
 	if _, err := deploymentCompleted("not an ARN", "x", at); err == nil {
 		t.Error("no error for a bad service ARN")
-	}
-}
-
-func TestFunctionError(t *testing.T) {
-	for payload, want := range map[string]bool{
-		`{"errorMessage":"boom","errorType":"errorString"}`: true,
-		`{"repository":"hello-color","results":[]}`:         false,
-		`{"repository":"x","results":[],"error":"bad"}`:     false,
-	} {
-		if got := functionError([]byte(payload)) != nil; got != want {
-			t.Errorf("functionError(%s) = %v, want %v", payload, got, want)
-		}
 	}
 }

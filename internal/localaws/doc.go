@@ -3,8 +3,8 @@
 // definitions, services, ECR repositories and images, SSM parameters).
 //
 // It does not depend on package testing, so that a program (the demo) can
-// use it; internal/awstest wraps it for tests, failing the test where this
-// package returns an error.
+// use it; tests reach it as internal/awstest's Env.Local, and awstest.Must
+// fails the test where this package returns an error.
 //
 // moto_server must be on PATH; otherwise [StartMoto] returns
 // [ErrMotoNotFound]. It is started without any inherited MOTO_* variables

@@ -19,12 +19,12 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
 
-// The seeding helpers are tested through awstest, which wraps them; these
-// are the parts it does not reach.
+// The seeding methods are tested in internal/awstest, through Env.Local;
+// these are the parts those tests do not reach.
 
 func TestPutImageDigest(t *testing.T) {
 	env := awstest.New(t)
-	c := localaws.NewClient(env.Moto.URL)
+	c := env.Local
 	ctx := t.Context()
 	if _, err := c.CreateRepository(ctx, "web"); err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestPutImageDigest(t *testing.T) {
 
 func TestMissing(t *testing.T) {
 	env := awstest.New(t)
-	c := localaws.NewClient(env.Moto.URL)
+	c := env.Local
 	ctx := t.Context()
 	if _, err := c.CreateCluster(ctx, "apps"); err != nil {
 		t.Fatal(err)

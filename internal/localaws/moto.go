@@ -10,8 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/child"
@@ -51,11 +49,8 @@ type Moto struct {
 	// URL is moto's base URL, such as http://127.0.0.1:41234.
 	URL string
 
-	cmd      *exec.Cmd
-	stderr   *tailBuffer
-	proc     *child.Process
-	stopOnce sync.Once
-	stopErr  error
+	stderr *child.Output
+	proc   *child.Process
 }
 
 // StartMoto starts moto_server on a free loopback port and waits until it
@@ -100,15 +95,15 @@ func startMoto(ctx context.Context, path string, o motoOptions) (*Moto, error) {
 	}
 	m := &Moto{
 		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
-		stderr: &tailBuffer{max: stderrTail},
+		stderr: &child.Output{Max: stderrTail},
 	}
 	// Not CommandContext: the process must outlive ctx, which only bounds
 	// the start.
-	m.cmd = exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	m.cmd.Env = motoEnv(os.Environ(), o.env)
-	m.cmd.Stdout = m.stderr
-	m.cmd.Stderr = m.stderr
-	if m.proc, err = child.Start(m.cmd); err != nil {
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Env = motoEnv(os.Environ(), o.env)
+	cmd.Stdout = m.stderr
+	cmd.Stderr = m.stderr
+	if m.proc, err = child.Start(cmd); err != nil {
 		return nil, err
 	}
 	if err := m.waitReady(ctx); err != nil {
@@ -205,45 +200,8 @@ func (m *Moto) Reset(ctx context.Context) error {
 // that no python process is left behind. It is safe to call more than once;
 // it returns an error only if the process could not be killed.
 func (m *Moto) Stop() error {
-	m.stopOnce.Do(func() {
-		select {
-		case <-m.proc.Done():
-			return
-		default:
-		}
-		// A negative pid signals the process group (Setpgid).
-		if err := syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			m.stopErr = fmt.Errorf("stop moto_server: %w", err)
-			return
-		}
-		select {
-		case <-m.proc.Done():
-		case <-time.After(10 * time.Second):
-			m.stopErr = fmt.Errorf("stop moto_server: pid %d still running after SIGKILL", m.cmd.Process.Pid)
-		}
-	})
-	return m.stopErr
-}
-
-// tailBuffer is an io.Writer that keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
+	if err := m.proc.Stop(); err != nil {
+		return fmt.Errorf("stop moto_server: %w", err)
 	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
+	return nil
 }

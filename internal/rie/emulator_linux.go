@@ -3,7 +3,6 @@ package rie
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -28,7 +27,6 @@ type Emulator struct {
 	// 127.0.0.1:41234.
 	Addr string
 
-	cmd      *exec.Cmd
 	proc     *child.Process
 	stopOnce sync.Once
 	stopErr  error
@@ -39,7 +37,7 @@ type Emulator struct {
 func (e *Emulator) URL() string { return "http://" + e.Addr }
 
 // Pid returns the emulator's process id.
-func (e *Emulator) Pid() int { return e.cmd.Process.Pid }
+func (e *Emulator) Pid() int { return e.proc.Pid() }
 
 // Start runs o.Bootstrap under the emulator on free loopback ports and waits
 // until its Invoke API accepts connections. The emulator starts the function
@@ -59,23 +57,23 @@ func Start(ctx context.Context, o Options) (*Emulator, error) {
 		return nil, err
 	}
 	e := &Emulator{Addr: addr}
-	e.cmd = exec.Command(o.Emulator,
+	cmd := exec.Command(o.Emulator,
 		"--runtime-interface-emulator-address", addr,
 		// The runtime API port defaults to 9001, which another emulator
 		// may hold.
 		"--runtime-api-address", apiAddr,
 		"--log-level", "error",
 		o.Bootstrap)
-	e.cmd.Env = append(os.Environ(), o.Env...)
+	cmd.Env = append(os.Environ(), o.Env...)
 	out := o.Output
 	if out == nil {
 		out = io.Discard
 	}
-	e.cmd.Stdout, e.cmd.Stderr = out, out
+	cmd.Stdout, cmd.Stderr = out, out
 	// The function inherits the output pipe: should it outlive the
 	// emulator, Wait must not wait for it to close the pipe.
-	e.cmd.WaitDelay = 2 * time.Second
-	if e.proc, err = child.Start(e.cmd); err != nil {
+	cmd.WaitDelay = 2 * time.Second
+	if e.proc, err = child.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", o.Emulator, err)
 	}
 	if err := e.waitListening(ctx); err != nil {
@@ -142,26 +140,20 @@ func (e *Emulator) Stop() error {
 			return
 		default:
 		}
-		pid := e.cmd.Process.Pid
+		pid := e.proc.Pid()
 		// The emulator starts the function in a process group of its own:
 		// find it (and anything else the emulator started) by parent pid,
 		// and kill it first, so that the emulator reaps it rather than
 		// leave a zombie to an init that may not reap.
 		for _, c := range ChildrenOf(pid) {
-			killGroup(c)
+			_ = child.KillGroup(c)
 			_ = syscall.Kill(c, syscall.SIGKILL)
 		}
 		for deadline := time.Now().Add(time.Second); time.Now().Before(deadline) && len(ChildrenOf(pid)) > 0; {
 			time.Sleep(5 * time.Millisecond)
 		}
-		if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		if err := e.proc.Stop(); err != nil {
 			e.stopErr = fmt.Errorf("stop runtime interface emulator: %w", err)
-			return
-		}
-		select {
-		case <-e.proc.Done():
-		case <-time.After(10 * time.Second):
-			e.stopErr = fmt.Errorf("stop runtime interface emulator: pid %d still running after SIGKILL", pid)
 		}
 	})
 	return e.stopErr
@@ -194,19 +186,7 @@ func ChildrenOf(pid int) []int {
 	return out
 }
 
-// killGroup sends SIGKILL to the process group pgid, ignoring a group that
-// is already gone.
-func killGroup(pgid int) {
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-}
-
 // setGroup runs cmd in a process group of its own, killed as a whole when
 // its context is done, so that a cancelled go command leaves no compiler
 // behind.
-func setGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error {
-		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	}
-	cmd.WaitDelay = 5 * time.Second
-}
+func setGroup(cmd *exec.Cmd) { child.Group(cmd) }

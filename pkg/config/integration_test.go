@@ -45,9 +45,9 @@ func TestStoreAgainstMoto(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	env.PutParameter(t, "/ecrdeploy/config/team/web", `{"environments": {"dev": {"cluster": "apps", "services": ["web"]}}}`)
-	env.PutParameter(t, "/ecrdeploy/config/broken", `{"environments": {}}`)
-	env.PutParameter(t, "/ecrdeploy/state/hello-color/dev", `{}`) // outside the config path
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/team/web", `{"environments": {"dev": {"cluster": "apps", "services": ["web"]}}}`))(t)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/broken", `{"environments": {}}`))(t)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/state/hello-color/dev", `{}`))(t) // outside the config path
 	env.Proxy.Reset()
 
 	s := config.NewStore(env.SSM(), "/ecrdeploy", time.Minute)

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/announce"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
@@ -47,19 +48,20 @@ type world struct {
 func newWorld(t *testing.T, fixture string, configJSON []byte) *world {
 	t.Helper()
 	env := awstest.New(t)
-	env.CreateCluster(t, cluster)
-	arn := env.RegisterTaskDefinitionFile(t, fixture)
+	awstest.Must(env.Local.CreateCluster(t.Context(), cluster))(t)
+	in := awstest.Must(localaws.ReadTaskDefinitionFile(fixture))(t)
+	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
 	for _, svc := range []string{"hello-color-dev", "hello-color-staging", "hello-color-prod"} {
-		env.CreateService(t, cluster, svc, arn, 1)
+		awstest.Must(env.Local.CreateService(t.Context(), cluster, svc, arn, 1))(t)
 	}
-	env.CreateRepository(t, "hello-color")
+	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
 	if configJSON == nil {
 		var err error
 		if configJSON, err = os.ReadFile("testdata/hello-color.json"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	env.PutParameter(t, "/ecrdeploy/config/hello-color", string(configJSON))
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", string(configJSON)))(t)
 	return &world{env: env, d: newDeployer(env, io.Discard), logs: new(bytes.Buffer)}
 }
 
@@ -72,7 +74,7 @@ func newDeployer(env *awstest.Env, logTo io.Writer) *deploy.Deployer {
 		State:   state.NewStore(env.SSM(), "/ecrdeploy"),
 		Targets: &target.Pool{Base: env.Config},
 		ECR:     env.ECR(),
-		Region:  awstest.Region,
+		Region:  localaws.Region,
 		Log:     slog.New(slog.NewJSONHandler(logTo, nil)),
 	}
 }
@@ -80,9 +82,9 @@ func newDeployer(env *awstest.Env, logTo io.Writer) *deploy.Deployer {
 // push makes the image exist in ECR and returns its push event.
 func (w *world) push(t *testing.T, tag string) event.Push {
 	t.Helper()
-	digest := w.env.PutImage(t, "hello-color", tag, awstest.ImageManifest("hello-color "+tag))
+	digest := awstest.Must(w.env.Local.PutImage(t.Context(), "hello-color", tag, localaws.ImageManifest("hello-color "+tag)))(t)
 	return event.Push{
-		ID: "ev-" + tag, Time: time.Now().UTC().Truncate(time.Second), Account: awstest.AccountID, Region: awstest.Region,
+		ID: "ev-" + tag, Time: time.Now().UTC().Truncate(time.Second), Account: localaws.AccountID, Region: localaws.Region,
 		Repository: "hello-color", Tag: tag, Digest: digest,
 		ManifestMediaType: "application/vnd.docker.distribution.manifest.v2+json",
 		ArtifactMediaType: "application/vnd.docker.container.image.v1+json",
@@ -120,7 +122,8 @@ func row(t *testing.T, res deploy.Result, env string) deploy.Row {
 
 func (w *world) running(t *testing.T, service string) (*ecstypes.TaskDefinition, []ecstypes.Tag) {
 	t.Helper()
-	return w.env.DescribeTaskDefinition(t, w.env.ServiceTaskDefinition(t, cluster, service))
+	arn := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), cluster, service))(t)
+	return awstest.Must2(w.env.Local.DescribeTaskDefinition(t.Context(), arn))(t)
 }
 
 func image(td *ecstypes.TaskDefinition, container string) string {
@@ -195,7 +198,7 @@ func TestPushChangesOnlyImageVariablesAndSecrets(t *testing.T) {
 				t.Fatal(err)
 			}
 			dev := doc.Environments["dev"]
-			img := awstest.ImageURI("hello-color", "1.4.0")
+			img := localaws.ImageURI("hello-color", "1.4.0")
 			want := expectRender(taskdef.FromDescribe(oldTD, oldTags), tt.container, img, dev.Environment, dev.Secrets)
 			if diff := cmp.Diff(canonical(t, want), canonical(t, taskdef.FromDescribe(newTD, newTags))); diff != "" {
 				t.Errorf("registered revision differs from the old one beyond image, variables and secrets (-want +got):\n%s", diff)
@@ -220,7 +223,7 @@ func TestPushChangesOnlyImageVariablesAndSecrets(t *testing.T) {
 					t.Errorf("revision tag %s = %q, want %q (tags %v)", k, tags[k], v, tags)
 				}
 			}
-			raw, ok := w.env.GetParameter(t, "/ecrdeploy/state/hello-color/dev")
+			raw, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/dev"))(t)
 			if !ok {
 				t.Fatal("no state record at /ecrdeploy/state/hello-color/dev")
 			}
@@ -229,7 +232,7 @@ func TestPushChangesOnlyImageVariablesAndSecrets(t *testing.T) {
 				t.Fatal(err)
 			}
 			if rec.Version != "1.4.0" || rec.Digest != p.Digest || rec.Image != img || rec.EventID != p.ID || rec.Cause != "push" ||
-				!awstest.SameTaskDefinition(rec.Services["hello-color-dev"].TaskDefinition, aws.ToString(newTD.TaskDefinitionArn)) ||
+				!localaws.SameTaskDefinition(rec.Services["hello-color-dev"].TaskDefinition, aws.ToString(newTD.TaskDefinitionArn)) ||
 				rec.Services["hello-color-dev"].PreviousTaskDefinition != aws.ToString(oldTD.TaskDefinitionArn) ||
 				rec.Services["hello-color-dev"].DeploymentID == "" || rec.Rollout != state.InProgress {
 				t.Errorf("state record = %+v", rec)
@@ -270,14 +273,14 @@ func TestPushDeploysDevAndStagingSkipsProduction(t *testing.T) {
 	for _, env := range []string{"dev", "staging"} {
 		r := row(t, res, env)
 		td, _ := w.running(t, r.Service)
-		if got := image(td, "web"); got != awstest.ImageURI("hello-color", "1.4.0") {
+		if got := image(td, "web"); got != localaws.ImageURI("hello-color", "1.4.0") {
 			t.Errorf("%s runs %s", env, got)
 		}
-		if !awstest.SameTaskDefinition(r.TaskDefinition, aws.ToString(td.TaskDefinitionArn)) || r.PreviousTaskDefinition == "" || r.DeploymentID == "" {
+		if !localaws.SameTaskDefinition(r.TaskDefinition, aws.ToString(td.TaskDefinitionArn)) || r.PreviousTaskDefinition == "" || r.DeploymentID == "" {
 			t.Errorf("%s result row = %+v", env, r)
 		}
 	}
-	if _, ok := w.env.GetParameter(t, "/ecrdeploy/state/hello-color/production"); ok {
+	if _, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/production"))(t); ok {
 		t.Error("production has a state record though nothing was deployed there")
 	}
 	// One JSON log line per decision, with the keys people search by.
@@ -310,8 +313,8 @@ func TestRedeliveredEventRegistersNothing(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	p := w.push(t, "1.4.0")
 	w.deliver(t, p)
-	revisions := len(w.env.ListTaskDefinitionRevisions(t, "hello-color"))
-	stateBefore, _ := w.env.GetParameter(t, "/ecrdeploy/state/hello-color/dev")
+	revisions := len(awstest.Must(w.env.Local.ListTaskDefinitionRevisions(t.Context(), "hello-color"))(t))
+	stateBefore, _ := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/dev"))(t)
 	w.env.Proxy.Reset()
 	res := w.deliver(t, p)
 	want := map[string]string{"dev": "unchanged", "staging": "unchanged", "production": "skipped manual-environment"}
@@ -323,10 +326,10 @@ func TestRedeliveredEventRegistersNothing(t *testing.T) {
 			t.Errorf("%s called %d times on a re-delivery", op, n)
 		}
 	}
-	if got := len(w.env.ListTaskDefinitionRevisions(t, "hello-color")); got != revisions {
+	if got := len(awstest.Must(w.env.Local.ListTaskDefinitionRevisions(t.Context(), "hello-color"))(t)); got != revisions {
 		t.Errorf("revisions = %d after re-delivery, want %d", got, revisions)
 	}
-	if after, _ := w.env.GetParameter(t, "/ecrdeploy/state/hello-color/dev"); after != stateBefore {
+	if after, _ := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/dev"))(t); after != stateBefore {
 		t.Errorf("state record rewritten on re-delivery")
 	}
 }
@@ -339,7 +342,7 @@ func TestOlderVersionIsNotDeployed(t *testing.T) {
 		t.Errorf("dev outcome = %q, want skipped older-than-current", got)
 	}
 	td, _ := w.running(t, "hello-color-dev")
-	if got := image(td, "web"); got != awstest.ImageURI("hello-color", "1.3.0") {
+	if got := image(td, "web"); got != localaws.ImageURI("hello-color", "1.3.0") {
 		t.Errorf("dev runs %s, want 1.3.0", got)
 	}
 }
@@ -443,7 +446,7 @@ func TestRetaggedDigestIsSkipped(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	w.deliver(t, w.push(t, "1.4.0"))
 	// Overwrite the tag with a different image.
-	digest := w.env.PutImage(t, "hello-color", "1.4.0", awstest.ImageManifest("rebuilt 1.4.0"))
+	digest := awstest.Must(w.env.Local.PutImage(t.Context(), "hello-color", "1.4.0", localaws.ImageManifest("rebuilt 1.4.0")))(t)
 	p := w.push(t, "1.4.1") // any event; then turn it into the re-tag
 	p.Tag, p.Digest, p.ID = "1.4.0", digest, "ev-retag"
 	res := w.deliver(t, p)
@@ -490,7 +493,7 @@ func TestDesiredCountAndDeploymentSentOnlyWhenConfigured(t *testing.T) {
 			t.Errorf("unexpected UpdateService for %v", m["service"])
 		}
 	}
-	if got := w.env.DescribeService(t, cluster, "hello-color-staging").DesiredCount; got != 2 {
+	if got := awstest.Must(w.env.Local.DescribeService(t.Context(), cluster, "hello-color-staging"))(t).DesiredCount; got != 2 {
 		t.Errorf("staging desiredCount = %d, want 2", got)
 	}
 }
@@ -530,16 +533,16 @@ func TestFailureBetweenRegisterAndUpdateConvergesWithoutSecondRevision(t *testin
 	if got := outcomes(res)["dev"]; got != "failed" {
 		t.Fatalf("dev outcome = %q, want failed", got)
 	}
-	revisions := len(w.env.ListTaskDefinitionRevisions(t, "hello-color"))
+	revisions := len(awstest.Must(w.env.Local.ListTaskDefinitionRevisions(t.Context(), "hello-color"))(t))
 	res = w.deliver(t, p)
 	if got := outcomes(res)["dev"]; got != "deployed" {
 		t.Fatalf("re-delivery: dev outcome = %q, want deployed", got)
 	}
-	if got := len(w.env.ListTaskDefinitionRevisions(t, "hello-color")); got != revisions {
+	if got := len(awstest.Must(w.env.Local.ListTaskDefinitionRevisions(t.Context(), "hello-color"))(t)); got != revisions {
 		t.Errorf("re-delivery registered another revision: %d, want %d", got, revisions)
 	}
 	td, _ := w.running(t, "hello-color-dev")
-	if got := image(td, "web"); got != awstest.ImageURI("hello-color", "1.4.0") {
+	if got := image(td, "web"); got != localaws.ImageURI("hello-color", "1.4.0") {
 		t.Errorf("dev runs %s", got)
 	}
 }
@@ -553,7 +556,7 @@ func TestStateWriteFailureIsRepairedOnRedelivery(t *testing.T) {
 	if r := row(t, res, "dev"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, "not recorded") {
 		t.Fatalf("dev = %+v, want failed: not recorded", r)
 	}
-	if _, ok := w.env.GetParameter(t, "/ecrdeploy/state/hello-color/dev"); ok {
+	if _, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/dev"))(t); ok {
 		t.Fatal("state written despite the injected failure")
 	}
 	w.env.Proxy.Reset()
@@ -564,7 +567,7 @@ func TestStateWriteFailureIsRepairedOnRedelivery(t *testing.T) {
 	if n := w.env.Proxy.Count("RegisterTaskDefinition") + w.env.Proxy.Count("UpdateService"); n != 0 {
 		t.Errorf("re-delivery deployed again (%d mutating calls)", n)
 	}
-	raw, ok := w.env.GetParameter(t, "/ecrdeploy/state/hello-color/dev")
+	raw, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/dev"))(t)
 	var rec state.Record
 	if !ok || json.Unmarshal([]byte(raw), &rec) != nil || rec.Version != "1.4.0" || rec.Digest != p.Digest {
 		t.Errorf("state not repaired: %q", raw)
@@ -630,11 +633,12 @@ func TestCallsOfOneDeployment(t *testing.T) {
 // of this repository's versions.
 func TestFirstPushReplacesPlaceholderImage(t *testing.T) {
 	env := awstest.New(t)
-	env.CreateCluster(t, cluster)
-	arn := env.RegisterTaskDefinitionJSON(t, []byte(`{"family":"hello-color","containerDefinitions":[{"name":"web","image":"nginx:1.27.3","memory":128,"essential":true}]}`))
-	env.CreateService(t, cluster, "hello-color-dev", arn, 1)
-	env.CreateRepository(t, "hello-color")
-	env.PutParameter(t, "/ecrdeploy/config/hello-color", oneEnv)
+	awstest.Must(env.Local.CreateCluster(t.Context(), cluster))(t)
+	in := awstest.Must(localaws.ParseTaskDefinition([]byte(`{"family":"hello-color","containerDefinitions":[{"name":"web","image":"nginx:1.27.3","memory":128,"essential":true}]}`)))(t)
+	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
+	awstest.Must(env.Local.CreateService(t.Context(), cluster, "hello-color-dev", arn, 1))(t)
+	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", oneEnv))(t)
 	w := &world{env: env, d: newDeployer(env, nil)}
 	res := w.deliver(t, w.push(t, "1.4.0"))
 	if got := outcomes(res)["dev"]; got != "deployed" {

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
@@ -27,7 +28,7 @@ func (w *world) manual(t *testing.T, req request.Request) (deploy.Result, error)
 
 func (w *world) state(t *testing.T, env string) state.Record {
 	t.Helper()
-	raw, ok := w.env.GetParameter(t, "/ecrdeploy/state/hello-color/"+env)
+	raw, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/"+env))(t)
 	if !ok {
 		t.Fatalf("no state record for %s", env)
 	}
@@ -44,7 +45,7 @@ func (w *world) rollout(t *testing.T, env, service, status string) deploy.Result
 	t.Helper()
 	rec := w.state(t, env)
 	ev := event.DeploymentChange{
-		ID: "ecs-" + env + "-" + status, Account: awstest.AccountID, Region: awstest.Region,
+		ID: "ecs-" + env + "-" + status, Account: localaws.AccountID, Region: localaws.Region,
 		ServiceARN: "arn:aws:ecs:us-east-1:123456789012:service/apps/" + service, Cluster: cluster, Service: service,
 		EventName: "SERVICE_DEPLOYMENT_" + status, DeploymentID: rec.Services[service].DeploymentID,
 	}
@@ -305,7 +306,7 @@ func TestDeploymentEventForUnknownServiceChangesNothing(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	w.deliver(t, w.push(t, "1.4.0"))
 	before := w.state(t, "dev")
-	res, err := w.d.DeploymentChanged(t.Context(), event.DeploymentChange{Region: awstest.Region, Cluster: cluster, Service: "hello-color-dev",
+	res, err := w.d.DeploymentChanged(t.Context(), event.DeploymentChange{Region: localaws.Region, Cluster: cluster, Service: "hello-color-dev",
 		EventName: "SERVICE_DEPLOYMENT_FAILED", DeploymentID: "ecs-svc/not-ours"})
 	if err != nil || len(res.Results) != 0 {
 		t.Errorf("event for another deployment: %v %+v", err, res)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/announce"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
@@ -55,7 +56,7 @@ func TestReconcileCatchesUpAfterLostEvents(t *testing.T) {
 	}
 	for svc, tag := range map[string]string{"hello-color-dev": "2.0.0-rc.1", "hello-color-staging": "1.2.0"} {
 		td, _ := w.running(t, svc)
-		if got := image(td, "web"); got != awstest.ImageURI("hello-color", tag) {
+		if got := image(td, "web"); got != localaws.ImageURI("hello-color", tag) {
 			t.Errorf("%s runs %s, want %s", svc, got, tag)
 		}
 	}
@@ -102,7 +103,7 @@ func TestReconcileSkipsHeldAndLeavesAheadAlone(t *testing.T) {
 	}
 	for svc, tag := range map[string]string{"hello-color-dev": "2.0.0", "hello-color-staging": "2.0.0"} {
 		td, _ := w.running(t, svc)
-		if got := image(td, "web"); got != awstest.ImageURI("hello-color", tag) {
+		if got := image(td, "web"); got != localaws.ImageURI("hello-color", tag) {
 			t.Errorf("%s runs %s, want %s (outcomes %v)", svc, got, tag, repoOutcomes(res))
 		}
 	}
@@ -127,26 +128,27 @@ func TestReconcileDoesNotRedeployHeldVersion(t *testing.T) {
 		t.Errorf("staging = %q, want unchanged (1.2.0 is held, 1.1.0 runs)", got)
 	}
 	td, _ := w.running(t, "hello-color-staging")
-	if got := image(td, "web"); got != awstest.ImageURI("hello-color", "1.1.0") {
+	if got := image(td, "web"); got != localaws.ImageURI("hello-color", "1.1.0") {
 		t.Errorf("staging runs %s, want 1.1.0", got)
 	}
 }
 
 func TestReconcileThirtyRepositories(t *testing.T) {
 	env := awstest.New(t)
-	env.CreateCluster(t, cluster)
-	arn := env.RegisterTaskDefinitionFile(t, fargateFixture)
+	awstest.Must(env.Local.CreateCluster(t.Context(), cluster))(t)
+	in := awstest.Must(localaws.ReadTaskDefinitionFile(fargateFixture))(t)
+	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
 	const repos, images = 30, 25
 	for i := range repos {
 		repo := fmt.Sprintf("app-%02d", i)
-		env.CreateRepository(t, repo)
+		awstest.Must(env.Local.CreateRepository(t.Context(), repo))(t)
 		for v := range images {
-			env.PutImage(t, repo, fmt.Sprintf("1.%d.0", v), awstest.ImageManifest(fmt.Sprintf("%s %d", repo, v)))
+			awstest.Must(env.Local.PutImage(t.Context(), repo, fmt.Sprintf("1.%d.0", v), localaws.ImageManifest(fmt.Sprintf("%s %d", repo, v))))(t)
 		}
-		env.CreateService(t, cluster, repo+"-dev", arn, 1)
-		env.PutParameter(t, "/ecrdeploy/config/"+repo, fmt.Sprintf(
+		awstest.Must(env.Local.CreateService(t.Context(), cluster, repo+"-dev", arn, 1))(t)
+		awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/"+repo, fmt.Sprintf(
 			`{"environments":{"dev":{"cluster":"apps","services":["%s-dev"],"container":"web"},
-			  "prod":{"trigger":"manual","cluster":"apps","services":["%s-dev"],"container":"web"}}}`, repo, repo))
+			  "prod":{"trigger":"manual","cluster":"apps","services":["%s-dev"],"container":"web"}}}`, repo, repo)))(t)
 	}
 	d := newDeployer(env, &bytes.Buffer{})
 	env.Proxy.Reset()
@@ -188,13 +190,13 @@ func TestReconcileStopsBeforeDeadline(t *testing.T) {
 // SQS queue and returns a function that reads what arrived.
 func subscribe(t *testing.T, env *awstest.Env) func() []map[string]any {
 	t.Helper()
-	q := sqs.NewFromConfig(env.MotoConfig)
+	q := sqs.NewFromConfig(env.Local.Config)
 	out, err := q.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("results")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	arn := "arn:aws:sqs:us-east-1:123456789012:results"
-	eb := eventbridge.NewFromConfig(env.MotoConfig)
+	eb := eventbridge.NewFromConfig(env.Local.Config)
 	if _, err := eb.PutRule(t.Context(), &eventbridge.PutRuleInput{Name: aws.String("ecrdeploy-results"), EventPattern: aws.String(`{"source":["ecrdeploy"]}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -249,7 +251,7 @@ func TestResultEventsAndMetrics(t *testing.T) {
 	got := events["Deployment Started/dev"]["detail"].(map[string]any)
 	want := map[string]any{
 		"repository": "hello-color", "environment": "dev", "cluster": "apps", "service": "hello-color-dev",
-		"version": "1.4.0", "tag": "1.4.0", "digest": p.Digest, "image": awstest.ImageURI("hello-color", "1.4.0"),
+		"version": "1.4.0", "tag": "1.4.0", "digest": p.Digest, "image": localaws.ImageURI("hello-color", "1.4.0"),
 		"taskDefinition": dev.TaskDefinition, "previousTaskDefinition": dev.PreviousTaskDefinition, "deploymentId": dev.DeploymentID,
 		"outcome": "deployed", "trigger": "push", "eventId": p.ID,
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
@@ -56,16 +57,16 @@ func TestTransientFaultsOnEveryOperation(t *testing.T) {
 					t.Fatalf("Push = %v, %v; want deployed after the retries", outcomes(res), err)
 				}
 				td, _ := w.running(t, "hello-color-dev")
-				if got := image(td, "web"); got != awstest.ImageURI("hello-color", "1.4.0") {
+				if got := image(td, "web"); got != localaws.ImageURI("hello-color", "1.4.0") {
 					t.Errorf("dev runs %s", got)
 				}
-				if rec := w.state(t, "dev"); rec.Version != "1.4.0" || !awstest.SameTaskDefinition(rec.Services["hello-color-dev"].TaskDefinition, aws.ToString(td.TaskDefinitionArn)) {
+				if rec := w.state(t, "dev"); rec.Version != "1.4.0" || !localaws.SameTaskDefinition(rec.Services["hello-color-dev"].TaskDefinition, aws.ToString(td.TaskDefinitionArn)) {
 					t.Errorf("state %+v does not agree with the service (%s)", rec, aws.ToString(td.TaskDefinitionArn))
 				}
 				// A retried RegisterTaskDefinition whose first answer was lost
 				// registers a second identical revision (ECS has no idempotency
 				// token for it); anything else registers exactly one.
-				revisions := len(w.env.ListTaskDefinitionRevisions(t, "hello-color"))
+				revisions := len(awstest.Must(w.env.Local.ListTaskDefinitionRevisions(t.Context(), "hello-color"))(t))
 				want := 2 // the fixture's and ours
 				if op == "RegisterTaskDefinition" && fault.AfterForward {
 					want = 4
@@ -100,10 +101,10 @@ func TestOneOfFiveEnvironmentsFails(t *testing.T) {
 		envs = append(envs, fmt.Sprintf(`"e%d":{"cluster":"apps","services":["%s"],"container":"web"}`, i, svc))
 	}
 	w := newWorld(t, fargateFixture, []byte(`{"environments":{`+strings.Join(envs, ",")+`}}`))
-	arn := w.env.ServiceTaskDefinition(t, cluster, "hello-color-dev")
+	arn := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), cluster, "hello-color-dev"))(t)
 	for i := range 5 {
 		if i != 3 {
-			w.env.CreateService(t, cluster, fmt.Sprintf("svc-%d", i), arn, 1)
+			awstest.Must(w.env.Local.CreateService(t.Context(), cluster, fmt.Sprintf("svc-%d", i), arn, 1))(t)
 		}
 	}
 	res, err := w.d.Push(t.Context(), w.push(t, "1.4.0"))
@@ -155,11 +156,11 @@ func TestConcurrentDeliveriesConvergeOnHighest(t *testing.T) {
 			w.env.Proxy.ClearFaults()
 			td, _ := w.running(t, "hello-color-dev")
 			top := fmt.Sprintf("1.%d.0", n)
-			if got := image(td, "web"); got != awstest.ImageURI("hello-color", top) {
+			if got := image(td, "web"); got != localaws.ImageURI("hello-color", top) {
 				t.Errorf("service runs %s, want %s", got, top)
 			}
 			rec := w.state(t, "dev")
-			if rec.Version != top || !awstest.SameTaskDefinition(rec.Services["hello-color-dev"].TaskDefinition, aws.ToString(td.TaskDefinitionArn)) {
+			if rec.Version != top || !localaws.SameTaskDefinition(rec.Services["hello-color-dev"].TaskDefinition, aws.ToString(td.TaskDefinitionArn)) {
 				t.Errorf("state says %s on %s; the service runs %s", rec.Version, rec.Services["hello-color-dev"].TaskDefinition, aws.ToString(td.TaskDefinitionArn))
 			}
 		})
@@ -197,7 +198,7 @@ func TestRecheckBeforeUpdateService(t *testing.T) {
 	w := newWorld(t, fargateFixture, []byte(oneEnv))
 	p := w.push(t, "1.4.0")
 	newer := `{"repository":"hello-color","environment":"dev","version":"1.9.0","tag":"1.9.0","digest":"sha256:` + strings.Repeat("9", 64) + `","services":{}}`
-	store := ssmpkg.NewFromConfig(w.env.MotoConfig)
+	store := ssmpkg.NewFromConfig(w.env.Local.Config)
 	var once sync.Once
 	w.env.Proxy.Before("DescribeTaskDefinition", func(awstest.Call) {
 		once.Do(func() {

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
@@ -33,19 +34,20 @@ const (
 // assuming a role there gives them.
 func otherAccountConfig(t *testing.T, env *awstest.Env) aws.Config {
 	t.Helper()
-	cfg := env.MotoConfig.Copy()
+	cfg := env.Local.Config.Copy()
 	cfg.Region = otherRegion
-	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(env.MotoConfig), "arn:aws:iam::222222222222:role/seed"))
+	cfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(env.Local.Config), "arn:aws:iam::222222222222:role/seed"))
 	return cfg
 }
 
 func TestTemplateModeFirstDeployIntoAServiceThatRanSomethingElse(t *testing.T) {
 	env := awstest.New(t)
-	env.CreateCluster(t, cluster)
+	awstest.Must(env.Local.CreateCluster(t.Context(), cluster))(t)
 	// The service runs nginx from another family: nothing of hello-color.
-	other := env.RegisterTaskDefinitionJSON(t, []byte(`{"family":"placeholder","containerDefinitions":[{"name":"nginx","image":"nginx:1.27","memory":128,"essential":true}]}`))
-	env.CreateService(t, cluster, "hello-color-qa", other, 1)
-	env.CreateRepository(t, "hello-color")
+	in := awstest.Must(localaws.ParseTaskDefinition([]byte(`{"family":"placeholder","containerDefinitions":[{"name":"nginx","image":"nginx:1.27","memory":128,"essential":true}]}`)))(t)
+	other := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
+	awstest.Must(env.Local.CreateService(t.Context(), cluster, "hello-color-qa", other, 1))(t)
+	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
 	pretty, err := os.ReadFile(fargateFixture)
 	if err != nil {
 		t.Fatal(err)
@@ -55,8 +57,8 @@ func TestTemplateModeFirstDeployIntoAServiceThatRanSomethingElse(t *testing.T) {
 		t.Fatal(err)
 	}
 	tmpl := compact.Bytes()
-	env.PutParameter(t, "/ecrdeploy/config/hello-color", `{"environments":{"qa":{"cluster":"apps","services":["hello-color-qa"],
-		"container":"web","family":"hello-color-qa","environment":{"OCTO_ENV":"QA"},"taskDefinition":`+string(tmpl)+`}}}`)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", `{"environments":{"qa":{"cluster":"apps","services":["hello-color-qa"],
+		"container":"web","family":"hello-color-qa","environment":{"OCTO_ENV":"QA"},"taskDefinition":`+string(tmpl)+`}}}`))(t)
 	w := &world{env: env, d: newDeployer(env, nil)}
 	p := w.push(t, "1.4.0")
 	res := w.deliver(t, p)
@@ -64,7 +66,7 @@ func TestTemplateModeFirstDeployIntoAServiceThatRanSomethingElse(t *testing.T) {
 		t.Fatalf("qa = %q (%+v), want deployed", got, res)
 	}
 	td, tags := w.running(t, "hello-color-qa")
-	if aws.ToString(td.Family) != "hello-color-qa" || image(td, "web") != awstest.ImageURI("hello-color", "1.4.0") || len(td.ContainerDefinitions) != 2 {
+	if aws.ToString(td.Family) != "hello-color-qa" || image(td, "web") != localaws.ImageURI("hello-color", "1.4.0") || len(td.ContainerDefinitions) != 2 {
 		t.Errorf("qa runs %s with web %s and %d containers", aws.ToString(td.TaskDefinitionArn), image(td, "web"), len(td.ContainerDefinitions))
 	}
 	// The revision is the template with only image, variables and tags set.
@@ -72,7 +74,7 @@ func TestTemplateModeFirstDeployIntoAServiceThatRanSomethingElse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := expectRender(taskdef.FromDescribe(fixture, fixtureTags), "web", awstest.ImageURI("hello-color", "1.4.0"), map[string]string{"OCTO_ENV": "QA"}, nil)
+	want := expectRender(taskdef.FromDescribe(fixture, fixtureTags), "web", localaws.ImageURI("hello-color", "1.4.0"), map[string]string{"OCTO_ENV": "QA"}, nil)
 	want.Family = aws.String("hello-color-qa")
 	if diff := cmp.Diff(canonical(t, want), canonical(t, taskdef.FromDescribe(td, tags))); diff != "" {
 		t.Errorf("revision differs from the template (-want +got):\n%s", diff)
@@ -97,7 +99,7 @@ func seedOtherAccount(t *testing.T, env *awstest.Env) *ecs.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := awstest.ParseTaskDefinition(data)
+	in, err := localaws.ParseTaskDefinition(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +117,9 @@ func seedOtherAccount(t *testing.T, env *awstest.Env) *ecs.Client {
 func TestDeployIntoAnotherAccountThroughAssumedRole(t *testing.T) {
 	env := awstest.New(t)
 	prodECS := seedOtherAccount(t, env)
-	env.CreateRepository(t, "hello-color")
-	env.PutParameter(t, "/ecrdeploy/config/hello-color", `{"environments":{"production":{"trigger":"manual","cluster":"apps-prod","services":["hello-color"],
-		"region":"`+otherRegion+`","roleArn":"`+targetRole+`","imageRef":"digest","environment":{"OCTO_COLOR":"#f00"}}}}`)
+	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", `{"environments":{"production":{"trigger":"manual","cluster":"apps-prod","services":["hello-color"],
+		"region":"`+otherRegion+`","roleArn":"`+targetRole+`","imageRef":"digest","environment":{"OCTO_COLOR":"#f00"}}}}`))(t)
 	w := &world{env: env, d: newDeployer(env, nil)}
 	p := w.push(t, "1.4.0")
 	res, err := w.d.Manual(t.Context(), mustRequest(t, `{"action":"deploy","repository":"hello-color","tag":"1.4.0","environment":"production"}`), "r")
@@ -132,14 +134,14 @@ func TestDeployIntoAnotherAccountThroughAssumedRole(t *testing.T) {
 	if err != nil || len(svc.Services) != 1 {
 		t.Fatalf("describe production service: %v", err)
 	}
-	if got := aws.ToString(svc.Services[0].TaskDefinition); !awstest.SameTaskDefinition(got, r.TaskDefinition) {
+	if got := aws.ToString(svc.Services[0].TaskDefinition); !localaws.SameTaskDefinition(got, r.TaskDefinition) {
 		t.Errorf("production service runs %s, want %s", got, r.TaskDefinition)
 	}
 	td, err := prodECS.DescribeTaskDefinition(t.Context(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(r.TaskDefinition)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := image(td.TaskDefinition, "app"), awstest.RegistryHost()+"/hello-color@"+p.Digest; got != want {
+	if got, want := image(td.TaskDefinition, "app"), localaws.RegistryHost()+"/hello-color@"+p.Digest; got != want {
 		t.Errorf("image = %s, want %s (imageRef digest)", got, want)
 	}
 	if n := env.Proxy.Count("AssumeRole"); n != 1 {
@@ -159,10 +161,10 @@ func TestDeployIntoAnotherAccountThroughAssumedRole(t *testing.T) {
 func TestMissingReplicaFailsRetryablyAndRegistersNothing(t *testing.T) {
 	env := awstest.New(t)
 	seedOtherAccount(t, env)
-	env.CreateRepository(t, "hello-color")
+	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
 	replica := otherAccount + ".dkr.ecr." + otherRegion + ".amazonaws.com"
-	env.PutParameter(t, "/ecrdeploy/config/hello-color", `{"environments":{"production":{"cluster":"apps-prod","services":["hello-color"],
-		"region":"`+otherRegion+`","roleArn":"`+targetRole+`","registry":"`+replica+`"}}}`)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", `{"environments":{"production":{"cluster":"apps-prod","services":["hello-color"],
+		"region":"`+otherRegion+`","roleArn":"`+targetRole+`","registry":"`+replica+`"}}}`))(t)
 	w := &world{env: env, d: newDeployer(env, nil)}
 	p := w.push(t, "1.4.0")
 	env.Proxy.Reset()
@@ -182,7 +184,7 @@ func TestMissingReplicaFailsRetryablyAndRegistersNothing(t *testing.T) {
 	if _, err := repl.CreateRepository(t.Context(), &ecr.CreateRepositoryInput{RepositoryName: aws.String("hello-color")}); err != nil {
 		t.Fatal(err)
 	}
-	manifest := awstest.ImageManifest("hello-color 1.4.0")
+	manifest := localaws.ImageManifest("hello-color 1.4.0")
 	if _, err := repl.PutImage(t.Context(), &ecr.PutImageInput{RepositoryName: aws.String("hello-color"), ImageManifest: aws.String(string(manifest)),
 		ImageTag: aws.String("1.4.0"), ImageDigest: aws.String(p.Digest)}); err != nil {
 		t.Fatal(err)
@@ -200,7 +202,7 @@ func TestVerifyReportsMissingContainerAndSecret(t *testing.T) {
 	                    "TOKEN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:token-AbCdEf"}},
 	  "staging":{"cluster":"apps","services":["hello-color-staging","gone"]}}}`
 	w := newWorld(t, fargateFixture, []byte(cfg))
-	w.env.PutParameter(t, "/hello/dev/db", "s3cret")
+	awstest.Must(w.env.Local.PutParameter(t.Context(), "/hello/dev/db", "s3cret"))(t)
 	v := &verify.Verifier{Config: w.d.Config, Targets: w.d.Targets.(*target.Pool)}
 	checks, err := v.Verify(t.Context(), "hello-color")
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 )
 
@@ -27,13 +28,14 @@ const helloColor = `{"environments":{
 func seed(t *testing.T) *awstest.Env {
 	t.Helper()
 	env := awstest.New(t)
-	env.CreateCluster(t, "apps")
-	arn := env.RegisterTaskDefinitionFile(t, "../taskdef/testdata/fargate-web.json")
+	awstest.Must(env.Local.CreateCluster(t.Context(), "apps"))(t)
+	in := awstest.Must(localaws.ReadTaskDefinitionFile("../taskdef/testdata/fargate-web.json"))(t)
+	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
 	for _, s := range []string{"hello-color-dev", "hello-color-staging", "hello-color-prod"} {
-		env.CreateService(t, "apps", s, arn, 1)
+		awstest.Must(env.Local.CreateService(t.Context(), "apps", s, arn, 1))(t)
 	}
-	env.CreateRepository(t, "hello-color")
-	env.PutParameter(t, "/ecrdeploy/config/hello-color", helloColor)
+	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", helloColor))(t)
 	return env
 }
 
