@@ -14,12 +14,8 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
 	"github.com/ecrdeploy/ecrdeploy/pkg/input"
+	"github.com/ecrdeploy/ecrdeploy/pkg/param"
 )
-
-// standardTierLimit is the largest value a standard-tier SSM parameter
-// holds; a larger document (up to config.MaxDocumentSize) needs the advanced
-// tier.
-const standardTierLimit = 4096
 
 const configUsage = `usage: ecrdeploy config <command> [arguments]
 
@@ -173,16 +169,7 @@ A document larger than 4 KB needs the advanced tier, which is chosen for it
 		return exitBadInput
 	}
 	name := config.ParameterName(prefix, repo)
-	in := &ssm.PutParameterInput{
-		Name:      aws.String(name),
-		Value:     aws.String(string(data)),
-		Type:      ssmtypes.ParameterTypeString,
-		Overwrite: aws.Bool(true),
-	}
-	if len(data) > standardTierLimit {
-		in.Tier = ssmtypes.ParameterTierIntelligentTiering
-	}
-	out, err := client.PutParameter(ctx, in)
+	out, err := client.PutParameter(ctx, param.Put(name, data, ssmtypes.ParameterTierIntelligentTiering))
 	if err != nil {
 		fmt.Fprintf(c.stderr, "ecrdeploy config put: put parameter %s: %v\n", name, err)
 		return exitFailed

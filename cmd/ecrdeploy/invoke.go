@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,7 +20,7 @@ import (
 type reply struct {
 	Result deploy.Result
 	// Payload is Result as JSON exactly as the Lambda runtime returns it
-	// (see lambdaJSON): what -o json prints.
+	// (see runLocal): what -o json prints.
 	Payload []byte
 	// Err is the error the local handler returned with the result: one a
 	// retry could fix. (The deployed function reports such an error as a
@@ -59,24 +58,13 @@ func (c *cli) runLocal(ctx context.Context, payload []byte, verbose bool, progre
 		return reply{}, &setupError{err}
 	}
 	res, herr := h.Request(ctx, payload)
-	data, err := lambdaJSON(res)
+	// Exactly what the Lambda runtime returns: it encodes without escaping
+	// HTML, and so does the result's own encoding.
+	data, err := res.MarshalJSON()
 	if err != nil {
 		return reply{}, fmt.Errorf("encode result: %w", err)
 	}
 	return reply{Result: res, Payload: data, Err: herr}, nil
-}
-
-// lambdaJSON encodes a result exactly as the Lambda runtime for Go
-// (aws-lambda-go) encodes a handler's response: encoding/json without HTML
-// escaping, compact, without the encoder's trailing newline.
-func lambdaJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // lambdaAPI is the part of the Lambda API the CLI uses; *lambda.Client

@@ -107,7 +107,7 @@ func TestManualJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("stdout is not a result: %v\n%s", err, stdout)
 	}
-	want, err := lambdaJSON(res)
+	want, err := res.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,15 +122,5 @@ func TestManualJSON(t *testing.T) {
 	code, stdout, stderr = runCLI(t, "", "status", "nothing-here", "-o", "json")
 	if code != exitBadInput || !strings.HasPrefix(stdout, `{"repository":"nothing-here","results":[],"error":"`) || !strings.HasPrefix(stderr, "error: ") {
 		t.Errorf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
-	}
-}
-
-func TestLambdaJSON(t *testing.T) {
-	got, err := lambdaJSON(deploy.Result{Repository: "a<b>&c", Results: []deploy.Row{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := `{"repository":"a<b>&c","results":[]}`; string(got) != want {
-		t.Errorf("lambdaJSON = %s, want %s", got, want)
 	}
 }

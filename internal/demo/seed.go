@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -174,7 +175,7 @@ func prepareTaskDefinition(td *ecs.RegisterTaskDefinitionInput, service string, 
 		if img := aws.ToString(cd.Image); !strings.HasSuffix(img, "/"+repository+":"+runningTag) {
 			return fmt.Errorf("container %s runs %s, want %s:%s", aws.ToString(cd.Name), img, repository, runningTag)
 		}
-		for _, k := range sortedKeys(env.Environment) {
+		for _, k := range slices.Sorted(maps.Keys(env.Environment)) {
 			i := slices.IndexFunc(cd.Environment, func(kv ecstypes.KeyValuePair) bool { return aws.ToString(kv.Name) == k })
 			kv := ecstypes.KeyValuePair{Name: aws.String(k), Value: aws.String(env.Environment[k])}
 			if i >= 0 {
@@ -204,13 +205,4 @@ func runsRepository(cd ecstypes.ContainerDefinition, env *config.Environment) bo
 // stateName is the SSM parameter of an environment's state record.
 func stateName(environment string) string {
 	return state.NewStore(nil, prefix).Name(repository, environment)
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -146,7 +147,7 @@ func (s *story) checkDeployed(c *checks, name, svc string, r deploy.Row, run run
 	c.check(localaws.SameTaskDefinition(run.taskDefinition, r.TaskDefinition),
 		"%s/%s: ECS runs %s, want the new revision %s", name, svc, short(run.taskDefinition), short(r.TaskDefinition))
 	c.check(isImage(run.image, tag, digest), "%s/%s: ECS runs image %s, want %s:%s", name, svc, run.image, repository, tag)
-	for _, k := range sortedKeys(env.Environment) {
+	for _, k := range slices.Sorted(maps.Keys(env.Environment)) {
 		c.check(run.vars[k] == env.Environment[k], "%s/%s: ECS has %s=%q, want %q", name, svc, k, run.vars[k], env.Environment[k])
 	}
 	return true

@@ -224,38 +224,25 @@ func (c *checker) check(path string, t reflect.Type, tok json.Token, start int64
 // opening brace has been read.
 func (c *checker) object(path string, t reflect.Type) *input.Error {
 	fields := jsonFields(t)
-	seen := make(map[string]bool)
-	for c.dec.More() {
-		key, err := c.key(path)
-		if err != nil {
-			return err
-		}
-		child := input.JoinPath(path, key)
+	return c.members(path, "field", func(child, key string) reflect.Type {
 		ft, known := fields[key]
-		switch {
-		case seen[key]:
-			c.problem(child, "field given more than once")
-			ft = nil
-		case !known:
+		if !known {
 			c.problem(child, unknownField(key, fields))
 		}
-		seen[key] = true
-		if ft == nil {
-			if err := c.skipValue(child); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := c.value(child, ft); err != nil {
-			return err
-		}
-	}
-	return c.closing(path)
+		return ft
+	})
 }
 
 // mapping checks the members of a JSON object that decodes into map t; the
 // opening brace has been read.
 func (c *checker) mapping(path string, t reflect.Type) *input.Error {
+	return c.members(path, "key", func(string, string) reflect.Type { return t.Elem() })
+}
+
+// members checks the members of an object, the opening brace read: a name
+// given twice is a problem (what names it: "field" or "key"), and typeOf
+// says what a member's value decodes into (nil: skip it, its problem told).
+func (c *checker) members(path, what string, typeOf func(child, key string) reflect.Type) *input.Error {
 	seen := make(map[string]bool)
 	for c.dec.More() {
 		key, err := c.key(path)
@@ -263,15 +250,20 @@ func (c *checker) mapping(path string, t reflect.Type) *input.Error {
 			return err
 		}
 		child := input.JoinPath(path, key)
+		var t reflect.Type
 		if seen[key] {
-			c.problem(child, "key given more than once")
+			c.problem(child, what+" given more than once")
+		} else {
+			t = typeOf(child, key)
+		}
+		seen[key] = true
+		if t == nil {
 			if err := c.skipValue(child); err != nil {
 				return err
 			}
 			continue
 		}
-		seen[key] = true
-		if err := c.value(child, t.Elem()); err != nil {
+		if err := c.value(child, t); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -207,12 +208,12 @@ func (v *validator) containers(path string, names Names) {
 // which would split differently in the container's environment. A name set in
 // both maps is refused because ECS would be left to pick one.
 func (v *validator) variables(path string, environment, secrets map[string]string) {
-	for _, name := range sortedKeys(environment) {
+	for _, name := range slices.Sorted(maps.Keys(environment)) {
 		if problem := variableName(name); problem != "" {
 			v.problem(input.JoinPath(path+".environment", name), "%s", problem)
 		}
 	}
-	for _, name := range sortedKeys(secrets) {
+	for _, name := range slices.Sorted(maps.Keys(secrets)) {
 		p := input.JoinPath(path+".secrets", name)
 		if problem := variableName(name); problem != "" {
 			v.problem(p, "%s", problem)
@@ -288,13 +289,4 @@ func (v *validator) promotionCycles() {
 			cur = next
 		}
 	}
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -81,6 +81,9 @@ func TestResultJSON(t *testing.T) {
 	if want := `{"repository":"r","results":[],"repositories":[{"repository":"s","results":[]}]}`; string(out) != want {
 		t.Errorf("got %s, want %s", out, want)
 	}
+	if got, _ := (Result{Repository: "a<b>&c"}).MarshalJSON(); string(got) != `{"repository":"a<b>&c","results":[]}` {
+		t.Errorf("MarshalJSON = %s, want HTML characters unescaped, as Lambda returns them", got)
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

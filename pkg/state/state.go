@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/param"
 )
 
 // Rollout is how far a deployment's rollout has got. It is spelled one way
@@ -63,9 +65,6 @@ const (
 
 // Automatic reports whether the cause deploys without a person asking.
 func (c Cause) Automatic() bool { return c == CausePush || c == CauseReconcile }
-
-// standardTierLimit is the largest value of a standard-tier parameter.
-const standardTierLimit = 4096
 
 // maxHeld bounds the list of held versions so a record stays well inside the
 // 4 KiB limit of a standard SSM parameter.
@@ -254,17 +253,8 @@ func (s *Store) Put(ctx context.Context, rec Record) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("encode state %s: %w", name, err)
 	}
-	in := &ssm.PutParameterInput{
-		Name:      aws.String(name),
-		Value:     aws.String(string(data)),
-		Type:      ssmtypes.ParameterTypeString,
-		Overwrite: aws.Bool(true),
-	}
-	if len(data) > standardTierLimit {
-		// An environment with many services outgrows the standard tier.
-		in.Tier = ssmtypes.ParameterTierAdvanced
-	}
-	out, err := s.client.PutParameter(ctx, in)
+	// An environment with many services outgrows the standard tier.
+	out, err := s.client.PutParameter(ctx, param.Put(name, data, ssmtypes.ParameterTierAdvanced))
 	if err != nil {
 		return 0, fmt.Errorf("write state %s: %w", name, err)
 	}

@@ -181,54 +181,41 @@ func checkPairs(what string, m map[string]string, emptyValue bool) error {
 	return nil
 }
 
-// mergeEnvironment replaces or adds the variables of set in env and sorts
-// the result by name. The sort is stable so that duplicate names a
-// definition already had keep their order.
+// merge replaces or adds the entries of set in list, by name, and sorts the
+// result by name. The sort is stable so that duplicate names a definition
+// already had keep their order. name reads an entry's name, entry makes one.
+func merge[T any](list []T, set map[string]string, name func(T) string, entry func(name, value string) T) []T {
+	list = slices.DeleteFunc(list, func(e T) bool {
+		_, ok := set[name(e)]
+		return ok
+	})
+	for _, n := range slices.Sorted(maps.Keys(set)) {
+		list = append(list, entry(n, set[n]))
+	}
+	slices.SortStableFunc(list, func(a, b T) int { return cmp.Compare(name(a), name(b)) })
+	return list
+}
+
+// mergeEnvironment replaces or adds the variables of set in env.
 func mergeEnvironment(env []ecstypes.KeyValuePair, set map[string]string) []ecstypes.KeyValuePair {
-	env = slices.DeleteFunc(env, func(kv ecstypes.KeyValuePair) bool {
-		_, ok := set[deref(kv.Name)]
-		return ok
-	})
-	for _, name := range slices.Sorted(maps.Keys(set)) {
-		env = append(env, ecstypes.KeyValuePair{Name: new(name), Value: new(set[name])})
-	}
-	slices.SortStableFunc(env, func(a, b ecstypes.KeyValuePair) int {
-		return cmp.Compare(deref(a.Name), deref(b.Name))
-	})
-	return env
+	return merge(env, set, func(kv ecstypes.KeyValuePair) string { return deref(kv.Name) },
+		func(n, v string) ecstypes.KeyValuePair { return ecstypes.KeyValuePair{Name: new(n), Value: new(v)} })
 }
 
-// mergeSecrets is mergeEnvironment for secrets.
+// mergeSecrets replaces or adds the secrets of set (name to valueFrom).
 func mergeSecrets(secrets []ecstypes.Secret, set map[string]string) []ecstypes.Secret {
-	secrets = slices.DeleteFunc(secrets, func(s ecstypes.Secret) bool {
-		_, ok := set[deref(s.Name)]
-		return ok
-	})
-	for _, name := range slices.Sorted(maps.Keys(set)) {
-		secrets = append(secrets, ecstypes.Secret{Name: new(name), ValueFrom: new(set[name])})
-	}
-	slices.SortStableFunc(secrets, func(a, b ecstypes.Secret) int {
-		return cmp.Compare(deref(a.Name), deref(b.Name))
-	})
-	return secrets
+	return merge(secrets, set, func(s ecstypes.Secret) string { return deref(s.Name) },
+		func(n, v string) ecstypes.Secret { return ecstypes.Secret{Name: new(n), ValueFrom: new(v)} })
 }
 
-// mergeTags sets the tags of set over tags by key and sorts them by key. An
-// empty result is nil: RegisterTaskDefinition rejects an empty tags list.
+// mergeTags sets the tags of set over tags by key. An empty result is nil:
+// RegisterTaskDefinition rejects an empty tags list.
 func mergeTags(tags []ecstypes.Tag, set map[string]string) []ecstypes.Tag {
-	tags = slices.DeleteFunc(tags, func(t ecstypes.Tag) bool {
-		_, ok := set[deref(t.Key)]
-		return ok
-	})
-	for _, key := range slices.Sorted(maps.Keys(set)) {
-		tags = append(tags, ecstypes.Tag{Key: new(key), Value: new(set[key])})
-	}
+	tags = merge(tags, set, func(t ecstypes.Tag) string { return deref(t.Key) },
+		func(k, v string) ecstypes.Tag { return ecstypes.Tag{Key: new(k), Value: new(v)} })
 	if len(tags) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(tags, func(a, b ecstypes.Tag) int {
-		return cmp.Compare(deref(a.Key), deref(b.Key))
-	})
 	return tags
 }
 
