@@ -250,6 +250,9 @@ func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request
 		if err != nil {
 			return
 		}
+		if d.settleFailure(ctx, a, want, observed, put) {
+			return // ECS failed or rolled the deployment back: its decision stands
+		}
 		running := map[string]string{}
 		drift := false
 		for _, svc := range names {
@@ -279,6 +282,36 @@ func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request
 	}
 }
 
+// settleFailure records, when ECS has failed or rolled back a deployment
+// the record want names, what ECS did (the failure held, what it rolled
+// back to as running), with put, and reports whether it did: settling then
+// stops, since pointing the services at the failed revision again would
+// undo ECS's rollback. The rows of the services concerned say the rollout
+// failed.
+func (d *Deployer) settleFailure(ctx context.Context, a *applying, want state.Record, observed map[string]target.Service, put func(state.Record) bool) bool {
+	views := map[string]ecsView{}
+	failed := false
+	for name, entry := range want.Services {
+		if svc, ok := observed[ecsref.ServiceName(name)]; ok {
+			v := judgeRollout(entry, svc, nil)
+			views[name] = v
+			failed = failed || v.rollout == state.Failed
+		}
+	}
+	if !failed {
+		return false
+	}
+	if repaired, changed := repairRecord(want, views, d.now()); changed {
+		put(repaired)
+	}
+	for i, r := range a.rows {
+		if v, ok := views[r.Service]; ok && v.rollout == state.Failed && r.Outcome == Deployed {
+			a.rows[i].Rollout = state.Failed
+		}
+	}
+	return true
+}
+
 // revisions returns the revision of each service a record names.
 func revisions(rec state.Record) map[string]string {
 	m := make(map[string]string, len(rec.Services))
@@ -295,7 +328,8 @@ func revisions(rec state.Record) map[string]string {
 func (d *Deployer) restore(ctx context.Context, client target.ECSAPI, a *applying, rec state.Record, running map[string]string) {
 	for i, r := range a.rows {
 		entry, ok := rec.Services[r.Service]
-		if !ok || ecsref.SameRevision(entry.TaskDefinition, running[r.Service]) {
+		if !ok || entry.Rollout == state.Failed || ecsref.SameRevision(entry.TaskDefinition, running[r.Service]) {
+			// A revision whose deployment failed is never put back.
 			continue
 		}
 		id, err := d.update(ctx, client, a.e, r.Service, entry.TaskDefinition)
@@ -394,6 +428,6 @@ func unchangedEntry(prev state.Record, e environment, p servicePlan) state.Servi
 	if old, ok := prev.Services[p.service]; ok && ecsref.SameRevision(old.TaskDefinition, p.revision) {
 		return old
 	}
-	svc := p.observed.service
-	return state.Service{Cluster: e.env.Cluster, TaskDefinition: p.revision, DeploymentID: svc.DeploymentID, Rollout: cmp.Or(svc.Rollout, state.InProgress)}
+	primary, _ := p.observed.service.Primary()
+	return state.Service{Cluster: e.env.Cluster, TaskDefinition: p.revision, DeploymentID: primary.ID, Rollout: cmp.Or(primary.Rollout, state.InProgress)}
 }

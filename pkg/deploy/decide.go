@@ -4,9 +4,11 @@ import (
 	"cmp"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
@@ -114,8 +116,13 @@ func (p servicePlan) register() bool { return p.outcome == Deployed && p.revisio
 // rendered).
 func planService(req Request, e environment, rec *state.Record, o serviceObservation) servicePlan {
 	p := servicePlan{service: o.name, observed: o}
-	if o.err != nil {
+	switch {
+	case o.err != nil:
 		p.outcome, p.err = Failed, o.err
+		return p
+	case !o.service.ECSControlled():
+		// UpdateService would refuse the revision: register nothing.
+		p.outcome, p.reason = Skipped, policy.UnsupportedController
 		return p
 	}
 	p.base = taskdef.FromDescribe(o.current.Def, o.current.Tags)
@@ -129,10 +136,13 @@ func planService(req Request, e environment, rec *state.Record, o serviceObserva
 		Family:      e.env.Family,
 		Tags:        revisionTags(req, e.version),
 	}
-	p.image = spec.Image
 	// Template mode renders from the configured task definition; the
 	// service may have run anything before (even another repository).
 	template := e.env.TaskDefinition.Input()
+	if template == nil {
+		spec.Image = sameImage(req, e, rec, o, p.base, spec)
+	}
+	p.image = spec.Image
 	if rec == nil {
 		images, err := taskdef.Images(p.base, spec.Containers, spec.Repository)
 		if err != nil && template == nil {
@@ -170,6 +180,60 @@ func planService(req Request, e environment, rec *state.Record, o serviceObserva
 		p.outcome, p.rendered = Deployed, rendered
 	}
 	return p
+}
+
+// sameImage returns the image reference to render, deciding identity by
+// digest. When the service already runs the request's digest (under
+// another tag spelling, "v1.2.0" for "1.2.0", or another registry host),
+// the reference it runs is kept, so that the same image is not rolled out
+// again. When it runs another digest under the very reference the request
+// would render (the tag was moved to a new image), the image is rendered
+// by digest, so that ECS pulls the new one instead of seeing no change.
+func sameImage(req Request, e environment, rec *state.Record, o serviceObservation, base *ecs.RegisterTaskDefinitionInput, spec taskdef.Spec) string {
+	running := runningDigest(rec, o)
+	images, err := taskdef.Images(base, spec.Containers, spec.Repository)
+	if err != nil || running == "" || len(images) == 0 {
+		return spec.Image
+	}
+	var current string
+	for _, image := range images {
+		if current != "" && image != current {
+			return spec.Image // containers run different references: render them all anew
+		}
+		current = image
+	}
+	ref := taskdef.ParseImage(current)
+	switch {
+	case !ref.InRepository(req.Repository):
+		return spec.Image
+	case running == req.Digest && (ref.Digest == "" || ref.Digest == req.Digest) && sameVersion(e, ref.Tag):
+		return current
+	case running != req.Digest && current == spec.Image && ref.Digest == "":
+		return taskdef.ImageFor(ref.Registry, req.Repository, req.Tag, req.Digest, true)
+	}
+	return spec.Image
+}
+
+// sameVersion reports whether a tag is the environment's version of the
+// request, however it is spelled.
+func sameVersion(e environment, tag string) bool {
+	v, ok := e.env.Policy().Version(tag)
+	return ok && e.version != nil && v.Equal(e.version)
+}
+
+// runningDigest is the digest of the image a service runs, when it is
+// known: from the ecrdeploy:digest tag of the revision it runs, or from the
+// record when the record names that revision.
+func runningDigest(rec *state.Record, o serviceObservation) string {
+	for _, t := range o.current.Tags {
+		if aws.ToString(t.Key) == "ecrdeploy:digest" && aws.ToString(t.Value) != "" {
+			return aws.ToString(t.Value)
+		}
+	}
+	if rec != nil && ecsref.SameRevision(rec.Services[o.name].TaskDefinition, o.current.ARN) {
+		return rec.Digest
+	}
+	return ""
 }
 
 // revisionTags are the ECS tags on a new revision: where it came from.

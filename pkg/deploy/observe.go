@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -22,12 +24,15 @@ type environment struct {
 }
 
 // observation is what the reads of one environment returned: its ECS client,
-// its state record (nil when it has none yet) and its services as ECS
-// describes them, by name.
+// its state record (nil when it has none yet) as ECS says it should read
+// now, and its services as ECS describes them, by name.
 type observation struct {
 	client   target.ECSAPI
 	rec      *state.Record
 	services map[string]target.Service
+	// repaired says rec is the stored record brought up to what ECS says
+	// (a rollout that ended, a rollback): it is to be written.
+	repaired bool
 }
 
 // observeEnvironment reads what deciding about an environment needs first:
@@ -54,9 +59,95 @@ func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e enviro
 	}
 	obs := observation{client: client, services: services}
 	if rec, ok := recs[e.name]; ok {
-		obs.rec = &rec
+		repaired, changed := repairRecord(rec, ecsViews(ctx, client, e.env.Cluster, rec, services), d.now())
+		obs.rec, obs.repaired = &repaired, changed
 	}
 	return obs, nil
+}
+
+// ecsViews judges, for each service a record names, what became of the
+// deployment it records. It reads the service-deployments history only for
+// a deployment ECS no longer lists whose end the record does not know, so
+// that a push whose last deployment ended, or is still listed, costs no
+// call; those reads run concurrently.
+func ecsViews(ctx context.Context, client target.ECSAPI, cluster string, rec state.Record, services map[string]target.Service) map[string]ecsView {
+	views := make(map[string]ecsView, len(rec.Services))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for name, entry := range rec.Services {
+		svc, ok := services[ecsref.ServiceName(name)]
+		if !ok {
+			continue
+		}
+		if !needsHistory(entry, svc) {
+			views[name] = judgeRollout(entry, svc, nil)
+			continue
+		}
+		wg.Go(func() {
+			// A history that cannot be read is no history: the services'
+			// deployments are judged on their own.
+			history, _ := target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(name), rec.Time.Add(-historyWindow))
+			mu.Lock()
+			defer mu.Unlock()
+			views[name] = judgeRollout(entry, svc, history)
+		})
+	}
+	wg.Wait()
+	return views
+}
+
+// historyWindow is how long before a record was written the deployment it
+// records may have been created (UpdateService, then the record).
+const historyWindow = 15 * time.Minute
+
+// writeRepair writes a record brought up to what ECS says, and logs what
+// changed. It returns the record as written.
+func (d *Deployer) writeRepair(ctx context.Context, rec state.Record) (state.Record, error) {
+	rec.ParameterVersion = 0
+	n, err := d.State.Put(ctx, rec)
+	if err != nil {
+		return rec, fmt.Errorf("record what ECS says of %s in %s: %w", rec.Repository, rec.Environment, err)
+	}
+	rec.ParameterVersion = n
+	d.log().InfoContext(ctx, "state repaired from ECS", "repository", rec.Repository, "environment", rec.Environment,
+		"version", rec.Version, "rollout", string(rec.Rollout), "held", rec.Held)
+	return rec, nil
+}
+
+// refreshRecord reads an environment's record, brings it up to what ECS
+// says of its services and writes it when that changed anything. It
+// returns the record as it now reads, with ECS's description of its
+// services; state.ErrNotFound (wrapped) when the environment has no record.
+func (d *Deployer) refreshRecord(ctx context.Context, repository, name string, env *config.Environment, client target.ECSAPI) (state.Record, error) {
+	rec, err := d.State.Get(ctx, repository, name)
+	if err != nil {
+		return rec, err
+	}
+	rec, _, err = d.refresh(ctx, rec, env, client)
+	return rec, err
+}
+
+// refresh brings a record just read up to what ECS says, writing it when
+// that changed anything, and returns it with ECS's description of the
+// environment's services. client nil means the environment's own.
+func (d *Deployer) refresh(ctx context.Context, rec state.Record, env *config.Environment, client target.ECSAPI) (state.Record, map[string]target.Service, error) {
+	if client == nil {
+		c, err := d.Targets.ECS(ctx, targetOf(rec.Repository, rec.Environment, env))
+		if err != nil {
+			return rec, nil, err
+		}
+		client = c
+	}
+	services, err := target.DescribeServices(ctx, client, env.Cluster, env.Services)
+	if err != nil {
+		return rec, nil, err
+	}
+	repaired, changed := repairRecord(rec, ecsViews(ctx, client, env.Cluster, rec, services), d.now())
+	if !changed {
+		return rec, services, nil
+	}
+	repaired, err = d.writeRepair(ctx, repaired)
+	return repaired, services, err
 }
 
 // checkReplica checks, before anything is registered, that the image exists
@@ -98,6 +189,9 @@ func observeService(ctx context.Context, client target.ECSAPI, e environment, na
 		return o
 	}
 	o.service = svc
+	if !svc.ECSControlled() {
+		return o // nothing of it can be deployed; planService says why
+	}
 	family := cmp.Or(e.env.Family, ecsref.Family(svc.TaskDefinition))
 	latest, found, err := target.DescribeTaskDefinition(ctx, client, family)
 	if err != nil {

@@ -29,7 +29,8 @@ func (d *Deployer) promote(ctx context.Context, req request.Request, requestID s
 	if from == "" {
 		return d.fail(ctx, res, fmt.Errorf("promote %s to %s: no source: name one with from, or set promoteFrom on %s", req.Repository, req.To, req.To))
 	}
-	src, err := d.State.Get(ctx, req.Repository, from)
+	// What ECS says of the source's rollout, not only what was recorded.
+	src, err := d.refreshRecord(ctx, req.Repository, from, doc.Environments[from], nil)
 	if errors.Is(err, state.ErrNotFound) {
 		return d.fail(ctx, res, fmt.Errorf("promote %s from %s: %w there", req.Repository, from, ErrNothingDeployed))
 	}

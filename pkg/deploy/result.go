@@ -93,18 +93,22 @@ type Row struct {
 
 // EnvironmentStatus is what runs in one environment, from its state record.
 type EnvironmentStatus struct {
-	Environment string          `json:"environment"`
-	Cluster     string          `json:"cluster"`
-	Trigger     config.Trigger  `json:"trigger"` // the environment's trigger: push or manual
-	Version     string          `json:"version,omitempty"`
-	Tag         string          `json:"tag,omitempty"`
-	Digest      string          `json:"digest,omitempty"`
-	Image       string          `json:"image,omitempty"`
-	Rollout     state.Rollout   `json:"rollout,omitempty"`
-	Held        []string        `json:"held,omitempty"`
-	DeployedBy  state.Cause     `json:"deployedBy,omitempty"` // what caused the last deployment
-	DeployedAt  *time.Time      `json:"deployedAt,omitempty"`
-	Services    []ServiceStatus `json:"services"`
+	Environment string         `json:"environment"`
+	Cluster     string         `json:"cluster"`
+	Trigger     config.Trigger `json:"trigger"` // the environment's trigger: push or manual
+	Version     string         `json:"version,omitempty"`
+	Tag         string         `json:"tag,omitempty"`
+	Digest      string         `json:"digest,omitempty"`
+	Image       string         `json:"image,omitempty"`
+	Rollout     state.Rollout  `json:"rollout,omitempty"`
+	Held        []string       `json:"held,omitempty"`
+	DeployedBy  state.Cause    `json:"deployedBy,omitempty"` // what caused the last deployment
+	DeployedAt  *time.Time     `json:"deployedAt,omitempty"`
+	// Failed is the last deployment ECS failed or rolled back here.
+	Failed   *state.Failure  `json:"failed,omitempty"`
+	Services []ServiceStatus `json:"services"`
+	// Error says why ECS could not be asked what runs.
+	Error string `json:"error,omitempty"`
 }
 
 // ServiceStatus is what runs in one service of an environment.
@@ -113,6 +117,10 @@ type ServiceStatus struct {
 	TaskDefinition string        `json:"taskDefinition,omitempty"`
 	DeploymentID   string        `json:"deploymentId,omitempty"`
 	Rollout        state.Rollout `json:"rollout,omitempty"`
+	// Running is the revision ECS runs; Drift says it is not the one
+	// recorded (someone changed the service outside ecrdeploy).
+	Running string `json:"running,omitempty"`
+	Drift   bool   `json:"drift,omitempty"`
 }
 
 // Kind is what sort of failure a result reports.
@@ -180,7 +188,8 @@ func kindOf(err error) Kind {
 // result (and the error a retry could fix) reports, or "" when it was
 // carried out. The CLI's exit status and the functions' answers derive from
 // it. A service that failed is an AWS failure; a deployment whose rollout
-// failed or had not finished when waiting stopped is a rollout failure.
+// failed, had not finished when waiting stopped, or was replaced by someone
+// else's before it finished is a rollout failure.
 // Rows that only report an ECS deployment event (no outcome) are records,
 // not requests, and are not judged.
 func Judge(res Result, err error) Kind {
@@ -197,7 +206,7 @@ func Judge(res Result, err error) Kind {
 		switch {
 		case r.Outcome == Failed:
 			return AWS
-		case r.Outcome == Deployed && (r.Rollout == state.Failed || r.Rollout == state.InProgress):
+		case r.Outcome == Deployed && (r.Rollout == state.Failed || r.Rollout == state.InProgress || r.Rollout == state.Superseded):
 			rollout = true
 		}
 	}

@@ -19,6 +19,11 @@ func (d *Deployer) rollback(ctx context.Context, req request.Request, requestID 
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
+	// Record first what ECS says (a rollout that ended, a rollback ECS
+	// made), so that the history ends with what runs.
+	if _, err := d.refreshRecord(ctx, req.Repository, req.Environment, doc.Environments[req.Environment], nil); err != nil && !errors.Is(err, state.ErrNotFound) {
+		return d.fail(ctx, res, err)
+	}
 	history, err := d.State.History(ctx, req.Repository, req.Environment)
 	if errors.Is(err, state.ErrNotFound) {
 		return d.fail(ctx, res, fmt.Errorf("rollback %s in %s: %w there", req.Repository, req.Environment, ErrNothingDeployed))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
@@ -43,7 +44,7 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 				if ecsref.ServiceName(svc) != ev.Service {
 					continue
 				}
-				rec, recorded, err := d.recordRollout(ctx, repo, name, svc, ev.DeploymentID, rollout, ev.Reason)
+				rec, recorded, err := d.recordRollout(ctx, repo, name, svc, ev.DeploymentID, rollout, ev.Reason, ev.UpdatedAt)
 				if err == nil && !recorded {
 					continue
 				}
@@ -57,6 +58,14 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 					row.TaskDefinition, row.Image = rec.Services[svc].TaskDefinition, rec.Image
 					row.LeadTime = leadTime(rec, rollout, at)
 					res.Version, res.Tag, res.Digest, res.Cause = rec.Version, rec.Tag, rec.Digest, rec.Cause
+					if rollout == state.Failed {
+						// ECS may have rolled the service back: record what
+						// runs now, so nothing points it at the failed
+						// revision again.
+						if _, _, err := d.refresh(ctx, rec, env, nil); err != nil {
+							d.log().ErrorContext(ctx, "record rollback", "repository", repo, "environment", name, "error", err.Error())
+						}
+					}
 				}
 				res.Repository = repo
 				res.Results = append(res.Results, row)
@@ -73,33 +82,226 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 	return res, retry
 }
 
-// recordRollout records the rollout status of one service's deployment in
-// its environment's state. It changes nothing, and reports false, when the
-// state no longer names that deployment (it was superseded, or is not ours)
-// or already has that status (a re-delivered event). A failed deployment
-// holds its version in the environment. It returns the record as written.
-func (d *Deployer) recordRollout(ctx context.Context, repository, environment, service, deploymentID string, rollout state.Rollout, reason string) (state.Record, bool, error) {
+// recordRollout records what ECS reported at a time (an event's updatedAt)
+// of one service's deployment in its environment's state. It changes
+// nothing, and reports false, when the state no longer names that
+// deployment (it was superseded, or is not ours), when it already says so
+// (a re-delivered event), or when the report is older than what the record
+// has, or would replace an ended rollout with one still in progress (a late
+// event). A failed deployment holds its version in the environment. It
+// returns the record as written.
+func (d *Deployer) recordRollout(ctx context.Context, repository, environment, service, deploymentID string, rollout state.Rollout, reason string, at time.Time) (state.Record, bool, error) {
 	rec, err := d.State.Get(ctx, repository, environment)
 	if err != nil {
 		return rec, false, err
 	}
-	s, ok := rec.Services[service]
-	if !ok || s.DeploymentID != deploymentID || s.Rollout == rollout {
+	if !applyRollout(&rec, service, deploymentID, rollout, reason, cmpTime(at, d.now())) {
 		return rec, false, nil
-	}
-	s.Rollout, s.Reason = rollout, reason
-	rec.Services[service] = s
-	rec.Rollout = rec.AggregateRollout()
-	switch rec.Rollout {
-	case state.Failed:
-		rec.Hold(rec.Version)
-	case state.Completed:
-		rec.LastCompleted = rec.Version
 	}
 	if _, err := d.State.Put(ctx, rec); err != nil {
 		return rec, false, fmt.Errorf("record rollout of %s in %s: %w", service, environment, err)
 	}
 	return rec, true, nil
+}
+
+func cmpTime(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def.UTC()
+	}
+	return t.UTC()
+}
+
+// applyRollout records in rec what ECS reported at a time of one service's
+// deployment, and reports whether that changed the record. Reports are
+// applied in time order: an ended rollout (completed or failed) is never
+// replaced by an older report or one still in progress. When every
+// service's rollout has completed the deployment is known good; when one
+// failed, its version is held and the failure recorded.
+func applyRollout(rec *state.Record, service, deploymentID string, rollout state.Rollout, reason string, at time.Time) bool {
+	s, ok := rec.Services[service]
+	switch {
+	case !ok || deploymentID == "" || s.DeploymentID != deploymentID || s.Rollout == rollout:
+		return false
+	case s.RolloutAt != nil && at.Before(*s.RolloutAt):
+		return false // older than what the record says
+	case s.Rollout.Terminal() && !rollout.Terminal():
+		return false // a late report of a rollout that has ended
+	}
+	s.Rollout, s.Reason, s.RolloutAt = rollout, reason, &at
+	rec.Services[service] = s
+	before := rec.Rollout
+	rec.Rollout = rec.AggregateRollout()
+	if rec.Rollout == before {
+		return true
+	}
+	switch rec.Rollout {
+	case state.Failed:
+		rec.Hold(rec.Version)
+		rec.Failed = &state.Failure{Version: rec.Version, Digest: rec.Digest, DeploymentID: deploymentID, Reason: reason, Time: at}
+	case state.Completed:
+		rec.Completed(at)
+	}
+	return true
+}
+
+// ecsView is what ECS says became of the deployment a record names for one
+// service.
+type ecsView struct {
+	// rollout is the deployment's rollout, or "" when ECS says nothing
+	// of it that can be relied on.
+	rollout state.Rollout
+	reason  string
+	at      time.Time
+	// rolledBack says ECS put the service back on an earlier revision
+	// (the circuit breaker, an alarm): running is that revision, and
+	// rollback the deployment that runs it.
+	rolledBack bool
+	running    string
+	rollback   target.Deployment
+	// replaced says another deployment, not ecrdeploy's, replaced it:
+	// someone changed the service outside ecrdeploy.
+	replaced bool
+}
+
+// judgeRollout decides what became of the deployment a record's entry
+// names, from ECS's description of the service and, where ECS no longer
+// lists that deployment, from the service-deployments history (nil when the
+// API is not available). It calls nothing.
+func judgeRollout(entry state.Service, svc target.Service, history []target.ServiceDeployment) ecsView {
+	v := ecsView{running: svc.TaskDefinition}
+	primary, _ := svc.Primary()
+	if entry.DeploymentID == "" {
+		return v
+	}
+	if dep, ok := svc.Deployment(entry.DeploymentID); ok {
+		v.rollout, v.reason, v.at = dep.Rollout, dep.Reason, dep.UpdatedAt
+		switch {
+		case dep.Rollout == state.Failed && dep.Status != "PRIMARY" && !ecsref.SameRevision(primary.TaskDefinition, entry.TaskDefinition):
+			v.rolledBack, v.rollback = true, primary
+		case dep.Status != "PRIMARY" && dep.Rollout == state.InProgress:
+			// A newer deployment took over before this one finished.
+			v.rollout, v.replaced = "", !ecsref.SameRevision(primary.TaskDefinition, entry.TaskDefinition)
+		}
+		return v
+	}
+	// ECS no longer lists it: the history says how it ended.
+	for _, h := range history {
+		if ecsref.SameRevision(h.TaskDefinition, entry.TaskDefinition) {
+			v.rollout, v.reason, v.at = h.Rollout(), h.Reason, h.CreatedAt
+			v.rolledBack = h.RolledBack() && !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition)
+			if v.rolledBack {
+				v.rollback = primary
+			}
+			if !v.rolledBack && !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition) {
+				v.replaced = true
+			}
+			return v
+		}
+	}
+	// Without a history, the shape of what ECS runs: the deployment's own
+	// revision (ECS replaced the deployment with another of the same
+	// revision: a forced new deployment), the revision it replaced (a
+	// rollback: ECS goes back to the last deployment that completed), or
+	// something else (someone else's deployment).
+	switch {
+	case ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition):
+		v.rollout, v.reason, v.at = primary.Rollout, primary.Reason, primary.UpdatedAt
+	case entry.PreviousTaskDefinition != "" && ecsref.SameRevision(svc.TaskDefinition, entry.PreviousTaskDefinition) && rollingBack(primary.Reason):
+		v.rollout, v.reason, v.at, v.rolledBack, v.rollback = state.Failed, primary.Reason, primary.UpdatedAt, true, primary
+	default:
+		v.replaced = true
+	}
+	return v
+}
+
+// rollingBack reports whether a deployment's rolloutStateReason says ECS
+// started it to roll a failed deployment back ("ECS deployment circuit
+// breaker: rolling back to deploymentId ..."). Only then does a service
+// back on the revision it ran before count as rolled back: someone may have
+// put it there by hand, or a slower delivery of an older version.
+func rollingBack(reason string) bool {
+	r := strings.ToLower(reason)
+	return strings.Contains(r, "rolling back") || strings.Contains(r, "rollback") || strings.Contains(r, "roll back")
+}
+
+// needsHistory reports whether judging an entry needs the
+// service-deployments history: its rollout has not ended as far as the
+// record knows, and ECS no longer lists its deployment.
+func needsHistory(entry state.Service, svc target.Service) bool {
+	if entry.DeploymentID == "" || entry.Rollout.Terminal() {
+		return false
+	}
+	_, listed := svc.Deployment(entry.DeploymentID)
+	return !listed
+}
+
+// repairRecord brings an environment's record up to what ECS says of each
+// service (views: by service) at now, and reports whether it changed
+// anything. Rollouts are recorded as ECS reports them; a deployment ECS
+// rolled back is failed and its version held, and the services are recorded
+// as running what ECS rolled back to: when every service was rolled back,
+// the record becomes that of the last known-good deployment, with the
+// failure kept beside it. It calls nothing.
+func repairRecord(rec state.Record, views map[string]ecsView, now time.Time) (state.Record, bool) {
+	rec = cloneRecord(rec)
+	changed := false
+	rolledBack := 0
+	for _, name := range slices.Sorted(maps.Keys(views)) {
+		v, entry := views[name], rec.Services[name]
+		if v.rollout != "" && applyRollout(&rec, name, entry.DeploymentID, v.rollout, v.reason, cmpTime(v.at, now)) {
+			changed = true
+		}
+		if v.rolledBack {
+			rolledBack++
+		}
+	}
+	if rolledBack == 0 {
+		return rec, changed
+	}
+	if rolledBack < len(rec.Services) {
+		// Some services were rolled back: they run what ECS went back to.
+		for name, v := range views {
+			if entry := rec.Services[name]; v.rolledBack && !ecsref.SameRevision(entry.TaskDefinition, v.running) {
+				entry.PreviousTaskDefinition, entry.TaskDefinition = entry.TaskDefinition, v.running
+				rec.Services[name] = entry
+				changed = true
+			}
+		}
+		return rec, changed
+	}
+	// Every service was rolled back: what runs is what ran before.
+	failure := rec.Failed
+	good, known := rec.LastGood()
+	rec.Hold(rec.Version)
+	if failure == nil || failure.Version != rec.Version {
+		failure = &state.Failure{Version: rec.Version, Digest: rec.Digest, Time: now.UTC()}
+	}
+	next := rec
+	next.Version, next.Tag, next.Digest, next.Image = "", "", "", ""
+	if known {
+		next.Version, next.Tag, next.Digest, next.Image = good.Version, good.Tag, good.Digest, good.Image
+	}
+	next.Cause, next.EventID, next.Time, next.PushedAt = state.CauseECS, "", now.UTC(), nil
+	next.Services = map[string]state.Service{}
+	for name, entry := range rec.Services {
+		v := views[name]
+		next.Services[name] = state.Service{
+			Cluster: entry.Cluster, TaskDefinition: v.running, PreviousTaskDefinition: entry.TaskDefinition,
+			DeploymentID: v.rollback.ID, Rollout: cmp.Or(v.rollback.Rollout, state.InProgress), Reason: v.rollback.Reason,
+		}
+	}
+	next.Rollout = next.AggregateRollout()
+	next.Failed = failure
+	return next, true
+}
+
+// cloneRecord returns a copy of rec that shares nothing that repairing
+// changes.
+func cloneRecord(rec state.Record) state.Record {
+	rec.Services = maps.Clone(rec.Services)
+	rec.Held = slices.Clone(rec.Held)
+	rec.Good = slices.Clone(rec.Good)
+	return rec
 }
 
 // leadTime is the time from the push of a record's image to at, when the
@@ -110,111 +312,4 @@ func leadTime(rec state.Record, rollout state.Rollout, at time.Time) time.Durati
 		return 0
 	}
 	return at.Sub(*rec.PushedAt)
-}
-
-// wait polls ECS until every deployment the result started has completed or
-// failed, recording each outcome in the state, or until the invocation's
-// deadline minus a margin, when the rows still running say in-progress
-// instead of the invocation timing out. It returns the result with the
-// rollout of each deployed row.
-func (d *Deployer) wait(ctx context.Context, res Result) Result {
-	res.Results = slices.Clone(res.Results)
-	var pending []*Row
-	for i := range res.Results {
-		if r := &res.Results[i]; r.Outcome == Deployed && r.DeploymentID != "" {
-			pending = append(pending, r)
-		}
-	}
-	if len(pending) == 0 {
-		return res
-	}
-	doc, err := d.Config.Get(ctx, res.Repository)
-	if err != nil {
-		for _, r := range pending {
-			r.Rollout, r.Error = state.InProgress, "not waited: "+err.Error()
-		}
-		return res
-	}
-	finished := Result{Repository: res.Repository, Tag: res.Tag, Version: res.Version, Digest: res.Digest, Cause: res.Cause}
-	defer func() {
-		if len(finished.Results) > 0 {
-			d.announce(ctx, finished, "", 0)
-		}
-	}()
-	start := d.now()
-	deadline := start.Add(d.maxWait())
-	if dl, ok := ctx.Deadline(); ok && dl.Add(-d.waitMargin()).Before(deadline) {
-		deadline = dl.Add(-d.waitMargin())
-	}
-	for {
-		byEnv := map[string][]*Row{}
-		for _, r := range pending {
-			byEnv[r.Environment] = append(byEnv[r.Environment], r)
-		}
-		pending = pending[:0]
-		for envName, rows := range byEnv {
-			env := doc.Environments[envName]
-			if env == nil { // the configuration changed under us
-				for _, r := range rows {
-					r.Rollout, r.Error = state.InProgress, "not waited: environment no longer configured"
-				}
-				continue
-			}
-			client, err := d.Targets.ECS(ctx, targetOf(res.Repository, envName, env))
-			if err != nil {
-				pending = append(pending, rows...)
-				continue
-			}
-			names := make([]string, len(rows))
-			for i, r := range rows {
-				names[i] = r.Service
-			}
-			observed, err := target.DescribeServices(ctx, client, env.Cluster, names)
-			if err != nil {
-				pending = append(pending, rows...) // try again next poll
-				continue
-			}
-			for _, r := range rows {
-				obs := observed[ecsref.ServiceName(r.Service)]
-				rollout, listed := obs.Deployments[r.DeploymentID]
-				if d.Progress != nil {
-					d.Progress(Progress{Environment: envName, Service: r.Service, DeploymentID: r.DeploymentID, Rollout: rollout, Elapsed: d.now().Sub(start)})
-				}
-				switch {
-				case !listed:
-					r.Rollout = state.Superseded
-				case rollout.Terminal():
-					r.Rollout = rollout
-					rec, recorded, err := d.recordRollout(ctx, res.Repository, envName, r.Service, r.DeploymentID, rollout, "")
-					if err != nil {
-						d.log().ErrorContext(ctx, "record rollout", "repository", res.Repository, "environment", envName, "service", r.Service, "error", err.Error())
-					}
-					if recorded {
-						done := *r
-						done.LeadTime = leadTime(rec, rollout, d.now())
-						finished.Results = append(finished.Results, done)
-					}
-				default:
-					pending = append(pending, r)
-				}
-			}
-		}
-		if len(pending) == 0 {
-			return res
-		}
-		if !d.now().Add(d.pollInterval()).Before(deadline) {
-			for _, r := range pending {
-				r.Rollout = state.InProgress
-			}
-			return res
-		}
-		select {
-		case <-ctx.Done():
-			for _, r := range pending {
-				r.Rollout = state.InProgress
-			}
-			return res
-		case <-time.After(d.pollInterval()):
-		}
-	}
 }

@@ -90,6 +90,12 @@ func (d *Deployer) deploy(ctx context.Context, req Request, states map[string]st
 // the environment's rows and the errors of it a retry could fix.
 func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environment, states func() (map[string]state.Record, error)) ([]Row, []error) {
 	obs, err := d.observeEnvironment(ctx, req, e, states)
+	if err == nil && obs.repaired && !req.DryRun {
+		// What ECS says is recorded before anything is decided from it.
+		var rec state.Record
+		rec, err = d.writeRepair(ctx, *obs.rec)
+		obs.rec = &rec
+	}
 	if err != nil {
 		return environmentRows(e.name, e.env, "", err), retryable(e.name, "", err)
 	}

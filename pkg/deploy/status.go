@@ -3,12 +3,21 @@ package deploy
 import (
 	"cmp"
 	"context"
+	"sync"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
-// status reports, per environment, what its state record says runs there:
-// version, digest, task definitions, rollout status and held versions.
+// status reports, per environment, what its state record says runs there
+// (version, digest, task definitions, rollout status, held versions) beside
+// what ECS runs, marking drift: a service that runs another revision than
+// the record says. A record that ECS has moved on from (a rollout that
+// ended, a rollback) is brought up to date first, as every look at a
+// service does. An environment that cannot be described says why and
+// shows its record.
 func (d *Deployer) status(ctx context.Context, repository string) (Result, error) {
 	res := Result{Repository: repository}
 	doc, err := d.manualConfig(ctx, repository)
@@ -20,24 +29,48 @@ func (d *Deployer) status(ctx context.Context, repository string) (Result, error
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
-	for _, name := range names {
-		env := doc.Environments[name]
-		st := EnvironmentStatus{Environment: name, Cluster: env.Cluster, Trigger: cmp.Or(env.Trigger, config.TriggerPush), Services: []ServiceStatus{}}
-		rec, ok := recs[name]
-		if ok {
-			st.Version, st.Tag, st.Digest, st.Image = rec.Version, rec.Tag, rec.Digest, rec.Image
-			st.Rollout, st.Held, st.DeployedBy = rec.AggregateRollout(), rec.Held, rec.Cause
-			t := rec.Time
-			st.DeployedAt = &t
-		}
-		for _, svc := range env.Services {
-			ss := ServiceStatus{Service: svc}
-			if s, ok := rec.Services[svc]; ok {
-				ss.TaskDefinition, ss.DeploymentID, ss.Rollout = s.TaskDefinition, s.DeploymentID, s.Rollout
-			}
-			st.Services = append(st.Services, ss)
-		}
-		res.Environments = append(res.Environments, st)
+	res.Environments = make([]EnvironmentStatus, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			rec, ok := recs[name]
+			res.Environments[i] = d.environmentStatus(ctx, repository, name, doc.Environments[name], rec, ok)
+		})
 	}
+	wg.Wait()
 	return res, nil
+}
+
+// environmentStatus is the status of one environment, from its record (ok
+// false: none) and ECS.
+func (d *Deployer) environmentStatus(ctx context.Context, repository, name string, env *config.Environment, rec state.Record, ok bool) EnvironmentStatus {
+	st := EnvironmentStatus{Environment: name, Cluster: env.Cluster, Trigger: cmp.Or(env.Trigger, config.TriggerPush), Services: []ServiceStatus{}}
+	var services map[string]target.Service
+	client, err := d.Targets.ECS(ctx, targetOf(repository, name, env))
+	if err == nil && ok {
+		rec, services, err = d.refresh(ctx, rec, env, client)
+	} else if err == nil {
+		services, err = target.DescribeServices(ctx, client, env.Cluster, env.Services)
+	}
+	if err != nil {
+		st.Error = err.Error()
+	}
+	if ok {
+		st.Version, st.Tag, st.Digest, st.Image = rec.Version, rec.Tag, rec.Digest, rec.Image
+		st.Rollout, st.Held, st.DeployedBy, st.Failed = rec.AggregateRollout(), rec.Held, rec.Cause, rec.Failed
+		t := rec.Time
+		st.DeployedAt = &t
+	}
+	for _, svc := range env.Services {
+		ss := ServiceStatus{Service: svc}
+		if s, ok := rec.Services[svc]; ok {
+			ss.TaskDefinition, ss.DeploymentID, ss.Rollout = s.TaskDefinition, s.DeploymentID, s.Rollout
+		}
+		if observed, ok := services[ecsref.ServiceName(svc)]; ok {
+			ss.Running = observed.TaskDefinition
+			ss.Drift = ss.TaskDefinition != "" && !ecsref.SameRevision(ss.TaskDefinition, ss.Running)
+		}
+		st.Services = append(st.Services, ss)
+	}
+	return st
 }

@@ -53,6 +53,9 @@ const (
 	ManualEnvironment Reason = "manual-environment"
 	// NoConfig is a repository without a configuration document.
 	NoConfig Reason = "no-config"
+	// UnsupportedController is a service whose deployments CodeDeploy or
+	// an external controller runs: its task definition cannot be updated.
+	UnsupportedController Reason = "unsupported-controller"
 )
 
 // versionGroup is the name of the capture group of a tag pattern that holds the

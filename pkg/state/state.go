@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/param"
 )
 
@@ -61,6 +62,8 @@ const (
 	CausePromote   Cause = "promote"
 	CauseRollback  Cause = "rollback"
 	CausePlan      Cause = "plan"
+	// CauseECS is ECS itself: it rolled a failed deployment back.
+	CauseECS Cause = "ecs"
 )
 
 // Automatic reports whether the cause deploys without a person asking.
@@ -88,12 +91,73 @@ type Record struct {
 	// LastCompleted is the last version whose deployment COMPLETED here; it
 	// is what runs again after a FAILED deployment was rolled back.
 	LastCompleted string `json:"lastCompleted,omitempty"`
+	// Good are the deployments whose rollout completed here, newest first,
+	// at most maxGood: what a rollback can go back to without reading the
+	// parameter's history.
+	Good []Deployment `json:"good,omitempty"`
+	// Failed is the last deployment ECS failed or rolled back here.
+	Failed *Failure `json:"failed,omitempty"`
 
 	// ParameterVersion is the version of the SSM parameter the record was
 	// read from or written as (0 when unknown). Parameter Store numbers the
 	// writes of a parameter, which is how concurrent writers find out whom
 	// they overwrote.
 	ParameterVersion int64 `json:"-"`
+}
+
+// Deployment is a deployment that completed: the image and the revision
+// each service ran.
+type Deployment struct {
+	Version         string            `json:"version"`
+	Tag             string            `json:"tag,omitempty"`
+	Digest          string            `json:"digest"`
+	Image           string            `json:"image,omitempty"`
+	TaskDefinitions map[string]string `json:"taskDefinitions"`
+	Time            time.Time         `json:"time"`
+}
+
+// Failure is a deployment ECS failed or rolled back.
+type Failure struct {
+	Version      string    `json:"version"`
+	Digest       string    `json:"digest,omitempty"`
+	DeploymentID string    `json:"deploymentId,omitempty"`
+	Reason       string    `json:"reason,omitempty"`
+	Time         time.Time `json:"time"`
+}
+
+// maxGood bounds the known-good deployments a record keeps.
+const maxGood = 5
+
+// Completed records that the record's current deployment completed at t:
+// its version is the last completed one and the newest known-good
+// deployment.
+func (r *Record) Completed(t time.Time) {
+	if r.Version == "" {
+		return
+	}
+	r.LastCompleted = r.Version
+	good := Deployment{Version: r.Version, Tag: r.Tag, Digest: r.Digest, Image: r.Image, TaskDefinitions: map[string]string{}, Time: t.UTC()}
+	for name, s := range r.Services {
+		// family:revision names the revision in the service's own account
+		// and region, which is where it is deployed again; it is shorter.
+		good.TaskDefinitions[name] = ecsref.FamilyRevision(s.TaskDefinition)
+	}
+	r.Good = slices.DeleteFunc(r.Good, func(d Deployment) bool { return d.Version == good.Version && d.Digest == good.Digest })
+	r.Good = append([]Deployment{good}, r.Good...)
+	if len(r.Good) > maxGood {
+		r.Good = r.Good[:maxGood]
+	}
+}
+
+// LastGood returns the newest known-good deployment of another version
+// than the record's; ok is false when there is none.
+func (r *Record) LastGood() (Deployment, bool) {
+	for _, d := range r.Good {
+		if d.Version != r.Version {
+			return d, true
+		}
+	}
+	return Deployment{}, false
 }
 
 // Service is the part of a Record about one ECS service of the environment.
@@ -104,6 +168,9 @@ type Service struct {
 	DeploymentID           string  `json:"deploymentId,omitempty"`
 	Rollout                Rollout `json:"rollout"`
 	Reason                 string  `json:"reason,omitempty"`
+	// RolloutAt is when ECS last reported on the rollout (an event's
+	// updatedAt), so that a late event cannot take it back.
+	RolloutAt *time.Time `json:"rolloutAt,omitempty"`
 }
 
 // AggregateRollout returns the environment's rollout status from its

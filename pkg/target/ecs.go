@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -24,14 +27,57 @@ var (
 
 // Service is what ECS says about one service.
 type Service struct {
-	TaskDefinition string // as ECS reports it: an ARN, or family[:revision] as it was set
+	// TaskDefinition is the revision the service runs, as ECS reports it:
+	// an ARN, or family[:revision] as it was set. After a rollback it is the
+	// revision ECS rolled back to.
+	TaskDefinition string
 	DesiredCount   int32
-	Rollout        state.Rollout // rollout state of the PRIMARY deployment
-	DeploymentID   string        // id of the PRIMARY deployment
-	// Deployments maps the id of every deployment ECS lists to its rollout
-	// state.
-	Deployments map[string]state.Rollout
+	// Controller is the service's deployment controller: "ECS" (or ""),
+	// "CODE_DEPLOY" or "EXTERNAL".
+	Controller string
+	// Deployments are the deployments ECS lists, PRIMARY first.
+	Deployments []Deployment
 }
+
+// Deployment is one of a service's deployments as DescribeServices lists it.
+type Deployment struct {
+	ID             string
+	Status         string // PRIMARY, ACTIVE or INACTIVE
+	TaskDefinition string
+	Rollout        state.Rollout
+	// Reason is ECS's rolloutStateReason: why the rollout is where it is
+	// (the circuit breaker's verdict, for one).
+	Reason    string
+	UpdatedAt time.Time
+}
+
+// Primary returns the PRIMARY deployment, the one ECS is rolling out or
+// has rolled out; ok is false when ECS lists none (a service whose
+// deployments another controller runs).
+func (s Service) Primary() (Deployment, bool) {
+	for _, d := range s.Deployments {
+		if d.Status == "PRIMARY" {
+			return d, true
+		}
+	}
+	return Deployment{}, false
+}
+
+// Deployment returns the deployment with the id; ok is false when ECS no
+// longer lists it.
+func (s Service) Deployment(id string) (Deployment, bool) {
+	for _, d := range s.Deployments {
+		if d.ID == id && id != "" {
+			return d, true
+		}
+	}
+	return Deployment{}, false
+}
+
+// ECSControlled reports whether ECS itself runs the service's deployments,
+// so that UpdateService can change its task definition: CODE_DEPLOY and
+// EXTERNAL services refuse it.
+func (s Service) ECSControlled() bool { return s.Controller == "" || s.Controller == "ECS" }
 
 // DescribeServices returns the services of one cluster that exist and are
 // not INACTIVE, by name; missing ones are absent from the map. It describes
@@ -52,18 +98,40 @@ func DescribeServices(ctx context.Context, client ECSAPI, cluster string, names 
 			if aws.ToString(s.Status) == "INACTIVE" {
 				continue
 			}
-			o := Service{TaskDefinition: aws.ToString(s.TaskDefinition), DesiredCount: s.DesiredCount, Deployments: map[string]state.Rollout{}}
-			for _, dep := range s.Deployments {
-				rollout := state.ParseRollout(string(dep.RolloutState))
-				o.Deployments[aws.ToString(dep.Id)] = rollout
-				if aws.ToString(dep.Status) == "PRIMARY" {
-					o.Rollout, o.DeploymentID = rollout, aws.ToString(dep.Id)
-				}
-			}
-			found[aws.ToString(s.ServiceName)] = o
+			found[aws.ToString(s.ServiceName)] = service(s)
 		}
 	}
 	return found, nil
+}
+
+// service converts ECS's description of a service, where ECS's spelling of
+// rollout states enters.
+func service(s ecstypes.Service) Service {
+	o := Service{TaskDefinition: aws.ToString(s.TaskDefinition), DesiredCount: s.DesiredCount}
+	if s.DeploymentController != nil {
+		o.Controller = string(s.DeploymentController.Type)
+	}
+	for _, dep := range s.Deployments {
+		d := Deployment{
+			ID: aws.ToString(dep.Id), Status: aws.ToString(dep.Status), TaskDefinition: aws.ToString(dep.TaskDefinition),
+			Rollout: state.ParseRollout(string(dep.RolloutState)), Reason: aws.ToString(dep.RolloutStateReason),
+		}
+		if dep.UpdatedAt != nil {
+			d.UpdatedAt = *dep.UpdatedAt
+		}
+		o.Deployments = append(o.Deployments, d)
+	}
+	slices.SortStableFunc(o.Deployments, func(a, b Deployment) int {
+		return primaryFirst(a) - primaryFirst(b)
+	})
+	return o
+}
+
+func primaryFirst(d Deployment) int {
+	if d.Status == "PRIMARY" {
+		return 0
+	}
+	return 1
 }
 
 // TaskDefinition is a task definition ECS describes, with its tags.
@@ -90,9 +158,36 @@ func DescribeTaskDefinition(ctx context.Context, client ECSAPI, ref string) (td 
 	return TaskDefinition{ARN: aws.ToString(out.TaskDefinition.TaskDefinitionArn), Def: out.TaskDefinition, Tags: out.Tags}, true, nil
 }
 
-// RegisterTaskDefinition registers a revision and returns its ARN.
+// concurrentRegistration is ECS's answer (a ClientException) to a
+// registration while another process registers a revision of the same
+// family: CI, the CLI beside the function, Terraform.
+const concurrentRegistration = "Too many concurrent attempts to create a new revision of the specified family"
+
+// registrationAttempts bounds the attempts of one registration; with the
+// SDK's exponential backoff, eight attempts wait up to about a minute.
+const registrationAttempts = 8
+
+// retryConcurrentRegistration makes the SDK's retryer retry ECS's
+// concurrent-registration answer, with backoff, besides what it retries
+// anyway (throttling, 5xx).
+func retryConcurrentRegistration(o *ecs.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = registrationAttempts
+		so.Retryables = append(slices.Clone(so.Retryables), retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			var ce *ecstypes.ClientException
+			if errors.As(err, &ce) && strings.Contains(ce.ErrorMessage(), concurrentRegistration) {
+				return aws.TrueTernary
+			}
+			return aws.UnknownTernary
+		}))
+	})
+}
+
+// RegisterTaskDefinition registers a revision and returns its ARN. ECS's
+// answer that another process is registering into the family at the same
+// time is retried with backoff.
 func RegisterTaskDefinition(ctx context.Context, client ECSAPI, in *ecs.RegisterTaskDefinitionInput) (string, error) {
-	out, err := client.RegisterTaskDefinition(ctx, in)
+	out, err := client.RegisterTaskDefinition(ctx, in, retryConcurrentRegistration)
 	if err != nil {
 		return "", fmt.Errorf("register task definition %s: %w", aws.ToString(in.Family), err)
 	}
@@ -121,4 +216,86 @@ func UpdateService(ctx context.Context, client ECSAPI, in *ecs.UpdateServiceInpu
 		}
 	}
 	return "", nil
+}
+
+// ErrNoServiceDeployments is an account or region where the
+// service-deployments API is refused or unknown: what ECS lists in a
+// service's deployments is all there is to go by.
+var ErrNoServiceDeployments = errors.New("service deployments not available")
+
+// ServiceDeployment is one deployment of a service as the
+// service-deployments API reports it, with the task definition it deployed.
+type ServiceDeployment struct {
+	ARN            string
+	Status         string // SUCCESSFUL, ROLLBACK_SUCCESSFUL, STOPPED, IN_PROGRESS, ...
+	Reason         string
+	TaskDefinition string
+	CreatedAt      time.Time
+}
+
+// RolledBack reports whether ECS rolled the deployment back (the circuit
+// breaker or an alarm), or is doing so.
+func (sd ServiceDeployment) RolledBack() bool { return strings.HasPrefix(sd.Status, "ROLLBACK_") }
+
+// Rollout is the rollout state a service deployment's status means: a
+// deployment rolled back or stopped failed, a successful one completed.
+func (sd ServiceDeployment) Rollout() state.Rollout {
+	switch {
+	case sd.Status == string(ecstypes.ServiceDeploymentStatusSuccessful):
+		return state.Completed
+	case sd.RolledBack(), sd.Status == string(ecstypes.ServiceDeploymentStatusStopped), sd.Status == string(ecstypes.ServiceDeploymentStatusStopRequested):
+		return state.Failed
+	}
+	return state.InProgress
+}
+
+// ServiceDeployments returns the deployments of a service created since a
+// time, newest first, with the task definition each deployed: one
+// ListServiceDeployments and one DescribeServiceRevisions. The API is
+// optional (not every account or region has it, and moto does not): it is
+// tried once, without retries, and any failure is ErrNoServiceDeployments
+// (wrapped), for the caller to fall back on what DescribeServices says.
+func ServiceDeployments(ctx context.Context, client ECSAPI, cluster, service string, since time.Time) ([]ServiceDeployment, error) {
+	once := func(o *ecs.Options) { o.RetryMaxAttempts = 1 }
+	in := &ecs.ListServiceDeploymentsInput{Cluster: aws.String(cluster), Service: aws.String(service)}
+	if !since.IsZero() {
+		in.CreatedAt = &ecstypes.CreatedAt{After: aws.Time(since)}
+	}
+	out, err := client.ListServiceDeployments(ctx, in, once)
+	if err != nil {
+		return nil, fmt.Errorf("list service deployments of %s/%s: %w: %w", cluster, service, ErrNoServiceDeployments, err)
+	}
+	var list []ServiceDeployment
+	var revisions []string
+	for _, b := range out.ServiceDeployments {
+		sd := ServiceDeployment{ARN: aws.ToString(b.ServiceDeploymentArn), Status: string(b.Status), Reason: aws.ToString(b.StatusReason)}
+		if b.CreatedAt != nil {
+			sd.CreatedAt = *b.CreatedAt
+		}
+		list = append(list, sd)
+		revisions = append(revisions, aws.ToString(b.TargetServiceRevisionArn))
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	described, err := client.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: compactRevisions(revisions)}, once)
+	if err != nil {
+		return nil, fmt.Errorf("describe service revisions of %s/%s: %w: %w", cluster, service, ErrNoServiceDeployments, err)
+	}
+	taskDefinitions := map[string]string{}
+	for _, r := range described.ServiceRevisions {
+		taskDefinitions[aws.ToString(r.ServiceRevisionArn)] = aws.ToString(r.TaskDefinition)
+	}
+	for i := range list {
+		list[i].TaskDefinition = taskDefinitions[revisions[i]]
+	}
+	slices.SortStableFunc(list, func(a, b ServiceDeployment) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return list, nil
+}
+
+// compactRevisions returns the distinct, non-empty revision ARNs, at most
+// the 20 DescribeServiceRevisions takes.
+func compactRevisions(arns []string) []string {
+	out := slices.Compact(slices.Sorted(slices.Values(slices.DeleteFunc(slices.Clone(arns), func(s string) bool { return s == "" }))))
+	return out[:min(len(out), 20)]
 }

@@ -1,0 +1,160 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
+)
+
+// wait polls ECS until every deployment the result started has completed or
+// failed, recording each outcome in the state, or until the invocation's
+// deadline minus a margin, when the rows still running say in-progress
+// instead of the invocation timing out. It returns the result with the
+// rollout of each deployed row.
+func (d *Deployer) wait(ctx context.Context, res Result) Result {
+	res.Results = slices.Clone(res.Results)
+	var pending []*Row
+	for i := range res.Results {
+		if r := &res.Results[i]; r.Outcome == Deployed && r.DeploymentID != "" {
+			pending = append(pending, r)
+		}
+	}
+	if len(pending) == 0 {
+		return res
+	}
+	doc, err := d.Config.Get(ctx, res.Repository)
+	if err != nil {
+		for _, r := range pending {
+			r.Rollout, r.Error = state.InProgress, "not waited: "+err.Error()
+		}
+		return res
+	}
+	finished := Result{Repository: res.Repository, Tag: res.Tag, Version: res.Version, Digest: res.Digest, Cause: res.Cause}
+	defer func() {
+		if len(finished.Results) > 0 {
+			d.announce(ctx, finished, "", 0)
+		}
+	}()
+	start := d.now()
+	deadline := start.Add(d.maxWait())
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-d.waitMargin()).Before(deadline) {
+		deadline = dl.Add(-d.waitMargin())
+	}
+	for {
+		byEnv := map[string][]*Row{}
+		for _, r := range pending {
+			byEnv[r.Environment] = append(byEnv[r.Environment], r)
+		}
+		pending = pending[:0]
+		for envName, rows := range byEnv {
+			env := doc.Environments[envName]
+			if env == nil { // the configuration changed under us
+				for _, r := range rows {
+					r.Rollout, r.Error = state.InProgress, "not waited: environment no longer configured"
+				}
+				continue
+			}
+			client, err := d.Targets.ECS(ctx, targetOf(res.Repository, envName, env))
+			if err != nil {
+				pending = append(pending, rows...)
+				continue
+			}
+			names := make([]string, len(rows))
+			for i, r := range rows {
+				names[i] = r.Service
+			}
+			observed, err := target.DescribeServices(ctx, client, env.Cluster, names)
+			if err != nil {
+				pending = append(pending, rows...) // try again next poll
+				continue
+			}
+			rolledBack := false
+			for _, r := range rows {
+				v := d.viewOf(ctx, client, env.Cluster, r, observed[ecsref.ServiceName(r.Service)], start)
+				if d.Progress != nil {
+					d.Progress(Progress{Environment: envName, Service: r.Service, DeploymentID: r.DeploymentID, Rollout: v.rollout, Elapsed: d.now().Sub(start)})
+				}
+				switch {
+				case v.rollout.Terminal():
+					r.Rollout = v.rollout
+					if v.rollout == state.Failed {
+						r.Error = failureText(v)
+						rolledBack = rolledBack || v.rolledBack
+					}
+					rec, recorded, err := d.recordRollout(ctx, res.Repository, envName, r.Service, r.DeploymentID, v.rollout, v.reason, v.at)
+					if err != nil {
+						d.log().ErrorContext(ctx, "record rollout", "repository", res.Repository, "environment", envName, "service", r.Service, "error", err.Error())
+					}
+					if recorded {
+						done := *r
+						done.LeadTime = leadTime(rec, v.rollout, d.now())
+						finished.Results = append(finished.Results, done)
+					}
+				case v.replaced:
+					r.Rollout, r.Error = state.Superseded, replacedText(observed[ecsref.ServiceName(r.Service)])
+				default:
+					pending = append(pending, r)
+				}
+			}
+			if rolledBack {
+				// Record what ECS rolled back to, so that nothing points the
+				// services at the failed revision again.
+				if _, err := d.refreshRecord(ctx, res.Repository, envName, env, client); err != nil {
+					d.log().ErrorContext(ctx, "record rollback", "repository", res.Repository, "environment", envName, "error", err.Error())
+				}
+			}
+		}
+		if len(pending) == 0 {
+			return res
+		}
+		if !d.now().Add(d.pollInterval()).Before(deadline) {
+			for _, r := range pending {
+				r.Rollout = state.InProgress
+			}
+			return res
+		}
+		select {
+		case <-ctx.Done():
+			for _, r := range pending {
+				r.Rollout = state.InProgress
+			}
+			return res
+		case <-time.After(d.pollInterval()):
+		}
+	}
+}
+
+// viewOf is what ECS says of the deployment a waited row started, reading
+// the service-deployments history when ECS no longer lists it.
+func (d *Deployer) viewOf(ctx context.Context, client target.ECSAPI, cluster string, r *Row, svc target.Service, since time.Time) ecsView {
+	entry := state.Service{TaskDefinition: r.TaskDefinition, PreviousTaskDefinition: r.PreviousTaskDefinition, DeploymentID: r.DeploymentID, Rollout: state.InProgress}
+	var history []target.ServiceDeployment
+	if needsHistory(entry, svc) {
+		history, _ = target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(r.Service), since.Add(-time.Minute))
+	}
+	return judgeRollout(entry, svc, history)
+}
+
+// failureText says why a rollout failed, in ECS's words.
+func failureText(v ecsView) string {
+	msg := "rollout failed"
+	if v.rolledBack {
+		msg = "rollout failed and ECS rolled the service back to " + ecsref.FamilyRevision(v.running)
+	}
+	if v.reason != "" {
+		msg += ": " + v.reason
+	}
+	return msg
+}
+
+// replacedText says that another deployment replaced the one a request
+// started.
+func replacedText(svc target.Service) string {
+	primary, _ := svc.Primary()
+	return fmt.Sprintf("replaced before it finished by deployment %s of %s, which this request did not start", primary.ID, ecsref.FamilyRevision(primary.TaskDefinition))
+}
