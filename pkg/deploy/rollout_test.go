@@ -1,0 +1,157 @@
+package deploy
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
+)
+
+var (
+	t0 = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	t1 = t0.Add(time.Minute)
+	t2 = t0.Add(2 * time.Minute)
+)
+
+func inProgress(id, td, prev string) state.Service {
+	return state.Service{Cluster: "c", TaskDefinition: td, PreviousTaskDefinition: prev, DeploymentID: id, Rollout: state.InProgress}
+}
+
+func TestApplyRolloutInTimeOrder(t *testing.T) {
+	base := func() state.Record {
+		return state.Record{Repository: "r", Environment: "e", Version: "1.1.0", Digest: "sha256:b",
+			Services: map[string]state.Service{"web": inProgress("d2", "web:2", "web:1")}, Rollout: state.InProgress}
+	}
+	type report struct {
+		rollout state.Rollout
+		at      time.Time
+	}
+	tests := []struct {
+		name    string
+		reports []report
+		want    state.Rollout
+		changes []bool
+	}{
+		{"completed", []report{{state.Completed, t1}}, state.Completed, []bool{true}},
+		{"a late in-progress after completed changes nothing", []report{{state.Completed, t2}, {state.InProgress, t1}}, state.Completed, []bool{true, false}},
+		{"a re-delivered in-progress after completed changes nothing", []report{{state.Completed, t1}, {state.InProgress, t2}}, state.Completed, []bool{true, false}},
+		{"an older failed after completed changes nothing", []report{{state.Completed, t2}, {state.Failed, t1}}, state.Completed, []bool{true, false}},
+		{"a re-delivered completed changes nothing", []report{{state.Completed, t1}, {state.Completed, t1}}, state.Completed, []bool{true, false}},
+		{"in progress, then failed", []report{{state.InProgress, t1}, {state.Failed, t2}}, state.Failed, []bool{false, true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := base()
+			for i, r := range tt.reports {
+				if got := applyRollout(&rec, "web", "d2", r.rollout, "", r.at); got != tt.changes[i] {
+					t.Errorf("report %d (%s at %s): changed = %v, want %v", i, r.rollout, r.at.Format(time.TimeOnly), got, tt.changes[i])
+				}
+			}
+			if rec.Services["web"].Rollout != tt.want || rec.Rollout != tt.want {
+				t.Errorf("rollout = %s / %s, want %s", rec.Services["web"].Rollout, rec.Rollout, tt.want)
+			}
+			switch tt.want {
+			case state.Completed:
+				if len(rec.Good) != 1 || rec.Good[0].Version != "1.1.0" || rec.LastCompleted != "1.1.0" {
+					t.Errorf("good = %+v, last completed %q: want 1.1.0 known good", rec.Good, rec.LastCompleted)
+				}
+			case state.Failed:
+				if !rec.IsHeld("1.1.0") || rec.Failed == nil || rec.Failed.Version != "1.1.0" {
+					t.Errorf("held %v, failed %+v: want 1.1.0 held and its failure recorded", rec.Held, rec.Failed)
+				}
+			}
+		})
+	}
+	// Another deployment's report is not ours.
+	rec := base()
+	if applyRollout(&rec, "web", "d9", state.Completed, "", t1) {
+		t.Error("a report of another deployment changed the record")
+	}
+}
+
+func service(td string, deps ...target.Deployment) target.Service {
+	return target.Service{TaskDefinition: td, Deployments: deps}
+}
+
+func TestJudgeRollout(t *testing.T) {
+	entry := inProgress("d2", "web:2", "web:1")
+	const breaker = "ECS deployment circuit breaker: rolling back to deploymentId d1"
+	tests := []struct {
+		name    string
+		svc     target.Service
+		history []target.ServiceDeployment
+		want    ecsView
+	}{
+		{"still rolling out", service("web:2", target.Deployment{ID: "d2", Status: "PRIMARY", TaskDefinition: "web:2", Rollout: state.InProgress}),
+			nil, ecsView{rollout: state.InProgress, running: "web:2"}},
+		{"completed", service("web:2", target.Deployment{ID: "d2", Status: "PRIMARY", TaskDefinition: "web:2", Rollout: state.Completed, UpdatedAt: t1}),
+			nil, ecsView{rollout: state.Completed, at: t1, running: "web:2"}},
+		{"rolled back, the failed deployment still listed",
+			service("web:1", target.Deployment{ID: "d3", Status: "PRIMARY", TaskDefinition: "web:1", Rollout: state.InProgress, Reason: breaker},
+				target.Deployment{ID: "d2", Status: "ACTIVE", TaskDefinition: "web:2", Rollout: state.Failed, Reason: "tasks failed to start", UpdatedAt: t1}),
+			nil, ecsView{rollout: state.Failed, reason: "tasks failed to start", at: t1, rolledBack: true, running: "web:1",
+				rollback: target.Deployment{ID: "d3", Status: "PRIMARY", TaskDefinition: "web:1", Rollout: state.InProgress, Reason: breaker}}},
+		{"failed without a rollback", service("web:2", target.Deployment{ID: "d2", Status: "PRIMARY", TaskDefinition: "web:2", Rollout: state.Failed, Reason: "tasks failed to start"}),
+			nil, ecsView{rollout: state.Failed, reason: "tasks failed to start", running: "web:2"}},
+		{"rolled back and gone, told by the history",
+			service("web:1", target.Deployment{ID: "d3", Status: "PRIMARY", TaskDefinition: "web:1", Rollout: state.Completed}),
+			[]target.ServiceDeployment{{Status: "SUCCESSFUL", TaskDefinition: "web:1", CreatedAt: t2}, {Status: "ROLLBACK_SUCCESSFUL", Reason: "circuit breaker", TaskDefinition: "web:2", CreatedAt: t1}},
+			ecsView{rollout: state.Failed, reason: "circuit breaker", at: t1, rolledBack: true, running: "web:1",
+				rollback: target.Deployment{ID: "d3", Status: "PRIMARY", TaskDefinition: "web:1", Rollout: state.Completed}}},
+		{"rolled back and gone, without a history",
+			service("web:1", target.Deployment{ID: "d3", Status: "PRIMARY", TaskDefinition: "web:1", Rollout: state.Completed, Reason: breaker, UpdatedAt: t2}),
+			nil, ecsView{rollout: state.Failed, reason: breaker, at: t2, rolledBack: true, running: "web:1",
+				rollback: target.Deployment{ID: "d3", Status: "PRIMARY", TaskDefinition: "web:1", Rollout: state.Completed, Reason: breaker, UpdatedAt: t2}}},
+		{"put back on the previous revision by someone: not a rollback",
+			service("web:1", target.Deployment{ID: "d3", Status: "PRIMARY", TaskDefinition: "web:1", Rollout: state.InProgress}),
+			nil, ecsView{running: "web:1", replaced: true}},
+		{"replaced by someone else's deployment",
+			service("web:7", target.Deployment{ID: "d4", Status: "PRIMARY", TaskDefinition: "web:7", Rollout: state.InProgress},
+				target.Deployment{ID: "d2", Status: "ACTIVE", TaskDefinition: "web:2", Rollout: state.InProgress}),
+			nil, ecsView{running: "web:7", replaced: true}},
+		{"completed and gone, the history says so", service("web:2", target.Deployment{ID: "d5", Status: "PRIMARY", TaskDefinition: "web:2", Rollout: state.Completed}),
+			[]target.ServiceDeployment{{Status: "SUCCESSFUL", TaskDefinition: "web:2", CreatedAt: t1}},
+			ecsView{rollout: state.Completed, at: t1, running: "web:2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := judgeRollout(entry, tt.svc, tt.history)
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(ecsView{})); diff != "" {
+				t.Errorf("judgeRollout (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A rollback ECS made, however it is learnt, is recorded as ECS left the
+// environment: the failed version held, the last known-good deployment as
+// what runs, the failure beside it.
+func TestRepairRecordAfterARollback(t *testing.T) {
+	rec := state.Record{Repository: "r", Environment: "e", Version: "1.1.0", Tag: "1.1.0", Digest: "sha256:b", Image: "r:1.1.0", Cause: state.CausePush,
+		Services: map[string]state.Service{"web": inProgress("d2", "web:2", "web:1")}, Rollout: state.InProgress,
+		Good: []state.Deployment{{Version: "1.0.0", Tag: "1.0.0", Digest: "sha256:a", Image: "r:1.0.0", TaskDefinitions: map[string]string{"web": "web:1"}, Time: t0}}}
+	views := map[string]ecsView{"web": {rollout: state.Failed, reason: "tasks failed to start", at: t1, rolledBack: true, running: "web:1",
+		rollback: target.Deployment{ID: "d3", Status: "PRIMARY", TaskDefinition: "web:1", Rollout: state.InProgress}}}
+	got, changed := repairRecord(rec, views, t2)
+	if !changed {
+		t.Fatal("nothing repaired")
+	}
+	want := state.Record{Repository: "r", Environment: "e", Version: "1.0.0", Tag: "1.0.0", Digest: "sha256:a", Image: "r:1.0.0", Cause: state.CauseECS, Time: t2,
+		Services: map[string]state.Service{"web": {Cluster: "c", TaskDefinition: "web:1", PreviousTaskDefinition: "web:2", DeploymentID: "d3", Rollout: state.InProgress}},
+		Rollout: state.InProgress, Held: []string{"1.1.0"}, Good: rec.Good,
+		Failed: &state.Failure{Version: "1.1.0", Digest: "sha256:b", DeploymentID: "d2", Reason: "tasks failed to start", Time: t1}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("repaired record (-want +got):\n%s", diff)
+	}
+	if rec.Version != "1.1.0" || rec.Services["web"].Rollout != state.InProgress || len(rec.Held) != 0 {
+		t.Errorf("repairing changed the record it was given: %+v", rec)
+	}
+	// A second look changes nothing more.
+	if _, again := repairRecord(got, map[string]ecsView{"web": judgeRollout(got.Services["web"],
+		service("web:1", target.Deployment{ID: "d3", Status: "PRIMARY", TaskDefinition: "web:1", Rollout: state.InProgress}), nil)}, t2); again {
+		t.Error("a second repair changed the record again")
+	}
+}
