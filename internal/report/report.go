@@ -218,7 +218,11 @@ func (t *Tables) Status(res deploy.Result) {
 	for _, e := range res.Environments {
 		tds := make([]string, 0, len(e.Services))
 		for _, s := range e.Services {
-			if s.TaskDefinition != "" {
+			switch {
+			case s.Drift:
+				// Someone changed the service outside ecrdeploy.
+				tds = append(tds, ecsref.FamilyRevision(s.TaskDefinition)+" (drift: ECS runs "+ecsref.FamilyRevision(s.Running)+")")
+			case s.TaskDefinition != "":
 				tds = append(tds, ecsref.FamilyRevision(s.TaskDefinition))
 			}
 		}
@@ -233,6 +237,18 @@ func (t *Tables) Status(res deploy.Result) {
 		}, "\t"))
 	}
 	tw.Flush()
+	for _, e := range res.Environments {
+		if e.Failed != nil {
+			line := fmt.Sprintf("%s: %s failed", e.Environment, e.Failed.Version)
+			if e.Failed.Reason != "" {
+				line += ": " + e.Failed.Reason
+			}
+			fmt.Fprintln(t.W, t.paint(colorRed, line))
+		}
+		if e.Error != "" {
+			fmt.Fprintln(t.W, t.paint(colorRed, e.Environment+": "+e.Error))
+		}
+	}
 }
 
 // deployedLabel is the DEPLOYED cell: "2025-06-01 10:04 UTC by promote". Times
