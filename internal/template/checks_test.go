@@ -37,11 +37,14 @@ var allowedActions = map[string]bool{
 	"ecs:DescribeTaskDefinition": true,
 	"ecs:RegisterTaskDefinition": true,
 	"ecs:TagResource":            true,
-	"ecr:DescribeImages":         true,
-	"events:PutEvents":           true,
-	"iam:PassRole":               true,
-	"sts:AssumeRole":             true,
-	"kms:Decrypt":                true,
+	// How a rollout ended once DescribeServices no longer lists it.
+	"ecs:ListServiceDeployments":   true,
+	"ecs:DescribeServiceRevisions": true,
+	"ecr:DescribeImages":           true,
+	"events:PutEvents":             true,
+	"iam:PassRole":                 true,
+	"sts:AssumeRole":               true,
+	"kms:Decrypt":                  true,
 }
 
 // starResourceActions are the actions ECS offers no resource-level

@@ -119,9 +119,15 @@ func TestChecksCatchWidening(t *testing.T) {
 		},
 		{
 			name: "star resource for an action that takes ARNs",
-			old:  "- !Sub arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service/*",
-			new:  `- "*"`,
+			old:  "              - ecs:UpdateService\n            Resource:\n              - !Sub arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service/*",
+			new:  "              - ecs:UpdateService\n            Resource:\n              - \"*\"",
 			want: `Resource "*" with ecs:UpdateService`,
+		},
+		{
+			name: "service deployments of any resource",
+			old:  "              - !Sub arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service-revision/*",
+			new:  "              - \"*\"",
+			want: `Resource "*" with ecs:ListServiceDeployments`,
 		},
 		{
 			name: "tagging beyond registration",
