@@ -90,6 +90,11 @@ func (d *Verifier) verifyEnvironment(ctx context.Context, repository, name strin
 		if !ok {
 			continue
 		}
+		if !obs.ECSControlled() {
+			add(false, "service "+svc+" is deployed by ECS", "its deployment controller is "+obs.Controller+
+				": ecrdeploy cannot change its task definition, and skips it (unsupported-controller)")
+			continue
+		}
 		in, where := template, "template"
 		if in == nil {
 			td, found, err := target.DescribeTaskDefinition(ctx, client, obs.TaskDefinition)
