@@ -74,21 +74,9 @@ func printResult(stdout, stderr io.Writer, res deploy.Result, err error) int {
 		fmt.Fprintf(stderr, "ecrdeploy: write result: %v\n", encErr)
 		return exitFailed
 	}
-	if msg := failure(res, err); msg != "" {
-		fmt.Fprintf(stderr, "ecrdeploy: %s\n", msg)
+	v := deploy.Judgement(res, err)
+	if v.Message != "" {
+		fmt.Fprintf(stderr, "ecrdeploy: %s\n", v.Message)
 	}
-	return deploy.Judge(res, err).ExitCode()
-}
-
-// failure is what failed an invocation as a whole: the result's error, or
-// else the error a retry could fix. The local handler returns a retryable
-// failure of the whole request both ways; it is said once.
-func failure(res deploy.Result, err error) string {
-	switch {
-	case res.Error != "":
-		return res.Error
-	case err != nil:
-		return err.Error()
-	}
-	return ""
+	return v.ExitCode
 }

@@ -184,13 +184,14 @@ func (c *cli) report(verb, format string, rep reply) int {
 			t.Results(rep.Result)
 		}
 	}
-	if msg := failure(rep.Result, rep.Err); msg != "" {
-		fmt.Fprintf(c.stderr, "error: %s\n", msg)
+	v := deploy.Judgement(rep.Result, rep.Err)
+	if v.Message != "" {
+		fmt.Fprintf(c.stderr, "error: %s\n", v.Message)
 	}
 	for _, r := range rep.Result.Results {
 		if r.Outcome == deploy.Deployed && r.Rollout == state.InProgress {
 			fmt.Fprintf(c.stderr, "error: %s/%s: rollout still in progress when waiting stopped\n", r.Environment, r.Service)
 		}
 	}
-	return deploy.Judge(rep.Result, rep.Err).ExitCode()
+	return v.ExitCode
 }

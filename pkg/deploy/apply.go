@@ -29,6 +29,7 @@ type applying struct {
 	plans []servicePlan
 	rows  []Row
 	errs  []error
+	hold  string // the version the request holds once applied
 }
 
 func (a *applying) fail(i int, err error) {
@@ -62,6 +63,11 @@ func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request,
 	}
 	pending := a.pending()
 	if len(pending) == 0 {
+		if rec != nil {
+			a.hold = holdFor(req, e.version, *rec)
+		} else {
+			a.hold = req.Hold
+		}
 		d.repairState(ctx, req, a, rec)
 		return a.rows, a.errs
 	}
@@ -105,6 +111,23 @@ func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request,
 			a.skip(i, r)
 		}
 		return a.rows, a.errs
+	}
+	// A version this request replaces for good (a rollback's, a manual
+	// downgrade's) is held before any service moves, so that no crash after
+	// this point lets a reconcile or a re-delivery put it back.
+	if a.hold = holdFor(req, e.version, latest); a.hold != "" && !latest.IsHeld(a.hold) {
+		held := cloneRecord(latest)
+		held.Hold(a.hold)
+		held.ParameterVersion = 0
+		n, err := d.State.Put(ctx, held)
+		if err != nil {
+			for _, i := range a.pending() {
+				a.fail(i, fmt.Errorf("hold %s before replacing it: %w", a.hold, err))
+			}
+			return a.rows, a.errs
+		}
+		held.ParameterVersion = n
+		latest = held
 	}
 
 	ids := make([]string, len(plans))
@@ -235,8 +258,10 @@ func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request
 	for range settleAttempts {
 		if n := want.ParameterVersion; n > 1 && n != read+1 {
 			prev, err := d.State.GetVersion(ctx, req.Repository, e.name, n-1)
-			if err == nil && newer(prev, want) {
-				// We overwrote a newer deployment: put it back.
+			if err == nil && wins(prev, want) {
+				// We overwrote a deployment that should stand: put it back,
+				// with every hold either record made.
+				prev = withHolds(prev, want)
 				d.restore(ctx, client, a, prev, revisions(want))
 				read = n
 				if !put(prev) {
@@ -268,8 +293,10 @@ func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request
 		if err != nil {
 			return
 		}
-		if newer(want, latest) {
-			// A lower version was written after ours: ours stands.
+		if wins(want, latest) {
+			// A record that should not stand was written after ours (a
+			// lower version, or one ours holds): ours stands.
+			want = withHolds(want, latest)
 			d.restore(ctx, client, a, want, running)
 			read = latest.ParameterVersion
 			if !put(want) {
@@ -348,11 +375,30 @@ func (d *Deployer) restore(ctx context.Context, client target.ECSAPI, a *applyin
 	}
 }
 
-// newer reports whether record a is of a higher version than b.
-func newer(a, b state.Record) bool {
+// wins reports whether record a should stand over record b when two
+// deliveries raced: the rule is "the highest version that is not held",
+// with the holds of both records, so that a rollback (which holds the
+// version it replaces) is never undone by a re-delivery of that version.
+func wins(a, b state.Record) bool {
+	heldA := a.IsHeld(a.Version) || b.IsHeld(a.Version)
+	heldB := a.IsHeld(b.Version) || b.IsHeld(b.Version)
+	if heldA != heldB {
+		return heldB
+	}
 	av, err1 := semver.StrictNewVersion(a.Version)
 	bv, err2 := semver.StrictNewVersion(b.Version)
 	return err1 == nil && err2 == nil && av.GreaterThan(bv)
+}
+
+// withHolds returns rec holding also what other holds, but its own version.
+func withHolds(rec, other state.Record) state.Record {
+	rec = cloneRecord(rec)
+	for _, h := range other.Held {
+		if h != rec.Version {
+			rec.Hold(h)
+		}
+	}
+	return rec
 }
 
 // repairState writes the state record when every service already runs what
@@ -363,7 +409,7 @@ func (d *Deployer) repairState(ctx context.Context, req Request, a *applying, re
 	for _, r := range a.rows {
 		unchanged = unchanged || r.Outcome == Unchanged
 	}
-	if !unchanged || (rec != nil && recordMatches(*rec, req, a)) {
+	if !unchanged || (rec != nil && recordMatches(*rec, req, a) && (a.hold == "" || rec.IsHeld(a.hold))) {
 		return
 	}
 	var prev state.Record
@@ -417,7 +463,7 @@ func (d *Deployer) newRecord(req Request, a *applying, prev state.Record) state.
 		hv, err := semver.StrictNewVersion(h)
 		return err != nil || hv.Compare(v) <= 0
 	})
-	rec.Hold(req.Hold)
+	rec.Hold(a.hold)
 	return rec
 }
 

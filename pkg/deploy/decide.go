@@ -11,6 +11,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 )
 
@@ -55,7 +56,9 @@ func compareState(req Request, v *semver.Version, rec *state.Record) policy.Reas
 		current = rec.LastCompleted
 	}
 	cur, err := semver.StrictNewVersion(current)
-	if err != nil {
+	if err != nil || rec.IsHeld(current) {
+		// A held version is no floor: whatever is not held may replace it
+		// (the fix of a version a rollback left held, say).
 		return policy.Accepted
 	}
 	switch c := v.Compare(cur); {
@@ -149,6 +152,13 @@ func planService(req Request, e environment, rec *state.Record, o serviceObserva
 			p.outcome, p.err = Failed, err
 			return p
 		}
+		// Without a record, the revision's own ecrdeploy:version tag says
+		// what runs, whatever the image reference (a digest says nothing of
+		// the version).
+		if r := compareImage(req, e.version, e.env.Policy(), revisionTag(o.current, "ecrdeploy:version")); r != policy.Accepted {
+			p.outcome, p.reason = Skipped, r
+			return p
+		}
 		for _, image := range images {
 			ref := taskdef.ParseImage(image)
 			if !ref.InRepository(req.Repository) {
@@ -225,13 +235,35 @@ func sameVersion(e environment, tag string) bool {
 // known: from the ecrdeploy:digest tag of the revision it runs, or from the
 // record when the record names that revision.
 func runningDigest(rec *state.Record, o serviceObservation) string {
-	for _, t := range o.current.Tags {
-		if aws.ToString(t.Key) == "ecrdeploy:digest" && aws.ToString(t.Value) != "" {
-			return aws.ToString(t.Value)
-		}
+	if digest := revisionTag(o.current, "ecrdeploy:digest"); digest != "" {
+		return digest
 	}
 	if rec != nil && ecsref.SameRevision(rec.Services[o.name].TaskDefinition, o.current.ARN) {
 		return rec.Digest
+	}
+	return ""
+}
+
+// revisionTag returns the value of one of a revision's tags, "" without it.
+func revisionTag(td target.TaskDefinition, key string) string {
+	for _, t := range td.Tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
+}
+
+// holdFor is the version to hold in an environment before a request
+// replaces its current version: the one a rollback names, or the current
+// version a manual deploy goes below (so that the next reconcile does not
+// undo the downgrade). "" for none.
+func holdFor(req Request, v *semver.Version, current state.Record) string {
+	if req.Hold != "" || req.Cause.Automatic() || v == nil {
+		return req.Hold
+	}
+	if cur, err := semver.StrictNewVersion(current.Version); err == nil && v.LessThan(cur) {
+		return current.Version
 	}
 	return ""
 }

@@ -41,6 +41,9 @@ func (d *Deployer) deployTag(ctx context.Context, req request.Request, requestID
 		return d.fail(ctx, res, err)
 	}
 	img, err := target.ResolveTag(ctx, d.ECR, d.Region, req.Repository, req.Tag)
+	if err == nil {
+		err = img.Pullable(req.Repository)
+	}
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}

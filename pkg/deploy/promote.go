@@ -1,11 +1,13 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -41,36 +43,72 @@ func (d *Deployer) promote(ctx context.Context, req request.Request, requestID s
 		return d.fail(ctx, res, fmt.Errorf("promote %s from %s: version %s: rollout %s: %w (promote what has completed, or force)",
 			req.Repository, from, src.Version, rollout, ErrNotCompleted))
 	}
-	return d.redeploy(ctx, req, doc, res, src, Request{
+	good := state.Deployment{Version: src.Version, Tag: src.Tag, Digest: src.Digest, Image: src.Image}
+	return d.redeploy(ctx, req, doc, res, good, Request{
 		Cause: state.CausePromote, EventID: requestID, Environments: []string{req.To}, Force: req.Force, DryRun: req.DryRun,
 	})
 }
 
-// redeploy deploys the image a state record names (promote's source,
-// rollback's last good version) as req says, by digest when its tag has
-// moved since, and waits when asked.
-func (d *Deployer) redeploy(ctx context.Context, manual request.Request, doc *config.Document, res Result, rec state.Record, req Request) (Result, error) {
-	res.Tag, res.Digest = rec.Tag, rec.Digest
-	byDigest, err := d.tagMoved(ctx, manual.Repository, rec)
+// redeploy deploys the image of a deployment (promote's source, rollback's
+// last good version) as req says, by digest when its tag has moved since,
+// and waits when asked. The image must still be pullable where the
+// environments pull from: nothing is changed otherwise.
+func (d *Deployer) redeploy(ctx context.Context, manual request.Request, doc *config.Document, res Result, dep state.Deployment, req Request) (Result, error) {
+	res.Tag, res.Digest = dep.Tag, dep.Digest
+	req.Repository, req.Tag, req.Digest = manual.Repository, dep.Tag, dep.Digest
+	req.Registry = taskdef.ParseImage(dep.Image).Registry
+	if err := d.checkImage(ctx, req, doc); err != nil {
+		return d.fail(ctx, res, err)
+	}
+	byDigest, err := d.tagMoved(ctx, manual.Repository, dep)
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
-	req.Repository, req.Tag, req.Digest = manual.Repository, rec.Tag, rec.Digest
-	req.Registry, req.ByDigest = taskdef.ParseImage(rec.Image).Registry, byDigest
+	req.ByDigest = byDigest
 	res, err = d.Deploy(ctx, req)
 	return d.waitIfAsked(ctx, res, err, manual, doc)
 }
 
-// tagMoved reports whether the tag of a recorded deployment now points to
-// another digest in ECR (it was overwritten), in which case the image is
-// deployed by digest so that exactly the recorded image runs.
-func (d *Deployer) tagMoved(ctx context.Context, repository string, rec state.Record) (bool, error) {
-	img, err := target.ResolveTag(ctx, d.ECR, d.Region, repository, rec.Tag)
+// tagMoved reports whether the tag of a deployment now points to another
+// digest in ECR (it was overwritten), in which case the image is deployed
+// by digest so that exactly that image runs.
+func (d *Deployer) tagMoved(ctx context.Context, repository string, dep state.Deployment) (bool, error) {
+	img, err := target.ResolveTag(ctx, d.ECR, d.Region, repository, dep.Tag)
 	if errors.Is(err, target.ErrImageNotFound) {
-		return true, nil // the tag is gone; the digest may still be there
+		return true, nil // the tag is gone; the digest is there (checkImage)
 	}
 	if err != nil {
 		return false, err
 	}
-	return img.Digest != rec.Digest, nil
+	return img.Digest != dep.Digest, nil
+}
+
+// checkImage checks, before anything is registered, that the digest a
+// manual request deploys exists, and is not archived, in the registry each
+// of its environments pulls from: the environment's registry, or the one
+// the image came from. It returns an error naming the digest otherwise.
+func (d *Deployer) checkImage(ctx context.Context, req Request, doc *config.Document) error {
+	for _, name := range req.Environments {
+		env := doc.Environments[name]
+		client, registryID, region := d.ECR, "", d.Region
+		if host := cmp.Or(env.Registry, req.Registry); host != "" {
+			if account, r, ok := input.ParseRegistryHost(host); ok && (env.Registry != "" || r != d.Region) {
+				t := targetOf(req.Repository, name, env)
+				t.Region = r
+				c, err := d.Targets.ECR(ctx, t)
+				if err != nil {
+					return err
+				}
+				client, registryID, region = c, account, r
+			}
+		}
+		img, err := target.FindImage(ctx, client, registryID, region, req.Repository, req.Digest)
+		if err != nil {
+			return fmt.Errorf("%s in %s: %w", req.Repository, name, err)
+		}
+		if err := img.Pullable(req.Repository); err != nil {
+			return fmt.Errorf("%s in %s: %w", req.Repository, name, err)
+		}
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -50,6 +52,8 @@ type Result struct {
 	// ErrorKind what sort of failure that is.
 	Error     string `json:"error,omitempty"`
 	ErrorKind Kind   `json:"errorKind,omitempty"`
+	// Verdict is the judgement of the whole answer, set by the promoter.
+	Verdict *Verdict `json:"verdict,omitempty"`
 }
 
 // MarshalJSON encodes the result with "results" always a list, and without
@@ -137,9 +141,12 @@ const (
 	NotFound Kind = "not-found"
 	// AWS is a call to AWS that failed.
 	AWS Kind = "aws"
-	// Rollout is a rollout that failed, or had not finished when waiting
-	// stopped.
+	// Rollout is a rollout that failed, had not finished when waiting
+	// stopped, or was replaced by someone else's.
 	Rollout Kind = "rollout"
+	// Nothing is a valid manual request that did nothing: every service
+	// was skipped.
+	Nothing Kind = "nothing-done"
 )
 
 // ExitCode is the exit status of a command whose invocation was judged k:
@@ -151,8 +158,63 @@ func (k Kind) ExitCode() int {
 		return 0
 	case BadInput, NotFound:
 		return 2
+	case Nothing:
+		return 3
 	}
 	return 1
+}
+
+// Verdict is the judgement of an invocation as its answer carries it, so
+// that a caller of the function (a pipeline, the CLI with --function) reads
+// the same judgement the CLI makes locally.
+type Verdict struct {
+	// Kind is what failed, or "" when the request was carried out.
+	Kind Kind `json:"kind,omitempty"`
+	// ExitCode is the exit status the CLI gives it: 0 done, 1 AWS or a
+	// rollout failed, 2 bad input, 3 nothing done.
+	ExitCode int `json:"exitCode"`
+	// Message says why, for a failure or nothing done.
+	Message string `json:"message,omitempty"`
+}
+
+// Judgement is the Verdict of an invocation's result and error.
+func Judgement(res Result, err error) Verdict {
+	k := Judge(res, err)
+	v := Verdict{Kind: k, ExitCode: k.ExitCode()}
+	switch {
+	case k == Nothing:
+		v.Message = nothingDone(res)
+	case res.Error != "":
+		v.Message = res.Error
+	case err != nil:
+		v.Message = err.Error()
+	}
+	return v
+}
+
+// forceable are the skips a forced request goes through.
+var forceable = map[policy.Reason]bool{
+	policy.OutsideRange: true, policy.Prerelease: true, policy.OlderThanCurrent: true, policy.Retagged: true, policy.Held: true,
+}
+
+// nothingDone says why a manual request did nothing, and whether --force
+// would change that.
+func nothingDone(res Result) string {
+	var parts []string
+	force := true
+	for _, r := range res.Results {
+		where := r.Environment
+		if r.Service != "" && where != "" {
+			where += "/" + r.Service
+		}
+		parts = append(parts, strings.TrimPrefix(where+": "+string(r.Reason), ": "))
+		force = force && forceable[r.Reason]
+	}
+	msg := "nothing done: " + strings.Join(slices.Compact(parts), ", ")
+	if force {
+		return msg + " (--force would deploy it)"
+	}
+	return msg + " (--force would not change that)"
 }
 
 // Errors of requests.
@@ -202,8 +264,11 @@ func Judge(res Result, err error) Kind {
 		return BadInput // a result from a promoter that did not classify its error
 	}
 	rollout := false
+	skipped := 0
 	for _, r := range res.Results {
 		switch {
+		case r.Outcome == Skipped:
+			skipped++
 		case r.Outcome == Failed:
 			return AWS
 		case r.Outcome == Deployed && (r.Rollout == state.Failed || r.Rollout == state.InProgress || r.Rollout == state.Superseded):
@@ -221,8 +286,11 @@ func Judge(res Result, err error) Kind {
 			return AWS
 		}
 	}
-	if rollout {
+	switch {
+	case rollout:
 		return Rollout
+	case res.Cause.Manual() && skipped > 0 && skipped == len(res.Results):
+		return Nothing
 	}
 	return ""
 }

@@ -4,52 +4,89 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
-// rollback redeploys to an environment the last version before the current
-// one whose deployment COMPLETED, read from the environment's state history
-// (never "revision - 1"), and holds the version it replaces so pushes and
-// reconcile skip it.
+// rollback redeploys to an environment the newest version whose deployment
+// COMPLETED there and that is neither the current version nor held (never
+// "revision - 1"), and holds the version it replaces, so that pushes and
+// reconcile skip it. Rollbacks in a row therefore walk back; when nothing is
+// left to go back to it fails clearly and changes nothing. The record's
+// known-good deployments say where to go; a record written before it kept
+// them is read from the parameter's history instead.
 func (d *Deployer) rollback(ctx context.Context, req request.Request, requestID string) (Result, error) {
 	res := Result{Repository: req.Repository, Cause: state.CauseRollback}
 	doc, err := d.manualConfig(ctx, req.Repository, req.Environment)
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
-	// Record first what ECS says (a rollout that ended, a rollback ECS
-	// made), so that the history ends with what runs.
-	if _, err := d.refreshRecord(ctx, req.Repository, req.Environment, doc.Environments[req.Environment], nil); err != nil && !errors.Is(err, state.ErrNotFound) {
-		return d.fail(ctx, res, err)
-	}
-	history, err := d.State.History(ctx, req.Repository, req.Environment)
+	// What ECS says first (a rollout that ended, a rollback ECS made): the
+	// current version is what runs.
+	rec, err := d.refreshRecord(ctx, req.Repository, req.Environment, doc.Environments[req.Environment], nil)
 	if errors.Is(err, state.ErrNotFound) {
 		return d.fail(ctx, res, fmt.Errorf("rollback %s in %s: %w there", req.Repository, req.Environment, ErrNothingDeployed))
 	}
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
-	current := history[len(history)-1]
-	good, ok := lastGood(history, current.Version)
+	good, ok := rollbackTarget(rec)
+	if !ok && len(rec.Good) == 0 {
+		history, err := d.State.History(ctx, req.Repository, req.Environment)
+		if err != nil && !errors.Is(err, state.ErrNotFound) {
+			return d.fail(ctx, res, err)
+		}
+		good, ok = lastGood(history, rec)
+	}
 	if !ok {
-		return d.fail(ctx, res, fmt.Errorf("rollback %s in %s: no version before %s completed there: %w",
-			req.Repository, req.Environment, current.Version, ErrNothingDeployed))
+		return d.fail(ctx, res, fmt.Errorf("rollback %s in %s: %w to go back to: no version other than %s%s completed there",
+			req.Repository, req.Environment, ErrNothingDeployed, currentLabel(rec), heldLabel(rec)))
 	}
 	return d.redeploy(ctx, req, doc, res, good, Request{
 		Cause: state.CauseRollback, EventID: requestID, Environments: []string{req.Environment},
-		Force: true, DryRun: req.DryRun, Hold: current.Version,
+		Force: true, DryRun: req.DryRun, Hold: rec.Version,
 	})
 }
 
-// lastGood returns the newest record of another version than current whose
-// deployment COMPLETED.
-func lastGood(history []state.Record, current string) (state.Record, bool) {
-	for i := len(history) - 1; i >= 0; i-- {
-		if r := history[i]; r.Version != current && r.AggregateRollout() == state.Completed && r.Digest != "" {
-			return r, true
+// rollbackTarget returns the newest known-good deployment of an
+// environment that is neither its current version nor held there.
+func rollbackTarget(rec state.Record) (state.Deployment, bool) {
+	for _, g := range rec.Good {
+		if usable(rec, g.Version, g.Digest) {
+			return g, true
 		}
 	}
-	return state.Record{}, false
+	return state.Deployment{}, false
+}
+
+// usable reports whether a version is one a rollback may go back to.
+func usable(rec state.Record, version, digest string) bool {
+	return version != "" && digest != "" && version != rec.Version && !rec.IsHeld(version)
+}
+
+// lastGood returns, from a parameter history (oldest first), the newest
+// record of a version a rollback may go back to whose deployment COMPLETED.
+func lastGood(history []state.Record, current state.Record) (state.Deployment, bool) {
+	for i := len(history) - 1; i >= 0; i-- {
+		if r := history[i]; r.AggregateRollout() == state.Completed && usable(current, r.Version, r.Digest) {
+			return state.Deployment{Version: r.Version, Tag: r.Tag, Digest: r.Digest, Image: r.Image}, true
+		}
+	}
+	return state.Deployment{}, false
+}
+
+func currentLabel(rec state.Record) string {
+	if rec.Version == "" {
+		return "the current one"
+	}
+	return rec.Version
+}
+
+func heldLabel(rec state.Record) string {
+	if len(rec.Held) == 0 {
+		return ""
+	}
+	return " and the held " + strings.Join(rec.Held, ", ")
 }

@@ -141,7 +141,7 @@ func TestRepairRecordAfterARollback(t *testing.T) {
 	}
 	want := state.Record{Repository: "r", Environment: "e", Version: "1.0.0", Tag: "1.0.0", Digest: "sha256:a", Image: "r:1.0.0", Cause: state.CauseECS, Time: t2,
 		Services: map[string]state.Service{"web": {Cluster: "c", TaskDefinition: "web:1", PreviousTaskDefinition: "web:2", DeploymentID: "d3", Rollout: state.InProgress}},
-		Rollout: state.InProgress, Held: []string{"1.1.0"}, Good: rec.Good,
+		Rollout:  state.InProgress, Held: []string{"1.1.0"}, Good: rec.Good,
 		Failed: &state.Failure{Version: "1.1.0", Digest: "sha256:b", DeploymentID: "d2", Reason: "tasks failed to start", Time: t1}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("repaired record (-want +got):\n%s", diff)

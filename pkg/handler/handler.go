@@ -117,7 +117,10 @@ func (h *Handler) Request(ctx context.Context, raw json.RawMessage) (deploy.Resu
 	req, err := request.Decode(raw)
 	if err != nil {
 		h.Log.ErrorContext(ctx, "bad request", "error", err.Error())
-		return deploy.Result{Repository: req.Repository, Error: err.Error(), ErrorKind: deploy.BadInput}, nil
+		res := deploy.Result{Repository: req.Repository, Error: err.Error(), ErrorKind: deploy.BadInput}
+		v := deploy.Judgement(res, nil)
+		res.Verdict = &v
+		return res, nil
 	}
 	// The request id is recorded like an event id; a local run (the CLI)
 	// has no Lambda context and gets one of its own.
@@ -125,5 +128,8 @@ func (h *Handler) Request(ctx context.Context, raw json.RawMessage) (deploy.Resu
 	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
 		id = lc.AwsRequestID
 	}
-	return h.Deployer.Manual(ctx, req, id)
+	res, err := h.Deployer.Manual(ctx, req, id)
+	v := deploy.Judgement(res, err)
+	res.Verdict = &v
+	return res, err
 }

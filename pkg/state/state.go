@@ -69,6 +69,10 @@ const (
 // Automatic reports whether the cause deploys without a person asking.
 func (c Cause) Automatic() bool { return c == CausePush || c == CauseReconcile }
 
+// Manual reports whether the cause is a person's (or a pipeline's) request
+// to change what runs: deploy, promote or rollback.
+func (c Cause) Manual() bool { return c == CauseDeploy || c == CausePromote || c == CauseRollback }
+
 // maxHeld bounds the list of held versions so a record stays well inside the
 // 4 KiB limit of a standard SSM parameter.
 const maxHeld = 20

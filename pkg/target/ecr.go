@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +21,9 @@ var (
 	// ErrReplicaMissing is an image not (yet) replicated to the registry an
 	// environment pulls from. Replication catches up, so it is retryable.
 	ErrReplicaMissing = errors.New("image not replicated to the environment's registry yet")
+	// ErrImageArchived is an image ECR archived: pulling it fails until it
+	// is restored.
+	ErrImageArchived = errors.New("image archived")
 )
 
 // Image is an image ECR has.
@@ -28,6 +32,61 @@ type Image struct {
 	Digest   string
 	Registry string // the registry host, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com
 	PushedAt time.Time
+	// ManifestMediaType and ArtifactMediaType say what the image is: a
+	// container image, or an artifact (a Helm chart, a signature).
+	ManifestMediaType, ArtifactMediaType string
+	// Status is ACTIVE, ARCHIVED or ACTIVATING (being restored); "" when
+	// ECR does not say (older APIs, moto).
+	Status string
+}
+
+// image converts what DescribeImages says of one image.
+func image(d ecrtypes.ImageDetail, region string) Image {
+	img := Image{
+		Digest: aws.ToString(d.ImageDigest), Registry: input.RegistryHost(aws.ToString(d.RegistryId), region),
+		ManifestMediaType: aws.ToString(d.ImageManifestMediaType), ArtifactMediaType: aws.ToString(d.ArtifactMediaType),
+		Status: string(d.ImageStatus),
+	}
+	if d.ImagePushedAt != nil {
+		img.PushedAt = *d.ImagePushedAt
+	}
+	return img
+}
+
+// Pullable returns an error wrapping ErrImageArchived, naming the command
+// that restores it, when ECR has archived the image (or is restoring it):
+// a task cannot pull it.
+func (img Image) Pullable(repository string) error {
+	if img.Status != string(ecrtypes.ImageStatusArchived) && img.Status != string(ecrtypes.ImageStatusActivating) {
+		return nil
+	}
+	return fmt.Errorf("%s@%s: %w (%s); restore it with: aws ecr update-image-storage-class --repository-name %s --image-id imageDigest=%s --target-storage-class STANDARD",
+		repository, img.Digest, ErrImageArchived, strings.ToLower(img.Status), repository, img.Digest)
+}
+
+// FindImage looks an image up by digest in a registry (registryID "" for
+// the client's own). It returns ErrImageNotFound or ErrRepositoryNotFound
+// (wrapped, naming the digest) when it is not there.
+func FindImage(ctx context.Context, client ECRAPI, registryID, region, repository, digest string) (Image, error) {
+	in := &ecr.DescribeImagesInput{
+		RepositoryName: aws.String(repository),
+		ImageIds:       []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest)}},
+	}
+	if registryID != "" {
+		in.RegistryId = aws.String(registryID)
+	}
+	out, err := client.DescribeImages(ctx, in)
+	var inf *ecrtypes.ImageNotFoundException
+	var rnf *ecrtypes.RepositoryNotFoundException
+	switch {
+	case errors.As(err, &inf) || (err == nil && len(out.ImageDetails) == 0):
+		return Image{}, fmt.Errorf("image %s@%s: %w in its registry (deleted, perhaps by a lifecycle rule)", repository, digest, ErrImageNotFound)
+	case errors.As(err, &rnf):
+		return Image{}, fmt.Errorf("image %s@%s: ECR repository %s: %w", repository, digest, repository, ErrRepositoryNotFound)
+	case err != nil:
+		return Image{}, fmt.Errorf("describe image %s@%s: %w", repository, digest, err)
+	}
+	return image(out.ImageDetails[0], region), nil
 }
 
 // ResolveTag looks a tag up in the ECR of region. It returns
@@ -49,12 +108,9 @@ func ResolveTag(ctx context.Context, client ECRAPI, region, repository, tag stri
 	case len(out.ImageDetails) == 0:
 		return Image{}, fmt.Errorf("tag %s in ECR repository %s: %w", tag, repository, ErrImageNotFound)
 	}
-	img := out.ImageDetails[0]
-	return Image{
-		Tag:      tag,
-		Digest:   aws.ToString(img.ImageDigest),
-		Registry: input.RegistryHost(aws.ToString(img.RegistryId), region),
-	}, nil
+	img := image(out.ImageDetails[0], region)
+	img.Tag = tag
+	return img, nil
 }
 
 // ListImages returns the tagged images of a repository in the ECR of
@@ -74,14 +130,11 @@ func ListImages(ctx context.Context, client ECRAPI, region, repository string) (
 			}
 			return nil, fmt.Errorf("list images of %s: %w", repository, err)
 		}
-		for _, img := range page.ImageDetails {
-			registry := input.RegistryHost(aws.ToString(img.RegistryId), region)
-			for _, tag := range img.ImageTags {
-				c := Image{Tag: tag, Digest: aws.ToString(img.ImageDigest), Registry: registry}
-				if img.ImagePushedAt != nil {
-					c.PushedAt = *img.ImagePushedAt
-				}
-				out = append(out, c)
+		for _, d := range page.ImageDetails {
+			for _, tag := range d.ImageTags {
+				img := image(d, region)
+				img.Tag = tag
+				out = append(out, img)
 			}
 		}
 	}
