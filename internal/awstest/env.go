@@ -117,6 +117,10 @@ type Env struct {
 	URL string
 	// Config reaches moto through the proxy (see localaws.Config).
 	Config aws.Config
+	// ECSModel is the model of ECS's deployments in the proxy, in front of
+	// moto's ECS (see [ECSModel]): it answers what moto lacks, and drives
+	// rollouts to completion, failure or rollback.
+	ECSModel *ECSModel
 
 	ecs         *ecs.Client
 	ssm         *ssm.Client
@@ -151,10 +155,11 @@ func New(t testing.TB) *Env {
 	})
 
 	e := &Env{
-		Local:  localaws.NewClient(m.URL),
-		Proxy:  p,
-		URL:    srv.URL,
-		Config: localaws.Config(srv.URL),
+		Local:    localaws.NewClient(m.URL),
+		Proxy:    p,
+		URL:      srv.URL,
+		Config:   localaws.Config(srv.URL),
+		ECSModel: NewECSModel(p, localaws.Config(m.URL)),
 	}
 	e.ecs = ecs.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)

@@ -82,7 +82,7 @@ func TestIdentify(t *testing.T) {
 	}
 }
 
-func TestWriteAWSError(t *testing.T) {
+func TestAWSError(t *testing.T) {
 	tests := []struct {
 		name     string
 		target   string
@@ -100,7 +100,7 @@ func TestWriteAWSError(t *testing.T) {
 				r.Header.Set("X-Amz-Target", tc.target)
 			}
 			w := httptest.NewRecorder()
-			status := writeAWSError(w, r, Call{Service: tc.service}, Throttling())
+			status := writeResponse(w, awsError(r.Header, Call{Service: tc.service}, Throttling()))
 			if status != http.StatusBadRequest || w.Code != http.StatusBadRequest {
 				t.Errorf("status = %d (recorded %d), want 400", status, w.Code)
 			}

@@ -134,12 +134,13 @@ type Proxy struct {
 	closed    chan struct{}
 	closeOnce sync.Once
 
-	mu      sync.Mutex
-	log     []Call
-	latency time.Duration
-	faults  map[string][]*queuedFault
-	before  []hook
-	onCall  []func(Call)
+	mu         sync.Mutex
+	log        []Call
+	latency    time.Duration
+	faults     map[string][]*queuedFault
+	before     []hook
+	onCall     []func(Call)
+	intercepts []intercept
 }
 
 // NewProxy returns a proxy that forwards to the moto server at target, such
@@ -329,21 +330,20 @@ type result struct {
 
 func (p *Proxy) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, call Call, body []byte, fault Fault, hasFault bool) result {
 	if !hasFault {
-		resp, err := p.forward(ctx, r, body)
+		resp, forwarded, err := p.roundTrip(ctx, r, call, body)
 		if err != nil {
-			return result{status: writeForwardError(w, err)}
+			return result{status: writeForwardError(w, err), forwarded: forwarded}
 		}
-		return result{status: writeResponse(w, resp), forwarded: true}
+		return result{status: writeResponse(w, resp), forwarded: forwarded}
 	}
 	var res result
-	var resp *upstream
+	var resp *Response
 	if fault.AfterForward {
 		var err error
-		resp, err = p.forward(ctx, r, body)
+		resp, res.forwarded, err = p.roundTrip(ctx, r, call, body)
 		if err != nil {
-			return result{status: writeForwardError(w, err)}
+			return result{status: writeForwardError(w, err), forwarded: res.forwarded}
 		}
-		res.forwarded = true
 	}
 	if !p.sleep(ctx, fault.Delay) {
 		return res
@@ -352,15 +352,16 @@ func (p *Proxy) serve(ctx context.Context, w http.ResponseWriter, r *http.Reques
 	case fault.Drop:
 		dropConnection(w)
 	case fault.Status != 0:
-		res.status = writeAWSError(w, r, call, fault)
+		res.status = writeResponse(w, awsError(r.Header, call, fault))
 	case resp != nil:
 		res.status = writeResponse(w, resp)
 	default:
-		resp, err := p.forward(ctx, r, body)
+		resp, forwarded, err := p.roundTrip(ctx, r, call, body)
+		res.forwarded = forwarded
 		if err != nil {
-			return result{status: writeForwardError(w, err)}
+			res.status = writeForwardError(w, err)
+			return res
 		}
-		res.forwarded = true
 		res.status = writeResponse(w, resp)
 	}
 	return res
@@ -405,10 +406,12 @@ func (p *Proxy) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-type upstream struct {
-	status int
-	header http.Header
-	body   []byte
+// Response is an HTTP answer: moto's, as [Intercepted.Forward] returns it,
+// or one an [InterceptFunc] makes up.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
 }
 
 var hopHeaders = []string{
@@ -416,7 +419,7 @@ var hopHeaders = []string{
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length",
 }
 
-func (p *Proxy) forward(ctx context.Context, r *http.Request, body []byte) (*upstream, error) {
+func (p *Proxy) forward(ctx context.Context, r *http.Request, body []byte) (*Response, error) {
 	req, err := http.NewRequestWithContext(ctx, r.Method, p.target+r.URL.RequestURI(), bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("forward to moto: %w", err)
@@ -436,11 +439,11 @@ func (p *Proxy) forward(ctx context.Context, r *http.Request, body []byte) (*ups
 	if err != nil {
 		return nil, fmt.Errorf("read moto's answer: %w", err)
 	}
-	return &upstream{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 }
 
-func writeResponse(w http.ResponseWriter, resp *upstream) int {
-	for k, vs := range resp.header {
+func writeResponse(w http.ResponseWriter, resp *Response) int {
+	for k, vs := range resp.Header {
 		for _, v := range vs {
 			w.Header().Add(k, v)
 		}
@@ -448,10 +451,10 @@ func writeResponse(w http.ResponseWriter, resp *upstream) int {
 	for _, h := range hopHeaders {
 		w.Header().Del(h)
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
-	w.WriteHeader(resp.status)
-	_, _ = w.Write(resp.body)
-	return resp.status
+	w.Header().Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
+	return resp.Status
 }
 
 func writeForwardError(w http.ResponseWriter, err error) int {
@@ -476,27 +479,26 @@ func dropConnection(w http.ResponseWriter) {
 	_ = conn.Close()
 }
 
-// writeAWSError answers fault in the error shape of the caller's protocol.
-func writeAWSError(w http.ResponseWriter, r *http.Request, call Call, fault Fault) int {
+// awsError returns fault as an answer in the error shape of the protocol of
+// the request with header h.
+func awsError(h http.Header, call Call, fault Fault) *Response {
 	msg := fault.Message
 	if msg == "" {
 		msg = "injected by awstest"
 	}
 	const requestID = "00000000-0000-0000-0000-00000000a0a0"
-	w.Header().Set("X-Amzn-RequestId", requestID)
+	resp := &Response{Status: fault.Status, Header: http.Header{}}
+	resp.Header.Set("X-Amzn-RequestId", requestID)
 	switch {
-	case r.Header.Get("X-Amz-Target") != "":
+	case h.Get("X-Amz-Target") != "":
 		// awsJson1_0 / awsJson1_1
-		b, _ := json.Marshal(map[string]string{"__type": fault.Code, "message": msg})
-		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
-		w.Header().Set("X-Amzn-ErrorType", fault.Code)
-		w.WriteHeader(fault.Status)
-		_, _ = w.Write(b)
+		resp.Body, _ = json.Marshal(map[string]string{"__type": fault.Code, "message": msg})
+		resp.Header.Set("Content-Type", h.Get("Content-Type"))
+		resp.Header.Set("X-Amzn-ErrorType", fault.Code)
 	case call.Service == "ec2":
 		// ec2Query
-		w.Header().Set("Content-Type", "text/xml")
-		w.WriteHeader(fault.Status)
-		fmt.Fprintf(w, "<Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>",
+		resp.Header.Set("Content-Type", "text/xml")
+		resp.Body = fmt.Appendf(nil, "<Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>",
 			xmlEscape(fault.Code), xmlEscape(msg), requestID)
 	default:
 		// awsQuery
@@ -504,12 +506,11 @@ func writeAWSError(w http.ResponseWriter, r *http.Request, call Call, fault Faul
 		if fault.Status >= 500 {
 			kind = "Receiver"
 		}
-		w.Header().Set("Content-Type", "text/xml")
-		w.WriteHeader(fault.Status)
-		fmt.Fprintf(w, "<ErrorResponse><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>",
+		resp.Header.Set("Content-Type", "text/xml")
+		resp.Body = fmt.Appendf(nil, "<ErrorResponse><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>",
 			kind, xmlEscape(fault.Code), xmlEscape(msg), requestID)
 	}
-	return fault.Status
+	return resp
 }
 
 func xmlEscape(s string) string {

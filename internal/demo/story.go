@@ -30,8 +30,12 @@ var errChecks = errors.New("checks failed")
 // what it sends and what came back, then checks the result and what moto
 // holds, and returns an error wrapping errChecks if a check failed.
 type story struct {
-	p        *printer
-	local    *localaws.Client
+	p     *printer
+	local *localaws.Client
+	// ecs reads the services as the functions see them: through the ECS
+	// model in front of moto when there is one (the proxy the functions
+	// use), else moto itself.
+	ecs      *localaws.Client
 	w        *world
 	deployer function
 	promoter function
@@ -365,7 +369,7 @@ func (s *story) running(ctx context.Context) (map[string]running, error) {
 	for _, name := range s.w.doc.Names() {
 		env := s.w.doc.Environments[name]
 		for _, svc := range env.Services {
-			desc, err := s.local.DescribeService(ctx, env.Cluster, svc)
+			desc, err := s.ecs.DescribeService(ctx, env.Cluster, svc)
 			if err != nil {
 				return nil, err
 			}

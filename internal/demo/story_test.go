@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
@@ -67,7 +68,7 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 	promoter := handler.Wire(env.Config, settings, handler.Options{Log: log})
 	var out bytes.Buffer
 	return &story{
-		p: &printer{w: &out}, local: env.Local, w: w,
+		p: &printer{w: &out}, local: env.Local, ecs: localaws.NewClient(env.URL), w: w,
 		deployer: inProcess{deployerName, deployer.Event},
 		promoter: inProcess{promoterName, promoter.Request},
 	}, &out
