@@ -19,6 +19,7 @@ const (
 	exitOK       = 0 // nothing failed
 	exitFailed   = 1 // an environment (or AWS) failed
 	exitBadInput = 2 // bad usage, event, request or configuration
+	exitNothing  = 3 // a valid request that did nothing: every service skipped
 )
 
 const usage = `usage: ecrdeploy <command> [arguments]

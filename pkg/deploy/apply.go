@@ -442,7 +442,7 @@ func (d *Deployer) newRecord(req Request, a *applying, prev state.Record) state.
 		Version: v.String(), Tag: req.Tag, Digest: req.Digest,
 		Cause: req.Cause, EventID: req.EventID, Time: d.now().UTC(),
 		Services: maps.Clone(prev.Services), Held: slices.Clone(prev.Held),
-		LastCompleted: prev.LastCompleted,
+		LastCompleted: prev.LastCompleted, Good: slices.Clone(prev.Good), Failed: prev.Failed,
 	}
 	for _, p := range a.plans {
 		if p.image != "" {

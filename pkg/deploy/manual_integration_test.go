@@ -222,7 +222,7 @@ func TestRollbackWithoutEarlierCompletedVersion(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	w.deliver(t, w.push(t, "1.4.0"))
 	res, _ := w.manual(t, request.Request{Action: "rollback", Repository: "hello-color", Environment: "dev"})
-	if !strings.Contains(res.Error, "no version before 1.4.0 completed") {
+	if !strings.Contains(res.Error, "no version other than 1.4.0 completed there") || deploy.Judge(res, nil).ExitCode() != 2 {
 		t.Errorf("result error = %q", res.Error)
 	}
 }
