@@ -181,7 +181,7 @@ func TestFunctionInitError(t *testing.T) {
 	seedPromoter(t)
 	startPromoter(t, "ECRDEPLOY_PREFIX=no-slash")
 	code, stdout, stderr := runCLI(t, "", "status", "hello-color", "--function", "function")
-	if code != exitFailed || stdout != "" || !strings.Contains(stderr, "ecrdeploy status: invoke function function: ") || !strings.Contains(stderr, "502") {
+	if code != exitFailed || stdout != "" || !strings.Contains(stderr, "ecrdeploy: invoke function function: ") || !strings.Contains(stderr, "502") {
 		t.Errorf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	if strings.Contains(stderr, "attempts") {
