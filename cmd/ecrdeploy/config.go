@@ -238,6 +238,51 @@ func tiersOf(ctx context.Context, client ssmAPI, filter *ssmtypes.ParameterStrin
 	return tiers, nil
 }
 
+// proposal is a document that "config put" would write and "config diff"
+// compares, with what the parameter holds now.
+type proposal struct {
+	data   []byte
+	doc    *config.Document
+	name   string // what messages call the document: the file, or standard input
+	client ssmAPI
+	old    stored
+	found  bool // the parameter exists
+}
+
+// propose parses the arguments REPO FILE|- of cmd, reads and checks the
+// document and reads the repository's parameter. When !ok, the command is
+// done (it has said why) and code is its exit code.
+func (c *cli) propose(ctx context.Context, cmd *command, args []string, output string) (p proposal, code int, ok bool) {
+	args, code, ok = cmd.parse(args, c.stdout, c.stderr)
+	if !ok {
+		return p, code, false
+	}
+	if code, ok := checkOutput(cmd, c.stderr, output); !ok {
+		return p, code, false
+	}
+	if len(args) != 2 {
+		return p, cmd.usageError(c.stderr, "%s", argCountProblem(args, "REPO", "FILE")), false
+	}
+	repo := args[0]
+	if !input.ValidRepository(repo) {
+		return p, cmd.usageError(c.stderr, "%q is not an ECR repository name", repo), false
+	}
+	if p.data, p.doc, p.name, ok = c.readDocument(ctx, args[1]); !ok {
+		return p, exitBadInput, false
+	}
+	client, prefix, err := c.parameterStore(ctx)
+	if err != nil {
+		c.errorf("%v", err)
+		return p, exitBadInput, false
+	}
+	p.client = client
+	if p.old, p.found, err = storedParameter(ctx, client, prefix, repo); err != nil {
+		c.errorf("%v", err)
+		return p, exitFailed, false
+	}
+	return p, exitOK, true
+}
+
 // putResult is what "config put" did.
 type putResult struct {
 	Parameter    string   `json:"parameter"`
@@ -262,37 +307,14 @@ standard tier; a larger one needs the advanced tier, which is charged per
 parameter and month, and is chosen for it (intelligent tiering); the tier
 used is reported. An invalid document writes nothing and exits 2.`)
 	outputFlags(cmd, &output)
-	args, code, ok := cmd.parse(args, c.stdout, c.stderr)
+	p, code, ok := c.propose(ctx, cmd, args, output)
 	if !ok {
 		return code
 	}
-	if code, ok := checkOutput(cmd, c.stderr, output); !ok {
-		return code
-	}
-	if len(args) != 2 {
-		return cmd.usageError(c.stderr, "%s", argCountProblem(args, "REPO", "FILE"))
-	}
-	repo := args[0]
-	if !input.ValidRepository(repo) {
-		return cmd.usageError(c.stderr, "%q is not an ECR repository name", repo)
-	}
-	data, doc, _, ok := c.readDocument(ctx, args[1])
-	if !ok {
-		return exitBadInput
-	}
-	client, prefix, err := c.parameterStore(ctx)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitBadInput
-	}
-	old, found, err := storedParameter(ctx, client, prefix, repo)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitFailed
-	}
-	res := putResult{Parameter: old.Parameter, Version: old.Version, Tier: old.Tier, Size: len(data), Environments: doc.Names()}
-	if !found || !bytes.Equal(old.value, data) {
-		out, err := client.PutParameter(ctx, param.Put(res.Parameter, data, ssmtypes.ParameterTierIntelligentTiering))
+	data, old := p.data, p.old
+	res := putResult{Parameter: old.Parameter, Version: old.Version, Tier: old.Tier, Size: len(data), Environments: p.doc.Names()}
+	if !p.found || !bytes.Equal(old.value, data) {
+		out, err := p.client.PutParameter(ctx, param.Put(res.Parameter, data, ssmtypes.ParameterTierIntelligentTiering))
 		if err != nil {
 			c.errorf("put parameter %s: %v", res.Parameter, err)
 			return exitFailed
@@ -306,7 +328,7 @@ used is reported. An invalid document writes nothing and exits 2.`)
 	if res.Written {
 		what = "written"
 	}
-	fmt.Fprintf(c.stdout, "%s: %s (version %d, %s tier, %d bytes, %s)\n", res.Parameter, what, res.Version, tierLabel(res.Tier), res.Size, environmentsLabel(doc))
+	fmt.Fprintf(c.stdout, "%s: %s (version %d, %s tier, %d bytes, %s)\n", res.Parameter, what, res.Version, tierLabel(res.Tier), res.Size, environmentsLabel(p.doc))
 	return exitOK
 }
 
@@ -496,37 +518,13 @@ add, remove or modify, then a unified diff from the stored document to FILE.
 The document is checked first, as "config put" does; exits 2 when it is
 invalid. A repository with no document yet diffs against an empty one.`)
 	outputFlags(cmd, &output)
-	args, code, ok := cmd.parse(args, c.stdout, c.stderr)
+	p, code, ok := c.propose(ctx, cmd, args, output)
 	if !ok {
 		return code
 	}
-	if code, ok := checkOutput(cmd, c.stderr, output); !ok {
-		return code
-	}
-	if len(args) != 2 {
-		return cmd.usageError(c.stderr, "%s", argCountProblem(args, "REPO", "FILE"))
-	}
-	repo := args[0]
-	if !input.ValidRepository(repo) {
-		return cmd.usageError(c.stderr, "%q is not an ECR repository name", repo)
-	}
-	data, _, name, ok := c.readDocument(ctx, args[1])
-	if !ok {
-		return exitBadInput
-	}
-	client, prefix, err := c.parameterStore(ctx)
+	res, err := diffDocuments(p.old, p.data, p.name)
 	if err != nil {
-		c.errorf("%v", err)
-		return exitBadInput
-	}
-	old, _, err := storedParameter(ctx, client, prefix, repo)
-	if err != nil {
-		c.errorf("%v", err)
-		return exitFailed
-	}
-	res, err := diffDocuments(old, data, name)
-	if err != nil {
-		c.errorf("diff %s and %s: %v", old.Parameter, name, err)
+		c.errorf("diff %s and %s: %v", p.old.Parameter, p.name, err)
 		return exitFailed
 	}
 	if output == formatJSON {
