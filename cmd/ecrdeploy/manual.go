@@ -147,16 +147,23 @@ func (c *cli) manual(ctx context.Context, verb string, args []string) int {
 		return exitFailed
 	}
 
+	// Shown only if the promoter waits (on --wait, or for an environment
+	// configured with "wait": true), or, for the deployed function, once
+	// the invocation has lasted a while.
+	progress := newProgressLine(c.stderr, isTerminal(c.stderr))
+	progress.start(time.Second)
 	var rep reply
 	if opts.function != "" {
+		progress.Pending("function " + opts.function + " is carrying out the request")
 		rep, err = c.invokeFunction(ctx, opts.function, payload)
 	} else {
-		// Shown only if the promoter waits: on --wait, or for an
-		// environment configured with "wait": true.
-		progress := newProgressLine(c.stderr, isTerminal(c.stderr))
-		progress.start(time.Second)
 		rep, err = c.runLocal(ctx, payload, opts.verbose, progress)
-		progress.Done()
+	}
+	progress.Done()
+	if sig, stopped := interrupted(ctx); err != nil && stopped && opts.function != "" {
+		// Lambda goes on with an invocation its caller stopped waiting for.
+		c.errorf("%s: stopped waiting for function %s, which goes on with the request ('ecrdeploy status' shows what it did)", sig, opts.function)
+		return exitFailed
 	}
 	if err != nil {
 		// The promoter could not be reached or set up: no result.

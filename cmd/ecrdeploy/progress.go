@@ -60,9 +60,11 @@ func (p *progressLine) start(interval time.Duration) {
 	}()
 }
 
-// Beat writes the last line again, with the time elapsed since the wait
-// began, when the wait is off a terminal and nothing was written for
-// heartbeat: polls can be further apart than that, or stuck in a slow call.
+// Beat shows that the wait goes on, with the time elapsed since it began:
+// on a terminal it rewrites the line; elsewhere it writes the last line
+// again when nothing was written for heartbeat, since polls can be further
+// apart than that, stuck in a slow call, or invisible (a deployed function
+// waiting).
 func (p *progressLine) Beat() {
 	if p == nil {
 		return
@@ -70,10 +72,33 @@ func (p *progressLine) Beat() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	if p.tty || p.last == "" || now.Sub(p.lastWrite) < heartbeat {
+	if p.last == "" {
 		return
 	}
-	p.write(p.last, p.elapsed+now.Sub(p.polled), now)
+	elapsed := p.elapsed + now.Sub(p.polled)
+	switch {
+	case p.tty:
+		fmt.Fprintf(p.w, "\r%s\x1b[K", progressText(p.last, elapsed))
+	case now.Sub(p.lastWrite) >= heartbeat:
+		p.write(p.last, elapsed, now)
+	}
+}
+
+// Pending shows text as what is awaited when no poll will say more: a
+// request carried out by the deployed function. Off a terminal nothing is
+// written until heartbeat has passed, so a quick request stays quiet.
+func (p *progressLine) Pending(text string) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	p.last, p.elapsed, p.polled, p.lastWrite = text, 0, now, now
+	if p.tty {
+		fmt.Fprintf(p.w, "\r%s\x1b[K", progressText(text, 0))
+		p.shown = true
+	}
 }
 
 // Observe records one poll of a rollout and shows the line. It is the
@@ -110,12 +135,11 @@ func rolloutLabel(s state.Rollout) string {
 // when text changed or heartbeat has passed, so that a long wait neither
 // fills a CI log nor leaves it silent.
 func (p *progressLine) show(text string, elapsed time.Duration) {
-	if p.tty {
+	switch now := p.now(); {
+	case p.tty:
 		fmt.Fprintf(p.w, "\r%s\x1b[K", progressText(text, elapsed))
 		p.shown = true
-		return
-	}
-	if now := p.now(); text != p.last || now.Sub(p.lastWrite) >= heartbeat {
+	case text != p.last || now.Sub(p.lastWrite) >= heartbeat:
 		p.write(text, elapsed, now)
 	}
 	p.last = text

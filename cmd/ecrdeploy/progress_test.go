@@ -97,16 +97,41 @@ func TestProgressHeartbeat(t *testing.T) {
 				"waiting 30s: production/web in-progress\n" +
 				"waiting 1m0s: production/web in-progress\n" +
 				"waiting 1m45s: production/web in-progress\n"
-			if tty {
+			if tty { // every poll and every beat rewrites the line
 				want = "\rwaiting 0s: production/web in-progress\x1b[K" +
 					"\rwaiting 10s: production/web in-progress\x1b[K" +
+					"\rwaiting 10s: production/web in-progress\x1b[K" +
 					"\rwaiting 20s: production/web in-progress\x1b[K" +
-					"\rwaiting 30s: production/web in-progress\x1b[K"
+					"\rwaiting 20s: production/web in-progress\x1b[K" +
+					"\rwaiting 30s: production/web in-progress\x1b[K" +
+					"\rwaiting 59s: production/web in-progress\x1b[K" +
+					"\rwaiting 1m0s: production/web in-progress\x1b[K" +
+					"\rwaiting 1m45s: production/web in-progress\x1b[K"
 			}
 			if got != want {
 				t.Errorf("got\n%q\nwant\n%q", got, want)
 			}
 		})
+	}
+}
+
+// TestProgressPending checks the heartbeat of a request the deployed
+// function carries out: quiet for 30 seconds, then a line every 30 seconds.
+func TestProgressPending(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	var buf bytes.Buffer
+	p := newProgressLine(&buf, false)
+	p.now = clock.now
+	p.Pending("function ecrdeploy-promoter is carrying out the request")
+	for range 7 {
+		clock.advance(10 * time.Second)
+		p.Beat()
+	}
+	p.Done()
+	want := "waiting 30s: function ecrdeploy-promoter is carrying out the request\n" +
+		"waiting 1m0s: function ecrdeploy-promoter is carrying out the request\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
 }
 
