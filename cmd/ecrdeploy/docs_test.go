@@ -165,12 +165,15 @@ var offline = []string{"ecrdeploy config validate ", "ecrdeploy config put ", "e
 // repository root against one fresh moto per document, in order, and
 // compares what they print with what the documents say.
 func TestDocumentedTranscripts(t *testing.T) {
-	all := transcripts(t)
 	byDoc := map[string][]transcript{}
-	for _, tr := range all {
-		byDoc[tr.doc] = append(byDoc[tr.doc], tr)
+	for _, tr := range transcripts(t) {
+		if slices.ContainsFunc(offline, func(p string) bool { return strings.HasPrefix(tr.command, p) }) {
+			byDoc[tr.doc] = append(byDoc[tr.doc], tr)
+		}
 	}
-	ran := 0
+	if len(byDoc) == 0 {
+		t.Fatal("no transcript of a command that runs without AWS: is transcripts still right?")
+	}
 	for _, doc := range documents {
 		if len(byDoc[doc]) == 0 {
 			continue
@@ -181,19 +184,12 @@ func TestDocumentedTranscripts(t *testing.T) {
 			t.Setenv("ECRDEPLOY_PREFIX", "")
 			t.Chdir(repoRoot)
 			for _, tr := range byDoc[doc] {
-				if !slices.ContainsFunc(offline, func(p string) bool { return strings.HasPrefix(tr.command, p) }) {
-					continue
-				}
-				ran++
 				code, stdout, stderr := runCommandLine(t.Context(), tr.command)
 				if got := stdout + stderr; got != tr.output {
 					t.Errorf("%s:%d: %s (exit %d) prints\n%s\nthe document says\n%s", tr.doc, tr.line, tr.command, code, got, tr.output)
 				}
 			}
 		})
-	}
-	if ran == 0 {
-		t.Error("no transcript ran")
 	}
 }
 
