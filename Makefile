@@ -21,7 +21,8 @@ help:
 	@echo "make build           both Lambda bootstrap binaries for linux/arm64 into $(BIN)/"
 	@echo "make lint            cfn-lint template.yaml (also part of make test)"
 	@echo "make deploy          sam build && sam deploy (SAM_DEPLOY_FLAGS for extra flags)"
-	@echo "make bench           calls per decision, wall time, burst, cold start: writes docs/benchmarks.md"
+	@echo "make bench           calls per decision, wall time, burst, cold start: prints the report"
+	@echo "make bench-report    the same, and writes it to docs/benchmarks.md (a full run only)"
 	@echo "make fuzz            every fuzz target for FUZZTIME (default 30s) each"
 	@echo "make clean           remove build output"
 
@@ -146,16 +147,26 @@ fuzz:
 ## the counting proxy with a latency L injected into every call: calls per decision
 ## and what each is for, wall time as a multiple of L, a burst of 1,000 pushes,
 ## cold starts under the Runtime Interface Emulator, binary sizes and memory, then
-## the Go benchmarks of the pure parts. Prints the report and writes
-## docs/benchmarks.md. Not part of make test. BENCH_FLAGS passes flags to the
-## report, e.g. BENCH_FLAGS='-latency=50ms -reps=9' or '-skip=burst,cold'.
+## the Go benchmarks of the pure parts. make bench prints the report; make
+## bench-report also writes it to docs/benchmarks.md (tracked), and refuses a partial
+## run. Not part of make test. BENCH_FLAGS passes flags to the report, e.g.
+## BENCH_FLAGS='-latency=50ms -reps=9' or (make bench only) '-skip=burst,cold'.
 BENCH_FLAGS ?=
+BENCH_REPORT := docs/benchmarks.md
 
-.PHONY: bench
+.PHONY: bench bench-report bench-gobench
 
-bench: check-tools
+bench-gobench: check-tools
 	@mkdir -p $(BIN)
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./pkg/policy ./pkg/taskdef ./pkg/deploy > $(BIN)/gobench.txt || { cat $(BIN)/gobench.txt; exit 1; }
 	@cat $(BIN)/gobench.txt
+
+bench: bench-gobench
 	$(GO) test -count=1 -timeout=30m -run='^TestReport$$' -v ./internal/bench -args \
-		-report=$(CURDIR)/docs/benchmarks.md -gobench=$(CURDIR)/$(BIN)/gobench.txt -command='$(strip make bench $(BENCH_FLAGS))' $(BENCH_FLAGS)
+		-report=- -gobench=$(CURDIR)/$(BIN)/gobench.txt -command='$(strip make bench $(BENCH_FLAGS))' $(BENCH_FLAGS)
+
+bench-report:
+	@case '$(BENCH_FLAGS)' in *-skip*) echo "bench-report: a partial run (-skip) does not replace $(BENCH_REPORT); use make bench to print one"; exit 1;; esac
+	@$(MAKE) --no-print-directory bench-gobench
+	$(GO) test -count=1 -timeout=30m -run='^TestReport$$' -v ./internal/bench -args \
+		-report=$(CURDIR)/$(BENCH_REPORT) -gobench=$(CURDIR)/$(BIN)/gobench.txt -command='$(strip make bench-report $(BENCH_FLAGS))' $(BENCH_FLAGS)

@@ -39,6 +39,8 @@ func TestParseManual(t *testing.T) {
 			request.Request{Action: "plan", Repository: "team/web", Tag: "v2", Environment: "staging"}, manualOptions{output: "table"}},
 		{"status", []string{"status", "hello-color", "-o", "json"},
 			request.Request{Action: "status", Repository: "hello-color"}, manualOptions{output: "json"}},
+		{"region and profile", []string{"status", "hello-color", "--region", "eu-west-1", "--profile=prod"},
+			request.Request{Action: "status", Repository: "hello-color"}, manualOptions{output: "table", aws: awsFlags{region: "eu-west-1", profile: "prod"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +52,7 @@ func TestParseManual(t *testing.T) {
 			if diff := cmp.Diff(tt.want, req); diff != "" {
 				t.Errorf("request (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tt.wantOpts, opts, cmp.AllowUnexported(manualOptions{})); diff != "" {
+			if diff := cmp.Diff(tt.wantOpts, opts, cmp.AllowUnexported(manualOptions{}, awsFlags{})); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
 			// What the CLI sends is what the promoter decodes.

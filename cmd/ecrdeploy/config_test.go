@@ -39,7 +39,7 @@ func TestConfigValidate(t *testing.T) {
 		wantErrors []string
 	}{
 		{"valid", []string{"config", "validate", goodConfig}, "", exitOK,
-			goodConfig + ": valid (3 environments: dev, production, staging)\n", nil},
+			goodConfig + ": valid (3 environments: dev, production and staging)\n", nil},
 		{"valid on stdin", []string{"config", "validate", "-"}, `{"environments":{"dev":{"cluster":"apps","services":["web"]}}}`, exitOK,
 			"standard input: valid (1 environment: dev)\n", nil},
 		{"invalid", []string{"config", "validate", bad}, "", exitBadInput, "", []string{
@@ -54,7 +54,7 @@ func TestConfigValidate(t *testing.T) {
 		{"not JSON", []string{"config", "validate", "-"}, `{"environments":`, exitBadInput, "", []string{"standard input: invalid (1 problem)"}},
 		{"missing file", []string{"config", "validate", "nope.json"}, "", exitBadInput, "", []string{"nope.json"}},
 		{"no file", []string{"config", "validate"}, "", exitBadInput, "", []string{"missing FILE"}},
-		{"unknown config command", []string{"config", "frob"}, "", exitBadInput, "", []string{`unknown command "frob"`}},
+		{"unknown config command", []string{"config", "frob"}, "", exitBadInput, "", []string{`unknown command "config frob"`}},
 		{"no config command", []string{"config"}, "", exitBadInput, "", []string{"usage: ecrdeploy config"}},
 	}
 	for _, tt := range tests {
@@ -113,7 +113,7 @@ func TestConfigPutGet(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("put: exit code %d, stderr: %s", code, stderr)
 		}
-		if want := param + ": written (version 1, 3 environments: dev, production, staging)\n"; stdout != want {
+		if want := param + ": written (version 1, standard tier, 1326 bytes, 3 environments: dev, production and staging)\n"; stdout != want {
 			t.Errorf("put: stdout = %q, want %q", stdout, want)
 		}
 		if v, _ := awstest.Must2(env.Local.GetParameter(t.Context(), param))(t); v != string(doc) {

@@ -28,25 +28,54 @@ func newCommand(name, synopsis, help string) *command {
 
 // parse parses args, allowing flags before, between and after the positional
 // arguments. It returns the positional arguments and ok; when !ok it has
-// printed the help (for -h or --help, to stdout, code 0) or the error and a
-// hint (to stderr, code exitBadInput), and code is the exit code.
+// printed the help (for -h or --help, to stdout, code 0) or the error and
+// the command's usage with its flags (to stderr, code exitBadInput), and
+// code is the exit code. A flag that takes a value may be given once.
 func (c *command) parse(args []string, stdout, stderr io.Writer) (positional []string, code int, ok bool) {
+	c.flags.VisitAll(func(f *flag.Flag) {
+		if _, once := f.Value.(*onceValue); !once && !isBoolFlag(f) {
+			f.Value = &onceValue{Value: f.Value}
+		}
+	})
 	positional, err := parseInterleaved(c.flags, args)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		c.printHelp(stdout)
 		return nil, exitOK, false
 	case err != nil:
-		return nil, c.usageError(stderr, "%v", err), false
+		fmt.Fprintf(stderr, "%s%v\n", errorPrefix, err)
+		c.printHelp(stderr)
+		return nil, exitBadInput, false
 	}
 	return positional, exitOK, true
+}
+
+// onceValue is a flag value that may be set once: "--env a --env b" is an
+// error rather than a silent "b".
+type onceValue struct {
+	flag.Value
+	set bool
+}
+
+func (v *onceValue) Set(s string) error {
+	if v.set {
+		return fmt.Errorf("given more than once (already %q)", v.String())
+	}
+	v.set = true
+	return v.Value.Set(s)
+}
+
+// isBoolFlag reports whether f is a boolean flag (given without a value).
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // usageError prints a usage problem and how to get help, and returns
 // exitBadInput.
 func (c *command) usageError(stderr io.Writer, format string, args ...any) int {
-	fmt.Fprintf(stderr, "ecrdeploy %s: %s\nusage: ecrdeploy %s %s\nRun 'ecrdeploy %s --help' for more.\n",
-		c.name, fmt.Sprintf(format, args...), c.name, c.synopsis, c.name)
+	fmt.Fprintf(stderr, "%s%s\nusage: ecrdeploy %s %s\nRun 'ecrdeploy %s --help' for more.\n",
+		errorPrefix, fmt.Sprintf(format, args...), c.name, c.synopsis, c.name)
 	return exitBadInput
 }
 
@@ -114,9 +143,5 @@ func isFlagValue(fs *flag.FlagSet, args []string) bool {
 	}
 	name = strings.TrimPrefix(name, "-")
 	f := fs.Lookup(name)
-	if f == nil {
-		return false
-	}
-	b, isBool := f.Value.(interface{ IsBoolFlag() bool })
-	return !isBool || !b.IsBoolFlag()
+	return f != nil && !isBoolFlag(f)
 }

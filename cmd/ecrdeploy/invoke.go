@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
@@ -53,7 +54,7 @@ func (c *cli) runLocal(ctx context.Context, payload []byte, verbose bool, progre
 	if progress != nil {
 		opts.Progress = progress.Observe
 	}
-	h, err := handler.New(ctx, c.getenv, opts)
+	h, err := c.newHandler(ctx, opts)
 	if err != nil {
 		return reply{}, &setupError{err}
 	}
@@ -81,8 +82,8 @@ type lambdaAPI interface {
 // failure (a 5xx answer, a connection dropped during a long --wait) may come
 // after the function has acted, and running a request twice is not harmless:
 // a second rollback would roll back further.
-func newLambdaClient(ctx context.Context) (lambdaAPI, error) {
-	cfg, err := handler.LoadAWS(ctx)
+func newLambdaClient(ctx context.Context, opts ...func(*awsconfig.LoadOptions) error) (lambdaAPI, error) {
+	cfg, err := handler.LoadAWS(ctx, opts...)
 	if err != nil {
 		return nil, &setupError{err}
 	}
@@ -98,7 +99,7 @@ func newLambdaClient(ctx context.Context) (lambdaAPI, error) {
 // an error, it crashed or timed out), and an error wrapping the API's when
 // the invocation itself failed.
 func (c *cli) invokeFunction(ctx context.Context, function string, payload []byte) (reply, error) {
-	client, err := newLambdaClient(ctx)
+	client, err := newLambdaClient(ctx, c.aws.options()...)
 	if err != nil {
 		return reply{}, err
 	}

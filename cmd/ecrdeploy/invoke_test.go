@@ -5,6 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -121,5 +124,32 @@ func TestRequestPayload(t *testing.T) {
 	}
 	if want := `{"action":"promote","repository":"hello-color","to":"production","wait":true}`; string(got) != want {
 		t.Errorf("payload = %s, want %s", got, want)
+	}
+}
+
+// TestFunctionInterrupted interrupts (Ctrl-C) a request while the deployed
+// function carries it out: the CLI stops waiting at once, says that the
+// function goes on, and exits 130.
+func TestFunctionInterrupted(t *testing.T) {
+	seedPromoter(t)
+	arrived, stop := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(arrived)
+		<-stop // the function does not answer while the test runs
+	}))
+	defer srv.Close()
+	defer close(stop)
+	t.Setenv("AWS_ENDPOINT_URL_LAMBDA", srv.URL)
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	go func() {
+		<-arrived
+		cancel(&signalError{os.Interrupt})
+	}()
+	var stdout, stderr strings.Builder
+	code := run(ctx, []string{"promote", "hello-color", "--to", "production", "--function", "ecrdeploy-promoter"}, strings.NewReader(""), &stdout, &stderr, os.Getenv)
+	want := "ecrdeploy: interrupted: stopped waiting for function ecrdeploy-promoter, which goes on with the request ('ecrdeploy status' shows what it did)\n"
+	if code != 130 || stderr.String() != want {
+		t.Errorf("exit code %d, stderr %q; want 130 and %q", code, stderr.String(), want)
 	}
 }

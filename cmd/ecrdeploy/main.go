@@ -7,11 +7,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 )
 
 // Exit codes.
@@ -33,8 +32,10 @@ manual requests (run the promoter locally, or with --function NAME invoke the de
 
 configuration documents ({prefix}/config/{REPO} in SSM Parameter Store):
   config validate FILE|-       check a document; exit 2 when it is invalid
-  config put REPO FILE|-       check a document, then write it
+  config put REPO FILE|-       check a document, then write it (nothing when it is unchanged)
   config get REPO              print the document
+  config list                  list the configured repositories
+  config diff REPO FILE|-      show what config put would change
   config verify REPO           check the document against AWS (clusters, services, containers,
                                secret parameters, roles); exit 1 when a check fails
 
@@ -42,25 +43,38 @@ events:
   handle [FILE|-]              run the deployer's handler locally on an event and print the
                                JSON result
 
-Run 'ecrdeploy <command> --help' for a command's flags.
+Run 'ecrdeploy <command> --help' for a command's flags; 'ecrdeploy --version' prints the version.
 
 Exit status: 0 when nothing failed, 1 when an environment or AWS failed, 2 for bad input (usage,
 request, configuration, an unconfigured repository or environment, a tag missing from ECR).
 
 Settings come from ECRDEPLOY_PREFIX, ECRDEPLOY_EVENT_BUS and ECRDEPLOY_CONFIG_TTL; AWS access
-from the usual AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...). Colour is used
-on a terminal unless NO_COLOR is set.
+from the usual AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...), or from the
+--profile and --region flags of every command that calls AWS. Colour is used on a terminal unless
+NO_COLOR is set. Interrupted (Ctrl-C), a command stops at once and exits 130.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background())
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
 
-// run is the CLI without the process: it returns the exit code.
+// run is the CLI without the process: it returns the exit code. When ctx
+// was cancelled by a signal (see signalContext) and the command did not
+// succeed, the exit code is the shell's for that signal: 130 for SIGINT.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	code := dispatch(ctx, args, stdin, stdout, stderr, getenv)
+	var sig *signalError
+	if code != exitOK && errors.As(context.Cause(ctx), &sig) {
+		return sig.exitCode()
+	}
+	return code
+}
+
+// dispatch runs the command args names.
+func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitBadInput
@@ -76,9 +90,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, version())
+		return exitOK
 	}
-	fmt.Fprintf(stderr, "ecrdeploy: unknown command %q\n\n%s", args[0], usage)
+	c.errorf("unknown command %q\n\n%s", args[0], usage)
 	return exitBadInput
+}
+
+// errorPrefix starts every error the CLI prints, whatever the command.
+const errorPrefix = "ecrdeploy: "
+
+// errorf prints one error on standard error, after errorPrefix.
+func (c *cli) errorf(format string, args ...any) {
+	fmt.Fprintf(c.stderr, errorPrefix+format+"\n", args...)
 }
 
 // cli is one run of the command: its standard streams and environment.
@@ -86,6 +111,7 @@ type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	aws            awsFlags // --region and --profile of the command that calls AWS
 }
 
 // color reports whether output to w may be coloured: w is a terminal and

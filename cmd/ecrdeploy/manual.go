@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/report"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
@@ -26,6 +28,7 @@ type manualOptions struct {
 	output   string // formatTable or formatJSON
 	function string // the promoter function to invoke; empty runs the handler locally
 	verbose  bool   // log every decision (local runs)
+	aws      awsFlags
 }
 
 // manualHelp is the description of each manual verb.
@@ -83,6 +86,7 @@ with --function it runs in the deployed promoter function (lambda:Invoke).`)
 	}
 	fs.StringVar(&f.output, "o", formatTable, "output `format`: table, or json (the promoter's result exactly as Lambda returns it, then a newline)")
 	fs.StringVar(&f.output, "output", formatTable, "the same as -o `format`")
+	f.aws.add(fs)
 	fs.StringVar(&f.function, "function", "", "invoke the deployed promoter function `name` (or ARN) instead of running the handler here")
 	fs.BoolVar(&f.verbose, "v", false, "log every decision as JSON on standard error (local runs; quiet otherwise)")
 	return c
@@ -112,8 +116,9 @@ func parseManual(verb string, args []string, stdout, stderr io.Writer) (request.
 		return request.Request{}, manualOptions{}, c.usageError(stderr, "missing --env ENVIRONMENT"), false
 	case verb == request.Promote && f.to == "":
 		return request.Request{}, manualOptions{}, c.usageError(stderr, "missing --to ENVIRONMENT"), false
-	case f.output != formatTable && f.output != formatJSON:
-		return request.Request{}, manualOptions{}, c.usageError(stderr, "-o %q: want table or json", f.output), false
+	}
+	if code, ok := checkOutput(c, stderr, f.output); !ok {
+		return request.Request{}, manualOptions{}, code, false
 	}
 	req := request.Request{
 		Action: verb, Repository: pos[0],
@@ -133,45 +138,57 @@ func (c *cli) manual(ctx context.Context, verb string, args []string) int {
 	if !ok {
 		return code
 	}
+	c.aws = opts.aws
 	// The request goes to the promoter as JSON, locally too, so that both
 	// take it through the same decoding (request.Decode).
 	payload, err := json.Marshal(req)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "ecrdeploy %s: encode request: %v\n", verb, err)
+		c.errorf("encode request: %v", err)
 		return exitFailed
 	}
 
+	// Shown only if the promoter waits (on --wait, or for an environment
+	// configured with "wait": true), or, for the deployed function, once
+	// the invocation has lasted a while.
+	progress := newProgressLine(c.stderr, isTerminal(c.stderr))
+	progress.start(time.Second)
 	var rep reply
 	if opts.function != "" {
+		progress.Pending("function " + opts.function + " is carrying out the request")
 		rep, err = c.invokeFunction(ctx, opts.function, payload)
 	} else {
-		// Shown only if the promoter waits: on --wait, or for an
-		// environment configured with "wait": true.
-		progress := newProgressLine(c.stderr, isTerminal(c.stderr))
 		rep, err = c.runLocal(ctx, payload, opts.verbose, progress)
-		progress.Done()
+	}
+	progress.Done()
+	if sig, stopped := interrupted(ctx); err != nil && stopped && opts.function != "" {
+		// Lambda goes on with an invocation its caller stopped waiting for.
+		c.errorf("%s: stopped waiting for function %s, which goes on with the request ('ecrdeploy status' shows what it did)", sig, opts.function)
+		return exitFailed
 	}
 	if err != nil {
 		// The promoter could not be reached or set up: no result.
-		fmt.Fprintf(c.stderr, "ecrdeploy %s: %v\n", verb, err)
+		c.errorf("%v", err)
 		return setupExitCode(err)
 	}
-	return c.report(verb, opts.output, rep)
+	return c.report(ctx, verb, opts.output, rep)
 }
 
 // logger returns the logger the local handler logs with: with verbose, every
-// decision as JSON on standard error; without, nothing, since the result
-// (table or JSON) already says what the log would.
+// decision as JSON on standard error, with the keys the functions' log lines
+// have in CloudWatch ("timestamp", "level", "message"); without, nothing,
+// since the result (table or JSON) already says what the log would.
 func (c *cli) logger(verbose bool) *slog.Logger {
 	if !verbose {
 		return slog.New(slog.DiscardHandler)
 	}
-	return slog.New(slog.NewJSONHandler(c.stderr, nil))
+	return slog.New(slog.NewJSONHandler(c.stderr, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
 }
 
 // report prints a reply in the chosen format: the result on standard output,
-// and its errors as "error: ..." on standard error. It returns the exit code.
-func (c *cli) report(verb, format string, rep reply) int {
+// and its errors on standard error. A rollout still in progress is a
+// failure: waiting stopped at its limit, or was interrupted (Ctrl-C), which
+// is said as such. It returns the exit code.
+func (c *cli) report(ctx context.Context, verb, format string, rep reply) int {
 	if format == formatJSON {
 		if rep.Payload != nil {
 			c.stdout.Write(append(rep.Payload[:len(rep.Payload):len(rep.Payload)], '\n'))
@@ -186,11 +203,17 @@ func (c *cli) report(verb, format string, rep reply) int {
 	}
 	v := deploy.Judgement(rep.Result, rep.Err)
 	if v.Message != "" {
-		fmt.Fprintf(c.stderr, "error: %s\n", v.Message)
+		c.errorf("%s", v.Message)
 	}
+	sig, stopped := interrupted(ctx)
 	for _, r := range rep.Result.Results {
-		if r.Outcome == deploy.Deployed && r.Rollout == state.InProgress {
-			fmt.Fprintf(c.stderr, "error: %s/%s: rollout still in progress when waiting stopped\n", r.Environment, r.Service)
+		if r.Outcome != deploy.Deployed || r.Rollout != state.InProgress {
+			continue
+		}
+		if stopped {
+			c.errorf("%s: %s/%s: stopped waiting; the rollout goes on in ECS ('ecrdeploy status' shows it)", sig, r.Environment, r.Service)
+		} else {
+			c.errorf("%s/%s: rollout still in progress when waiting stopped", r.Environment, r.Service)
 		}
 	}
 	return v.ExitCode

@@ -54,15 +54,15 @@ func TestManualLocal(t *testing.T) {
 		{"an environment fails", []string{"deploy", "hello-color", "1.4.0", "--env", "qa"}, exitFailed,
 			[]string{"qa           gone     failed", "qa/gone: "}, nil},
 		{"tag not in ECR", []string{"deploy", "hello-color", "9.9.9", "--env", "dev"}, exitBadInput,
-			nil, []string{"error: ", "9.9.9", "image not found"}},
+			nil, []string{"ecrdeploy: ", "9.9.9", "image not found"}},
 		{"unconfigured repository", []string{"status", "nothing-here"}, exitBadInput,
-			nil, []string{"error: repository nothing-here is not configured"}},
+			nil, []string{"ecrdeploy: repository nothing-here is not configured"}},
 		{"unconfigured environment", []string{"rollback", "hello-color", "--env", "staging"}, exitBadInput,
-			nil, []string{"error: ", `"staging"`, "environment not configured"}},
+			nil, []string{"ecrdeploy: ", `"staging"`, "environment not configured"}},
 		{"bad request", []string{"deploy", "hello-color", "not a tag", "--env", "dev"}, exitBadInput,
-			nil, []string{"error: bad request: tag: "}},
+			nil, []string{"ecrdeploy: bad request: tag: "}},
 		{"promote from nothing", []string{"promote", "hello-color", "--from", "dev", "--to", "production"}, exitBadInput,
-			nil, []string{"error: ", "nothing deployed"}},
+			nil, []string{"ecrdeploy: ", "nothing deployed"}},
 		{"plan", []string{"plan", "hello-color", "1.4.0"}, exitFailed,
 			[]string{"dev          hello-color-dev  planned", "production   hello-color      planned", "qa           gone             failed", "=== dev/hello-color-dev: planned"}, nil},
 		{"status", []string{"status", "hello-color"}, exitOK,
@@ -120,7 +120,7 @@ func TestManualJSON(t *testing.T) {
 
 	// An error result is printed too, and its error on stderr.
 	code, stdout, stderr = runCLI(t, "", "status", "nothing-here", "-o", "json")
-	if code != exitBadInput || !strings.HasPrefix(stdout, `{"repository":"nothing-here","results":[],"error":"`) || !strings.HasPrefix(stderr, "error: ") {
+	if code != exitBadInput || !strings.HasPrefix(stdout, `{"repository":"nothing-here","results":[],"error":"`) || !strings.HasPrefix(stderr, "ecrdeploy: ") {
 		t.Errorf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 }

@@ -57,6 +57,84 @@ func TestProgressLine(t *testing.T) {
 	nilLine.Done()
 }
 
+// fakeClock is a clock that moves only when told.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time          { return c.t }
+func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// TestProgressHeartbeat checks that off a terminal a wait writes a line at
+// least every 30 seconds though nothing changes, between polls (Beat) and on
+// polls, and that on a terminal the heartbeat writes nothing.
+func TestProgressHeartbeat(t *testing.T) {
+	for _, tty := range []bool{false, true} {
+		t.Run(map[bool]string{false: "not a terminal", true: "terminal"}[tty], func(t *testing.T) {
+			clock := &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+			var buf bytes.Buffer
+			p := newProgressLine(&buf, tty)
+			p.now = clock.now
+			poll := func(elapsed time.Duration) {
+				p.Observe(deploy.Progress{Environment: "production", Service: "web", Rollout: state.InProgress, Elapsed: elapsed})
+			}
+			p.Beat() // before the first poll: nothing to repeat
+			poll(0)
+			for range 2 { // polls every 10s, nothing changes
+				clock.advance(10 * time.Second)
+				p.Beat()
+				poll(clock.t.Sub(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)))
+			}
+			clock.advance(10 * time.Second)
+			poll(30 * time.Second) // 30s since the last line: written again
+			clock.advance(29 * time.Second)
+			p.Beat() // 29s: not yet
+			clock.advance(time.Second)
+			p.Beat() // polls stopped coming (a slow call): the heartbeat says so
+			clock.advance(45 * time.Second)
+			p.Beat()
+			got := buf.String()
+			want := "" +
+				"waiting 0s: production/web in-progress\n" +
+				"waiting 30s: production/web in-progress\n" +
+				"waiting 1m0s: production/web in-progress\n" +
+				"waiting 1m45s: production/web in-progress\n"
+			if tty { // every poll and every beat rewrites the line
+				want = "\rwaiting 0s: production/web in-progress\x1b[K" +
+					"\rwaiting 10s: production/web in-progress\x1b[K" +
+					"\rwaiting 10s: production/web in-progress\x1b[K" +
+					"\rwaiting 20s: production/web in-progress\x1b[K" +
+					"\rwaiting 20s: production/web in-progress\x1b[K" +
+					"\rwaiting 30s: production/web in-progress\x1b[K" +
+					"\rwaiting 59s: production/web in-progress\x1b[K" +
+					"\rwaiting 1m0s: production/web in-progress\x1b[K" +
+					"\rwaiting 1m45s: production/web in-progress\x1b[K"
+			}
+			if got != want {
+				t.Errorf("got\n%q\nwant\n%q", got, want)
+			}
+		})
+	}
+}
+
+// TestProgressPending checks the heartbeat of a request the deployed
+// function carries out: quiet for 30 seconds, then a line every 30 seconds.
+func TestProgressPending(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	var buf bytes.Buffer
+	p := newProgressLine(&buf, false)
+	p.now = clock.now
+	p.Pending("function ecrdeploy-promoter is carrying out the request")
+	for range 7 {
+		clock.advance(10 * time.Second)
+		p.Beat()
+	}
+	p.Done()
+	want := "waiting 30s: function ecrdeploy-promoter is carrying out the request\n" +
+		"waiting 1m0s: function ecrdeploy-promoter is carrying out the request\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
 // cancelOn is a writer that cancels a context the first time what is
 // written contains a string.
 type cancelOn struct {
@@ -75,6 +153,24 @@ func (w *cancelOn) Write(p []byte) (int, error) {
 	return w.buf.Write(p)
 }
 
+// TestWaitInterrupted is TestWaitProgress with Ctrl-C instead of the end of
+// the wait: the CLI says it was interrupted, and exits 130.
+func TestWaitInterrupted(t *testing.T) {
+	seedPromoter(t)
+	ctx, cancel := context.WithCancelCause(t.Context())
+	defer cancel(nil)
+	var stdout bytes.Buffer
+	stderr := &cancelOn{s: "waiting", cancel: func() { cancel(&signalError{os.Interrupt}) }}
+	code := run(ctx, []string{"deploy", "hello-color", "1.4.0", "--env", "production", "--wait"}, strings.NewReader(""), &stdout, stderr, os.Getenv)
+	if code != 130 {
+		t.Errorf("exit code = %d, want 130", code)
+	}
+	want := "ecrdeploy: interrupted: production/hello-color: stopped waiting; the rollout goes on in ECS ('ecrdeploy status' shows it)\n"
+	if got := stderr.buf.String(); !strings.Contains(got, want) || strings.Contains(got, "when waiting stopped") {
+		t.Errorf("stderr does not say interrupted (%q):\n%s", want, got)
+	}
+}
+
 // TestWaitProgress runs a deploy with --wait, whose rollout never finishes
 // in moto, and stops waiting (by cancelling) at the first progress line: the
 // hook is wired, and a rollout still in progress when waiting stops is a
@@ -91,7 +187,7 @@ func TestWaitProgress(t *testing.T) {
 	}
 	for _, want := range []string{
 		"waiting 0s: production/hello-color in-progress\n",
-		"error: production/hello-color: rollout still in progress when waiting stopped\n",
+		"ecrdeploy: production/hello-color: rollout still in progress when waiting stopped\n",
 	} {
 		if !strings.Contains(stderr.buf.String(), want) {
 			t.Errorf("stderr does not contain %q:\n%s", want, stderr.buf.String())

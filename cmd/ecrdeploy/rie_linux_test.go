@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,10 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecrdeploy/ecrdeploy/internal/rie"
-
 	"github.com/ecrdeploy/ecrdeploy/internal/child"
 	"github.com/ecrdeploy/ecrdeploy/internal/funcerr"
+	"github.com/ecrdeploy/ecrdeploy/internal/rie"
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
 )
 
 // promoterBinary builds ./functions/promoter for this machine once per test
@@ -152,23 +154,61 @@ func TestFunctionDeploy(t *testing.T) {
 	}
 }
 
-// TestFunctionError checks that an error the function returns instead of a
-// result is reported as such. The emulator, unlike Lambda, does not set
-// X-Amz-Function-Error, so this checks the recognition of the error payload.
-func TestFunctionError(t *testing.T) {
+// TestFunctionBadPayload sends the deployed promoter payloads that are not
+// a request, some not even JSON: each is answered with a result whose error
+// is the "bad request: …" the local handler gives, with the byte offset of a
+// syntax error, not with a function error from the runtime.
+func TestFunctionBadPayload(t *testing.T) {
 	seedPromoter(t)
 	startPromoter(t)
 	client, err := newLambdaClient(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Not JSON: the Lambda runtime fails to decode it, before the handler.
-	_, err = invoke(t.Context(), client, "function", []byte("not JSON"))
-	var fe *funcerr.Error
-	if !errors.As(err, &fe) || fe.Function != "function" || fe.Type == "" || !strings.Contains(fe.Message, "invalid character") {
-		t.Fatalf("invoke = %#v (%v), want a function error naming the function and the runtime's error", err, err)
+	h := &handler.Handler{Log: slog.New(slog.DiscardHandler)} // decoding only: nothing reaches AWS
+	for _, tt := range []struct{ name, payload, want string }{
+		{"not JSON", "not JSON", "bad request: want a JSON object"},
+		{"a syntax error", `{"action":"status",}`, "bad request: invalid JSON at byte 20: invalid character '}'"},
+		{"truncated", `{"action":"status","repository":"hel`, "bad request: invalid JSON: unexpected end of the request"},
+		{"a list", `[1]`, "bad request: want a JSON object, got a list"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rep, err := invoke(t.Context(), client, "function", []byte(tt.payload))
+			if err != nil {
+				t.Fatalf("invoke: %v, want a result", err)
+			}
+			if !strings.HasPrefix(rep.Result.Error, tt.want) || rep.Result.ErrorKind != deploy.BadInput {
+				t.Errorf("result error = %q (%s), want %q…", rep.Result.Error, rep.Result.ErrorKind, tt.want)
+			}
+			local, err := h.Request(t.Context(), []byte(tt.payload))
+			if err != nil || local.Error != rep.Result.Error {
+				t.Errorf("the local handler says %q (%v), the function %q", local.Error, err, rep.Result.Error)
+			}
+			code, stdout, stderr := runCLI(t, "", "status", "hello-color", "--function", "function")
+			if code != exitOK {
+				t.Errorf("the function does not serve a good request after a bad one: exit %d\n%s%s", code, stdout, stderr)
+			}
+		})
 	}
-	if got := err.Error(); !strings.HasPrefix(got, "function function failed (Unhandled): "+fe.Type+": invalid character") {
+}
+
+// TestFunctionError checks that an error the function returns instead of a
+// result (one a retry could fix: here SSM cannot be reached) is reported as
+// such. The emulator, unlike Lambda, does not set X-Amz-Function-Error, so
+// this checks the recognition of the error payload.
+func TestFunctionError(t *testing.T) {
+	seedPromoter(t)
+	startPromoter(t, "AWS_ENDPOINT_URL=http://"+freeAddr(t), "AWS_MAX_ATTEMPTS=1")
+	client, err := newLambdaClient(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = invoke(t.Context(), client, "function", []byte(`{"action":"status","repository":"hello-color"}`))
+	var fe *funcerr.Error
+	if !errors.As(err, &fe) || fe.Function != "function" || fe.Type == "" || !strings.Contains(fe.Message, "connect") {
+		t.Fatalf("invoke = %#v (%v), want a function error naming the function and the handler's error", err, err)
+	}
+	if got := err.Error(); !strings.HasPrefix(got, "function function failed (Unhandled): "+fe.Type+": ") {
 		t.Errorf("message = %q", got)
 	}
 }
@@ -181,7 +221,7 @@ func TestFunctionInitError(t *testing.T) {
 	seedPromoter(t)
 	startPromoter(t, "ECRDEPLOY_PREFIX=no-slash")
 	code, stdout, stderr := runCLI(t, "", "status", "hello-color", "--function", "function")
-	if code != exitFailed || stdout != "" || !strings.Contains(stderr, "ecrdeploy status: invoke function function: ") || !strings.Contains(stderr, "502") {
+	if code != exitFailed || stdout != "" || !strings.Contains(stderr, "ecrdeploy: invoke function function: ") || !strings.Contains(stderr, "502") {
 		t.Errorf("exit code %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
 	}
 	if strings.Contains(stderr, "attempts") {

@@ -5,4 +5,4 @@ package main
 
 import "github.com/ecrdeploy/ecrdeploy/pkg/handler"
 
-func main() { handler.Main(func(h *handler.Handler) any { return h.Event }) }
+func main() { handler.Main(func(h *handler.Handler) handler.Function { return h.Event }) }

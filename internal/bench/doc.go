@@ -18,9 +18,11 @@
 //  5. the Go benchmarks of the pure parts (pkg/policy, pkg/taskdef,
 //     pkg/deploy), read from the output of go test -bench.
 //
-// The report is a benchmark, not a test: it runs only when asked, with
-// make bench, or by hand:
+// The report is a benchmark, not a test: it runs only when asked. make bench
+// prints it; make bench-report also writes docs/benchmarks.md, the tracked
+// copy, and refuses a partial run (-skip). By hand:
 //
+//	go test ./internal/bench -run TestReport -v -args -report=-    # print only
 //	go test ./internal/bench -run TestReport -v -args -report=../../docs/benchmarks.md
 //
 // Without -report, TestReport is skipped, so make test stays fast; the

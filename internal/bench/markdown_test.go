@@ -151,8 +151,8 @@ func (r *report) markdown() string {
 		"as the Lambda function wires it (`handler.Wire`: config cache with the default TTL of %.0f s, state store, client pool, "+
 		"ECR, and EventBridge for the result events). Timed deployments are repeated %d times and the median is reported. "+
 		"`make bench` runs the Go benchmarks of the pure parts (`go test -run '^$' -bench . -benchmem ./pkg/policy ./pkg/taskdef ./pkg/deploy`), "+
-		"then this report (`go test ./internal/bench -run TestReport -v -args -report=docs/benchmarks.md -gobench=bin/gobench.txt`); "+
-		"the code is in `internal/bench`.", L, config.DefaultTTL.Seconds(), r.Reps)
+		"then prints this report (`go test ./internal/bench -run TestReport -v -args -report=- -gobench=bin/gobench.txt`); "+
+		"`make bench-report` also writes it to docs/benchmarks.md, from a full run only. The code is in `internal/bench`.", L, config.DefaultTTL.Seconds(), r.Reps)
 	if len(r.Skipped) > 0 {
 		b.p("Not measured in this run: %s.", strings.Join(r.Skipped, "; "))
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 var (
-	reportPath   = flag.String("report", "", "run the benchmarks and write the report (Markdown) to this file; without it TestReport is skipped")
+	reportPath   = flag.String("report", "", "run the benchmarks and write the report (Markdown) to this file, or only print it with -report=-; without it TestReport is skipped")
 	goBenchPath  = flag.String("gobench", "", "a file with the output of go test -bench -benchmem, to include in the report")
 	latencyFlag  = flag.Duration("latency", 20*time.Millisecond, "the latency L injected into every AWS call")
 	repsFlag     = flag.Int("reps", 7, "how often each timed deployment is repeated (the median is reported)")
@@ -93,11 +93,12 @@ func (m machine) busy() bool {
 	return false
 }
 
-// TestReport runs every benchmark of the package and writes the report. It
-// runs only with -report; see the package documentation.
+// TestReport runs every benchmark of the package, prints the report and,
+// unless -report is "-", writes it to that file. It runs only with -report;
+// see the package documentation.
 func TestReport(t *testing.T) {
 	if *reportPath == "" {
-		t.Skip("benchmarks run only when asked: make bench, or go test ./internal/bench -run TestReport -v -args -report=FILE")
+		t.Skip("benchmarks run only when asked: make bench (prints) or make bench-report (writes), or go test ./internal/bench -run TestReport -v -args -report=FILE|-")
 	}
 	L, reps := *latencyFlag, max(*repsFlag, 1)
 	if L <= 0 {
@@ -106,6 +107,12 @@ func TestReport(t *testing.T) {
 	r := &report{Date: time.Now().UTC(), Machine: describeMachine(), Command: *commandFlag, Latency: L, Reps: reps}
 	if r.Command == "" {
 		r.Command = "go test ./internal/bench -run TestReport -v -args -report=" + *reportPath
+	}
+	if *reportPath != "-" {
+		// Fail before the benchmarks run, not after, if the report has nowhere to go.
+		if err := os.MkdirAll(filepath.Dir(*reportPath), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	skip := map[string]bool{}
 	for _, s := range strings.Split(*skipFlag, ",") {
@@ -153,8 +160,8 @@ func TestReport(t *testing.T) {
 	r.Machine.LoadEnd = loadAverage()
 	doc := r.markdown()
 	fmt.Print("\n" + doc)
-	if err := os.MkdirAll(filepath.Dir(*reportPath), 0o755); err != nil {
-		t.Fatal(err)
+	if *reportPath == "-" || t.Failed() {
+		return // printed only: a failed run does not replace a report either
 	}
 	if err := os.WriteFile(*reportPath, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)

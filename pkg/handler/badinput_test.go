@@ -188,3 +188,30 @@ func TestPromoterBadRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestFunctionTakesAnyBytes checks what the Lambda runtime gets from each
+// entry: a payload that is not JSON is answered with a bad-input result,
+// encoded as the runtime would (no HTML escaping, no newline), never with
+// an error.
+func TestFunctionTakesAnyBytes(t *testing.T) {
+	h := &Handler{Log: slog.New(slog.DiscardHandler)}
+	for name, f := range map[string]Function{"Request": h.Request, "Event": h.Event} {
+		for _, payload := range []string{"not JSON", `{"action":"status",}`, `{"a":`, "\xff\xfe"} {
+			out, err := f.Invoke(t.Context(), []byte(payload))
+			if err != nil {
+				t.Errorf("%s.Invoke(%q) = error %v, want a result", name, payload, err)
+				continue
+			}
+			var res deploy.Result
+			if err := json.Unmarshal(out, &res); err != nil || res.ErrorKind != deploy.BadInput || !strings.HasPrefix(res.Error, "bad ") {
+				t.Errorf("%s.Invoke(%q) = %s (%v), want a bad input result", name, payload, out, err)
+			}
+			if strings.HasSuffix(string(out), "\n") {
+				t.Errorf("%s.Invoke(%q) ends in a newline: %q", name, payload, out)
+			}
+		}
+	}
+	if out, err := h.Request(t.Context(), []byte(`{"action":"status",}`)); !strings.Contains(out.Error, "at byte 20") || err != nil {
+		t.Errorf("Request = %q, %v; want the byte offset", out.Error, err)
+	}
+}

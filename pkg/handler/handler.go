@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -39,6 +40,9 @@ type Options struct {
 	// Progress, when set, is told about every poll while a request waits
 	// for a rollout.
 	Progress func(deploy.Progress)
+	// AWS are options for loading the AWS configuration (LoadAWS), such as
+	// the CLI's --region and --profile.
+	AWS []func(*awsconfig.LoadOptions) error
 }
 
 // Handler handles both functions' inputs: Event for the deployer's
@@ -57,7 +61,7 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (*Handle
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := LoadAWS(ctx)
+	cfg, err := LoadAWS(ctx, opts.AWS...)
 	if err != nil {
 		return nil, err
 	}

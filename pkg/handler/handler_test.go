@@ -1,6 +1,8 @@
 package handler
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -10,11 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
@@ -44,17 +47,78 @@ func newTestHandler(env *awstest.Env) *Handler {
 	return Wire(env.Config, Settings{Prefix: "/ecrdeploy", ConfigTTL: time.Minute}, Options{Log: log})
 }
 
+// outcomes is what a result says per environment: the outcome and reason of
+// a row, the rollout a deployment event recorded, the version a status
+// reports; a reconcile's rows are keyed "repository/environment".
 func outcomes(res deploy.Result) map[string]string {
 	m := map[string]string{}
 	for _, r := range res.Results {
 		m[r.Environment] = strings.TrimSpace(string(r.Outcome) + " " + string(r.Reason))
+		if r.Outcome == "" {
+			m[r.Environment] = "rollout " + string(r.Rollout)
+		}
+	}
+	for _, e := range res.Environments {
+		m[e.Environment] = strings.TrimSpace("runs " + cmp.Or(e.Version, "-") + " " + string(e.Rollout))
+	}
+	for _, repo := range res.Repositories {
+		for env, o := range outcomes(repo) {
+			m[repo.Repository+"/"+env] = o
+		}
 	}
 	return m
 }
 
-// TestSampleEvents runs every sample event in events/ through the handler,
-// exactly as Lambda would deliver it, so the samples never drift from the
-// code. A new sample without an expectation here fails the test.
+// sampleDeploymentID is the deployment the ECS samples in events/ are about;
+// the test puts the id of a deployment it made in its place.
+const sampleDeploymentID = "ecs-svc/4930218735610982345"
+
+// sampleSetup prepares the state a sample is about: the deployments that a
+// promote, a rollback, a status or an ECS event refers to. It returns what
+// replaces sampleDeploymentID in the sample.
+var sampleSetup = map[string]func(t *testing.T, h *Handler) string{
+	"request-promote.json": deployStaging("1.1.0", true),
+	"request-rollback.json": func(t *testing.T, h *Handler) string {
+		deployStaging("1.1.0", true)(t, h)
+		return deployStaging("1.2.0", true)(t, h)
+	},
+	"request-status.json":             deployStaging("1.1.0", false),
+	"ecs-deployment-in-progress.json": deployStaging("1.1.0", false),
+	"ecs-deployment-completed.json":   deployStaging("1.1.0", false),
+	"ecs-deployment-failed.json":      deployStaging("1.1.0", false),
+	"ecs-deployment-rollback.json":    deployStaging("1.1.0", false),
+	"request-deploy-dry-run.json":     deployStaging("1.1.0", true),
+}
+
+// deployStaging returns a setup that deploys tag to staging by request and,
+// if complete, has ECS report the rollout completed. It returns the
+// deployment id.
+func deployStaging(tag string, complete bool) func(t *testing.T, h *Handler) string {
+	return func(t *testing.T, h *Handler) string {
+		t.Helper()
+		res, err := h.Request(t.Context(), json.RawMessage(`{"action":"deploy","repository":"hello-color","tag":"`+tag+`","environment":"staging"}`))
+		if err != nil || res.Error != "" || len(res.Results) != 1 || res.Results[0].DeploymentID == "" {
+			t.Fatalf("setup: deploy %s to staging: %+v, %v", tag, res, err)
+		}
+		id := res.Results[0].DeploymentID
+		if complete {
+			raw, err := os.ReadFile("../../events/ecs-deployment-completed.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := h.Event(t.Context(), bytes.ReplaceAll(raw, []byte(sampleDeploymentID), []byte(id)))
+			if err != nil || len(res.Results) != 1 || res.Results[0].Rollout != state.Completed {
+				t.Fatalf("setup: complete staging's rollout of %s: %+v, %v", tag, res, err)
+			}
+		}
+		return id
+	}
+}
+
+// TestSampleEvents runs every sample in events/ through the handler, exactly
+// as Lambda would deliver it (the events to Event, the manual requests to
+// Request), so the samples never drift from the code. A new sample without
+// an expectation here fails the test.
 func TestSampleEvents(t *testing.T) {
 	want := map[string]map[string]string{
 		"push.json":            {"dev": "deployed", "staging": "deployed", "production": "skipped manual-environment"},
@@ -62,6 +126,19 @@ func TestSampleEvents(t *testing.T) {
 		"push-latest.json":     {"dev": "skipped not-semver", "staging": "skipped not-semver", "production": "skipped manual-environment"},
 		"push-helm-chart.json": {"": "skipped not-an-image"},
 		"push-tagless.json":    {"": "skipped no-tag"},
+
+		"ecs-deployment-in-progress.json": {}, // already in progress: nothing to record
+		"ecs-deployment-completed.json":   {"staging": "rollout completed"},
+		"ecs-deployment-failed.json":      {"staging": "rollout failed"},
+		"ecs-deployment-rollback.json":    {}, // the circuit breaker's own deployment: not ecrdeploy's
+		"schedule.json":                   {"hello-color/dev": "deployed", "hello-color/staging": "deployed"},
+
+		"request-deploy.json":         {"production": "deployed"},
+		"request-deploy-dry-run.json": {"staging": "planned"},
+		"request-promote.json":        {"production": "deployed"},
+		"request-rollback.json":       {"staging": "deployed"},
+		"request-plan.json":           {"dev": "planned", "staging": "planned", "production": "planned"},
+		"request-status.json":         {"dev": "runs -", "staging": "runs 1.1.0 in-progress", "production": "runs -"},
 	}
 	files, err := filepath.Glob("../../events/*.json")
 	if err != nil || len(files) == 0 {
@@ -74,26 +151,34 @@ func TestSampleEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var probe struct{ Source, Action string }
+			var probe struct{ Source string }
 			if err := json.Unmarshal(raw, &probe); err != nil {
 				t.Fatalf("%s is not JSON: %v", name, err)
-			}
-			if probe.Source == "" {
-				t.Skip("a manual request, run by the promoter's tests")
 			}
 			exp, ok := want[name]
 			if !ok {
 				t.Fatalf("no expectation for sample %s: add one to this test", name)
 			}
 			env := seed(t)
-			res, err := newTestHandler(env).Event(t.Context(), raw)
+			for _, tag := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+				awstest.Must(env.Local.PutImage(t.Context(), "hello-color", tag, localaws.ImageManifest(tag)))(t)
+			}
+			h := newTestHandler(env)
+			if setup, ok := sampleSetup[name]; ok {
+				raw = bytes.ReplaceAll(raw, []byte(sampleDeploymentID), []byte(setup(t, h)))
+			}
+			entry := h.Event
+			if probe.Source == "" {
+				entry = h.Request // a manual request: the promoter's input
+			}
+			res, err := entry(t.Context(), raw)
 			if err != nil {
 				t.Fatalf("Handle: %v", err)
 			}
 			if res.Error != "" {
 				t.Fatalf("result error: %s", res.Error)
 			}
-			if diff := cmp.Diff(exp, outcomes(res)); diff != "" {
+			if diff := gocmp.Diff(exp, outcomes(res)); diff != "" {
 				t.Errorf("outcomes (-want +got):\n%s", diff)
 			}
 		})
@@ -125,7 +210,7 @@ func TestReadSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Settings{Prefix: "/acme/deploy", EventBus: "deployments", ConfigTTL: 15 * time.Second}, s); diff != "" {
+	if diff := gocmp.Diff(Settings{Prefix: "/acme/deploy", EventBus: "deployments", ConfigTTL: 15 * time.Second}, s); diff != "" {
 		t.Errorf("settings (-want +got):\n%s", diff)
 	}
 	d, err := ReadSettings(func(string) string { return "" })

@@ -46,17 +46,21 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 // LoadAWS loads the AWS configuration the way every AWS tool does (so
 // AWS_ENDPOINT_URL, profiles and regions work), with the SDK's standard
 // retryer: throttling and 5xx answers are retried with backoff, never by our
-// own loops.
-func LoadAWS(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx,
+// own loops. opts are applied after ecrdeploy's own, so that a caller can
+// choose a region or profile (awsconfig.WithRegion,
+// awsconfig.WithSharedConfigProfile) as the AWS CLI's --region and --profile
+// do. It returns an error when the configuration cannot be loaded (a
+// profile that does not exist, say).
+func LoadAWS(ctx context.Context, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, append([]func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 })
 		}),
 		// A hung call is abandoned and retried rather than left to eat the
 		// invocation's time; no ECS, SSM, ECR or EventBridge call that
 		// ecrdeploy makes takes anywhere near this long.
-		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(20*time.Second)),
-	)
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(20 * time.Second)),
+	}, opts...)...)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
