@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/param"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 )
 
@@ -135,18 +136,19 @@ func (n *Names) UnmarshalJSON(data []byte) error {
 func isNull(data []byte) bool { return strings.TrimSpace(string(data)) == "null" }
 
 // ParameterName returns the name of the SSM parameter that holds the
-// configuration of repository: {prefix}/config/{repository}. A trailing slash
-// of prefix is dropped and a missing leading slash added, since SSM requires a
-// hierarchical name to start with "/"; a repository name may contain "/"
-// ("team/web" gives "/ecrdeploy/config/team/web"). The caller supplies the
-// default prefix ("/ecrdeploy").
+// configuration of repository: {prefix}/config/{repository}, with prefix in
+// the canonical form of param.Prefix (the form state records are named
+// under: "/ecrdeploy/" and "/ecrdeploy//" are "/ecrdeploy"). A missing
+// leading slash is added, since SSM requires a hierarchical name to start
+// with "/"; a prefix param.Prefix refuses is used as given, without trailing
+// slashes (Store refuses it before reading). A repository name may contain
+// "/" ("team/web" gives "/ecrdeploy/config/team/web"). The caller supplies
+// the default prefix (param.DefaultPrefix).
 func ParameterName(prefix, repository string) string {
-	prefix = strings.TrimRight(prefix, "/")
-	if !strings.HasPrefix(prefix, "/") {
-		prefix = "/" + prefix
-	}
-	if prefix == "/" {
-		prefix = ""
+	if p, err := param.Prefix("/" + strings.TrimLeft(prefix, "/")); err == nil {
+		prefix = p
+	} else {
+		prefix = strings.TrimRight(prefix, "/")
 	}
 	return prefix + "/config/" + strings.Trim(repository, "/")
 }
