@@ -18,6 +18,10 @@ import (
 // holds.
 const StandardLimit = 4096
 
+// AdvancedLimit is the largest value, in bytes, an advanced-tier parameter
+// holds: the largest any parameter can.
+const AdvancedLimit = 8192
+
 // Put returns the PutParameter input that writes value to the parameter
 // name, overwriting it, in the standard tier when the value fits and in
 // larger (advanced, or intelligent tiering) when it does not.
