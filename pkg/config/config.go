@@ -13,12 +13,29 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/param"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 )
 
 // MaxDocumentSize is the largest document Parse accepts, in bytes: the largest
 // value of an advanced-tier SSM parameter (a standard-tier parameter holds 4 KB).
-const MaxDocumentSize = 8 * 1024
+const MaxDocumentSize = param.AdvancedLimit
+
+// MaxServices is the most services an environment may have, so that its
+// state record ({prefix}/state/{repository}/{environment}) always fits the
+// 8 KiB of an advanced-tier SSM parameter (param.AdvancedLimit).
+//
+// It is measured on the record's real shape (state.Record, written as
+// json.Marshal writes it; TestMaxServicesFitsStateRecord builds it): a
+// record whose every field and list is full (a 64-character repository
+// name, a pre-release version, 20 held versions, a failure with its
+// reason, 5 known-good deployments) takes about 2.9 KB, and each service
+// with names of 32 characters (service, cluster, family) about 870 bytes
+// more: its entry (cluster, task definition ARN and the previous one,
+// deployment id, rollout, reason, time) and its revision in each known-good
+// deployment. 6 services take 8.1 KB; 7 would not fit. A more compact
+// record lets this grow.
+const MaxServices = 6
 
 // Document is the configuration of one repository.
 //
@@ -135,18 +152,19 @@ func (n *Names) UnmarshalJSON(data []byte) error {
 func isNull(data []byte) bool { return strings.TrimSpace(string(data)) == "null" }
 
 // ParameterName returns the name of the SSM parameter that holds the
-// configuration of repository: {prefix}/config/{repository}. A trailing slash
-// of prefix is dropped and a missing leading slash added, since SSM requires a
-// hierarchical name to start with "/"; a repository name may contain "/"
-// ("team/web" gives "/ecrdeploy/config/team/web"). The caller supplies the
-// default prefix ("/ecrdeploy").
+// configuration of repository: {prefix}/config/{repository}, with prefix in
+// the canonical form of param.Prefix (the form state records are named
+// under: "/ecrdeploy/" and "/ecrdeploy//" are "/ecrdeploy"). A missing
+// leading slash is added, since SSM requires a hierarchical name to start
+// with "/"; a prefix param.Prefix refuses is used as given, without trailing
+// slashes (Store refuses it before reading). A repository name may contain
+// "/" ("team/web" gives "/ecrdeploy/config/team/web"). The caller supplies
+// the default prefix (param.DefaultPrefix).
 func ParameterName(prefix, repository string) string {
-	prefix = strings.TrimRight(prefix, "/")
-	if !strings.HasPrefix(prefix, "/") {
-		prefix = "/" + prefix
-	}
-	if prefix == "/" {
-		prefix = ""
+	if p, err := param.Prefix("/" + strings.TrimLeft(prefix, "/")); err == nil {
+		prefix = p
+	} else {
+		prefix = strings.TrimRight(prefix, "/")
 	}
 	return prefix + "/config/" + strings.Trim(repository, "/")
 }

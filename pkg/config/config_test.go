@@ -107,7 +107,7 @@ func TestParseSample(t *testing.T) {
 func TestParseExample(t *testing.T) {
 	data := mustReadFile(t, "testdata/example.json")
 	_, err := Parse(testParameter, data)
-	want := []*input.Error{{Input: inputName, Source: testParameter, Field: "environments.production.promoteFrom", Problem: `unknown environment "staging" (environments: dev, production)`}}
+	want := []*input.Error{{Input: inputName, Source: testParameter, Field: "environments.production.promoteFrom", Problem: `unknown environment (environments: dev, production)`}}
 	if diff := cmp.Diff(want, Problems(err)); diff != "" {
 		t.Errorf("Parse mismatch (-want +got):\n%s", diff)
 	}
@@ -152,20 +152,20 @@ func TestParseInvalid(t *testing.T) {
 		want []string
 	}{
 		{"byte-order-mark", []string{`document starts with a byte order mark (U+FEFF): save it as UTF-8 without one`}},
-		{"cluster-bad-arn", []string{`environments.dev.cluster: invalid cluster "arn:aws:ecs:us-east-1:1234:cluster/apps": want a cluster name (1 to 255 letters, digits, '_' or '-') or a cluster ARN`}},
+		{"cluster-bad-arn", []string{`environments.dev.cluster: invalid cluster: want a cluster name (1 to 255 letters, digits, '_' or '-') or a cluster ARN`}},
 		{"cluster-missing", []string{`environments.dev.cluster: required`}},
-		{"cluster-whitespace", []string{`environments.dev.cluster: invalid cluster "apps dev": want a cluster name (1 to 255 letters, digits, '_' or '-') or a cluster ARN`}},
-		{"container-duplicate", []string{`environments.dev.container[2]: duplicate container "web"`}},
+		{"cluster-whitespace", []string{`environments.dev.cluster: invalid cluster: want a cluster name (1 to 255 letters, digits, '_' or '-') or a cluster ARN`}},
+		{"container-duplicate", []string{`environments.dev.container[2]: duplicate container`}},
 		{"container-empty-list", []string{`environments.dev.container: empty list: name at least one container, or leave container out to update every container from this repository`}},
 		{"container-empty-name", []string{`environments.dev.container: empty container name`}},
-		{"container-invalid-name", []string{`environments.dev.container: invalid container name "web app": use 1 to 255 letters, digits, '_' or '-'`}},
-		{"container-list-of-numbers", []string{`environments.dev.container[1]: expected a string, got number 3`}},
-		{"container-number", []string{`environments.dev.container: expected a container name or a list of names, got number 3`}},
-		{"deployment-no-room", []string{`environments.dev.deployment: minimumHealthyPercent 100 is not below maximumPercent 100: a rolling update would have no room to replace a task`}},
-		{"desired-count-fraction", []string{`environments.dev.desiredCount: expected an integer, got number 1.5`}},
-		{"desired-count-negative", []string{`environments.dev.desiredCount: must be 0 or more, got -1`}},
-		{"desired-count-overflow", []string{`environments.dev.desiredCount: expected an integer from -2147483648 to 2147483647, got 3000000000`}},
-		{"desired-count-string", []string{`environments.dev.desiredCount: expected an integer, got string "2"`}},
+		{"container-invalid-name", []string{`environments.dev.container: invalid container name: use 1 to 255 letters, digits, '_' or '-'`}},
+		{"container-list-of-numbers", []string{`environments.dev.container[1]: expected a string, got a number`}},
+		{"container-number", []string{`environments.dev.container: expected a container name or a list of names, got a number`}},
+		{"deployment-no-room", []string{`environments.dev.deployment: minimumHealthyPercent is not below maximumPercent: a rolling update would have no room to replace a task`}},
+		{"desired-count-fraction", []string{`environments.dev.desiredCount: expected an integer, got a number with a fraction or an exponent`}},
+		{"desired-count-negative", []string{`environments.dev.desiredCount: must be 0 or more`}},
+		{"desired-count-overflow", []string{`environments.dev.desiredCount: expected an integer from -2147483648 to 2147483647`}},
+		{"desired-count-string", []string{`environments.dev.desiredCount: expected an integer, got a string`}},
 		{"duplicate-environment", []string{`environments.dev: key given more than once`}},
 		{"duplicate-field", []string{`environments.dev.cluster: field given more than once`}},
 		{"empty-environments", []string{`environments: at least one environment is required`}},
@@ -174,44 +174,44 @@ func TestParseInvalid(t *testing.T) {
 		{"environment-name-space", []string{`environments["dev env"]: invalid environment name: use 1 to 64 letters, digits, '_', '.' or '-' (not . or ..), as it becomes a segment of an SSM parameter name`}},
 		{"environment-name-too-long", []string{`environments.eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee: invalid environment name: use 1 to 64 letters, digits, '_', '.' or '-' (not . or ..), as it becomes a segment of an SSM parameter name`}},
 		{"environment-null", []string{`environments.dev: expected an object, got null`}},
-		{"environment-values-not-strings", []string{`environments.dev.environment.PORT: expected a string, got number 8080`}},
+		{"environment-values-not-strings", []string{`environments.dev.environment.PORT: expected a string, got a number`}},
 		{"environment-variable-empty-name", []string{`environments.dev.environment[""]: empty variable name`}},
-		{"environment-variable-equals", []string{`environments.dev.environment["A=B"]: invalid variable name "A=B": contains '='`}},
-		{"family-invalid", []string{`environments.dev.family: invalid family "hello color": use 1 to 255 letters, digits, '_' or '-'`}},
+		{"environment-variable-equals", []string{`environments.dev.environment["A=B"]: invalid variable name: contains '='`}},
+		{"family-invalid", []string{`environments.dev.family: invalid family: use 1 to 255 letters, digits, '_' or '-'`}},
 		{"field-name-case", []string{`environments.dev.Cluster: unknown field (did you mean "cluster"?)`}},
 		{"invalid-utf8", []string{`document is not valid UTF-8 (at byte 42)`}},
-		{"maximum-percent-too-high", []string{`environments.dev.deployment.maximumPercent: must be from 100 to 400, got 2000`}},
-		{"maximum-percent-too-low", []string{`environments.dev.deployment.maximumPercent: must be from 100 to 400, got 50`}},
-		{"minimum-healthy-percent-negative", []string{`environments.dev.deployment.minimumHealthyPercent: must be from 0 to 100, got -1`}},
-		{"minimum-healthy-percent-too-high", []string{`environments.dev.deployment.minimumHealthyPercent: must be from 0 to 100, got 101`}},
+		{"maximum-percent-too-high", []string{`environments.dev.deployment.maximumPercent: must be from 100 to 400`}},
+		{"maximum-percent-too-low", []string{`environments.dev.deployment.maximumPercent: must be from 100 to 400`}},
+		{"minimum-healthy-percent-negative", []string{`environments.dev.deployment.minimumHealthyPercent: must be from 0 to 100`}},
+		{"minimum-healthy-percent-too-high", []string{`environments.dev.deployment.minimumHealthyPercent: must be from 0 to 100`}},
 		{"no-environments", []string{`environments: at least one environment is required`}},
 		{"not-json", []string{`invalid JSON at line 1, column 1: invalid character 'e' looking for beginning of value`}},
 		{"null", []string{`expected an object, got null`}},
-		{"prereleases-string", []string{`environments.dev.prereleases: expected true or false, got string "yes"`}},
+		{"prereleases-string", []string{`environments.dev.prereleases: expected true or false, got a string`}},
 		{"promote-from-itself", []string{`environments.production.promoteFrom: an environment cannot promote from itself`}},
-		{"promote-from-unknown", []string{`environments.production.promoteFrom: unknown environment "staging" (environments: dev, production)`}},
+		{"promote-from-unknown", []string{`environments.production.promoteFrom: unknown environment (environments: dev, production)`}},
 		{"promotion-cycle-of-three", []string{`environments.a.promoteFrom: promotion cycle: a <- c <- b <- a`}},
 		{"promotion-cycle", []string{`environments.production.promoteFrom: promotion cycle: production <- staging <- production`}},
-		{"region-invalid", []string{`environments.dev.region: invalid region "Singapore": want a region code such as us-east-1`}},
-		{"secret-also-in-environment", []string{`environments.dev.secrets.DB_PASSWORD: "DB_PASSWORD" is also set in environment: a variable is either a value or a secret`}},
+		{"region-invalid", []string{`environments.dev.region: invalid region: want a region code such as us-east-1`}},
+		{"secret-also-in-environment", []string{`environments.dev.secrets.DB_PASSWORD: also set in environment: a variable is either a value or a secret`}},
 		{"secret-empty-value-from", []string{`environments.dev.secrets.DB_PASSWORD: empty valueFrom: want the ARN of a Secrets Manager secret or an SSM parameter`}},
-		{"service-duplicate", []string{`environments.dev.services[2]: duplicate service "web"`}},
+		{"service-duplicate", []string{`environments.dev.services[2]: duplicate service: the same service as environments.dev.services[0] (by name or ARN, in the same cluster, account and region); a service belongs to one environment`}},
 		{"service-empty-name", []string{`environments.dev.services[0]: empty service name`}},
-		{"service-not-a-string", []string{`environments.dev.services[1]: expected a string, got number 1`}},
+		{"service-not-a-string", []string{`environments.dev.services[1]: expected a string, got a number`}},
 		{"services-empty", []string{`environments.dev.services: at least one service is required`}},
 		{"services-missing", []string{`environments.dev.services: at least one service is required`}},
-		{"services-not-a-list", []string{`environments.dev.services: expected a list, got string "web"`}},
+		{"services-not-a-list", []string{`environments.dev.services: expected a list, got a string`}},
 		{"several-problems", []string{
-			`environments.dev.trigger: invalid trigger "auto": want "push" or "manual"`,
+			`environments.dev.trigger: invalid trigger: want "push" or "manual"`,
 			`environments.dev.cluster: required`,
-			`environments.dev.services[1]: duplicate service "web"`,
-			`environments.production.desiredCount: must be 0 or more, got -2`,
-			`environments.production.promoteFrom: unknown environment "qa" (environments: dev, production)`,
+			`environments.dev.services[1]: duplicate service: the same service as environments.dev.services[0] (by name or ARN, in the same cluster, account and region); a service belongs to one environment`,
+			`environments.production.desiredCount: must be 0 or more`,
+			`environments.production.promoteFrom: unknown environment (environments: dev, production)`,
 		}},
 		{"several-type-errors", []string{
-			`environments.dev.services: expected a list, got string "web"`,
-			`environments.dev.desiredCount: expected an integer, got string "2"`,
-			`environments.dev.wait: expected true or false, got string "true"`,
+			`environments.dev.services: expected a list, got a string`,
+			`environments.dev.desiredCount: expected an integer, got a string`,
+			`environments.dev.wait: expected true or false, got a string`,
 		}},
 		{"tag-pattern-invalid", []string{"environments.dev.tagPattern: invalid regular expression: error parsing regexp: missing closing ): `release-(?P<version>.+`"}},
 		{"tag-pattern-no-group", []string{`environments.dev.tagPattern: pattern "release-(.+)" has no named group "version" (write it as (?P<version>…))`}},
@@ -219,15 +219,15 @@ func TestParseInvalid(t *testing.T) {
 		{"top-level-list", []string{`expected an object, got a list`}},
 		{"trailing-comma", []string{`environments.dev: invalid JSON at line 6, column 5: invalid character '}' looking for beginning of object key string`}},
 		{"trailing-data", []string{`unexpected data after the document: an object`}},
-		{"trigger-invalid", []string{`environments.dev.trigger: invalid trigger "auto": want "push" or "manual"`}},
+		{"trigger-invalid", []string{`environments.dev.trigger: invalid trigger: want "push" or "manual"`}},
 		{"truncated", []string{`environments.dev: invalid JSON: unexpected end of the document`}},
 		{"unknown-deployment-field", []string{`environments.dev.deployment.rollback: unknown field`}},
-		{`bad-roleArn`, []string{`environments.production.roleArn: invalid role ARN "arn:aws:iam::2222:user/ecrdeploy": want arn:aws:iam::<account>:role/<name>`}},
-		{`bad-registry`, []string{`environments.production.registry: invalid registry "ghcr.io": want an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com`}},
-		{`bad-imageRef`, []string{`environments.production.imageRef: invalid imageRef "sha": want "tag" or "digest"`}},
+		{`bad-roleArn`, []string{`environments.production.roleArn: invalid role ARN: want arn:aws:iam::<account>:role/<name>`}},
+		{`bad-registry`, []string{`environments.production.registry: invalid registry: want an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com`}},
+		{`bad-imageRef`, []string{`environments.production.imageRef: invalid imageRef: want "tag" or "digest"`}},
 		{`taskDefinition-unknown-field`, []string{`environments.production.taskDefinition: decode task definition JSON: containerDefinitions[0].imag: unknown field`}},
 		{`taskDefinition-no-family`, []string{`environments.production.taskDefinition: family: missing`}},
-		{`taskDefinition-duplicate-container`, []string{`environments.production.taskDefinition.containerDefinitions[1].name: duplicate container name "web"`}},
+		{`taskDefinition-duplicate-container`, []string{`environments.production.taskDefinition.containerDefinitions[1].name: duplicate container name: the same as containerDefinitions[0].name`}},
 		{"unknown-top-level-field", []string{`version: unknown field`}},
 		{"versions-and-tag-pattern-invalid", []string{
 			`environments.dev.versions: invalid range "^^1": improper constraint: "^^1"`,
@@ -235,6 +235,20 @@ func TestParseInvalid(t *testing.T) {
 		}},
 		{"versions-invalid", []string{`environments.dev.versions: invalid range ">=banana": improper constraint: ">=banana"`}},
 		{"versions-null", []string{`environments.dev.versions: expected a string, got null`}},
+		{"service-in-two-environments", []string{`environments.staging.services[0]: duplicate service: the same service as environments.dev.services[0] (by name or ARN, in the same cluster, account and region); a service belongs to one environment`}},
+		{"service-by-name-and-arn", []string{`environments.dev.services[1]: duplicate service: the same service as environments.dev.services[0] (by name or ARN, in the same cluster, account and region); a service belongs to one environment`}},
+		{"service-arn-in-two-environments", []string{`environments.staging.services[0]: duplicate service: the same service as environments.dev.services[0] (by name or ARN, in the same cluster, account and region); a service belongs to one environment`}},
+		{"service-arn-other-cluster", []string{`environments.dev.services[0]: the service ARN's cluster is not the environment's cluster: a service is deployed in the environment's cluster`}},
+		{"service-arn-other-region", []string{`environments.dev.services[0]: the service ARN's region is not the environment's region`}},
+		{"service-arn-other-account", []string{`environments.dev.services[0]: the service ARN's account or region is not the cluster ARN's`}},
+		{"too-many-services", []string{`environments.dev.services: 7 services, more than the 6 an environment can have: its state record must fit the 8192 bytes of an SSM parameter; split the services between environments`}},
+		{"versions-empty-range", []string{`environments.dev.versions: the range can match no version: its bounds exclude each other (checked against the versions it names and their neighbours)`}},
+		{"versions-only-prereleases", []string{`environments.dev.versions: the range matches only pre-releases, and prereleases is false: no version would be deployed`}},
+		{"environment-name-case-variant", []string{`environments.Dev: the same key as dev in another case: give it once, spelled one way`}},
+		{"field-case-variant", []string{`environments.dev.Cluster: the same key as cluster in another case: give it once, spelled one way`}},
+		{"taskDefinition-duplicate-key", []string{`environments.production.taskDefinition.containerDefinitions[0].memory: given more than once`}},
+		{"taskDefinition-case-variant-key", []string{`environments.production.taskDefinition.Family: the same key as family in another case: give it once, spelled one way`}},
+		{"taskDefinition-case-variant-in-container", []string{`environments.production.taskDefinition.containerDefinitions[0].Image: the same key as image in another case: give it once, spelled one way`}},
 		{"whitespace-only", []string{`empty document`}},
 	}
 
@@ -298,11 +312,11 @@ func TestParseValid(t *testing.T) {
 			name: "ARNs",
 			doc: `{"environments": {"dev": {
 				"cluster": "arn:aws:ecs:us-east-1:111111111111:cluster/apps",
-				"services": ["arn:aws:ecs:us-east-1:111111111111:service/apps/web", "arn:aws-cn:ecs:cn-north-1:111111111111:service/old-style"]}}}`,
+				"services": ["arn:aws:ecs:us-east-1:111111111111:service/apps/web", "arn:aws:ecs:us-east-1:111111111111:service/old-style"]}}}`,
 			want: &Environment{
 				Trigger:  TriggerPush,
 				Cluster:  "arn:aws:ecs:us-east-1:111111111111:cluster/apps",
-				Services: []string{"arn:aws:ecs:us-east-1:111111111111:service/apps/web", "arn:aws-cn:ecs:cn-north-1:111111111111:service/old-style"},
+				Services: []string{"arn:aws:ecs:us-east-1:111111111111:service/apps/web", "arn:aws:ecs:us-east-1:111111111111:service/old-style"},
 			},
 		},
 		{
@@ -384,10 +398,10 @@ func TestParseValid(t *testing.T) {
 
 func TestParsePromotionChain(t *testing.T) {
 	doc := mustParse(t, []byte(`{"environments": {
-		"dev": {"cluster": "apps", "services": ["web"]},
-		"staging": {"cluster": "apps", "services": ["web"], "promoteFrom": "dev"},
+		"dev": {"cluster": "apps", "services": ["web-dev"]},
+		"staging": {"cluster": "apps", "services": ["web-staging"], "promoteFrom": "dev"},
 		"production": {"cluster": "apps", "services": ["web"], "promoteFrom": "staging", "trigger": "manual"},
-		"dr": {"cluster": "apps", "services": ["web"], "promoteFrom": "staging", "trigger": "manual"}}}`))
+		"dr": {"cluster": "apps", "services": ["web"], "region": "us-west-2", "promoteFrom": "staging", "trigger": "manual"}}}`))
 	if diff := cmp.Diff([]string{"dev", "dr", "production", "staging"}, doc.Names()); diff != "" {
 		t.Errorf("Names mismatch (-want +got):\n%s", diff)
 	}
@@ -578,5 +592,74 @@ func TestParseTargetFields(t *testing.T) {
 	account, region, ok := input.ParseRegistryHost(env.Registry)
 	if !ok || account != "222222222222" || region != "eu-west-1" {
 		t.Errorf("ParseRegistryHost = %q %q %v", account, region, ok)
+	}
+}
+
+// TestParseSameNameElsewhere checks what is not the same service, nor the
+// same key: a service of the same name in another account, region or
+// cluster, and variable names that differ only in case.
+func TestParseSameNameElsewhere(t *testing.T) {
+	mustParse(t, []byte(`{"environments": {
+		"dev": {"cluster": "apps", "services": ["web"], "environment": {"http_proxy": "a", "HTTP_PROXY": "a"}, "secrets": {"k": "p", "K": "p"}},
+		"other-cluster": {"cluster": "apps2", "services": ["web"]},
+		"other-region": {"cluster": "apps", "region": "eu-west-1", "services": ["web"]},
+		"other-account": {"cluster": "apps", "roleArn": "arn:aws:iam::222222222222:role/deploy", "services": ["web"]},
+		"other-account-by-arn": {"cluster": "arn:aws:ecs:us-east-1:333333333333:cluster/apps", "services": ["arn:aws:ecs:us-east-1:333333333333:service/apps/web"]},
+		"old-style-arn": {"cluster": "apps3", "services": ["arn:aws:ecs:us-east-1:123456789012:service/web"]}}}`))
+}
+
+// TestParseProblemsQuoteNoValue decodes documents with an invalid value in
+// every field that holds a variable or a secret (an environment's
+// environment and secrets, a task definition's container environment and
+// secrets) and checks that no message quotes the value: problems name the
+// field's path, and messages go to logs.
+func TestParseProblemsQuoteNoValue(t *testing.T) {
+	const (
+		value     = "s3cr3t-VALUE"
+		valueFrom = "arn:aws:ssm:us-east-1:111111111111:parameter/s3cr3t-PARAM"
+		number    = "987654321"
+	)
+	td := func(container string) string {
+		return `,"taskDefinition":{"family":"web","containerDefinitions":[{"name":"web","image":"x"` + container + `}]}`
+	}
+	docs := map[string]string{
+		"environment value a number":       devWith(`,"environment":{"A":` + number + `}`),
+		"environment value an object":      devWith(`,"environment":{"A":{"v":"` + value + `"}}`),
+		"environment value a list":         devWith(`,"environment":{"A":["` + value + `"]}`),
+		"environment a string":             devWith(`,"environment":"A=` + value + `"`),
+		"environment a list":               devWith(`,"environment":["A=` + value + `"]`),
+		"environment also a secret":        devWith(`,"environment":{"A":"` + value + `"},"secrets":{"A":"` + valueFrom + `"}`),
+		"environment twice":                devWith(`,"environment":{"A":"` + value + `","A":"` + value + `"}`),
+		"environment bad name":             devWith(`,"environment":{"A=B":"` + value + `"}`),
+		"secret with white space":          devWith(`,"secrets":{"A":"` + valueFrom + ` x"}`),
+		"secret a number":                  devWith(`,"secrets":{"A":` + number + `}`),
+		"secret an object":                 devWith(`,"secrets":{"A":{"valueFrom":"` + valueFrom + `"}}`),
+		"secrets a string":                 devWith(`,"secrets":"` + valueFrom + `"`),
+		"secrets a list":                   devWith(`,"secrets":["` + valueFrom + `"]`),
+		"secret empty beside":              devWith(`,"secrets":{"A":"` + valueFrom + `","B":""}`),
+		"container environment a number":   devWith(td(`,"environment":[{"name":"A","value":` + number + `}]`)),
+		"container environment an object":  devWith(td(`,"environment":[{"name":"A","value":{"v":"` + value + `"}}]`)),
+		"container environment unknown":    devWith(td(`,"environment":[{"name":"A","value":"` + value + `","valu":"` + value + `"}]`)),
+		"container environment a map":      devWith(td(`,"environment":{"A":"` + value + `"}`)),
+		"container environment twice":      devWith(td(`,"environment":[{"name":"A","value":"` + value + `","value":"` + value + `"}]`)),
+		"container secret a number":        devWith(td(`,"secrets":[{"name":"A","valueFrom":` + number + `}]`)),
+		"container secret unknown field":   devWith(td(`,"secrets":[{"name":"A","valueFrom":"` + valueFrom + `","value":"` + value + `"}]`)),
+		"container secret a string":        devWith(td(`,"secrets":"` + valueFrom + `"`)),
+		"container secret in another case": devWith(td(`,"secrets":[{"name":"A","valueFrom":"` + valueFrom + `","ValueFrom":"` + valueFrom + `"}]`)),
+		"log option a number":              devWith(td(`,"logConfiguration":{"logDriver":"awslogs","options":{"k":` + number + `}}`)),
+		"docker label an object":           devWith(td(`,"dockerLabels":{"k":{"v":"` + value + `"}}`)),
+	}
+	for name, doc := range docs {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse(testParameter, []byte(doc))
+			if err == nil {
+				t.Fatalf("Parse accepted %s", doc)
+			}
+			for _, v := range []string{value, "s3cr3t", number} {
+				if strings.Contains(err.Error(), v) {
+					t.Errorf("error quotes the value %q: %v", v, err)
+				}
+			}
+		})
 	}
 }

@@ -10,8 +10,11 @@ import (
 )
 
 // FuzzParse checks that no input makes Parse panic, that every refusal is
-// reported as *input.Error values, and that an accepted document written back
-// as JSON parses again to an equal document with the same policies.
+// reported as *input.Error values, and that an accepted document written back as JSON parses
+// again to an equal document with the same policies. The seed corpus
+// (testdata/fuzz/FuzzParse) holds, besides valid and invalid documents, keys
+// given twice and beside themselves in another case, at the top, in an
+// environment and inside a taskDefinition, and services named twice.
 func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		doc, err := Parse("/ecrdeploy/config/fuzz", data)
@@ -98,7 +101,8 @@ func FuzzParseFields(f *testing.F) {
 		if promoteFrom == "" {
 			delete(env, "promoteFrom")
 		}
-		envs := map[string]any{"base": map[string]any{"cluster": "apps", "services": []string{"web"}}}
+		// base runs a service of its own: a service belongs to one environment.
+		envs := map[string]any{"base": map[string]any{"cluster": "apps", "services": []string{"web-base"}}}
 		envs[name] = env // a promoteFrom of "base" names an environment that exists
 		data, err := json.Marshal(map[string]any{"environments": envs})
 		if err != nil {

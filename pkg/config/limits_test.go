@@ -1,8 +1,14 @@
 package config
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/param"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 func nest(n int, s string) string {
@@ -62,13 +68,13 @@ func TestParseLimits(t *testing.T) {
 		// Unicode and control characters.
 		{"unicode and control characters in values", devWith(`,"environment":{"GREETING":"héllo, 世界 👋","CTRL":"a\u0000b\u001b[31m\n","SEP":"\u2028"}`), ""},
 		{"unicode variable name", devWith(`,"environment":{"ÜBER":"1"}`), ""},
-		{"NUL in a variable name", devWith(`,"environment":{"A\u0000B":"1"}`), `environments.dev.environment["A\x00B"]: invalid variable name "A\x00B": contains a NUL byte`},
+		{"NUL in a variable name", devWith(`,"environment":{"A\u0000B":"1"}`), `environments.dev.environment["A\x00B"]: invalid variable name: contains a NUL byte`},
 		{"newline in a secret's valueFrom", devWith(`,"secrets":{"DB":"arn:aws:ssm:us-east-1:123456789012:parameter/db\n"}`), "environments.dev.secrets.DB: invalid valueFrom"},
 		{"unicode environment name", `{"environments":{"prød":{"cluster":"apps","services":["web"]}}}`, `environments["prød"]: invalid environment name`},
 		{"NUL in an environment name", `{"environments":{"dev\u0000":{"cluster":"apps","services":["web"]}}}`, `environments["dev\x00"]: invalid environment name`},
-		{"newline in a cluster", `{"environments":{"dev":{"cluster":"apps\n","services":["web"]}}}`, `environments.dev.cluster: invalid cluster "apps\n"`},
-		{"unicode service", `{"environments":{"dev":{"cluster":"apps","services":["wéb"]}}}`, `environments.dev.services[0]: invalid service "wéb"`},
-		{"right-to-left override in a container", devWith(`,"container":"web\u202e"`), `environments.dev.container: invalid container name "web\u202e"`},
+		{"newline in a cluster", `{"environments":{"dev":{"cluster":"apps\n","services":["web"]}}}`, `environments.dev.cluster: invalid cluster: want`},
+		{"unicode service", `{"environments":{"dev":{"cluster":"apps","services":["wéb"]}}}`, `environments.dev.services[0]: invalid service: want`},
+		{"right-to-left override in a container", devWith(`,"container":"web\u202e"`), `environments.dev.container: invalid container name: use`},
 		{"unicode region", devWith(`,"region":"us-éast-1"`), "environments.dev.region: invalid region"},
 		{"unicode in a template", devWith(`,"taskDefinition":{"family":"x","containerDefinitions":[{"name":"wéb","environment":[{"name":"Ω","value":"\u0000"}]}]}`), ""},
 		{"unknown field in unicode", devWith(`,"clüster":"x"`), `environments.dev["clüster"]: unknown field`},
@@ -107,5 +113,55 @@ func TestParseLimits(t *testing.T) {
 				t.Errorf("error is %d bytes: %.300q…", n, err)
 			}
 		})
+	}
+}
+
+// TestMaxServicesFitsStateRecord writes the largest state record an
+// environment of MaxServices services can have, with names of 32
+// characters and every list full, and checks that it fits an advanced-tier
+// parameter, as MaxServices promises; and that one more service would not,
+// so that the limit is not needlessly low.
+func TestMaxServicesFitsStateRecord(t *testing.T) {
+	size := func(services int) int {
+		at := time.Date(2026, 11, 27, 9, 30, 0, 123456789, time.UTC)
+		name := func(prefix string, i int) string {
+			s := fmt.Sprintf("%s%d", prefix, i)
+			return s + strings.Repeat("x", 32-len(s))
+		}
+		repository := strings.Repeat("r", 64)
+		version, digest := "1.20.3-rc.10", "sha256:"+strings.Repeat("a", 64)
+		image := "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/" + repository + ":v" + version
+		rec := state.Record{Repository: repository, Environment: strings.Repeat("e", 16), Version: version, Tag: "v" + version,
+			Digest: digest, Image: image, Services: map[string]state.Service{}, Cause: state.CauseReconcile,
+			EventID: "4f6c1f2e-6b1d-4c55-9d8e-1a2b3c4d5e01", PushedAt: &at, Time: at, Rollout: state.InProgress, LastCompleted: version,
+			Failed: &state.Failure{Version: version, Digest: digest, DeploymentID: "ecs-svc/1234567890123456789",
+				Reason: "ECS deployment circuit breaker: tasks failed to start.", Time: at}}
+		for i := range 20 {
+			rec.Held = append(rec.Held, fmt.Sprintf("1.%d.0-rc.10", i+10))
+		}
+		for i := range services {
+			td := "arn:aws:ecs:ap-southeast-1:123456789012:task-definition/" + name("f", i) + ":12345"
+			rec.Services[name("s", i)] = state.Service{Cluster: name("c", 0), TaskDefinition: td, PreviousTaskDefinition: td,
+				DeploymentID: "ecs-svc/1234567890123456789", Rollout: state.InProgress,
+				Reason: "ECS deployment ecs-svc/1234567890123456789 in progress.", RolloutAt: &at}
+		}
+		for range 5 {
+			good := state.Deployment{Version: version, Tag: "v" + version, Digest: digest, Image: image, TaskDefinitions: map[string]string{}, Time: at}
+			for i := range services {
+				good.TaskDefinitions[name("s", i)] = name("f", i) + ":12345"
+			}
+			rec.Good = append(rec.Good, good)
+		}
+		data, err := json.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(data)
+	}
+	if n := size(MaxServices); n > param.AdvancedLimit {
+		t.Errorf("a record of %d services is %d bytes, more than the %d of an advanced-tier parameter: lower MaxServices", MaxServices, n, param.AdvancedLimit)
+	}
+	if n := size(MaxServices + 1); n <= param.AdvancedLimit {
+		t.Errorf("a record of %d services is %d bytes, within the %d of an advanced-tier parameter: MaxServices could be raised", MaxServices+1, n, param.AdvancedLimit)
 	}
 }

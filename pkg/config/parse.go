@@ -81,7 +81,7 @@ func decode(data []byte) (*Document, []*input.Error) {
 		if err != nil {
 			return nil, append(c.problems, c.syntaxError("", err))
 		}
-		return nil, append(c.problems, &input.Error{Problem: fmt.Sprintf("unexpected data after the document: %s", input.DescribeToken(tok))})
+		return nil, append(c.problems, &input.Error{Problem: fmt.Sprintf("unexpected data after the document: %s", input.DescribeKind(tok))})
 	}
 	if len(c.problems) > 0 {
 		return nil, c.problems
@@ -162,6 +162,12 @@ func (c *checker) check(path string, t reflect.Type, tok json.Token, start int64
 		// InputOffset before the token is the end of the previous one, so the
 		// raw value is preceded by the ':' or ',' that separates them.
 		raw := bytes.TrimLeft(c.data[start:c.dec.InputOffset()], " \t\r\n:,")
+		// The task definition's decoder, like encoding/json, matches names
+		// case-insensitively and keeps the last of duplicate keys.
+		if e := input.CheckKeys(path, raw); e != nil {
+			c.problems = append(c.problems, e)
+			return nil
+		}
 		if err := reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw); err != nil {
 			c.problem(path, err.Error())
 		}
@@ -207,9 +213,9 @@ func (c *checker) check(path string, t reflect.Type, tok json.Token, start int64
 		}
 		if _, err := strconv.ParseInt(n.String(), 10, t.Bits()); errors.Is(err, strconv.ErrRange) {
 			lo, hi := -1<<(t.Bits()-1), 1<<(t.Bits()-1)-1
-			c.problem(path, fmt.Sprintf("expected an integer from %d to %d, got %s", lo, hi, n))
+			c.problem(path, fmt.Sprintf("expected an integer from %d to %d", lo, hi))
 		} else if err != nil {
-			c.problem(path, "expected an integer, got number "+n.String())
+			c.problem(path, "expected an integer, got a number with a fraction or an exponent")
 		}
 	default:
 		// A kind the document does not use yet: encoding/json judges it.
@@ -224,7 +230,7 @@ func (c *checker) check(path string, t reflect.Type, tok json.Token, start int64
 // opening brace has been read.
 func (c *checker) object(path string, t reflect.Type) *input.Error {
 	fields := jsonFields(t)
-	return c.members(path, "field", func(child, key string) reflect.Type {
+	return c.members(path, "field", false, func(child, key string) reflect.Type {
 		ft, known := fields[key]
 		if !known {
 			c.problem(child, unknownField(key, fields))
@@ -234,29 +240,35 @@ func (c *checker) object(path string, t reflect.Type) *input.Error {
 }
 
 // mapping checks the members of a JSON object that decodes into map t; the
-// opening brace has been read.
+// opening brace has been read. Keys that differ only in case are refused
+// (environment names: "dev" beside "Dev"), except in a map of strings:
+// environment variable and secret names, which are case-sensitive in a
+// container (http_proxy beside HTTP_PROXY is a convention).
 func (c *checker) mapping(path string, t reflect.Type) *input.Error {
-	return c.members(path, "key", func(string, string) reflect.Type { return t.Elem() })
+	return c.members(path, "key", t.Elem().Kind() == reflect.String, func(string, string) reflect.Type { return t.Elem() })
 }
 
 // members checks the members of an object, the opening brace read: a name
-// given twice is a problem (what names it: "field" or "key"), and typeOf
-// says what a member's value decodes into (nil: skip it, its problem told).
-func (c *checker) members(path, what string, typeOf func(child, key string) reflect.Type) *input.Error {
-	seen := make(map[string]bool)
+// given twice, or beside itself in another case unless caseSensitive, is a
+// problem (what names it: "field" or "key"), and typeOf says what a member's
+// value decodes into (nil: skip it, its problem told).
+func (c *checker) members(path, what string, caseSensitive bool, typeOf func(child, key string) reflect.Type) *input.Error {
+	var keys input.KeySet
 	for c.dec.More() {
 		key, err := c.key(path)
 		if err != nil {
 			return err
 		}
-		child := input.JoinPath(path, key)
+		child := input.KeyPath(path, key)
 		var t reflect.Type
-		if seen[key] {
-			c.problem(child, what+" given more than once")
-		} else {
+		switch problem := keys.Add(key, caseSensitive); problem {
+		case "":
 			t = typeOf(child, key)
+		case "given more than once":
+			c.problem(child, what+" "+problem)
+		default:
+			c.problem(child, problem)
 		}
-		seen[key] = true
 		if t == nil {
 			if err := c.skipValue(child); err != nil {
 				return err
@@ -289,7 +301,7 @@ func (c *checker) closing(path string) *input.Error {
 
 // mismatch records a value of the wrong type and skips it.
 func (c *checker) mismatch(path, want string, tok json.Token) *input.Error {
-	c.problem(path, fmt.Sprintf("expected %s, got %s", want, input.DescribeToken(tok)))
+	c.problem(path, fmt.Sprintf("expected %s, got %s", want, input.DescribeKind(tok)))
 	if err := c.skip(tok); err != nil {
 		return c.syntaxError(path, err)
 	}
@@ -393,7 +405,8 @@ func unknownField(key string, fields map[string]reflect.Type) string {
 	return "unknown field"
 }
 
-// describe names the JSON value in data for a message.
+// describe names the JSON type of the value in data for a message, without
+// quoting it.
 func describe(data []byte) string {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -401,5 +414,5 @@ func describe(data []byte) string {
 	if err != nil {
 		return "invalid JSON"
 	}
-	return input.DescribeToken(tok)
+	return input.DescribeKind(tok)
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/param"
 )
 
 // DefaultTTL is how long a Store trusts a document it has read when
@@ -43,8 +45,12 @@ type Store struct {
 	Log *slog.Logger
 
 	client SSMAPI
-	prefix string
-	ttl    time.Duration
+	prefix string // canonical (param.Prefix)
+	// prefixErr is what is wrong with the prefix NewStore was given: Get and
+	// List return it rather than read from a path that state records would
+	// not share.
+	prefixErr error
+	ttl       time.Duration
 
 	// now is the clock; tests replace it.
 	now func() time.Time
@@ -67,14 +73,21 @@ type entry struct {
 
 // NewStore returns a Store that reads {prefix}/config/{repository} (see
 // ParameterName) with client, and trusts what it read for ttl. A ttl of zero
-// or less disables caching; concurrent reads are still shared.
+// or less disables caching; concurrent reads are still shared. The prefix is
+// normalised with param.Prefix, as state records' must be; when it cannot
+// be, every Get and List returns its error.
 func NewStore(client SSMAPI, prefix string, ttl time.Duration) *Store {
+	p, err := param.Prefix(prefix)
+	if err != nil {
+		err = fmt.Errorf("read config: ECRDEPLOY_PREFIX: %w", err)
+	}
 	return &Store{
-		client:  client,
-		prefix:  prefix,
-		ttl:     max(ttl, 0),
-		now:     time.Now,
-		entries: make(map[string]*entry),
+		client:    client,
+		prefix:    p,
+		prefixErr: err,
+		ttl:       max(ttl, 0),
+		now:       time.Now,
+		entries:   make(map[string]*entry),
 	}
 }
 
@@ -82,10 +95,14 @@ func NewStore(client SSMAPI, prefix string, ttl time.Duration) *Store {
 // when it is fresh. The Document is shared between callers: treat it as
 // read-only.
 //
-// Get returns an error wrapping ErrNotFound when the parameter does not exist,
+// Get returns the error of an invalid prefix (see NewStore), an error
+// wrapping ErrNotFound when the parameter does not exist,
 // the *input.Error values of Parse when the document is invalid, and otherwise the
 // error of GetParameter (or of ctx) wrapped with the parameter name.
 func (s *Store) Get(ctx context.Context, repository string) (*Document, error) {
+	if s.prefixErr != nil {
+		return nil, s.prefixErr
+	}
 	name := ParameterName(s.prefix, repository)
 	if strings.Trim(repository, "/") == "" {
 		return nil, fmt.Errorf("read config %s: empty repository name", name)
@@ -104,9 +121,13 @@ func (s *Store) Get(ctx context.Context, repository string) (*Document, error) {
 // The map and the Documents are shared between callers: treat them as
 // read-only.
 //
-// List returns the error of GetParametersByPath (or of ctx) wrapped with the
+// List returns the error of an invalid prefix (see NewStore), the error of
+// GetParametersByPath (or of ctx) wrapped with the
 // path; with no configuration it returns an empty map and no error.
 func (s *Store) List(ctx context.Context) (map[string]*Document, error) {
+	if s.prefixErr != nil {
+		return nil, s.prefixErr
+	}
 	v, err := s.cached(ctx, listKey, s.list)
 	docs, _ := v.(map[string]*Document)
 	if err == nil {

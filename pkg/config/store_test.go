@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -614,5 +615,24 @@ func TestStoreListPrimesGet(t *testing.T) {
 	}
 	if got := fake.calls.Load(); got != 0 {
 		t.Errorf("GetParameter calls after List = %d, want 0: List read the document already", got)
+	}
+}
+
+// TestStorePrefix checks that the prefix is normalised as state records'
+// is, and that a prefix that cannot be is refused before anything is read.
+func TestStorePrefix(t *testing.T) {
+	for _, prefix := range []string{"/ecrdeploy", "/ecrdeploy/", "/ecrdeploy//"} {
+		if got := ParameterName(prefix, "web"); got != "/ecrdeploy/config/web" {
+			t.Errorf("ParameterName(%q) = %q", prefix, got)
+		}
+	}
+	for _, prefix := range []string{"/a//b", "/a b", "relative"} {
+		s := NewStore(nil, prefix, time.Minute) // a nil client: nothing may be read
+		if _, err := s.Get(t.Context(), "web"); err == nil || !strings.Contains(err.Error(), "ECRDEPLOY_PREFIX") {
+			t.Errorf("Get with prefix %q: error %v, want one naming ECRDEPLOY_PREFIX", prefix, err)
+		}
+		if _, err := s.List(t.Context()); err == nil {
+			t.Errorf("List with prefix %q: no error", prefix)
+		}
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/input"
+	"github.com/ecrdeploy/ecrdeploy/pkg/param"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 )
 
@@ -52,6 +54,9 @@ func validate(doc *Document) []*input.Error {
 type validator struct {
 	doc      *Document
 	problems []*input.Error
+	// services holds the path of the first mention of each service, for
+	// sharedServices.
+	named map[serviceKey]string
 }
 
 func (v *validator) problem(field, format string, args ...any) {
@@ -73,52 +78,54 @@ func (v *validator) environment(name string, env *Environment) {
 		env.Trigger = TriggerPush
 	case TriggerPush, TriggerManual:
 	default:
-		v.problem(path+".trigger", "invalid trigger %q: want %q or %q", env.Trigger, TriggerPush, TriggerManual)
+		v.problem(path+".trigger", "invalid trigger: want %q or %q", TriggerPush, TriggerManual)
 	}
 
 	v.policy(path, env)
 	v.cluster(path+".cluster", env.Cluster)
-	v.services(path+".services", env.Services)
+	v.services(path+".services", env)
+	v.sharedServices(path, env)
 	v.containers(path+".container", env.Container)
 	v.variables(path, env.Environment, env.Secrets)
 
 	if env.Family != "" && !ecsName.MatchString(env.Family) {
-		v.problem(path+".family", "invalid family %q: use 1 to 255 letters, digits, '_' or '-'", env.Family)
+		v.problem(path+".family", "invalid family: use 1 to 255 letters, digits, '_' or '-'")
 	}
 	if env.RoleARN != "" && !roleARN.MatchString(env.RoleARN) {
-		v.problem(path+".roleArn", "invalid role ARN %q: want arn:aws:iam::<account>:role/<name>", env.RoleARN)
+		v.problem(path+".roleArn", "invalid role ARN: want arn:aws:iam::<account>:role/<name>")
 	}
 	if env.Registry != "" {
 		if _, _, ok := input.ParseRegistryHost(env.Registry); !ok {
-			v.problem(path+".registry", "invalid registry %q: want an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com", env.Registry)
+			v.problem(path+".registry", "invalid registry: want an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com")
 		}
 	}
 	switch env.ImageRef {
 	case "", ImageRefTag, ImageRefDigest:
 	default:
-		v.problem(path+".imageRef", "invalid imageRef %q: want %q or %q", env.ImageRef, ImageRefTag, ImageRefDigest)
+		v.problem(path+".imageRef", "invalid imageRef: want %q or %q", ImageRefTag, ImageRefDigest)
 	}
 	if td := env.TaskDefinition.Input(); td != nil {
 		if env.Family == "" {
 			env.Family = *td.Family
 		}
-		seen := map[string]bool{}
+		seen := map[string]int{}
 		for i, c := range td.ContainerDefinitions {
 			name := ""
 			if c.Name != nil {
 				name = *c.Name
 			}
-			if seen[name] {
-				v.problem(fmt.Sprintf("%s.taskDefinition.containerDefinitions[%d].name", path, i), "duplicate container name %q", name)
+			if first, ok := seen[name]; ok {
+				v.problem(fmt.Sprintf("%s.taskDefinition.containerDefinitions[%d].name", path, i), "duplicate container name: the same as containerDefinitions[%d].name", first)
+				continue
 			}
-			seen[name] = true
+			seen[name] = i
 		}
 	}
 	if env.Region != "" && !input.ValidRegion(env.Region) {
-		v.problem(path+".region", "invalid region %q: want a region code such as us-east-1", env.Region)
+		v.problem(path+".region", "invalid region: want a region code such as us-east-1")
 	}
 	if env.DesiredCount != nil && *env.DesiredCount < 0 {
-		v.problem(path+".desiredCount", "must be 0 or more, got %d", *env.DesiredCount)
+		v.problem(path+".desiredCount", "must be 0 or more")
 	}
 	v.deployment(path+".deployment", env.Deployment)
 
@@ -127,7 +134,7 @@ func (v *validator) environment(name string, env *Environment) {
 	case from == name:
 		v.problem(path+".promoteFrom", "an environment cannot promote from itself")
 	case v.doc.Environments[from] == nil:
-		v.problem(path+".promoteFrom", "unknown environment %q (environments: %s)", from, strings.Join(v.doc.Names(), ", "))
+		v.problem(path+".promoteFrom", "unknown environment (environments: %s)", strings.Join(v.doc.Names(), ", "))
 	}
 }
 
@@ -153,27 +160,102 @@ func (v *validator) cluster(path, cluster string) {
 	case cluster == "":
 		v.problem(path, "required")
 	case !ecsName.MatchString(cluster) && !clusterARN.MatchString(cluster):
-		v.problem(path, "invalid cluster %q: want a cluster name (1 to 255 letters, digits, '_' or '-') or a cluster ARN", cluster)
+		v.problem(path, "invalid cluster: want a cluster name (1 to 255 letters, digits, '_' or '-') or a cluster ARN")
 	}
 }
 
-func (v *validator) services(path string, services []string) {
-	if len(services) == 0 {
+// services checks the names and ARNs of an environment's services. A
+// service ARN must name the environment's cluster and, when the environment
+// names one, its region (and, when the cluster is an ARN, its account):
+// ecrdeploy calls ECS in the environment's cluster and region, where a
+// service of another would not be found, or would be another service.
+// Duplicates, by name and by ARN alike, are reported by sharedServices.
+func (v *validator) services(path string, env *Environment) {
+	if len(env.Services) == 0 {
 		v.problem(path, "at least one service is required")
 		return
 	}
-	seen := make(map[string]bool, len(services))
-	for i, s := range services {
+	if len(env.Services) > MaxServices {
+		v.problem(path, "%d services, more than the %d an environment can have: its state record must fit the %d bytes of an SSM parameter; split the services between environments", len(env.Services), MaxServices, param.AdvancedLimit)
+	}
+	clusterARN := parseARN(env.Cluster)
+	for i, s := range env.Services {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		switch {
 		case s == "":
 			v.problem(p, "empty service name")
+			continue
 		case !ecsName.MatchString(s) && !serviceARN.MatchString(s):
-			v.problem(p, "invalid service %q: want a service name (1 to 255 letters, digits, '_' or '-') or a service ARN", s)
-		case seen[s]:
-			v.problem(p, "duplicate service %q", s)
+			v.problem(p, "invalid service: want a service name (1 to 255 letters, digits, '_' or '-') or a service ARN")
+			continue
 		}
-		seen[s] = true
+		a := parseARN(s)
+		if a == nil {
+			continue
+		}
+		cluster, _, _ := ecsref.ParseServiceARN(s)
+		switch {
+		case cluster != "" && env.Cluster != "" && cluster != ecsref.ClusterName(env.Cluster):
+			v.problem(p, "the service ARN's cluster is not the environment's cluster: a service is deployed in the environment's cluster")
+		case env.Region != "" && a.region != env.Region:
+			v.problem(p, "the service ARN's region is not the environment's region")
+		case clusterARN != nil && (a.account != clusterARN.account || a.region != clusterARN.region || a.partition != clusterARN.partition):
+			v.problem(p, "the service ARN's account or region is not the cluster ARN's")
+		}
+	}
+}
+
+// arn is the part of an ECS or IAM ARN that says where a resource is.
+type arn struct{ partition, region, account string }
+
+// parseARN returns where the ARN s places its resource, or nil when s is
+// not an ARN (a name).
+func parseARN(s string) *arn {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" {
+		return nil
+	}
+	return &arn{partition: parts[1], region: parts[3], account: parts[4]}
+}
+
+// serviceKey identifies an ECS service: the account and region of its
+// environment's target (as the document says them: the role's account or the
+// cluster ARN's; the region or the cluster ARN's; "" for the function's own),
+// the name of its cluster and its own name.
+type serviceKey struct{ account, region, cluster, service string }
+
+// sharedServices reports a service named twice: in two environments, each
+// delivery would flip it between their revisions and one state record would
+// always name a revision that does not run; twice in one, it would be
+// registered and updated twice. A name and an ARN of the same service are
+// the same service. Environments are checked in name order, and the second
+// mention is reported.
+func (v *validator) sharedServices(path string, env *Environment) {
+	if v.named == nil {
+		v.named = make(map[serviceKey]string)
+	}
+	var account, region string
+	if a := parseARN(env.Cluster); a != nil {
+		account, region = a.account, a.region
+	}
+	if a := parseARN(env.RoleARN); a != nil {
+		account = a.account
+	}
+	if env.Region != "" {
+		region = env.Region
+	}
+	cluster := ecsref.ClusterName(env.Cluster)
+	for i, s := range env.Services {
+		if s == "" || !ecsName.MatchString(s) && !serviceARN.MatchString(s) {
+			continue
+		}
+		k := serviceKey{account, region, cluster, ecsref.ServiceName(s)}
+		p := fmt.Sprintf("%s.services[%d]", path, i)
+		if prev, ok := v.named[k]; ok {
+			v.problem(p, "duplicate service: the same service as %s (by name or ARN, in the same cluster, account and region); a service belongs to one environment", prev)
+			continue
+		}
+		v.named[k] = p
 	}
 }
 
@@ -195,9 +277,9 @@ func (v *validator) containers(path string, names Names) {
 		case n == "":
 			v.problem(p, "empty container name")
 		case !ecsName.MatchString(n):
-			v.problem(p, "invalid container name %q: use 1 to 255 letters, digits, '_' or '-'", n)
+			v.problem(p, "invalid container name: use 1 to 255 letters, digits, '_' or '-'")
 		case seen[n]:
-			v.problem(p, "duplicate container %q", n)
+			v.problem(p, "duplicate container")
 		}
 		seen[n] = true
 	}
@@ -223,10 +305,10 @@ func (v *validator) variables(path string, environment, secrets map[string]strin
 		case valueFrom == "":
 			v.problem(p, "empty valueFrom: want the ARN of a Secrets Manager secret or an SSM parameter")
 		case strings.ContainsFunc(valueFrom, isSpace):
-			v.problem(p, "invalid valueFrom %q: contains white space", valueFrom)
+			v.problem(p, "invalid valueFrom: contains white space")
 		}
 		if _, both := environment[name]; both {
-			v.problem(p, "%q is also set in environment: a variable is either a value or a secret", name)
+			v.problem(p, "also set in environment: a variable is either a value or a secret")
 		}
 	}
 }
@@ -236,9 +318,9 @@ func variableName(name string) string {
 	case name == "":
 		return "empty variable name"
 	case strings.ContainsRune(name, '='):
-		return fmt.Sprintf("invalid variable name %q: contains '='", name)
+		return "invalid variable name: contains '='"
 	case strings.ContainsRune(name, 0):
-		return fmt.Sprintf("invalid variable name %q: contains a NUL byte", name)
+		return "invalid variable name: contains a NUL byte"
 	}
 	return ""
 }
@@ -250,13 +332,13 @@ func (v *validator) deployment(path string, d *Deployment) {
 		return
 	}
 	if m := d.MaximumPercent; m != nil && (*m < minMaximumPercent || *m > maxMaximumPercent) {
-		v.problem(path+".maximumPercent", "must be from %d to %d, got %d", minMaximumPercent, maxMaximumPercent, *m)
+		v.problem(path+".maximumPercent", "must be from %d to %d", minMaximumPercent, maxMaximumPercent)
 	}
 	if m := d.MinimumHealthyPercent; m != nil && (*m < 0 || *m > maxMinimumHealthy) {
-		v.problem(path+".minimumHealthyPercent", "must be from 0 to %d, got %d", maxMinimumHealthy, *m)
+		v.problem(path+".minimumHealthyPercent", "must be from 0 to %d", maxMinimumHealthy)
 	}
 	if d.MaximumPercent != nil && d.MinimumHealthyPercent != nil && *d.MinimumHealthyPercent >= *d.MaximumPercent {
-		v.problem(path, "minimumHealthyPercent %d is not below maximumPercent %d: a rolling update would have no room to replace a task", *d.MinimumHealthyPercent, *d.MaximumPercent)
+		v.problem(path, "minimumHealthyPercent is not below maximumPercent: a rolling update would have no room to replace a task")
 	}
 }
 

@@ -148,7 +148,7 @@ func TestReconcileThirtyRepositories(t *testing.T) {
 		awstest.Must(env.Local.CreateService(t.Context(), cluster, repo+"-dev", arn, 1))(t)
 		awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/"+repo, fmt.Sprintf(
 			`{"environments":{"dev":{"cluster":"apps","services":["%s-dev"],"container":"web"},
-			  "prod":{"trigger":"manual","cluster":"apps","services":["%s-dev"],"container":"web"}}}`, repo, repo)))(t)
+			  "prod":{"trigger":"manual","cluster":"apps","services":["%s-prod"],"container":"web"}}}`, repo, repo)))(t)
 	}
 	d := newDeployer(env, &bytes.Buffer{})
 	env.Proxy.Reset()

@@ -58,25 +58,12 @@ func (p Push) Registry() string {
 
 // IsImage reports whether the pushed artifact is a runnable container image
 // (a single image or a multi-architecture index) rather than a Helm chart, a
-// signature, an SBOM or an attestation. Missing media types mean an image:
-// older ECR events do not carry them.
+// signature, an SBOM or an attestation: input.RunnableImage of the event's
+// media types, the test reconcile and manual requests apply to what
+// DescribeImages reports. Missing media types mean an image: older ECR events
+// do not carry them.
 func (p Push) IsImage() bool {
-	switch p.ManifestMediaType {
-	case "",
-		"application/vnd.docker.distribution.manifest.v2+json",
-		"application/vnd.docker.distribution.manifest.list.v2+json",
-		"application/vnd.oci.image.manifest.v1+json",
-		"application/vnd.oci.image.index.v1+json":
-	default:
-		return false
-	}
-	switch p.ArtifactMediaType {
-	case "",
-		"application/vnd.docker.container.image.v1+json",
-		"application/vnd.oci.image.config.v1+json":
-		return true
-	}
-	return false
+	return input.RunnableImage(p.ManifestMediaType, p.ArtifactMediaType)
 }
 
 // DeploymentChange is an ECS service deployment state change.
@@ -132,8 +119,9 @@ func (Schedule) event()         {}
 
 // Decode decodes one EventBridge event and returns a Push, a
 // DeploymentChange or a Schedule. It returns a nil value and an *input.Error
-// (its message starting "bad event: ") for anything malformed, of another
-// source, or not a successful push.
+// (its message starting "bad event: ") for anything malformed (including a
+// key given twice, or beside the same key in another case, anywhere in the
+// event), of another source, or not a successful push.
 func Decode(raw []byte) (Event, error) {
 	if len(raw) > MaxSize {
 		return nil, bad("", fmt.Sprintf("event is %d bytes, more than the %d an EventBridge event can be", len(raw), MaxSize))
@@ -141,6 +129,12 @@ func Decode(raw []byte) (Event, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, bad("", "not a JSON object")
+	}
+	// encoding/json matches field names case-insensitively and keeps the
+	// last of duplicate keys, so {"detail": …, "Detail": …} would act on
+	// whichever came last; CheckKeys refuses both, anywhere in the event.
+	if e := input.CheckKeys("", raw); e != nil {
+		return nil, bad(e.Field, e.Problem)
 	}
 	var env events.CloudWatchEvent
 	if err := json.Unmarshal(raw, &env); err != nil {

@@ -116,6 +116,14 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad time", strings.Replace(pushJSON(`{}`), "2026-11-27T09:30:00Z", "yesterday", 1), "", "bad time"},
 		{"too large", `{"source":"` + strings.Repeat("x", MaxSize) + `"}`, "", "more than"},
 		{"ecs event without service", `{"source":"aws.ecs","detail-type":"ECS Deployment State Change","resources":[],"detail":{"eventName":"SERVICE_DEPLOYMENT_COMPLETED","deploymentId":"ecs-svc/1"}}`, "resources", "exactly one"},
+		{"detail twice", strings.Replace(pushJSON(`{}`), `"detail":{}`, `"detail":{},"detail":{"result":"SUCCESS"}`, 1), "detail", "given more than once"},
+		{"Detail beside detail", strings.Replace(pushJSON(`{}`), `"detail":{}`, `"detail":{},"Detail":{}`, 1), "Detail", "the same key as detail in another case"},
+		{"source in another case", `{"source":"aws.ecr","Source":"aws.s3"}`, "Source", "the same key as source in another case"},
+		{"image-tag twice", pushJSON(`{"result":"SUCCESS","repository-name":"hello-color","image-digest":"` + digest + `","action-type":"PUSH","image-tag":"1.0.0","image-tag":"9.9.9"}`), "detail.image-tag", "given more than once"},
+		{"Image-Tag beside image-tag", pushJSON(`{"result":"SUCCESS","repository-name":"hello-color","image-digest":"` + digest + `","action-type":"PUSH","image-tag":"1.0.0","Image-Tag":"9.9.9"}`), "detail.Image-Tag", "the same key as image-tag in another case"},
+		{"account in upper case beside account", strings.Replace(pushJSON(`{}`), `"account":"123456789012"`, `"account":"123456789012","ACCOUNT":"999999999999"`, 1), "ACCOUNT", "the same key as account"},
+		{"media type twice", pushJSON(`{"result":"SUCCESS","repository-name":"hello-color","image-digest":"` + digest + `","action-type":"PUSH","image-tag":"1.0.0","artifact-media-type":"application/vnd.cncf.helm.config.v1+json","Artifact-Media-Type":""}`), "detail.Artifact-Media-Type", "in another case"},
+		{"ecs detail twice", `{"source":"aws.ecs","detail-type":"ECS Deployment State Change","resources":["arn:aws:ecs:us-east-1:123456789012:service/c/s"],"detail":{"eventName":"SERVICE_DEPLOYMENT_COMPLETED","deploymentId":"ecs-svc/1","deploymentId":"ecs-svc/2"}}`, "detail.deploymentId", "given more than once"},
 		{"ecs unknown event name", `{"source":"aws.ecs","detail-type":"ECS Deployment State Change","resources":["arn:aws:ecs:us-east-1:123456789012:service/c/s"],"detail":{"eventName":"SERVICE_TASK_PLACEMENT_FAILURE","deploymentId":"ecs-svc/1"}}`, "detail.eventName", "unknown deployment event"},
 	}
 	for _, tt := range tests {

@@ -1,8 +1,10 @@
 package event
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,8 +22,10 @@ import (
 // accepts is well formed and decodes to the same value after being written
 // back as an EventBridge event. The seed corpus (testdata/fuzz/FuzzDecode)
 // holds real ECR pushes (with and without media types, by digest only, Helm
-// charts, signatures), ECS deployment state changes and scheduled events;
-// the samples in events/ are added here.
+// charts, signatures), ECS deployment state changes and scheduled events,
+// and the same with a key given twice or beside itself in another case
+// (which every decoder must refuse, lest the last one win); the samples in
+// events/ are added here.
 func FuzzDecode(f *testing.F) {
 	samples, _ := filepath.Glob("../../events/*.json")
 	for _, s := range samples {
@@ -37,8 +41,55 @@ func FuzzDecode(f *testing.F) {
 			checkRefusal(t, v, err)
 			return
 		}
+		if clash := keyClash(data); clash != "" {
+			t.Fatalf("accepted an event with %s", clash)
+		}
 		checkAccepted(t, v)
 	})
+}
+
+// keyClash names a key that an object of data has twice, or beside itself
+// in another case, comparing every pair of keys with strings.EqualFold; ""
+// when there is none or data is not valid JSON.
+func keyClash(data []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var walk func() string
+	walk = func() string {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		switch tok {
+		case json.Delim('{'):
+			var keys []string
+			for dec.More() {
+				tok, err := dec.Token()
+				if err != nil {
+					return ""
+				}
+				k := tok.(string)
+				for _, prev := range keys {
+					if strings.EqualFold(prev, k) {
+						return fmt.Sprintf("keys %q and %q", prev, k)
+					}
+				}
+				keys = append(keys, k)
+				if c := walk(); c != "" {
+					return c
+				}
+			}
+			dec.Token()
+		case json.Delim('['):
+			for dec.More() {
+				if c := walk(); c != "" {
+					return c
+				}
+			}
+			dec.Token()
+		}
+		return ""
+	}
+	return walk()
 }
 
 // FuzzDecodePush fuzzes the fields of an otherwise real ECR push event, so

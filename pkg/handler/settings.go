@@ -11,6 +11,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/param"
 )
 
 // Settings are the functions' environment variables (all optional).
@@ -25,10 +26,12 @@ type Settings struct {
 func ReadSettings(getenv func(string) string) (Settings, error) {
 	s := Settings{Prefix: "/ecrdeploy", EventBus: "default", ConfigTTL: config.DefaultTTL}
 	if v := getenv("ECRDEPLOY_PREFIX"); v != "" {
-		if v[0] != '/' {
-			return s, fmt.Errorf("ECRDEPLOY_PREFIX %q: must start with /", v)
+		// One canonical prefix for configuration and state alike.
+		p, err := param.Prefix(v)
+		if err != nil {
+			return s, fmt.Errorf("ECRDEPLOY_PREFIX: %w", err)
 		}
-		s.Prefix = v
+		s.Prefix = p
 	}
 	if v := getenv("ECRDEPLOY_EVENT_BUS"); v != "" {
 		s.EventBus = v

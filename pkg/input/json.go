@@ -88,3 +88,23 @@ func JoinPath(path, key string) string {
 	}
 	return path + "." + key
 }
+
+// DescribeKind names the JSON type of a token of json.Decoder.Token for a
+// message that must not quote the value (a configuration's variables and
+// secrets): "an object", "a list", "a string", "a number", "true", "false",
+// "null".
+func DescribeKind(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		return DescribeToken(v)
+	case string:
+		return "a string"
+	case json.Number, float64:
+		return "a number"
+	case bool:
+		return strconv.FormatBool(v)
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", tok)
+}

@@ -93,7 +93,8 @@ type Policy struct {
 //
 // New returns an *input.Error for each invalid argument (joined with
 // errors.Join when both are invalid): Field "versions" for a range that does
-// not parse, Field "tagPattern" for a pattern that does not compile or has no
+// not parse or that can match no version (">=1.0.0 <0.5"; see emptyRange),
+// Field "tagPattern" for a pattern that does not compile or has no
 // group "version". Field is the name of the argument, which is also the name
 // of the configuration field it comes from, so that a caller can report the
 // full path; the message is "{field}: {problem}".
@@ -108,6 +109,8 @@ func New(versions string, prereleases bool, tagPattern string) (*Policy, error) 
 	c, err := semver.NewConstraint(rng)
 	if err != nil {
 		errs = append(errs, &input.Error{Field: "versions", Problem: fmt.Sprintf("invalid range %q: %v", versions, err), Err: err})
+	} else if problem := emptyRange(c, prereleases); problem != "" {
+		errs = append(errs, &input.Error{Field: "versions", Problem: problem})
 	} else {
 		c.IncludePrerelease = prereleases
 		p.constraints = c
@@ -124,6 +127,80 @@ func New(versions string, prereleases bool, tagPattern string) (*Policy, error) 
 		return nil, errors.Join(errs...)
 	}
 	return p, nil
+}
+
+// versionLiteral matches the versions a range names: "1", "1.2", "v1.2.3",
+// "1.x", "1.2.3-rc.1" (build metadata, which ordering ignores, is left out).
+var versionLiteral = regexp.MustCompile(`v?(\d+|[xX*])(?:\.(\d+|[xX*]))?(?:\.(\d+|[xX*]))?(-[0-9A-Za-z.-]+)?`)
+
+// emptyRange says why a range can match no version, or returns "" when it
+// can match one.
+//
+// A Masterminds range is a union of intersections of intervals whose bounds
+// are the versions it names, or those with the patch, minor or major number
+// raised (1.2.3 as the bound of ">1.2", "~1.2.3" ends below 1.3.0, "^1.2.3"
+// below 2.0.0). When an intersection is not empty, its lowest release
+// version is one of those bounds or the next patch of one (the next but one,
+// when a "!=" excludes the next), or 0.0.0 or 0.0.1 when nothing bounds it
+// from below; with pre-releases, the lowest is the first pre-release (-0) of
+// one of them. So the range is checked against exactly these candidates,
+// derived from every version it names: it matches a version if and only if
+// it matches a candidate (up to chains of "!=" longer than one).
+//
+// A range naming a version too large to derive neighbours from (above
+// 2^62) is trusted. A range that only pre-releases match is reported as such when prereleases
+// is false: Accepts refuses every pre-release then, so nothing would deploy.
+func emptyRange(c *semver.Constraints, prereleases bool) string {
+	candidates := []*semver.Version{semver.New(0, 0, 0, "", ""), semver.New(0, 0, 1, "", "")}
+	for _, m := range versionLiteral.FindAllStringSubmatch(c.String(), -1) {
+		var n [3]uint64
+		ok := true
+		for i, part := range m[1:4] {
+			if part == "" || strings.ContainsAny(part, "xX*") {
+				continue
+			}
+			var err error
+			if n[i], err = strconv.ParseUint(part, 10, 64); err != nil || n[i] > 1<<62 {
+				ok = false
+			}
+		}
+		if !ok {
+			return "" // a bound too large to derive neighbours from: trusted
+		}
+		major, minor, patch := n[0], n[1], n[2]
+		for _, b := range [][3]uint64{
+			{major, minor, patch}, {major, minor, patch + 1}, {major, minor, patch + 2},
+			{major, minor + 1, 0}, {major, minor + 1, 1}, {major + 1, 0, 0}, {major + 1, 0, 1},
+		} {
+			candidates = append(candidates, semver.New(b[0], b[1], b[2], "", ""))
+		}
+		if m[4] != "" {
+			if v, err := semver.NewVersion(fmt.Sprintf("%d.%d.%d%s", major, minor, patch, m[4])); err == nil {
+				candidates = append(candidates, v)
+			}
+		}
+	}
+	matches := func(pre bool) bool {
+		c.IncludePrerelease = pre
+		for _, v := range candidates {
+			if (v.Prerelease() == "" || pre) && c.Check(v) {
+				return true
+			}
+			if pre {
+				if first, err := v.SetPrerelease("0"); err == nil && v.Prerelease() == "" && c.Check(&first) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	switch {
+	case matches(prereleases):
+		return ""
+	case !prereleases && matches(true):
+		return "the range matches only pre-releases, and prereleases is false: no version would be deployed"
+	}
+	return "the range can match no version: its bounds exclude each other (checked against the versions it names and their neighbours)"
 }
 
 // compilePattern compiles a tag pattern anchored at both ends. The pattern is

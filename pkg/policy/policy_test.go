@@ -309,3 +309,52 @@ func TestConcurrentUse(t *testing.T) {
 		<-done
 	}
 }
+
+func TestNewEmptyRange(t *testing.T) {
+	tests := []struct {
+		versions    string
+		prereleases bool
+		want        string // "" for a range that matches a version
+	}{
+		{">=1.0.0 <0.5", false, "can match no version"},
+		{">2.0.0 <1.0.0", false, "can match no version"},
+		{">=1.0.0 <1.0.0", false, "can match no version"},
+		{">1.2.3 <1.2.4", false, "matches only pre-releases"}, // 1.2.4-0
+		{">1.2.3 <1.2.5 !=1.2.4", false, "matches only pre-releases"},
+		{"^1.0.0 ^2.0.0", false, "can match no version"},
+		{"~1.2 >=1.3", false, "can match no version"},
+		{"<0.0.0", false, "matches only pre-releases"},
+		{">=1.0.0 <0.5 || >=3.0.0 <2.0.0", false, "can match no version"},
+		{">1.2.3 <1.2.4", true, ""}, // 1.2.4-0
+		{">=1.0.0-rc.1 <1.0.0", false, "matches only pre-releases"},
+		{">=1.0.0-rc.1 <1.0.0", true, ""},
+		{"<0.0.0", true, ""}, // 0.0.0-0
+		{"", false, ""},
+		{"*", false, ""},
+		{">=1.0.0 <0.5 || ^3", false, ""},
+		{">=1.0.0 <2.0.0", false, ""},
+		{">1.2.3 <1.2.5", false, ""},
+		{">1.2.3 <1.2.6 !=1.2.4", false, ""},
+		{"^0.0.3", false, ""},
+		{"~1.2.3", false, ""},
+		{"1.2.x", false, ""},
+		{">1.2", false, ""},
+		{"<=1.2", false, ""},
+		{"1.2 - 1.4.5", false, ""},
+		{"!=1.0.0", false, ""},
+		{"<1.0.0 !=0.0.0", false, ""},
+		{"=1.2.3", false, ""},
+		{">=18446744073709551615", false, ""}, // too large to derive from: trusted
+	}
+	for _, tt := range tests {
+		_, err := New(tt.versions, tt.prereleases, "")
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("New(%q, prereleases %v): %v", tt.versions, tt.prereleases, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("New(%q, prereleases %v) = %v, want an error containing %q", tt.versions, tt.prereleases, err, tt.want)
+		case err != nil && !strings.HasPrefix(err.Error(), "versions: "):
+			t.Errorf("New(%q) error %q is not at versions", tt.versions, err)
+		}
+	}
+}

@@ -62,7 +62,8 @@ var rangeKinds = []struct {
 }
 
 // FuzzRange checks Evaluate against ranges built from two fuzzed versions:
-// a range written from valid versions always compiles; a version is Accepted
+// a range written from valid versions always compiles, unless it matches no
+// version, in which case the tag is not in it; a version is Accepted
 // exactly when it is in the range (by semver precedence, build metadata
 // ignored) and is not a pre-release refused by the policy; and a tag that is
 // a version is parsed as written, one leading "v" removed.
@@ -78,6 +79,8 @@ func FuzzRange(f *testing.F) {
 	f.Add("1.2.3+build.7", "1.2.3", "9.9.9", uint8(4), false)
 	f.Add("3.1.0", "1.0.0", "3.0.0", uint8(10), false)
 	f.Add("v1.0.0-alpha.1", "1.0.0-alpha", "1.0.0", uint8(3), true)
+	f.Add("1.0.0", "2.0.0", "1.0.0", uint8(0), false) // empty: lo above hi
+	f.Add("1.0.1-0", "1.0.0", "1.0.1", uint8(0), true)
 	f.Fuzz(func(t *testing.T, tag, lo, hi string, kind uint8, prereleases bool) {
 		vlo, err1 := semver.StrictNewVersion(lo)
 		vhi, err2 := semver.StrictNewVersion(hi)
@@ -88,7 +91,16 @@ func FuzzRange(f *testing.F) {
 		versions := fmt.Sprintf(k.format, vlo, vhi)
 		p, err := New(versions, prereleases, "")
 		if err != nil {
-			t.Fatalf("New(%q): %v", versions, err)
+			// Refused only as a range that matches nothing (or only
+			// pre-releases the policy refuses): then no tag is in it.
+			if !strings.Contains(err.Error(), "can match no version") && !strings.Contains(err.Error(), "matches only pre-releases") {
+				t.Fatalf("New(%q): %v", versions, err)
+			}
+			if v, perr := semver.StrictNewVersion(strings.TrimPrefix(tag, "v")); perr == nil && k.contains(v, vlo, vhi) &&
+				(prereleases || v.Prerelease() == "") {
+				t.Fatalf("New(%q, prereleases %v) refused as empty, but %v is in it: %v", versions, prereleases, v, err)
+			}
+			return
 		}
 		v, verdict := p.Evaluate(tag)
 

@@ -108,20 +108,21 @@ func checkFields(data []byte) *input.Error {
 	case tok != json.Delim('{'):
 		return bad("", "want a JSON object, got "+input.DescribeToken(tok))
 	}
-	seen := make(map[string]bool, len(fieldNames))
+	// Every field name is spelled one way, so a key in another case is an
+	// unknown field, which says which name was meant.
+	var keys input.KeySet
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil
 		}
 		key, _ := tok.(string) // the decoder returns only strings in key position
-		switch {
-		case seen[key]:
-			return bad(quoteField(key), "given more than once")
-		case !slices.Contains(fieldNames, key):
+		if problem := keys.Add(key, true); problem != "" {
+			return bad(quoteField(key), problem)
+		}
+		if !slices.Contains(fieldNames, key) {
 			return unknownField(key)
 		}
-		seen[key] = true
 		tok, err = dec.Token()
 		switch {
 		case err != nil:

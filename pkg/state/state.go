@@ -242,8 +242,16 @@ type Store struct {
 }
 
 // NewStore returns a Store for records under {prefix}/state/.
+//
+// The prefix is normalised as the configuration store normalises it
+// (param.Prefix), so that both read and write under the same path; one it
+// refuses is kept as given, and every name under it is then refused by
+// SSM, so nothing is written to a path the configuration is not read from.
 func NewStore(client SSMAPI, prefix string) *Store {
-	return &Store{client: client, prefix: strings.TrimSuffix(prefix, "/")}
+	if p, err := param.Prefix(prefix); err == nil {
+		prefix = p
+	}
+	return &Store{client: client, prefix: prefix}
 }
 
 // Name returns the parameter name of an environment's record.

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 )
 
 // fakeSSM is an in-memory parameter store.
@@ -264,5 +266,18 @@ func TestRolloutReadsBothSpellings(t *testing.T) {
 	out, _ := json.Marshal(Record{Rollout: InProgress})
 	if !strings.Contains(string(out), `"rollout":"in-progress"`) {
 		t.Errorf("written as %s, want the one spelling in-progress", out)
+	}
+}
+
+// The configuration store and the state store read and write under one
+// prefix, however it is spelled.
+func TestPrefixNormalisedLikeTheConfigStore(t *testing.T) {
+	for _, prefix := range []string{"/ecrdeploy", "/ecrdeploy/", "/ecrdeploy//"} {
+		if got := NewStore(nil, prefix).Name("hello-color", "dev"); got != "/ecrdeploy/state/hello-color/dev" {
+			t.Errorf("prefix %q: state at %s, want /ecrdeploy/state/hello-color/dev", prefix, got)
+		}
+		if got := config.ParameterName(prefix, "hello-color"); got != "/ecrdeploy/config/hello-color" {
+			t.Errorf("prefix %q: config at %s, want /ecrdeploy/config/hello-color", prefix, got)
+		}
 	}
 }

@@ -46,6 +46,9 @@ func Equal(a, b *ecs.RegisterTaskDefinitionInput) bool {
 //     true;
 //   - environment variables and secrets are sorted by name, and
 //     requiresCompatibilities is sorted;
+//   - an absent networkMode is bridge, which ECS fills in on register, unless
+//     the definition requires Fargate (which requires awsvpc: ECS refuses
+//     it without) or runs on Windows (whose default is not bridge);
 //   - a container's cpu of 0 is left out (the SDK never sends it);
 //   - a port mapping's protocol defaults to tcp; in awsvpc and host network
 //     modes its hostPort defaults to its containerPort, and in bridge mode a
@@ -100,6 +103,9 @@ func normalize(in *ecs.RegisterTaskDefinitionInput, withTags bool) *ecs.Register
 	out.Cpu = withUnit(out.Cpu, "vcpu")
 	out.Memory = withUnit(out.Memory, "gb")
 	slices.Sort(out.RequiresCompatibilities)
+	if out.NetworkMode == "" && defaultsToBridge(out) {
+		out.NetworkMode = ecstypes.NetworkModeBridge
+	}
 
 	for i := range out.ContainerDefinitions {
 		c := &out.ContainerDefinitions[i]
@@ -157,6 +163,20 @@ func normalize(in *ecs.RegisterTaskDefinitionInput, withTags bool) *ecs.Register
 		}
 	}
 	return out
+}
+
+// defaultsToBridge reports whether ECS registers in bridge network mode a
+// definition that names none: on Linux, for EC2 or external instances. A
+// definition for Fargate is refused without awsvpc, and on Windows the
+// default is not bridge, so those are left as they are.
+func defaultsToBridge(in *ecs.RegisterTaskDefinitionInput) bool {
+	if slices.Contains(in.RequiresCompatibilities, ecstypes.CompatibilityFargate) {
+		return false
+	}
+	if rp := in.RuntimePlatform; rp != nil && strings.HasPrefix(string(rp.OperatingSystemFamily), "WINDOWS") {
+		return false
+	}
+	return true
 }
 
 var unitValue = regexp.MustCompile(`(?i)^\s*([0-9]*\.?[0-9]+)\s*(vcpu|gb)\s*$`)

@@ -292,3 +292,44 @@ func mustDiff(t *testing.T, a, b *ecs.RegisterTaskDefinitionInput) string {
 	}
 	return d
 }
+
+// TestEqualNetworkModeDefault checks that a definition without networkMode
+// equals one in bridge mode, as ECS registers it on EC2 (with a port
+// mapping as ECS describes it there: hostPort 0, protocol tcp), and only
+// where ECS fills bridge in.
+func TestEqualNetworkModeDefault(t *testing.T) {
+	def := func(mode ecstypes.NetworkMode, compat []ecstypes.Compatibility, os ecstypes.OSFamily, pm ecstypes.PortMapping) *ecs.RegisterTaskDefinitionInput {
+		in := &ecs.RegisterTaskDefinitionInput{Family: new("web"), NetworkMode: mode, RequiresCompatibilities: compat,
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: new("web"), Image: new("web:1"), PortMappings: []ecstypes.PortMapping{pm}}}}
+		if os != "" {
+			in.RuntimePlatform = &ecstypes.RuntimePlatform{OperatingSystemFamily: os}
+		}
+		return in
+	}
+	template := ecstypes.PortMapping{ContainerPort: new(int32(8080))}
+	described := ecstypes.PortMapping{ContainerPort: new(int32(8080)), HostPort: new(int32(0)), Protocol: ecstypes.TransportProtocolTcp}
+	ec2 := []ecstypes.Compatibility{ecstypes.CompatibilityEc2}
+	fargate := []ecstypes.Compatibility{ecstypes.CompatibilityFargate}
+	tests := []struct {
+		name string
+		a, b *ecs.RegisterTaskDefinitionInput
+		want bool
+	}{
+		{"absent is bridge", def("", nil, "", template), def(ecstypes.NetworkModeBridge, nil, "", described), true},
+		{"absent is bridge on EC2", def("", ec2, "", template), def(ecstypes.NetworkModeBridge, ec2, "", described), true},
+		{"absent is bridge on Linux", def("", nil, ecstypes.OSFamilyLinux, template), def(ecstypes.NetworkModeBridge, nil, ecstypes.OSFamilyLinux, described), true},
+		{"absent is not awsvpc", def("", nil, "", template), def(ecstypes.NetworkModeAwsvpc, nil, "", template), false},
+		{"absent is not host", def("", nil, "", template), def(ecstypes.NetworkModeHost, nil, "", template), false},
+		{"no default for Fargate", def("", fargate, "", template), def(ecstypes.NetworkModeBridge, fargate, "", template), false},
+		{"no bridge on Windows", def("", nil, ecstypes.OSFamilyWindowsServer2022Full, template), def(ecstypes.NetworkModeBridge, nil, ecstypes.OSFamilyWindowsServer2022Full, template), false},
+		{"awsvpc fills hostPort", def(ecstypes.NetworkModeAwsvpc, fargate, "", template),
+			def(ecstypes.NetworkModeAwsvpc, fargate, "", ecstypes.PortMapping{ContainerPort: new(int32(8080)), HostPort: new(int32(8080)), Protocol: ecstypes.TransportProtocolTcp}), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Equal(tt.a, tt.b); got != tt.want {
+				t.Errorf("Equal = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -199,7 +199,7 @@ func TestDiff(t *testing.T) {
        "name": "worker"
      },
      {
-@@ -46,7 +46,7 @@
+@@ -47,7 +47,7 @@
    "tags": [
      {
        "key": "ecrdeploy:version",
