@@ -89,7 +89,7 @@ func statusResult() deploy.Result {
 				}},
 			{Environment: "production", Cluster: "apps-prod", Trigger: "manual", Version: "1.3.2", Tag: "v1.3.2", Digest: digest2,
 				Rollout: state.Completed, Held: []string{"1.4.0", "1.3.3"}, DeployedBy: "rollback", DeployedAt: &at2,
-				Failed: &state.Failure{Version: "1.4.0", Reason: "ECS deployment circuit breaker: tasks failed to start."},
+				Failed:   &state.Failure{Version: "1.4.0", Reason: "ECS deployment circuit breaker: tasks failed to start."},
 				Services: []deploy.ServiceStatus{{Service: "hello-color", TaskDefinition: tdARN + "hello-color:7", Rollout: "completed"}}},
 			{Environment: "qa", Cluster: "apps-qa", Trigger: "push", Services: []deploy.ServiceStatus{{Service: "hello-color-qa"}}},
 			{Environment: "staging", Cluster: "apps-staging", Trigger: "push", Version: "1.4.0", Tag: "release-1.4.0", Digest: digest1,

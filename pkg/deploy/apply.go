@@ -187,8 +187,9 @@ func deploymentConfiguration(dc *config.Deployment) *ecstypes.DeploymentConfigur
 
 // record writes the environment's new state after an update and returns
 // it. Services that failed keep their previous entry, so a re-delivery finds
-// them behind and deploys them again. A failure to write fails the deployed
-// services: the invocation is retried and the retry repairs the record.
+// them behind and deploys them again. A failure to write fails the services
+// the record speaks for: the invocation is retried, and every retry fails
+// until the record is written.
 func (d *Deployer) record(ctx context.Context, req Request, a *applying, prev state.Record) (state.Record, bool) {
 	var recorded []int
 	for i, r := range a.rows {
@@ -213,10 +214,11 @@ func (d *Deployer) record(ctx context.Context, req Request, a *applying, prev st
 	rec.Rollout = rec.AggregateRollout()
 	n, err := d.State.Put(ctx, rec)
 	if err != nil {
+		// Every service the record was to speak for fails, unchanged ones
+		// too: a re-delivery finds them running what was asked and would
+		// otherwise answer "unchanged" and leave the record unwritten.
 		for _, i := range recorded {
-			if a.rows[i].Outcome == Deployed {
-				a.fail(i, fmt.Errorf("service updated to %s but its state was not recorded: %w", a.rows[i].TaskDefinition, err))
-			}
+			a.fail(i, fmt.Errorf("service runs %s but its state was not recorded: %w", a.rows[i].TaskDefinition, err))
 		}
 		return state.Record{}, false
 	}

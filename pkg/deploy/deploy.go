@@ -102,6 +102,9 @@ type Deployer struct {
 	// in the function's own Region.
 	ECR    target.ECRAPI
 	Region string
+	// Account returns the function's own AWS account, whose registry in
+	// Region pushes are deployed from; nil trusts every push's registry.
+	Account func(context.Context) (string, error)
 	// Reporter, when set, announces every result but dry runs.
 	Reporter Reporter
 	Log      *slog.Logger     // default slog.Default()

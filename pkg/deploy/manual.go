@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -47,6 +49,9 @@ func (d *Deployer) deployTag(ctx context.Context, req request.Request, requestID
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
+	if !input.RunnableImage(img.ManifestMediaType, img.ArtifactMediaType) {
+		return d.notAnImage(ctx, res, img), nil
+	}
 	res, err = d.Deploy(ctx, Request{
 		Repository: req.Repository, Tag: req.Tag, Digest: img.Digest, Registry: img.Registry,
 		Cause: state.CauseDeploy, EventID: requestID, Environments: []string{req.Environment},
@@ -68,6 +73,9 @@ func (d *Deployer) plan(ctx context.Context, req request.Request) (Result, error
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
+	if !input.RunnableImage(img.ManifestMediaType, img.ArtifactMediaType) {
+		return d.notAnImage(ctx, res, img), nil
+	}
 	var envs []string
 	if req.Environment != "" {
 		envs = []string{req.Environment}
@@ -76,6 +84,16 @@ func (d *Deployer) plan(ctx context.Context, req request.Request) (Result, error
 		Repository: req.Repository, Tag: req.Tag, Digest: img.Digest, Registry: img.Registry,
 		Cause: state.CausePlan, Environments: envs, DryRun: true,
 	})
+}
+
+// notAnImage is the answer to a manual request for a tag that names no
+// runnable image (a Helm chart, a signature): one repository-wide row,
+// nothing changed.
+func (d *Deployer) notAnImage(ctx context.Context, res Result, img target.Image) Result {
+	res.Digest = img.Digest
+	res.Results = []Row{{Outcome: Skipped, Reason: policy.NotAnImage}}
+	d.logRows(ctx, Request{Repository: res.Repository, Tag: res.Tag, Digest: img.Digest, Cause: res.Cause}, res.Results)
+	return res
 }
 
 // manualConfig returns the configuration of a repository for a manual

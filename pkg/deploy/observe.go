@@ -3,6 +3,7 @@ package deploy
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -54,6 +55,11 @@ func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e enviro
 		return observation{}, err
 	}
 	recs, err := states()
+	var unreadable *state.Unreadable
+	if errors.As(err, &unreadable) {
+		// Another environment's bad record is not this one's concern.
+		err = unreadable.Of(e.name)
+	}
 	if err != nil {
 		return observation{}, err
 	}

@@ -109,6 +109,9 @@ func (d *Deployer) checkImage(ctx context.Context, req Request, doc *config.Docu
 		if err := img.Pullable(req.Repository); err != nil {
 			return fmt.Errorf("%s in %s: %w", req.Repository, name, err)
 		}
+		if !input.RunnableImage(img.ManifestMediaType, img.ArtifactMediaType) {
+			return fmt.Errorf("%s in %s: %s@%s is not a runnable container image", req.Repository, name, req.Repository, req.Digest)
+		}
 	}
 	return nil
 }

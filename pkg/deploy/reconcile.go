@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -109,13 +110,19 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 		return d.fail(ctx, res, err)
 	}
 	recs, err := d.State.GetMany(ctx, repo, envs)
-	if err != nil {
+	var unreadable *state.Unreadable
+	if err != nil && !errors.As(err, &unreadable) {
 		return d.fail(ctx, res, err)
 	}
 	// Environments that want the same image are deployed together.
 	byImage := map[string][]string{}
 	chosen := map[string]candidate{}
 	for _, name := range envs {
+		if bad := unreadable.Of(name); bad != nil {
+			// Without its record nothing is known of what runs there.
+			res.Results = append(res.Results, environmentRows(name, doc.Environments[name], "", bad)...)
+			continue
+		}
 		rec, ok := recs[name]
 		var recp *state.Record
 		if ok {
@@ -135,7 +142,7 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 		r, err := d.deploy(ctx, Request{
 			Repository: repo, Tag: c.Tag, Digest: c.Digest, Registry: c.Registry,
 			Cause: state.CauseReconcile, EventID: ev.ID, PushedAt: c.PushedAt, Environments: byImage[k],
-		}, recs)
+		}, &stateRead{recs, err})
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -155,6 +162,9 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 func best(images []target.Image, env *config.Environment, rec *state.Record) (candidate, bool) {
 	var top candidate
 	for _, img := range images {
+		if !input.RunnableImage(img.ManifestMediaType, img.ArtifactMediaType) {
+			continue // a Helm chart, a signature: nothing a task can run
+		}
 		v, reason := env.Policy().Evaluate(img.Tag)
 		if reason != policy.Accepted || (rec != nil && rec.IsHeld(v.String())) {
 			continue

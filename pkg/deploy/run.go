@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -22,11 +23,22 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 	return d.deploy(ctx, req, nil)
 }
 
+// stateRead is what reading the state records of a request's environments
+// returned: the records, and the error (a *state.Unreadable for some).
+type stateRead struct {
+	recs map[string]state.Record
+	err  error
+}
+
 // deploy is Deploy with the environments' state records when the caller has
 // just read them (a reconcile does), so that they are not read again.
-func (d *Deployer) deploy(ctx context.Context, req Request, states map[string]state.Record) (Result, error) {
+func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Result, error) {
 	start := d.now()
 	res := Result{Repository: req.Repository, Tag: req.Tag, Digest: req.Digest, Cause: req.Cause}
+	// Who we are (a cold process asks once) is learnt beside the
+	// configuration, not after it.
+	own := sync.OnceValues(func() (string, error) { return d.ownRegistry(ctx, req) })
+	go own()
 	doc, err := d.Config.Get(ctx, req.Repository)
 	switch {
 	case errors.Is(err, config.ErrNotFound):
@@ -41,12 +53,19 @@ func (d *Deployer) deploy(ctx context.Context, req Request, states map[string]st
 		return d.fail(ctx, res, err)
 	}
 
+	registry, err := own()
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
 	rows := make([][]Row, len(names))
 	var admitted []environment
 	var index []int
 	for i, name := range names {
 		env := doc.Environments[name]
 		v, reason := admit(req, env)
+		if reason == policy.Accepted && !fromPulledRegistry(req, env, registry) {
+			reason = policy.ForeignRegistry
+		}
 		if res.Version == "" && v != nil {
 			res.Version = v.String()
 		}
@@ -63,8 +82,8 @@ func (d *Deployer) deploy(ctx context.Context, req Request, states map[string]st
 		// One read for the state of every environment, concurrent with the
 		// describes: neither waits on the other.
 		states := sync.OnceValues(func() (map[string]state.Record, error) {
-			if states != nil {
-				return states, nil
+			if read != nil {
+				return read.recs, read.err
 			}
 			envs := make([]string, len(admitted))
 			for i, e := range admitted {
@@ -125,6 +144,27 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environmen
 		errs = append(errs, retryable(e.name, plans[i].service, err)...)
 	}
 	return rows, errs
+}
+
+// ownRegistry is the registry host of the function's own account and
+// region, where pushes are deployed from: "" when the request is not a push
+// or the Deployer trusts every registry.
+func (d *Deployer) ownRegistry(ctx context.Context, req Request) (string, error) {
+	if req.Cause != state.CausePush || d.Account == nil {
+		return "", nil
+	}
+	account, err := d.Account(ctx)
+	if err != nil {
+		return "", fmt.Errorf("who am I (to tell a push from our registry from another's): %w", err)
+	}
+	return input.RegistryHost(account, d.Region), nil
+}
+
+// fromPulledRegistry reports whether a push comes from a registry the
+// environment pulls from: the function's own (own), or the environment's
+// registry. own "" trusts every registry.
+func fromPulledRegistry(req Request, env *config.Environment, own string) bool {
+	return own == "" || req.Registry == own || (env.Registry != "" && req.Registry == env.Registry)
 }
 
 // retryable returns err, naming where it happened, when a retry could fix it.

@@ -3,6 +3,7 @@ package deploy
 import (
 	"cmp"
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
@@ -26,7 +27,8 @@ func (d *Deployer) status(ctx context.Context, repository string) (Result, error
 	}
 	names := doc.Names()
 	recs, err := d.State.GetMany(ctx, repository, names)
-	if err != nil {
+	var unreadable *state.Unreadable
+	if err != nil && !errors.As(err, &unreadable) {
 		return d.fail(ctx, res, err)
 	}
 	res.Environments = make([]EnvironmentStatus, len(names))
@@ -35,6 +37,9 @@ func (d *Deployer) status(ctx context.Context, repository string) (Result, error
 		wg.Go(func() {
 			rec, ok := recs[name]
 			res.Environments[i] = d.environmentStatus(ctx, repository, name, doc.Environments[name], rec, ok)
+			if bad := unreadable.Of(name); bad != nil {
+				res.Environments[i].Error = bad.Error() // what ECS runs is shown all the same
+			}
 		})
 	}
 	wg.Wait()

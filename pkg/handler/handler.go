@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/announce"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
@@ -85,6 +87,7 @@ func Wire(cfg aws.Config, s Settings, opts Options) *Handler {
 			Targets:  targets,
 			ECR:      ecr.NewFromConfig(cfg),
 			Region:   cfg.Region,
+			Account:  accountOf(sts.NewFromConfig(cfg)),
 			Reporter: &announce.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: s.EventBus, Metrics: opts.Metrics, Log: log},
 			Log:      log,
 			Progress: opts.Progress,
@@ -136,4 +139,18 @@ func (h *Handler) Request(ctx context.Context, raw json.RawMessage) (deploy.Resu
 	v := deploy.Judgement(res, err)
 	res.Verdict = &v
 	return res, err
+}
+
+// accountOf returns how the deployer learns its own account: STS
+// GetCallerIdentity, asked once per process (the invoked function's ARN
+// would do in Lambda, but the Runtime Interface Emulator makes one up).
+func accountOf(client *sts.Client) func(context.Context) (string, error) {
+	caller := sync.OnceValues(func() (string, error) {
+		out, err := client.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+		if err != nil {
+			return "", fmt.Errorf("get caller identity: %w", err)
+		}
+		return aws.ToString(out.Account), nil
+	})
+	return func(context.Context) (string, error) { return caller() }
 }

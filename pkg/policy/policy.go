@@ -56,6 +56,9 @@ const (
 	// UnsupportedController is a service whose deployments CodeDeploy or
 	// an external controller runs: its task definition cannot be updated.
 	UnsupportedController Reason = "unsupported-controller"
+	// ForeignRegistry is a push from a registry the environment does not
+	// pull from: another account's or region's.
+	ForeignRegistry Reason = "foreign-registry"
 )
 
 // versionGroup is the name of the capture group of a tag pattern that holds the

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -296,8 +297,11 @@ func (s *Store) GetVersion(ctx context.Context, repository, environment string, 
 }
 
 // GetMany returns the records of several environments, reading up to ten per
-// call. Environments without a record are absent from the map.
+// call. Environments without a record are absent from the map. When some
+// records cannot be decoded it returns the others with an *Unreadable
+// error saying which.
 func (s *Store) GetMany(ctx context.Context, repository string, environments []string) (map[string]Record, error) {
+	var bad *Unreadable
 	recs := make(map[string]Record, len(environments))
 	byName := make(map[string]string, len(environments))
 	names := make([]string, 0, len(environments))
@@ -315,13 +319,41 @@ func (s *Store) GetMany(ctx context.Context, repository string, environments []s
 			name := aws.ToString(p.Name)
 			rec, err := decode(name, aws.ToString(p.Value))
 			if err != nil {
-				return nil, err
+				if bad == nil {
+					bad = &Unreadable{Environments: map[string]error{}}
+				}
+				bad.Environments[byName[name]] = err
+				continue
 			}
 			rec.ParameterVersion = p.Version
 			recs[byName[name]] = rec
 		}
 	}
+	if bad != nil {
+		return recs, bad
+	}
 	return recs, nil
+}
+
+// Unreadable is the error of GetMany when some environments' records could
+// be read but not decoded: one environment's bad record fails that
+// environment only, and the others' records come with it.
+type Unreadable struct {
+	Environments map[string]error // by environment
+}
+
+// Error lists the environments whose records are unreadable.
+func (u *Unreadable) Error() string {
+	names := slices.Sorted(maps.Keys(u.Environments))
+	return "unreadable state of " + strings.Join(names, ", ") + ": " + u.Environments[names[0]].Error()
+}
+
+// Of returns the error of one environment's record, nil when it was read.
+func (u *Unreadable) Of(environment string) error {
+	if u == nil {
+		return nil
+	}
+	return u.Environments[environment]
 }
 
 // Put writes a record, creating a new version of its parameter, and returns
