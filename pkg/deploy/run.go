@@ -79,6 +79,12 @@ func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Re
 
 	retry := make([][]error, len(admitted))
 	if len(admitted) > 0 {
+		// A push event is checked against ECR, beside the other reads: a
+		// stale event (the tag moved since) or a forged one deploys nothing.
+		pushed := sync.OnceValue(func() error { return d.verifyPush(ctx, req, registry) })
+		if req.Cause == state.CausePush {
+			go pushed()
+		}
 		// One read for the state of every environment, concurrent with the
 		// describes: neither waits on the other.
 		states := sync.OnceValues(func() (map[string]state.Record, error) {
@@ -94,7 +100,13 @@ func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Re
 		go states()
 		var wg sync.WaitGroup
 		for i, e := range admitted {
-			wg.Go(func() { rows[index[i]], retry[i] = d.runEnvironment(ctx, req, e, states) })
+			wg.Go(func() {
+				if err := pushed(); err != nil && req.Cause == state.CausePush {
+					rows[index[i]], retry[i] = environmentRows(e.name, e.env, "", err), retryable(e.name, "", err)
+					return
+				}
+				rows[index[i]], retry[i] = d.runEnvironment(ctx, req, e, states)
+			})
 		}
 		wg.Wait()
 	}
@@ -158,6 +170,30 @@ func (d *Deployer) ownRegistry(ctx context.Context, req Request) (string, error)
 		return "", fmt.Errorf("who am I (to tell a push from our registry from another's): %w", err)
 	}
 	return input.RegistryHost(account, d.Region), nil
+}
+
+// ErrStalePush is a push event whose tag ECR does not have with the event's
+// digest: the tag moved since, or the event was made up.
+var ErrStalePush = errors.New("ECR does not have this image under this tag (a stale or forged push event)")
+
+// verifyPush checks that ECR has the pushed tag with the pushed digest, in
+// the function's own registry. It checks nothing when it cannot: the push
+// comes from another registry (an environment's replica), or the deployer
+// has no ECR client or does not know its registry (own "").
+func (d *Deployer) verifyPush(ctx context.Context, req Request, own string) error {
+	if d.ECR == nil || own == "" || req.Registry != own {
+		return nil
+	}
+	img, err := target.ResolveTag(ctx, d.ECR, d.Region, req.Repository, req.Tag)
+	switch {
+	case errors.Is(err, target.ErrImageNotFound):
+		return fmt.Errorf("push of %s:%s: %w", req.Repository, req.Tag, ErrStalePush)
+	case err != nil:
+		return err
+	case img.Digest != req.Digest:
+		return fmt.Errorf("push of %s:%s@%s: the tag names %s now: %w", req.Repository, req.Tag, req.Digest, img.Digest, ErrStalePush)
+	}
+	return nil
 }
 
 // fromPulledRegistry reports whether a push comes from a registry the
