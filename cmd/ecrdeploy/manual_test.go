@@ -50,7 +50,7 @@ func TestManualLocal(t *testing.T) {
 		{"deploy, dry run", []string{"deploy", "hello-color", "1.4.0", "--env", "production", "--dry-run"}, exitOK,
 			[]string{"planned", "=== production/hello-color: planned", "+      \"image\": \"" + localaws.ImageURI("hello-color", "1.4.0")}, nil},
 		{"deploy outside the range does nothing", []string{"deploy", "hello-color", "2.0.0", "--env", "production"}, exitNothing,
-			[]string{"skipped", "outside-range"}, []string{"error: nothing done: production/hello-color: outside-range (--force would deploy it)"}},
+			[]string{"skipped", "outside-range"}, []string{"ecrdeploy: nothing done: production/hello-color: outside-range (--force would deploy it)"}},
 		{"an environment fails", []string{"deploy", "hello-color", "1.4.0", "--env", "qa"}, exitFailed,
 			[]string{"qa           gone     failed", "qa/gone: "}, nil},
 		{"tag not in ECR", []string{"deploy", "hello-color", "9.9.9", "--env", "dev"}, exitBadInput,

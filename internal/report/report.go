@@ -124,6 +124,9 @@ func (t *Tables) Results(res deploy.Result) {
 			continue
 		}
 		fmt.Fprintf(t.W, "\n%s\n", t.paint(colorBold, fmt.Sprintf("=== %s: %s", serviceLabel(r), outcomeLabel(r))))
+		if r.Update != "" {
+			fmt.Fprintf(t.W, "UpdateService also sends: %s\n", r.Update)
+		}
 		t.diff(r.Diff)
 	}
 }

@@ -67,7 +67,7 @@ func planResult(t *testing.T) deploy.Result {
 			{Environment: "dev", Cluster: "apps-dev", Service: "hello-color-dev", Outcome: deploy.Unchanged,
 				TaskDefinition: tdARN + "hello-color-dev:5"},
 			{Environment: "staging", Cluster: "apps-staging", Service: "hello-color-staging", Outcome: deploy.Planned, Image: image1,
-				PreviousTaskDefinition: tdARN + "hello-color-staging:9", Diff: string(diff)},
+				PreviousTaskDefinition: tdARN + "hello-color-staging:9", Diff: string(diff), Update: "desiredCount 2 (now 1), circuit breaker with rollback true"},
 			{Environment: "production", Cluster: "apps-prod", Service: "hello-color", Outcome: deploy.Skipped, Reason: policy.OutsideRange},
 		},
 	}

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"cmp"
+	"fmt"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -105,6 +107,7 @@ type servicePlan struct {
 	revision string
 	image    string
 	diff     string // dry runs: from what the service runs to rendered
+	update   string // dry runs: what UpdateService would send besides the revision
 }
 
 // current is the ARN of the revision the service runs.
@@ -270,10 +273,14 @@ func holdFor(req Request, v *semver.Version, current state.Record) string {
 
 // revisionTags are the ECS tags on a new revision: where it came from.
 func revisionTags(req Request, v *semver.Version) map[string]string {
+	cause := req.Cause
+	if cause == state.CausePlan {
+		cause = state.CauseDeploy // a plan shows the revision a deploy would register
+	}
 	tags := map[string]string{
 		"ecrdeploy:repository": req.Repository,
 		"ecrdeploy:digest":     req.Digest,
-		"ecrdeploy:trigger":    string(req.Cause),
+		"ecrdeploy:trigger":    string(cause),
 	}
 	if v != nil {
 		tags["ecrdeploy:version"] = v.String()
@@ -286,7 +293,7 @@ func revisionTags(req Request, v *semver.Version) map[string]string {
 
 // dryRun turns a plan into what a dry run reports: a revision to deploy is
 // planned, with a unified diff from what the service runs.
-func dryRun(p servicePlan) servicePlan {
+func dryRun(p servicePlan, env *config.Environment) servicePlan {
 	if p.outcome != Deployed {
 		return p
 	}
@@ -295,8 +302,30 @@ func dryRun(p servicePlan) servicePlan {
 		p.outcome, p.err = Failed, err
 		return p
 	}
-	p.outcome, p.diff = Planned, diff
+	p.outcome, p.diff, p.update = Planned, diff, updateFields(env, p.observed.service)
 	return p
+}
+
+// updateFields says what UpdateService would send besides the task
+// definition: the desired count and the deployment settings, only those the
+// environment configures.
+func updateFields(env *config.Environment, svc target.Service) string {
+	var parts []string
+	if env.DesiredCount != nil {
+		parts = append(parts, fmt.Sprintf("desiredCount %d (now %d)", *env.DesiredCount, svc.DesiredCount))
+	}
+	if dc := env.Deployment; dc != nil {
+		if dc.MaximumPercent != nil {
+			parts = append(parts, fmt.Sprintf("maximumPercent %d", *dc.MaximumPercent))
+		}
+		if dc.MinimumHealthyPercent != nil {
+			parts = append(parts, fmt.Sprintf("minimumHealthyPercent %d", *dc.MinimumHealthyPercent))
+		}
+		if dc.CircuitBreaker != nil {
+			parts = append(parts, fmt.Sprintf("circuit breaker with rollback %v", *dc.CircuitBreaker))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // row is the result row of a plan that apply does not carry further.
@@ -304,7 +333,7 @@ func (p servicePlan) row(e environment) Row {
 	r := Row{
 		Environment: e.name, Cluster: e.env.Cluster, Service: p.service,
 		Outcome: p.outcome, Reason: p.reason, Image: p.image,
-		PreviousTaskDefinition: p.current(), TaskDefinition: p.revision, Diff: p.diff,
+		PreviousTaskDefinition: p.current(), TaskDefinition: p.revision, Diff: p.diff, Update: p.update,
 	}
 	if p.err != nil {
 		r.Error = p.err.Error()

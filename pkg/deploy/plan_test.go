@@ -86,10 +86,13 @@ func TestPlanService(t *testing.T) {
 func TestDryRunPlansWithADiff(t *testing.T) {
 	e := environment{name: "dev", env: mustEnv(t, `{"cluster":"c","services":["web"]}`), version: semver.MustParse("1.4.0")}
 	req := Request{Repository: "hello-color", Tag: "1.4.0", Digest: "sha256:new", Registry: registry, Cause: state.CausePlan}
-	p := dryRun(planService(req, e, &state.Record{Version: "1.3.0"}, serviceObservation{name: "web", current: described("arn:web:1", registry+"/hello-color:1.3.0", nil)}))
+	p := dryRun(planService(req, e, &state.Record{Version: "1.3.0"}, serviceObservation{name: "web", current: described("arn:web:1", registry+"/hello-color:1.3.0", nil)}), e.env)
 	r := p.row(e)
 	if r.Outcome != Planned || r.PreviousTaskDefinition != "arn:web:1" || r.TaskDefinition != "" {
 		t.Errorf("row = %+v, want planned from arn:web:1", r)
+	}
+	if strings.Contains(r.Diff, `"plan"`) || !strings.Contains(r.Diff, `"deploy"`) {
+		t.Errorf("the planned revision is not tagged as a deploy would tag it:\n%s", r.Diff)
 	}
 	if !strings.Contains(r.Diff, "+") || !strings.Contains(r.Diff, registry+"/hello-color:1.4.0") || !strings.Contains(r.Diff, "-") {
 		t.Errorf("diff does not show the new image:\n%s", r.Diff)
@@ -97,3 +100,20 @@ func TestDryRunPlansWithADiff(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A plan says what UpdateService would send besides the revision, and only
+// what the environment configures.
+func TestPlanShowsTheUpdateServiceFields(t *testing.T) {
+	obs := serviceObservation{name: "web", current: described("arn:web:1", registry+"/hello-color:1.3.0", nil), service: target.Service{DesiredCount: 1}}
+	req := Request{Repository: "hello-color", Tag: "1.4.0", Digest: "sha256:new", Registry: registry, Cause: state.CausePlan}
+	for _, tt := range []struct{ env, want string }{
+		{`{"cluster":"c","services":["web"]}`, ""},
+		{`{"cluster":"c","services":["web"],"desiredCount":2,"deployment":{"maximumPercent":200,"minimumHealthyPercent":100,"circuitBreaker":true}}`,
+			"desiredCount 2 (now 1), maximumPercent 200, minimumHealthyPercent 100, circuit breaker with rollback true"},
+	} {
+		e := environment{name: "dev", env: mustEnv(t, tt.env), version: semver.MustParse("1.4.0")}
+		if got := dryRun(planService(req, e, &state.Record{Version: "1.3.0"}, obs), e.env).row(e).Update; got != tt.want {
+			t.Errorf("%s: update = %q, want %q", tt.env, got, tt.want)
+		}
+	}
+}

@@ -90,6 +90,9 @@ type Row struct {
 	Rollout state.Rollout `json:"rollout,omitempty"`
 	Error   string        `json:"error,omitempty"`
 	Diff    string        `json:"diff,omitempty"`
+	// Update is what a planned UpdateService would send besides the task
+	// definition (desired count, deployment settings).
+	Update string `json:"update,omitempty"`
 	// LeadTime is the time from the push to the rollout's completion, when
 	// this row reports a completion and the push time is known.
 	LeadTime time.Duration `json:"-"`

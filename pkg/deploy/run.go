@@ -145,7 +145,7 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environmen
 	var failures []error
 	if req.DryRun {
 		for _, p := range plans {
-			p = dryRun(p)
+			p = dryRun(p, e.env)
 			rows, failures = append(rows, p.row(e)), append(failures, p.err)
 		}
 	} else {
@@ -186,7 +186,7 @@ func (d *Deployer) verifyPush(ctx context.Context, req Request, own string) erro
 	}
 	img, err := target.ResolveTag(ctx, d.ECR, d.Region, req.Repository, req.Tag)
 	switch {
-	case errors.Is(err, target.ErrImageNotFound):
+	case errors.Is(err, target.ErrImageNotFound), errors.Is(err, target.ErrRepositoryNotFound):
 		return fmt.Errorf("push of %s:%s: %w", req.Repository, req.Tag, ErrStalePush)
 	case err != nil:
 		return err

@@ -1,0 +1,403 @@
+package deploy_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/request"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+)
+
+// completedInDev deploys each version to dev in turn and has its rollout
+// complete in ECS (the next look at the service learns it), and returns the
+// push events.
+func completedInDev(t *testing.T, w *world, versions ...string) map[string]event.Push {
+	t.Helper()
+	pushes := map[string]event.Push{}
+	for _, v := range versions {
+		p := w.push(t, v)
+		pushes[v] = p
+		if got := outcomes(w.deliver(t, p))["dev"]; got != "deployed" {
+			t.Fatalf("%s to dev: %s", v, got)
+		}
+		w.complete(t, "hello-color-dev")
+	}
+	return pushes
+}
+
+func (w *world) rollback(t *testing.T) deploy.Result {
+	t.Helper()
+	res, err := w.manual(t, request.Request{Action: "rollback", Repository: "hello-color", Environment: "dev"})
+	if err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	return res
+}
+
+// runsVersion is the version the revision dev runs says it is.
+func (w *world) runsVersion(t *testing.T) string {
+	t.Helper()
+	_, tags := w.running(t, "hello-color-dev")
+	for _, tg := range tags {
+		if aws.ToString(tg.Key) == "ecrdeploy:version" {
+			return aws.ToString(tg.Value)
+		}
+	}
+	return ""
+}
+
+func TestRollbacksInARowWalkBack(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	completedInDev(t, w, "1.0.0", "1.1.0", "1.2.0")
+	for _, step := range []struct{ to, held string }{{"1.1.0", "1.2.0"}, {"1.0.0", "1.1.0"}} {
+		res := w.rollback(t)
+		if res.Error != "" || row(t, res, "dev").Outcome != deploy.Deployed {
+			t.Fatalf("rollback to %s: %s %+v", step.to, res.Error, res.Results)
+		}
+		w.complete(t, "hello-color-dev")
+		if got := w.runsVersion(t); got != step.to {
+			t.Errorf("after a rollback dev runs %s, want %s", got, step.to)
+		}
+		if rec := w.state(t, "dev"); rec.Version != step.to || !rec.IsHeld(step.held) {
+			t.Errorf("state = %s, held %v; want %s with %s held", rec.Version, rec.Held, step.to, step.held)
+		}
+	}
+	// Nothing is left to go back to: a clear error, nothing changed.
+	w.env.Proxy.Reset()
+	res := w.rollback(t)
+	if !strings.Contains(res.Error, "nothing deployed to go back to") || deploy.Judge(res, nil).ExitCode() != 2 {
+		t.Errorf("third rollback: %q (exit %d), want a clear error, exit 2", res.Error, deploy.Judge(res, nil).ExitCode())
+	}
+	if ops := mutating(w.env); len(ops) != 0 {
+		t.Errorf("third rollback made mutating calls %v", ops)
+	}
+	if got := w.runsVersion(t); got != "1.0.0" {
+		t.Errorf("dev runs %s, want 1.0.0", got)
+	}
+}
+
+func TestAFixDeploysAfterARollbackWhoseRolloutFailed(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	completedInDev(t, w, "1.1.0", "1.2.0")
+	if res := w.rollback(t); res.Error != "" {
+		t.Fatal(res.Error)
+	}
+	awstest.Must(w.env.ECSModel.Fail(cluster, "hello-color-dev", awstest.CircuitBreakerFailed))(t) // 1.1.0 is bad too
+	if got := outcomes(w.deliver(t, w.push(t, "1.1.1")))["dev"]; got != "deployed" {
+		t.Errorf("the fix 1.1.1: %s, want deployed (neither 1.2.0 nor 1.1.0 is a floor: both are held)", got)
+	}
+	if rec := w.state(t, "dev"); rec.Version != "1.1.1" || !rec.IsHeld("1.2.0") {
+		t.Errorf("state = %s, held %v; want 1.1.1, 1.2.0 still held", rec.Version, rec.Held)
+	}
+}
+
+func TestAFixReachesDevByReconcileAfterAFailedRollback(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	completedInDev(t, w, "1.1.0", "1.2.0")
+	if res := w.rollback(t); res.Error != "" {
+		t.Fatal(res.Error)
+	}
+	awstest.Must(w.env.ECSModel.Fail(cluster, "hello-color-dev", awstest.CircuitBreakerFailed))(t)
+	w.push(t, "1.1.1") // its push event is lost
+	w.reconcile(t)
+	if got := w.runsVersion(t); got != "1.1.1" {
+		t.Errorf("after reconcile dev runs %s, want the fix 1.1.1", got)
+	}
+}
+
+// deleteImage deletes an image from ECR, as a lifecycle rule does.
+func (w *world) deleteImage(t *testing.T, digest string) {
+	t.Helper()
+	out, err := w.env.ECR().BatchDeleteImage(t.Context(), &ecr.BatchDeleteImageInput{
+		RepositoryName: aws.String("hello-color"), ImageIds: []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest)}},
+	})
+	if err != nil || len(out.Failures) > 0 {
+		t.Fatalf("delete image %s: %v %+v", digest, err, out)
+	}
+}
+
+// archive makes ECR say the image is archived: moto has no archive, so the
+// proxy marks it in DescribeImages' answers, as ECR shows it
+// (imageStatus ARCHIVED).
+func (w *world) archive(digest string) {
+	w.env.Proxy.Intercept("DescribeImages", func(ctx context.Context, in awstest.Intercepted) (*awstest.Response, error) {
+		resp, err := in.Forward(ctx)
+		if err != nil || resp.Status != 200 {
+			return resp, err
+		}
+		var out map[string]any
+		if json.Unmarshal(resp.Body, &out) != nil {
+			return resp, nil
+		}
+		details, _ := out["imageDetails"].([]any)
+		for _, d := range details {
+			if m, ok := d.(map[string]any); ok && m["imageDigest"] == digest {
+				m["imageStatus"] = "ARCHIVED"
+			}
+		}
+		body, _ := json.Marshal(out)
+		resp.Body = body
+		return resp, nil
+	})
+}
+
+func TestRollbackAndPromoteOfAnImageThatIsGone(t *testing.T) {
+	for _, how := range []string{"deleted", "archived"} {
+		t.Run(how, func(t *testing.T) {
+			w := newWorld(t, fargateFixture, nil)
+			pushes := completedInDev(t, w, "1.1.0", "1.2.0")
+			w.complete(t, "hello-color-staging")
+			gone := pushes["1.1.0"].Digest
+			if how == "deleted" {
+				w.deleteImage(t, gone)
+			} else {
+				w.archive(gone)
+			}
+			w.env.Proxy.Reset()
+			res := w.rollback(t)
+			if !strings.Contains(res.Error, gone) || deploy.Judge(res, nil).ExitCode() != 2 {
+				t.Errorf("rollback to %s 1.1.0: %q (exit %d), want a clear error naming %s, exit 2", how, res.Error, deploy.Judge(res, nil).ExitCode(), gone)
+			}
+			if how == "archived" && !strings.Contains(res.Error, "update-image-storage-class") {
+				t.Errorf("rollback to an archived image: %q, want the command that restores it", res.Error)
+			}
+			if ops := mutating(w.env); len(ops) != 0 {
+				t.Errorf("rollback made mutating calls %v: nothing may change", ops)
+			}
+			if got := w.runsVersion(t); got != "1.2.0" {
+				t.Errorf("dev runs %s, want 1.2.0 still", got)
+			}
+			// Promote of staging (which ran 1.2.0, then had 1.1.0 ... ) is
+			// checked the same way: staging ran 1.1.0's successor only, so
+			// promote dev's image to production after it is gone.
+			if how == "deleted" {
+				w.deleteImage(t, pushes["1.2.0"].Digest)
+			} else {
+				w.archive(pushes["1.2.0"].Digest)
+			}
+			w.env.Proxy.Reset()
+			pr, err := w.manual(t, request.Request{Action: "promote", Repository: "hello-color", From: "dev", To: "production", Force: true})
+			if err != nil || !strings.Contains(pr.Error, pushes["1.2.0"].Digest) || deploy.Judge(pr, nil).ExitCode() != 2 {
+				t.Errorf("promote of a %s image: %v %q, want a clear error naming the digest, exit 2", how, err, pr.Error)
+			}
+			if ops := mutating(w.env); len(ops) != 0 {
+				t.Errorf("promote made mutating calls %v", ops)
+			}
+		})
+	}
+}
+
+func TestARedeliveryRacingARollbackDoesNotUndoIt(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	pushes := completedInDev(t, w, "1.1.0", "1.2.0")
+	other := newDeployer(w.env, nil) // another function instance
+	var once sync.Once
+	w.env.Proxy.Before("PutParameter", func(awstest.Call) {
+		if countUpdates(w.env, "hello-color-dev") < 3 { // two deliveries, then the rollback's update
+			return
+		}
+		once.Do(func() { // the rollback is between UpdateService and its state write
+			p := pushes["1.2.0"]
+			p.ID = "ev-1.2.0-redelivered"
+			res, err := other.Push(context.WithoutCancel(t.Context()), p)
+			if err != nil {
+				t.Errorf("re-delivery: %v", err)
+			}
+			if got := row(t, res, "dev"); got.Outcome == deploy.Deployed {
+				t.Errorf("the re-delivery of 1.2.0 deployed during the rollback: %+v", got)
+			}
+		})
+	})
+	res := w.rollback(t)
+	if res.Error != "" || row(t, res, "dev").Outcome != deploy.Deployed {
+		t.Fatalf("rollback: %s %+v", res.Error, res.Results)
+	}
+	if got := w.runsVersion(t); got != "1.1.0" {
+		t.Errorf("dev runs %s, want 1.1.0", got)
+	}
+	if rec := w.state(t, "dev"); rec.Version != "1.1.0" || !rec.IsHeld("1.2.0") {
+		t.Errorf("state = %s, held %v; want 1.1.0 with 1.2.0 held", rec.Version, rec.Held)
+	}
+}
+
+func TestARollbackWhoseStateWriteFailsStaysRolledBack(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	completedInDev(t, w, "1.1.0", "1.2.0")
+	// The hold is written first; the write after UpdateService fails.
+	w.env.Proxy.Before("UpdateService", func(awstest.Call) {
+		w.env.Proxy.Fail("PutParameter", awstest.Always, awstest.ServerError(500))
+	})
+	res := w.rollback(t)
+	w.env.Proxy.ClearFaults()
+	w.env.Proxy.Before("UpdateService", func(awstest.Call) {})
+	if r := row(t, res, "dev"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, "not recorded") {
+		t.Errorf("rollback = %+v, want failed: its state was not recorded", r)
+	}
+	if rec := w.state(t, "dev"); !rec.IsHeld("1.2.0") {
+		t.Fatalf("state holds %v: the hold must be written before the update", rec.Held)
+	}
+	w.reconcile(t)
+	if got := w.runsVersion(t); got != "1.1.0" {
+		t.Errorf("after reconcile dev runs %s, want 1.1.0: the rolled-back version is held", got)
+	}
+	if rec := w.state(t, "dev"); !rec.IsHeld("1.2.0") || rec.Version != "1.1.0" {
+		t.Errorf("after reconcile: state %s, held %v; want 1.1.0, 1.2.0 held", rec.Version, rec.Held)
+	}
+}
+
+func TestRollbackAfterManyStateWritesFindsTheLastGood(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	completedInDev(t, w, "1.1.0", "1.2.0")
+	w.d.Reconcile(t.Context(), event.Schedule{ID: "warm"}) // records 1.2.0 as completed
+	store := state.NewStore(w.env.SSM(), "/ecrdeploy")
+	rec := w.state(t, "dev")
+	for range 120 { // rollout events of an environment with many services add up
+		if _, err := store.Put(t.Context(), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := w.rollback(t)
+	if res.Error != "" || row(t, res, "dev").Outcome != deploy.Deployed {
+		t.Fatalf("rollback after 120 writes: %s %+v", res.Error, res.Results)
+	}
+	if got := w.runsVersion(t); got != "1.1.0" {
+		t.Errorf("dev runs %s, want 1.1.0", got)
+	}
+}
+
+func TestReconcileLeavesAForcedDowngrade(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	completedInDev(t, w, "1.1.0", "1.2.0")
+	res, err := w.manual(t, request.Request{Action: "deploy", Repository: "hello-color", Tag: "1.1.0", Environment: "dev", Force: true})
+	if err != nil || row(t, res, "dev").Outcome != deploy.Deployed {
+		t.Fatalf("forced downgrade: %v %+v", err, res)
+	}
+	if rec := w.state(t, "dev"); !rec.IsHeld("1.2.0") {
+		t.Errorf("state holds %v, want 1.2.0 held by the downgrade", rec.Held)
+	}
+	w.reconcile(t)
+	if got := w.runsVersion(t); got != "1.1.0" {
+		t.Errorf("after reconcile dev runs %s, want 1.1.0 (the downgrade stands)", got)
+	}
+}
+
+func TestDigestModeDowngradeWithoutARecordIsRefused(t *testing.T) {
+	cfg := `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web","imageRef":"digest"}}}`
+	w := newWorld(t, fargateFixture, []byte(cfg))
+	// Another instance deployed 1.5.0 by digest; its record is gone.
+	w.deliver(t, w.push(t, "1.5.0"))
+	if _, err := w.env.SSM().DeleteParameter(t.Context(), &ssm.DeleteParameterInput{Name: aws.String("/ecrdeploy/state/hello-color/dev")}); err != nil {
+		t.Fatal(err)
+	}
+	w.env.Proxy.Reset()
+	res := w.deliver(t, w.push(t, "1.4.0"))
+	if r := row(t, res, "dev"); r.Outcome != deploy.Skipped || r.Reason != policy.OlderThanCurrent {
+		t.Errorf("1.4.0 without a record while 1.5.0 runs by digest: %+v, want skipped older-than-current", r)
+	}
+}
+
+func TestPushesOnlyFromARegistryAnEnvironmentPullsFrom(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	w.d.Account = func(context.Context) (string, error) { return localaws.AccountID, nil }
+	p := w.push(t, "1.4.0")
+	foreign := p
+	foreign.ID, foreign.Account = "ev-foreign", "999999999999"
+	w.env.Proxy.Reset()
+	res := w.deliver(t, foreign)
+	for _, env := range []string{"dev", "staging"} {
+		if r := row(t, res, env); r.Outcome != deploy.Skipped || r.Reason != policy.ForeignRegistry {
+			t.Errorf("%s = %+v, want skipped foreign-registry", env, r)
+		}
+	}
+	if ops := mutating(w.env); len(ops) != 0 {
+		t.Errorf("mutating calls %v", ops)
+	}
+	// Our own registry's push deploys.
+	if got := outcomes(w.deliver(t, p))["dev"]; got != "deployed" {
+		t.Errorf("own push: dev %s, want deployed", got)
+	}
+}
+
+func TestAPushOfATagECRDoesNotHaveDeploysNothing(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	w.d.Account = func(context.Context) (string, error) { return localaws.AccountID, nil }
+	p := w.push(t, "1.4.0")
+	forged := p
+	forged.ID, forged.Tag = "ev-forged", "1.9.0" // ECR has no 1.9.0
+	w.env.Proxy.Reset()
+	res, err := w.d.Push(t.Context(), forged)
+	if err != nil {
+		t.Fatalf("a forged push must not be retried: %v", err)
+	}
+	if r := row(t, res, "dev"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, "stale or forged") {
+		t.Errorf("dev = %+v, want failed: ECR has no such image", r)
+	}
+	if ops := mutating(w.env); len(ops) != 0 {
+		t.Errorf("mutating calls %v", ops)
+	}
+}
+
+func TestReconcileDeploysNoHelmChart(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	completedInDev(t, w, "1.0.0")
+	// A Helm chart pushed under a pre-release tag dev would take.
+	chart := `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"sha256:` + strings.Repeat("a", 64) + `","size":10},"layers":[]}`
+	awstest.Must(w.env.Local.PutImage(t.Context(), "hello-color", "1.1.0-chart", []byte(chart)))(t)
+	w.archiveMediaTypes("1.1.0-chart")
+	res := w.reconcile(t)
+	for _, repo := range res.Repositories {
+		for _, r := range repo.Results {
+			if r.Outcome == deploy.Deployed {
+				t.Errorf("reconcile deployed %s to %s: a Helm chart is not an image", repo.Tag, r.Environment)
+			}
+		}
+	}
+	if got := w.runsVersion(t); got != "1.0.0" {
+		t.Errorf("dev runs %s, want 1.0.0", got)
+	}
+}
+
+// archiveMediaTypes makes ECR report a tag's image as the Helm chart it
+// is (moto does not report artifactMediaType).
+func (w *world) archiveMediaTypes(tag string) {
+	w.env.Proxy.Intercept("DescribeImages", func(ctx context.Context, in awstest.Intercepted) (*awstest.Response, error) {
+		resp, err := in.Forward(ctx)
+		if err != nil || resp.Status != 200 {
+			return resp, err
+		}
+		var out map[string]any
+		if json.Unmarshal(resp.Body, &out) != nil {
+			return resp, nil
+		}
+		details, _ := out["imageDetails"].([]any)
+		for _, d := range details {
+			m, ok := d.(map[string]any)
+			if !ok {
+				continue
+			}
+			tags, _ := m["imageTags"].([]any)
+			for _, tg := range tags {
+				if tg == tag {
+					m["imageManifestMediaType"] = "application/vnd.oci.image.manifest.v1+json"
+					m["artifactMediaType"] = "application/vnd.cncf.helm.config.v1+json"
+				}
+			}
+		}
+		body, _ := json.Marshal(out)
+		resp.Body = body
+		return resp, nil
+	})
+}
