@@ -26,9 +26,10 @@ const usage = `usage: ecrdeploy <command> [arguments]
 manual requests (run the promoter locally, or with --function NAME invoke the deployed one):
   deploy REPO TAG --env E      deploy a tag to one environment
   promote REPO --to B          promote the image running in --from A (default: B's promoteFrom) to B
-  rollback REPO --env E        redeploy the last version that completed before the current one
+  rollback REPO --env E        redeploy the newest version that completed there, not current, not held
   plan REPO TAG [--env E]      show what deploying a tag would do, with task definition diffs
-  status REPO                  show what runs in each environment
+  status REPO                  show what runs in each environment, beside what ECS runs
+  history REPO [--env E]       show the audit log: every change of the environments' records
 
 configuration documents ({prefix}/config/{REPO} in SSM Parameter Store):
   config validate FILE|-       check a document; exit 2 when it is invalid
@@ -45,8 +46,10 @@ events:
 
 Run 'ecrdeploy <command> --help' for a command's flags; 'ecrdeploy --version' prints the version.
 
-Exit status: 0 when nothing failed, 1 when an environment or AWS failed, 2 for bad input (usage,
-request, configuration, an unconfigured repository or environment, a tag missing from ECR).
+Exit status: 0 when the request was carried out, 1 when AWS or a rollout failed, 2 for bad input
+(usage, request, configuration, an unconfigured repository or environment, an image missing from
+ECR), 3 when a valid request did nothing (every service skipped; the reason says whether --force
+would change that).
 
 Settings come from ECRDEPLOY_PREFIX, ECRDEPLOY_EVENT_BUS and ECRDEPLOY_CONFIG_TTL; AWS access
 from the usual AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...), or from the
@@ -83,7 +86,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	switch args[0] {
 	case "handle":
 		return c.handle(ctx, args[1:])
-	case "deploy", "promote", "rollback", "plan", "status":
+	case "deploy", "promote", "rollback", "plan", "status", "history":
 		return c.manual(ctx, args[0], args[1:])
 	case "config":
 		return c.config(ctx, args[1:])

@@ -42,15 +42,22 @@ A, or in B's promoteFrom when --from is not given. B's version range applies,
 and a source whose last deployment has not completed is refused, unless
 --force.`},
 	request.Rollback: {"REPO --env E [flags]", `
-Redeploy to environment E the last version before the current one whose
-deployment completed (from E's state history), and hold the version it
-replaces so that pushes and reconcile skip it.`},
+Redeploy to environment E the newest version whose deployment completed there
+and that is neither the current one nor held, and hold the version it
+replaces so that pushes and reconcile skip it. Rollbacks in a row walk back;
+with nothing left to go back to it fails and changes nothing.`},
 	request.Plan: {"REPO TAG [--env E] [flags]", `
 Show what deploying TAG would do to every environment of REPO (or to E only),
 with a diff of each new task definition. Changes nothing.`},
 	request.Status: {"REPO [flags]", `
 Show what runs in each environment of REPO: version, digest, rollout status,
-held versions, task definitions and the last deployment.`},
+held versions, task definitions and the last deployment, beside what ECS
+runs (drift is marked).`},
+	request.History: {"REPO [--env E] [flags]", `
+Show the audit log of REPO's environments (or of E only), newest first: each
+change of their state records, with the version, digest, what caused it
+(trigger and event or request id), the rollout and the held versions.
+Parameter Store keeps the last 100 changes of each environment.`},
 }
 
 // manualFlags holds the values of a manual verb's flags.
@@ -74,6 +81,8 @@ with --function it runs in the deployed promoter function (lambda:Invoke).`)
 		fs.StringVar(&f.env, "env", "", "the `environment` (required)")
 	case request.Plan:
 		fs.StringVar(&f.env, "env", "", "plan only this `environment`")
+	case request.History:
+		fs.StringVar(&f.env, "env", "", "only this `environment`")
 	case request.Promote:
 		fs.StringVar(&f.from, "from", "", "the source `environment` (default: the target's promoteFrom)")
 		fs.StringVar(&f.to, "to", "", "the target `environment` (required)")
@@ -197,6 +206,8 @@ func (c *cli) report(ctx context.Context, verb, format string, rep reply) int {
 		t := &report.Tables{W: c.stdout, Color: c.color(c.stdout)}
 		if verb == request.Status {
 			t.Status(rep.Result)
+		} else if verb == request.History {
+			t.History(rep.Result)
 		} else {
 			t.Results(rep.Result)
 		}

@@ -254,6 +254,31 @@ func (t *Tables) Status(res deploy.Result) {
 	}
 }
 
+// History writes the answer of a history request: a row per change of an
+// environment's state record, newest first.
+func (t *Tables) History(res deploy.Result) {
+	if len(res.History) == 0 {
+		if res.Error == "" {
+			fmt.Fprintln(t.W, "no history: nothing was deployed")
+		}
+		return
+	}
+	tw := t.newTabwriter()
+	fmt.Fprintln(tw, "TIME\tENVIRONMENT\tVERSION\tDIGEST\tTRIGGER\tBY\t"+t.paint(colorDefault, "ROLLOUT")+"\tHELD")
+	for _, h := range res.History {
+		version := h.Version
+		if h.Tag != "" && h.Tag != h.Version && h.Tag != "v"+h.Version {
+			version += " (" + h.Tag + ")"
+		}
+		fmt.Fprintln(tw, strings.Join([]string{
+			h.Time.UTC().Format("2006-01-02 15:04:05 UTC"), h.Environment, dash(version), dash(ShortDigest(h.Digest)),
+			dash(string(h.Trigger)), dash(h.EventID), t.paint(rolloutColor(h.Rollout), dash(string(h.Rollout))),
+			dash(strings.Join(h.Held, ", ")),
+		}, "\t"))
+	}
+	tw.Flush()
+}
+
 // deployedLabel is the DEPLOYED cell: "2025-06-01 10:04 UTC by promote". Times
 // are in UTC so that everyone reading a shared log sees the same.
 func deployedLabel(e deploy.EnvironmentStatus) string {

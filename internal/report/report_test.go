@@ -73,6 +73,20 @@ func planResult(t *testing.T) deploy.Result {
 	}
 }
 
+// historyResult is the audit log of a rollback ECS made and one a person
+// made.
+func historyResult() deploy.Result {
+	at := time.Date(2026, 11, 27, 9, 31, 12, 0, time.UTC)
+	return deploy.Result{Repository: "hello-color", History: []deploy.HistoryEntry{
+		{Environment: "staging", Version: "1.3.2", Tag: "v1.3.2", Digest: digest2, Trigger: state.CauseRollback, EventID: "req-7f3a",
+			Rollout: state.InProgress, Held: []string{"1.4.0"}, Time: at.Add(2 * time.Hour), Change: 6},
+		{Environment: "staging", Version: "1.4.0", Digest: digest1, Trigger: state.CausePush, EventID: "ev-1.4.0",
+			Rollout: state.Completed, Time: at.Add(time.Hour), Change: 5},
+		{Environment: "dev", Version: "1.3.2", Digest: digest2, Trigger: state.CauseECS,
+			Rollout: state.Completed, Held: []string{"1.4.0"}, Time: at, Change: 3},
+	}}
+}
+
 // statusResult is a status with a held version, an environment never
 // deployed and one with two services.
 func statusResult() deploy.Result {
@@ -129,20 +143,26 @@ func TestTablesGolden(t *testing.T) {
 		color  bool
 		status bool
 		result func(*testing.T) deploy.Result
+		write  func(*Tables, deploy.Result) // default: Results, or Status with status
 	}{
-		{"push", "push.golden", false, false, func(*testing.T) deploy.Result { return pushResult() }},
-		{"push in colour", "push.color.golden", true, false, func(*testing.T) deploy.Result { return pushResult() }},
-		{"waited", "wait.golden", false, false, func(*testing.T) deploy.Result { return waitResult() }},
-		{"waited in colour", "wait.color.golden", true, false, func(*testing.T) deploy.Result { return waitResult() }},
-		{"plan", "plan.golden", false, false, planResult},
-		{"status", "status.golden", false, true, func(*testing.T) deploy.Result { return statusResult() }},
-		{"status in colour", "status.color.golden", true, true, func(*testing.T) deploy.Result { return statusResult() }},
+		{"push", "push.golden", false, false, func(*testing.T) deploy.Result { return pushResult() }, nil},
+		{"push in colour", "push.color.golden", true, false, func(*testing.T) deploy.Result { return pushResult() }, nil},
+		{"waited", "wait.golden", false, false, func(*testing.T) deploy.Result { return waitResult() }, nil},
+		{"waited in colour", "wait.color.golden", true, false, func(*testing.T) deploy.Result { return waitResult() }, nil},
+		{"plan", "plan.golden", false, false, planResult, nil},
+		{"status", "status.golden", false, true, func(*testing.T) deploy.Result { return statusResult() }, nil},
+		{"status in colour", "status.color.golden", true, true, func(*testing.T) deploy.Result { return statusResult() }, nil},
+		{"history", "history.golden", false, false, func(*testing.T) deploy.Result { return historyResult() }, (*Tables).History},
+		{"history in colour", "history.color.golden", true, false, func(*testing.T) deploy.Result { return historyResult() }, (*Tables).History},
+		{"no history", "history-empty.golden", false, false, func(*testing.T) deploy.Result { return deploy.Result{Repository: "hello-color"} }, (*Tables).History},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			tb := &Tables{W: &buf, Color: tt.color}
-			if tt.status {
+			if tt.write != nil {
+				tt.write(tb, tt.result(t))
+			} else if tt.status {
 				tb.Status(tt.result(t))
 			} else {
 				tb.Results(tt.result(t))

@@ -30,6 +30,8 @@ func (d *Deployer) Manual(ctx context.Context, req request.Request, requestID st
 		return d.plan(ctx, req)
 	case request.Status:
 		return d.status(ctx, req.Repository)
+	case request.History:
+		return d.history(ctx, req.Repository, req.Environment)
 	}
 	return d.fail(ctx, Result{Repository: req.Repository}, fmt.Errorf("unknown action %q", req.Action))
 }

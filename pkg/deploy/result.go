@@ -43,6 +43,8 @@ type Result struct {
 	Results    []Row       `json:"results"`
 	// Environments is the answer of a status request.
 	Environments []EnvironmentStatus `json:"environments,omitempty"`
+	// History is the answer of a history request, newest first.
+	History []HistoryEntry `json:"history,omitempty"`
 	// Repositories is the answer to the reconcile schedule, one result per
 	// configured repository; NotReached lists those the invocation had no
 	// time for (the next schedule picks them up).

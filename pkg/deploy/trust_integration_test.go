@@ -401,3 +401,30 @@ func (w *world) archiveMediaTypes(tag string) {
 		return resp, nil
 	})
 }
+
+func TestHistoryIsTheAuditLogNewestFirst(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	completedInDev(t, w, "1.1.0", "1.2.0")
+	if res := w.rollback(t); res.Error != "" {
+		t.Fatal(res.Error)
+	}
+	res, err := w.manual(t, request.Request{Action: "history", Repository: "hello-color", Environment: "dev"})
+	if err != nil || res.Error != "" {
+		t.Fatalf("history: %v %s", err, res.Error)
+	}
+	if len(res.History) < 3 {
+		t.Fatalf("history = %+v, want the deployments of 1.1.0 and 1.2.0 and the rollback", res.History)
+	}
+	newest := res.History[0]
+	if newest.Version != "1.1.0" || newest.Trigger != state.CauseRollback || newest.EventID != "req-rollback" || len(newest.Held) != 1 || newest.Held[0] != "1.2.0" {
+		t.Errorf("newest entry = %+v, want the rollback to 1.1.0 holding 1.2.0, by req-rollback", newest)
+	}
+	for i := 1; i < len(res.History); i++ {
+		if res.History[i].Time.After(res.History[i-1].Time) || res.History[i].Environment != "dev" {
+			t.Errorf("entry %d (%+v) is newer than the one before it, or not dev's", i, res.History[i])
+		}
+	}
+	if k := deploy.Judge(res, nil); k != "" {
+		t.Errorf("history judged %q, want done", k)
+	}
+}

@@ -22,6 +22,7 @@ const (
 	Rollback = "rollback"
 	Plan     = "plan"
 	Status   = "status"
+	History  = "history"
 )
 
 // MaxSize is the largest request accepted; a request is a few hundred bytes.
@@ -186,10 +187,12 @@ func (r Request) Validate() error {
 	case Plan:
 		need["tag"], need["environment?"] = true, true
 	case Status:
+	case History:
+		need["environment?"] = true
 	case "":
-		return bad("action", "missing (want deploy, promote, rollback, plan or status)")
+		return bad("action", "missing (want deploy, promote, rollback, plan, status or history)")
 	default:
-		return bad("action", fmt.Sprintf("unknown action %s (want deploy, promote, rollback, plan or status)", input.Quote(r.Action)))
+		return bad("action", fmt.Sprintf("unknown action %s (want deploy, promote, rollback, plan, status or history)", input.Quote(r.Action)))
 	}
 	if !input.ValidRepository(r.Repository) {
 		if r.Repository == "" {
@@ -216,7 +219,7 @@ func (r Request) Validate() error {
 	if r.Action == Promote && r.From != "" && r.From == r.To {
 		return bad("to", "promote from an environment to itself")
 	}
-	if r.Action == Status || r.Action == Plan {
+	if r.Action == Status || r.Action == Plan || r.Action == History {
 		// In a fixed order, so that the same request always gets the same error.
 		for _, f := range []struct {
 			name string

@@ -184,7 +184,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"dryRun a list", `{` + deploy + `,"dryRun":[true]}`, "dryRun", "want bool, got JSON array"},
 
 		// Actions.
-		{"no action", `{"repository":"hello-color"}`, "action", "missing (want deploy, promote, rollback, plan or status)"},
+		{"no action", `{"repository":"hello-color"}`, "action", "missing (want deploy, promote, rollback, plan, status or history)"},
 		{"empty action", `{"action":"","repository":"hello-color"}`, "action", "missing"},
 		{"unknown action", `{"action":"destroy","repository":"hello-color"}`, "action", `unknown action "destroy"`},
 		{"action in upper case", `{"action":"DEPLOY","repository":"hello-color","tag":"1.0.0","environment":"dev"}`, "action", `unknown action "DEPLOY"`},
@@ -374,6 +374,22 @@ func TestErrorMessage(t *testing.T) {
 	} {
 		if got := tt.err.Error(); got != tt.want {
 			t.Errorf("Error() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestHistoryRequests(t *testing.T) {
+	for _, ok := range []string{`{"action":"history","repository":"hello-color"}`, `{"action":"history","repository":"hello-color","environment":"dev"}`} {
+		if _, err := Decode([]byte(ok)); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	for in, want := range map[string]string{
+		`{"action":"history","repository":"hello-color","tag":"1.0.0"}`: "tag: not used by history",
+		`{"action":"history","repository":"hello-color","force":true}`:  "force: not used by history",
+	} {
+		if _, err := Decode([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", in, err, want)
 		}
 	}
 }
