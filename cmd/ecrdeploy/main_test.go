@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
-	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 )
 
 func TestMain(m *testing.M) {
@@ -37,27 +35,8 @@ func seed(t *testing.T, config string) {
 	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
 	awstest.Must(env.Local.CreateService(t.Context(), "apps", "hello-color-dev", arn, 1))(t)
 	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", config))(t)
-	seedPushedImages(t, env)
-}
-
-// seedPushedImages makes ECR have the images of the sample push events, as
-// it has every image it sends a push event for: the deployer checks.
-func seedPushedImages(t *testing.T, env *awstest.Env) {
-	t.Helper()
 	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
-	files, _ := filepath.Glob("../../events/push*.json")
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ev, err := event.Decode(raw)
-		p, ok := ev.(event.Push)
-		if err != nil || !ok || p.Tag == "" || !p.IsImage() {
-			continue
-		}
-		awstest.Must(env.Local.PutImageDigest(t.Context(), p.Repository, p.Tag, localaws.ImageManifest(p.Tag), p.Digest))(t)
-	}
+	env.PutPushedImages(t, "../../events")
 }
 
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
