@@ -45,13 +45,14 @@ func newProgressLine(w io.Writer, tty bool) *progressLine {
 
 // start writes a heartbeat (Beat) until Done, checking every interval.
 func (p *progressLine) start(interval time.Duration) {
-	p.stop = make(chan struct{})
+	stop := make(chan struct{})
+	p.stop = stop
 	go func() {
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {
-			case <-p.stop:
+			case <-stop: // the heartbeat's own copy: Done clears the field
 				return
 			case <-t.C:
 				p.Beat()
