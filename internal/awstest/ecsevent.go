@@ -1,112 +1,24 @@
 package awstest
 
 import (
-	"cmp"
-	"crypto/rand"
-	"encoding/json"
 	"fmt"
-	"strings"
-	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 )
-
-// Event names of "ECS Deployment State Change" events ("Amazon ECS service
-// deployment state change events", Amazon ECS Developer Guide,
-// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_service_deployment_events.html).
-const (
-	EventDeploymentInProgress = "SERVICE_DEPLOYMENT_IN_PROGRESS"
-	EventDeploymentCompleted  = "SERVICE_DEPLOYMENT_COMPLETED"
-	EventDeploymentFailed     = "SERVICE_DEPLOYMENT_FAILED"
-)
-
-// DeploymentEvent is an "ECS Deployment State Change" event as EventBridge
-// delivers it, in the shape of the examples of "Amazon ECS service
-// deployment state change events" (Developer Guide): version "0", an id,
-// detail-type, source aws.ecs, account, time, region, resources [the
-// service ARN] and a detail of eventType (INFO, or ERROR for a failure),
-// eventName, deploymentId, updatedAt and reason.
-type DeploymentEvent struct {
-	// ID is the EventBridge event id; a random UUID if empty. Two
-	// deliveries of one event share it.
-	ID string
-	// ServiceARN is arn:aws:ecs:REGION:ACCOUNT:service/CLUSTER/SERVICE; the
-	// event's account and region are read from it.
-	ServiceARN string
-	// EventName is one of the Event* constants.
-	EventName    string
-	DeploymentID string
-	// Reason is the detail's reason; if empty, the one of the
-	// documentation's example for EventName: "ECS deployment ID in
-	// progress.", "ECS deployment ID completed." or [CircuitBreakerFailed].
-	Reason string
-	// At is the detail's updatedAt and the event's time; now if zero.
-	At time.Time
-}
-
-// JSON returns the event as EventBridge delivers it to a Lambda function.
-func (e DeploymentEvent) JSON() ([]byte, error) {
-	// arn:aws:ecs:region:account:service/cluster/service
-	parts := strings.SplitN(e.ServiceARN, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[5], "service/") {
-		return nil, fmt.Errorf("deployment event: %q is not an ECS service ARN", e.ServiceARN)
-	}
-	eventType, reason := "INFO", e.Reason
-	switch e.EventName {
-	case EventDeploymentInProgress:
-		reason = cmp.Or(reason, inProgressReason(e.DeploymentID))
-	case EventDeploymentCompleted:
-		reason = cmp.Or(reason, completedReason(e.DeploymentID))
-	case EventDeploymentFailed:
-		eventType, reason = "ERROR", cmp.Or(reason, "ECS deployment circuit breaker: task failed to start.")
-	default:
-		return nil, fmt.Errorf("deployment event: unknown event name %q", e.EventName)
-	}
-	at := e.At
-	if at.IsZero() {
-		at = time.Now()
-	}
-	at = at.UTC()
-	type detail struct {
-		EventType    string `json:"eventType"`
-		EventName    string `json:"eventName"`
-		DeploymentID string `json:"deploymentId"`
-		UpdatedAt    string `json:"updatedAt"`
-		Reason       string `json:"reason"`
-	}
-	// The fields in the order EventBridge writes them.
-	ev := struct {
-		Version    string   `json:"version"`
-		ID         string   `json:"id"`
-		DetailType string   `json:"detail-type"`
-		Source     string   `json:"source"`
-		Account    string   `json:"account"`
-		Time       string   `json:"time"`
-		Region     string   `json:"region"`
-		Resources  []string `json:"resources"`
-		Detail     detail   `json:"detail"`
-	}{
-		Version: "0", ID: cmp.Or(e.ID, newEventID()), DetailType: "ECS Deployment State Change", Source: "aws.ecs",
-		Account: parts[4], Time: at.Format(time.RFC3339), Region: parts[3], Resources: []string{e.ServiceARN},
-		Detail: detail{
-			EventType: eventType, EventName: e.EventName, DeploymentID: e.DeploymentID,
-			UpdatedAt: at.Format("2006-01-02T15:04:05.000Z"), Reason: reason,
-		},
-	}
-	return json.MarshalIndent(ev, "", "  ")
-}
 
 // Event returns the event ECS sends for the deployment's current rollout
-// state, as [DeploymentEvent.JSON]: IN_PROGRESS, COMPLETED or FAILED with
+// state, as [localaws.DeploymentEvent.JSON]: IN_PROGRESS, COMPLETED or FAILED with
 // the deployment's rolloutStateReason, at its last update. Deliver it late,
 // twice, out of order or never, as EventBridge may.
 func (m *ECSModel) Event(cluster, service, deploymentID string) ([]byte, error) {
 	m.mu.Lock()
 	s := m.services[keyOf(cluster, service)]
-	var e DeploymentEvent
+	var e localaws.DeploymentEvent
 	found := false
 	if s != nil {
 		for _, d := range s.deployments {
 			if d.id == deploymentID {
-				e = DeploymentEvent{ServiceARN: s.arn, EventName: "SERVICE_DEPLOYMENT_" + d.rollout, DeploymentID: d.id, Reason: d.reason, At: d.updatedAt}
+				e = localaws.DeploymentEvent{ServiceARN: s.arn, EventName: "SERVICE_DEPLOYMENT_" + d.rollout, DeploymentID: d.id, Reason: d.reason, At: d.updatedAt}
 				found = true
 			}
 		}
@@ -116,14 +28,4 @@ func (m *ECSModel) Event(cluster, service, deploymentID string) ([]byte, error) 
 		return nil, fmt.Errorf("ECS model: %s/%s lists no deployment %s", cluster, service, deploymentID)
 	}
 	return e.JSON()
-}
-
-// newEventID returns a random (version 4) UUID, the shape of EventBridge
-// event ids.
-func newEventID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

@@ -111,9 +111,6 @@ const (
 	supersededReason = "ECS deployment stopped: a new service deployment started."
 )
 
-func inProgressReason(id string) string { return "ECS deployment " + id + " in progress." }
-func completedReason(id string) string  { return "ECS deployment " + id + " completed." }
-
 // RollingBackReason is the rolloutStateReason of the deployment the circuit
 // breaker starts to roll back to the deployment with id to.
 func RollingBackReason(to string) string {
@@ -330,7 +327,7 @@ func (m *ECSModel) Primary(cluster, service string) (d ECSDeployment, ok bool) {
 // other deployment drained and gone. It returns the deployment's id.
 func (m *ECSModel) Complete(cluster, service string) (string, error) {
 	return m.drive(cluster, service, func(s *modelService, p *modelDeployment, now time.Time) error {
-		p.rollout, p.reason, p.updatedAt = RolloutCompleted, completedReason(p.id), now
+		p.rollout, p.reason, p.updatedAt = RolloutCompleted, localaws.CompletedReason(p.id), now
 		s.deployments = []*modelDeployment{p}
 		s.lastCompleted = p
 		sd := p.sd
@@ -467,7 +464,7 @@ func (m *ECSModel) learn(k serviceKey, v seen, fresh bool) *modelService {
 	d := s.start(v.deploymentID, v.taskDefinition, at)
 	if v.rollout == RolloutCompleted || !fresh {
 		// A service that ran before the test has finished its rollout.
-		d.rollout, d.reason = RolloutCompleted, completedReason(d.id)
+		d.rollout, d.reason = RolloutCompleted, localaws.CompletedReason(d.id)
 		d.sd.status, d.sd.breaker, d.sd.finishedAt = ServiceDeploymentSuccessful, "MONITORING_COMPLETE", at
 		s.lastCompleted = d
 	}
@@ -498,7 +495,7 @@ func (s *modelService) start(id, taskDefinition string, now time.Time) *modelDep
 	}
 	s.history = append(s.history, sd)
 	d := &modelDeployment{
-		id: id, status: DeploymentPrimary, rollout: RolloutInProgress, reason: inProgressReason(id),
+		id: id, status: DeploymentPrimary, rollout: RolloutInProgress, reason: localaws.InProgressReason(id),
 		taskDefinition: taskDefinition, createdAt: now, updatedAt: now, revision: rev, sd: sd,
 	}
 	s.deployments = slices.Insert(s.deployments, 0, d)

@@ -396,7 +396,7 @@ func TestECSModelEventsDecode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(raw, awstest.EventDeploymentInProgress, "ECS deployment "+id+" in progress.")
+	check(raw, localaws.EventDeploymentInProgress, "ECS deployment "+id+" in progress.")
 
 	if _, err := w.env.ECSModel.Fail("prod", "worker", ""); err != nil {
 		t.Fatal(err)
@@ -405,11 +405,11 @@ func TestECSModelEventsDecode(t *testing.T) {
 	if !strings.Contains(string(raw), `"eventType": "ERROR"`) {
 		t.Errorf("failed event is not an ERROR:\n%s", raw)
 	}
-	check(raw, awstest.EventDeploymentFailed, awstest.CircuitBreakerFailed)
+	check(raw, localaws.EventDeploymentFailed, awstest.CircuitBreakerFailed)
 
-	raw = awstest.Must(awstest.DeploymentEvent{ServiceARN: serviceARN, EventName: awstest.EventDeploymentCompleted, DeploymentID: id, ID: "same"}.JSON())(t)
-	check(raw, awstest.EventDeploymentCompleted, "ECS deployment "+id+" completed.")
-	if _, err := (awstest.DeploymentEvent{ServiceARN: "arn:aws:ecs:us-east-1:1:task/x", EventName: awstest.EventDeploymentCompleted}).JSON(); err == nil {
+	raw = awstest.Must(localaws.DeploymentEvent{ServiceARN: serviceARN, EventName: localaws.EventDeploymentCompleted, DeploymentID: id, ID: "same"}.JSON())(t)
+	check(raw, localaws.EventDeploymentCompleted, "ECS deployment "+id+" completed.")
+	if _, err := (localaws.DeploymentEvent{ServiceARN: "arn:aws:ecs:us-east-1:1:task/x", EventName: localaws.EventDeploymentCompleted}).JSON(); err == nil {
 		t.Error("an event for a task ARN was built")
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,7 +179,7 @@ func (s *story) complete(ctx context.Context) error {
 		if !c.check(id != "" && id == run.deploymentID, "%s/%s: state records deployment %q, ECS's primary deployment is %q", name, svc, id, run.deploymentID) {
 			continue
 		}
-		raw, err := deploymentCompleted(run.serviceARN, id, time.Now())
+		raw, err := localaws.DeploymentEvent{ServiceARN: run.serviceARN, EventName: localaws.EventDeploymentCompleted, DeploymentID: id}.JSON()
 		if err != nil {
 			return fmt.Errorf("rollout: %w", err)
 		}
@@ -204,72 +203,6 @@ func (s *story) complete(ctx context.Context) error {
 		s.ok("%s: the state records %s's rollout COMPLETED: it can be promoted", name, rec.Version)
 	}
 	return c.err("rollout")
-}
-
-// ecsEvent is an EventBridge event from ECS, its fields in the order
-// EventBridge writes them.
-type ecsEvent struct {
-	Version    string        `json:"version"`
-	ID         string        `json:"id"`
-	DetailType string        `json:"detail-type"`
-	Source     string        `json:"source"`
-	Account    string        `json:"account"`
-	Time       string        `json:"time"`
-	Region     string        `json:"region"`
-	Resources  []string      `json:"resources"`
-	Detail     ecsDeployment `json:"detail"`
-}
-
-// ecsDeployment is the detail of an ECS Deployment State Change.
-type ecsDeployment struct {
-	EventType    string `json:"eventType"`
-	EventName    string `json:"eventName"`
-	DeploymentID string `json:"deploymentId"`
-	UpdatedAt    string `json:"updatedAt"`
-	Reason       string `json:"reason"`
-}
-
-// deploymentCompleted returns the event ECS sends to EventBridge when a
-// service deployment completes, as EventBridge delivers it.
-func deploymentCompleted(serviceARN, deploymentID string, at time.Time) ([]byte, error) {
-	// arn:aws:ecs:region:account:service/cluster/service
-	parts := strings.SplitN(serviceARN, ":", 6)
-	if len(parts) != 6 {
-		return nil, fmt.Errorf("service ARN %q: not an ARN", serviceARN)
-	}
-	at = at.UTC()
-	ev := ecsEvent{
-		Version:    "0",
-		ID:         newUUID(),
-		DetailType: "ECS Deployment State Change",
-		Source:     "aws.ecs",
-		Account:    parts[4],
-		Time:       at.Format(time.RFC3339),
-		Region:     parts[3],
-		Resources:  []string{serviceARN},
-		Detail: ecsDeployment{
-			EventType:    "INFO",
-			EventName:    "SERVICE_DEPLOYMENT_COMPLETED",
-			DeploymentID: deploymentID,
-			UpdatedAt:    at.Format("2006-01-02T15:04:05.000Z"),
-			Reason:       "ECS deployment " + deploymentID + " completed.",
-		},
-	}
-	b, err := json.MarshalIndent(ev, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode the deployment event: %w", err)
-	}
-	return b, nil
-}
-
-// newUUID returns a random (version 4) UUID, the shape of EventBridge event
-// ids.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // promoteRequest is the promoter's request of the story.

@@ -148,7 +148,8 @@ func TestStoryChecks(t *testing.T) {
 // as the deployer decodes ECS's.
 func TestDeploymentCompleted(t *testing.T) {
 	at := time.Date(2026, 11, 27, 9, 31, 12, 345e6, time.UTC)
-	raw, err := deploymentCompleted("arn:aws:ecs:us-east-1:123456789012:service/apps/hello-color-staging", "ecs-svc/123", at)
+	raw, err := localaws.DeploymentEvent{ServiceARN: "arn:aws:ecs:us-east-1:123456789012:service/apps/hello-color-staging",
+		EventName: localaws.EventDeploymentCompleted, DeploymentID: "ecs-svc/123", At: at}.JSON()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestDeploymentCompleted(t *testing.T) {
 		d.Account != "123456789012" || d.Region != "us-east-1" || !d.UpdatedAt.Equal(at) || d.ID == "" {
 		t.Errorf("decoded %+v", d)
 	}
-	if _, err := deploymentCompleted("not an ARN", "x", at); err == nil {
+	if _, err := (localaws.DeploymentEvent{ServiceARN: "not an ARN", EventName: localaws.EventDeploymentCompleted, DeploymentID: "x", At: at}).JSON(); err == nil {
 		t.Error("no error for a bad service ARN")
 	}
 }

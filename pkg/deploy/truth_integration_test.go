@@ -154,7 +154,7 @@ func TestLostRollbackFoundByStatus(t *testing.T) {
 
 // deliverEvent delivers an ECS deployment state change, as EventBridge
 // would, through the event decoder.
-func (w *world) deliverEvent(t *testing.T, e awstest.DeploymentEvent) deploy.Result {
+func (w *world) deliverEvent(t *testing.T, e localaws.DeploymentEvent) deploy.Result {
 	t.Helper()
 	raw := awstest.Must(e.JSON())(t)
 	ev, err := event.Decode(raw)
@@ -174,14 +174,14 @@ func TestLateInProgressAfterCompletedChangesNothing(t *testing.T) {
 	id := w.state(t, "dev").Services["hello-color-dev"].DeploymentID
 	arn := "arn:aws:ecs:us-east-1:123456789012:service/apps/hello-color-dev"
 	at := time.Now().UTC().Truncate(time.Second)
-	w.deliverEvent(t, awstest.DeploymentEvent{ID: "e2", ServiceARN: arn, EventName: awstest.EventDeploymentCompleted, DeploymentID: id, At: at})
+	w.deliverEvent(t, localaws.DeploymentEvent{ID: "e2", ServiceARN: arn, EventName: localaws.EventDeploymentCompleted, DeploymentID: id, At: at})
 	if got := w.state(t, "dev").Services["hello-color-dev"].Rollout; got != state.Completed {
 		t.Fatalf("after COMPLETED: %s", got)
 	}
-	for _, late := range []awstest.DeploymentEvent{
-		{ID: "e1", ServiceARN: arn, EventName: awstest.EventDeploymentInProgress, DeploymentID: id, At: at.Add(-time.Minute)}, // late
-		{ID: "e1", ServiceARN: arn, EventName: awstest.EventDeploymentInProgress, DeploymentID: id, At: at.Add(time.Minute)},  // out of order, stamped later
-		{ID: "e3", ServiceARN: arn, EventName: awstest.EventDeploymentFailed, DeploymentID: id, At: at.Add(-time.Minute)},     // older terminal
+	for _, late := range []localaws.DeploymentEvent{
+		{ID: "e1", ServiceARN: arn, EventName: localaws.EventDeploymentInProgress, DeploymentID: id, At: at.Add(-time.Minute)}, // late
+		{ID: "e1", ServiceARN: arn, EventName: localaws.EventDeploymentInProgress, DeploymentID: id, At: at.Add(time.Minute)},  // out of order, stamped later
+		{ID: "e3", ServiceARN: arn, EventName: localaws.EventDeploymentFailed, DeploymentID: id, At: at.Add(-time.Minute)},     // older terminal
 	} {
 		w.env.Proxy.Reset()
 		w.deliverEvent(t, late)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -51,82 +52,88 @@ func (d *Deployer) wait(ctx context.Context, res Result) Result {
 			byEnv[r.Environment] = append(byEnv[r.Environment], r)
 		}
 		pending = pending[:0]
-		for envName, rows := range byEnv {
-			env := doc.Environments[envName]
-			if env == nil { // the configuration changed under us
-				for _, r := range rows {
-					r.Rollout, r.Error = state.InProgress, "not waited: environment no longer configured"
-				}
+		for name, rows := range byEnv {
+			if env := doc.Environments[name]; env != nil {
+				pending = append(pending, d.poll(ctx, res.Repository, name, env, rows, start, &finished)...)
 				continue
 			}
-			client, err := d.Targets.ECS(ctx, targetOf(res.Repository, envName, env))
-			if err != nil {
-				pending = append(pending, rows...)
-				continue
-			}
-			names := make([]string, len(rows))
-			for i, r := range rows {
-				names[i] = r.Service
-			}
-			observed, err := target.DescribeServices(ctx, client, env.Cluster, names)
-			if err != nil {
-				pending = append(pending, rows...) // try again next poll
-				continue
-			}
-			rolledBack := false
-			for _, r := range rows {
-				v := d.viewOf(ctx, client, env.Cluster, r, observed[ecsref.ServiceName(r.Service)], start)
-				if d.Progress != nil {
-					d.Progress(Progress{Environment: envName, Service: r.Service, DeploymentID: r.DeploymentID, Rollout: v.rollout, Elapsed: d.now().Sub(start)})
-				}
-				switch {
-				case v.rollout.Terminal():
-					r.Rollout = v.rollout
-					if v.rollout == state.Failed {
-						r.Error = failureText(v)
-						rolledBack = rolledBack || v.rolledBack
-					}
-					rec, recorded, err := d.recordRollout(ctx, res.Repository, envName, r.Service, r.DeploymentID, v.rollout, v.reason, v.at)
-					if err != nil {
-						d.log().ErrorContext(ctx, "record rollout", "repository", res.Repository, "environment", envName, "service", r.Service, "error", err.Error())
-					}
-					if recorded {
-						done := *r
-						done.LeadTime = leadTime(rec, v.rollout, d.now())
-						finished.Results = append(finished.Results, done)
-					}
-				case v.replaced:
-					r.Rollout, r.Error = state.Superseded, replacedText(observed[ecsref.ServiceName(r.Service)])
-				default:
-					pending = append(pending, r)
-				}
-			}
-			if rolledBack {
-				// Record what ECS rolled back to, so that nothing points the
-				// services at the failed revision again.
-				if _, err := d.refreshRecord(ctx, res.Repository, envName, env, client); err != nil {
-					d.log().ErrorContext(ctx, "record rollback", "repository", res.Repository, "environment", envName, "error", err.Error())
-				}
+			for _, r := range rows { // the configuration changed under us
+				r.Rollout, r.Error = state.InProgress, "not waited: environment no longer configured"
 			}
 		}
 		if len(pending) == 0 {
 			return res
 		}
-		if !d.now().Add(d.pollInterval()).Before(deadline) {
-			for _, r := range pending {
-				r.Rollout = state.InProgress
+		stop := !d.now().Add(d.pollInterval()).Before(deadline)
+		if !stop {
+			select {
+			case <-ctx.Done():
+				stop = true
+			case <-time.After(d.pollInterval()):
 			}
-			return res
 		}
-		select {
-		case <-ctx.Done():
+		if stop {
 			for _, r := range pending {
 				r.Rollout = state.InProgress
 			}
 			return res
-		case <-time.After(d.pollInterval()):
 		}
 	}
+}
+
+// poll looks once at the rollouts of one environment's waited rows: it
+// records those that ended (in the state, and in finished for the result
+// events) and returns those still going, or that could not be looked at.
+func (d *Deployer) poll(ctx context.Context, repository, name string, env *config.Environment, rows []*Row, start time.Time, finished *Result) []*Row {
+	client, err := d.Targets.ECS(ctx, targetOf(repository, name, env))
+	if err != nil {
+		return rows
+	}
+	names := make([]string, len(rows))
+	for i, r := range rows {
+		names[i] = r.Service
+	}
+	observed, err := target.DescribeServices(ctx, client, env.Cluster, names)
+	if err != nil {
+		return rows // try again next poll
+	}
+	var pending []*Row
+	rolledBack := false
+	for _, r := range rows {
+		v := d.viewOf(ctx, client, env.Cluster, r, observed[ecsref.ServiceName(r.Service)], start)
+		if d.Progress != nil {
+			d.Progress(Progress{Environment: name, Service: r.Service, DeploymentID: r.DeploymentID, Rollout: v.rollout, Elapsed: d.now().Sub(start)})
+		}
+		switch {
+		case v.rollout.Terminal():
+			r.Rollout = v.rollout
+			if v.rollout == state.Failed {
+				r.Error = failureText(v)
+				rolledBack = rolledBack || v.rolledBack
+			}
+			rec, recorded, err := d.recordRollout(ctx, repository, name, r.Service, r.DeploymentID, v.rollout, v.reason, v.at)
+			if err != nil {
+				d.log().ErrorContext(ctx, "record rollout", "repository", repository, "environment", name, "service", r.Service, "error", err.Error())
+			}
+			if recorded {
+				done := *r
+				done.LeadTime = leadTime(rec, v.rollout, d.now())
+				finished.Results = append(finished.Results, done)
+			}
+		case v.replaced:
+			r.Rollout, r.Error = state.Superseded, replacedText(observed[ecsref.ServiceName(r.Service)])
+		default:
+			pending = append(pending, r)
+		}
+	}
+	if rolledBack {
+		// Record what ECS rolled back to, so that nothing points the
+		// services at the failed revision again.
+		if _, err := d.refreshRecord(ctx, repository, name, env, client); err != nil {
+			d.log().ErrorContext(ctx, "record rollback", "repository", repository, "environment", name, "error", err.Error())
+		}
+	}
+	return pending
 }
 
 // viewOf is what ECS says of the deployment a waited row started, reading
