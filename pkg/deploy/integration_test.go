@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -602,11 +603,15 @@ func TestPersistentThrottlingIsReturnedForRetry(t *testing.T) {
 }
 
 // TestCallsOfOneDeployment records the API calls of a single-environment
-// deployment with a warm config cache; the figures go into the closing note
-// and docs. It asserts the budget of the benchmarks issue.
+// deployment with a warm config cache, as the function makes them (it knows
+// its account, so the push is checked against ECR); the figures go into the
+// closing note and docs. It asserts the budget: one call more than before
+// ECS became the source of truth (the DescribeImages of the push check, in
+// the same round trip as the state read), and a duplicate read-only.
 func TestCallsOfOneDeployment(t *testing.T) {
 	cfg := `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web"}}}`
 	w := newWorld(t, fargateFixture, []byte(cfg))
+	w.d.Account = func(context.Context) (string, error) { return localaws.AccountID, nil }
 	if _, err := w.d.Config.Get(t.Context(), "hello-color"); err != nil {
 		t.Fatal(err)
 	}
@@ -616,15 +621,18 @@ func TestCallsOfOneDeployment(t *testing.T) {
 	calls := w.env.Proxy.Calls()
 	t.Logf("calls of one warm single-environment deployment: %v (total %d)", calls, w.env.Proxy.Total())
 	want := map[string]int{"GetParameters": 1, "GetParameter": 1, "DescribeServices": 2, "DescribeTaskDefinition": 1,
-		"RegisterTaskDefinition": 1, "UpdateService": 1, "PutParameter": 1}
+		"RegisterTaskDefinition": 1, "UpdateService": 1, "PutParameter": 1, "DescribeImages": 1}
 	if diff := cmp.Diff(want, calls); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 	w.env.Proxy.Reset()
 	w.deliver(t, p)
 	t.Logf("calls of a duplicate: %v", w.env.Proxy.Calls())
-	if n := w.env.Proxy.Total(); n > 3 {
-		t.Errorf("a duplicate made %d calls, want at most 3", n)
+	if n := w.env.Proxy.Total(); n > 4 {
+		t.Errorf("a duplicate made %d calls, want at most 4", n)
+	}
+	if ops := mutating(w.env); len(ops) != 0 {
+		t.Errorf("a duplicate made mutating calls %v", ops)
 	}
 }
 
