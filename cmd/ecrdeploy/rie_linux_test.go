@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -239,5 +240,38 @@ func TestFunctionUnreachable(t *testing.T) {
 	code := run(ctx, []string{"status", "hello-color", "--function", "ecrdeploy-promoter"}, strings.NewReader(""), &stdout, &stderr, os.Getenv)
 	if code != exitFailed || stdout.Len() != 0 || !strings.Contains(stderr.String(), "invoke function ecrdeploy-promoter: ") {
 		t.Errorf("exit code %d\nstdout: %s\nstderr: %s", code, stdout.String(), stderr.String())
+	}
+}
+
+// TestExitCodesLocallyAndThroughTheFunction checks every exit code of a
+// manual request, run here and in the deployed promoter: the same code, and
+// the answer's verdict carrying it.
+func TestExitCodesLocallyAndThroughTheFunction(t *testing.T) {
+	seedPromoter(t)
+	startPromoter(t)
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"status", "hello-color"}, exitOK},
+		{[]string{"deploy", "hello-color", "1.4.0", "--env", "qa"}, exitFailed},          // its service is gone
+		{[]string{"status", "nothing-here"}, exitBadInput},                               // not configured
+		{[]string{"deploy", "hello-color", "2.0.0", "--env", "production"}, exitNothing}, // outside the range
+	} {
+		for _, function := range []bool{false, true} {
+			args := append(slices.Clone(tt.args), "-o", "json")
+			if function {
+				args = append(args, "--function", "function")
+			}
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				code, stdout, stderr := runCLI(t, "", args...)
+				if code != tt.want {
+					t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, tt.want, stdout, stderr)
+				}
+				if want := fmt.Sprintf(`"exitCode":%d`, tt.want); !strings.Contains(stdout, `"verdict":{`) || !strings.Contains(stdout, want) {
+					t.Errorf("the answer's verdict does not say %s: %s", want, stdout)
+				}
+			})
+		}
 	}
 }
