@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,7 +64,50 @@ func newWorld(t *testing.T, fixture string, configJSON []byte) *world {
 		}
 	}
 	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", string(configJSON)))(t)
-	return &world{env: env, d: newDeployer(env, io.Discard), logs: new(bytes.Buffer)}
+	w := &world{env: env, logs: &bytes.Buffer{}}
+	w.d = newDeployer(env, &lockedWriter{w: w.logs})
+	t.Cleanup(func() { checkNoValuesLogged(t, configJSON, w.logs.String()) })
+	return w
+}
+
+// checkNoValuesLogged checks that no value of an environment variable or a
+// secret's valueFrom that the configuration sets appears in what the
+// deployer logged: log lines name fields, never their values.
+func checkNoValuesLogged(t *testing.T, configJSON []byte, logged string) {
+	t.Helper()
+	var doc struct {
+		Environments map[string]struct {
+			Environment map[string]string `json:"environment"`
+			Secrets     map[string]string `json:"secrets"`
+		} `json:"environments"`
+	}
+	if json.Unmarshal(configJSON, &doc) != nil {
+		return // a test of a bad document: nothing deployed, nothing to leak
+	}
+	for name, env := range doc.Environments {
+		for k, v := range env.Environment {
+			if len(v) > 2 && strings.Contains(logged, v) {
+				t.Errorf("the log holds the value of %s's variable %s", name, k)
+			}
+		}
+		for k, v := range env.Secrets {
+			if strings.Contains(logged, v) {
+				t.Errorf("the log holds the valueFrom of %s's secret %s", name, k)
+			}
+		}
+	}
+}
+
+// lockedWriter serialises the writes of concurrent loggers.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func newDeployer(env *awstest.Env, logTo io.Writer) *deploy.Deployer {
