@@ -146,7 +146,7 @@ func (a *app) all(ctx context.Context) error {
 		return fmt.Errorf("setup: %w", err)
 	}
 	a.p.say("%-12s ECR %s:%s (%s, the digest in %s)", "pushed", w.push.Repository, w.push.Tag, report.ShortDigest(w.push.Digest), defaultFiles.Push)
-	s := &story{p: a.p, local: local, ecs: local, w: w, deployer: a.stack.deployer, promoter: a.stack.promoter}
+	s := &story{p: a.p, local: local, ecs: localaws.NewClient(a.stack.front.URL), model: a.stack.ecs, w: w, deployer: a.stack.deployer, promoter: a.stack.promoter}
 	for _, step := range []func(context.Context) error{s.push, s.complete, s.promote, s.status} {
 		if err := step(ctx); err != nil {
 			return err
@@ -186,7 +186,7 @@ func (a *app) promote(ctx context.Context) (int, error) {
 	if err != nil {
 		return exitFailed, err
 	}
-	s := &story{p: a.p, local: local, ecs: local, w: w, deployer: a.stack.deployer, promoter: a.stack.promoter, quiet: true}
+	s := &story{p: a.p, local: local, ecs: localaws.NewClient(a.stack.front.URL), model: a.stack.ecs, w: w, deployer: a.stack.deployer, promoter: a.stack.promoter, quiet: true}
 	req := s.promoteRequest()
 	if a.opts.request != "" {
 		if req, err = readRequest(a.opts.request); err != nil {

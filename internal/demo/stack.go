@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/child"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/internal/rie"
@@ -34,6 +36,12 @@ const (
 type stack struct {
 	moto      *localaws.Moto
 	emulators []*rie.Emulator
+	// ecs is the model of what moto lacks of ECS (rollouts that complete,
+	// fail or roll back), in a proxy in front of moto: the functions, and
+	// the demo's own look at the services, go through it.
+	ecs   *awstest.ECSModel
+	proxy *awstest.Proxy
+	front *httptest.Server
 
 	deployer, promoter function
 	// logs are the emulators' and functions' output, by function name.
@@ -106,6 +114,10 @@ func (s *stack) start(ctx context.Context, p *printer, withPromoter bool, verbos
 		return firstCause(errs)
 	}
 	p.say("moto_server  %s (local AWS: ECS, ECR, SSM, EventBridge), ready in %s", s.moto.URL, seconds(motoTook))
+	s.proxy = awstest.NewProxy(s.moto.URL)
+	s.front = httptest.NewServer(s.proxy)
+	s.ecs = awstest.NewECSModel(s.proxy, localaws.NewClient(s.moto.URL).Config)
+	p.say("ECS model    %s (in front of moto: rollouts that complete, fail or roll back, as ECS's)", s.front.URL)
 	p.say("functions    %s (go build -tags lambda.norpc, linux/%s) in %s", strings.Join(bins, ", "), runtime.GOARCH, seconds(buildTook))
 	p.say("emulator     aws-lambda-rie (go tool, from go.mod) in %s", seconds(toolTook))
 
@@ -127,7 +139,7 @@ func (s *stack) start(ctx context.Context, p *printer, withPromoter bool, verbos
 		em, err := rie.Start(ctx, rie.Options{
 			Emulator:  emulator,
 			Bootstrap: f.bootstrap,
-			Env:       functionEnv(f.name, s.moto.URL),
+			Env:       functionEnv(f.name, s.front.URL),
 			Output:    logs,
 		})
 		if err != nil {
@@ -154,7 +166,7 @@ func firstCause(errs []error) error {
 // functionEnv is the environment of a function: the settings template.yaml
 // gives it (timeout, memory, JSON logs), the AWS settings Lambda would give
 // it pointed at moto, and ecrdeploy's settings.
-func functionEnv(name, motoURL string) []string {
+func functionEnv(name, endpoint string) []string {
 	timeout := "300"
 	if name == promoterName {
 		timeout = "900"
@@ -165,7 +177,7 @@ func functionEnv(name, motoURL string) []string {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
 		"AWS_LAMBDA_LOG_FORMAT=JSON",
 		"AWS_LAMBDA_LOG_LEVEL=INFO",
-		"AWS_ENDPOINT_URL=" + motoURL,
+		"AWS_ENDPOINT_URL=" + endpoint,
 		"AWS_ACCESS_KEY_ID=test",
 		"AWS_SECRET_ACCESS_KEY=test",
 		"AWS_SESSION_TOKEN=",
@@ -187,6 +199,10 @@ func (s *stack) stop() error {
 	var errs []error
 	for _, em := range s.emulators {
 		errs = append(errs, em.Stop())
+	}
+	if s.front != nil {
+		s.proxy.Close()
+		s.front.Close()
 	}
 	if s.moto != nil {
 		errs = append(errs, s.moto.Stop())

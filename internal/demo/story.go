@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/internal/report"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
@@ -34,7 +35,10 @@ type story struct {
 	// ecs reads the services as the functions see them: through the ECS
 	// model in front of moto when there is one (the proxy the functions
 	// use), else moto itself.
-	ecs      *localaws.Client
+	ecs *localaws.Client
+	// model is the ECS model the functions see; the story completes the
+	// source's rollout in it before sending the event that says so.
+	model    *awstest.ECSModel
 	w        *world
 	deployer function
 	promoter function
@@ -163,7 +167,7 @@ func (s *story) complete(ctx context.Context) error {
 	env := s.w.doc.Environments[name]
 	if !s.quiet {
 		s.p.heading("2/4  rollout: ECS reports %s's deployment COMPLETED; EventBridge delivers it to the deployer", name)
-		s.p.say("(moto's ECS never finishes a rollout by itself: the demo sends the event ECS sends when it has)")
+		s.p.say("(moto's ECS never finishes a rollout by itself: the harness's model of ECS completes it, and the demo sends the event ECS sends then)")
 	}
 	rec, err := s.state(ctx, name)
 	if err != nil {
@@ -178,6 +182,11 @@ func (s *story) complete(ctx context.Context) error {
 		id, run := rec.Services[svc].DeploymentID, now[svc]
 		if !c.check(id != "" && id == run.deploymentID, "%s/%s: state records deployment %q, ECS's primary deployment is %q", name, svc, id, run.deploymentID) {
 			continue
+		}
+		if s.model != nil {
+			if _, err := s.model.Complete(env.Cluster, svc); err != nil {
+				return fmt.Errorf("rollout: %w", err)
+			}
 		}
 		raw, err := localaws.DeploymentEvent{ServiceARN: run.serviceARN, EventName: localaws.EventDeploymentCompleted, DeploymentID: id}.JSON()
 		if err != nil {

@@ -68,7 +68,7 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 	promoter := handler.Wire(env.Config, settings, handler.Options{Log: log})
 	var out bytes.Buffer
 	return &story{
-		p: &printer{w: &out}, local: env.Local, ecs: localaws.NewClient(env.URL), w: w,
+		p: &printer{w: &out}, local: env.Local, ecs: localaws.NewClient(env.URL), model: env.ECSModel, w: w,
 		deployer: inProcess{deployerName, deployer.Event},
 		promoter: inProcess{promoterName, promoter.Request},
 	}, &out
