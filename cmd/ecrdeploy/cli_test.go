@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -220,8 +221,8 @@ func TestWords(t *testing.T) {
 		{[]string{"dev", "staging"}, "dev and staging"},
 		{[]string{"dev", "production", "staging"}, "dev, production and staging"},
 	} {
-		if got := words(tt.in); got != tt.want {
-			t.Errorf("words(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := input.Words(tt.in); got != tt.want {
+			t.Errorf("input.Words(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func (c *cli) readDocument(ctx context.Context, file string) (data []byte, doc *
 // environmentsLabel is "2 environments: dev and production".
 func environmentsLabel(doc *config.Document) string {
 	names := doc.Names()
-	return plural(len(names), "environment") + ": " + words(names)
+	return plural(len(names), "environment") + ": " + input.Words(names)
 }
 
 // plural is "1 thing" or "n things".
@@ -130,18 +130,6 @@ func plural(n int, thing string) string {
 		return "1 " + thing
 	}
 	return fmt.Sprintf("%d %ss", n, thing)
-}
-
-// words writes a list as a sentence does: "dev", "dev and staging", "dev,
-// production and staging"; "none" when it is empty.
-func words(list []string) string {
-	switch len(list) {
-	case 0:
-		return "none"
-	case 1:
-		return list[0]
-	}
-	return strings.Join(list[:len(list)-1], ", ") + " and " + list[len(list)-1]
 }
 
 // configValidate checks a document with config.Parse, the decoding the
@@ -446,7 +434,7 @@ version, tier, size and last change, and the document's environments (or
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "REPOSITORY\tVERSION\tTIER\tSIZE\tMODIFIED\tENVIRONMENTS")
 	for _, p := range list {
-		envs := words(p.Environments)
+		envs := input.Words(p.Environments)
 		if p.Error != "" {
 			envs = "invalid: " + firstLine(p.Error)
 		}
@@ -540,12 +528,12 @@ invalid. A repository with no document yet diffs against an empty one.`)
 		names []string
 	}{{"adds", res.Added}, {"removes", res.Removed}, {"modifies", res.Modified}} {
 		if len(ch.names) > 0 {
-			changes = append(changes, ch.what+" "+words(ch.names))
+			changes = append(changes, ch.what+" "+input.Words(ch.names))
 		}
 	}
 	summary := "changes only the document's text"
 	if len(changes) > 0 {
-		summary = words(changes)
+		summary = input.Words(changes)
 	}
 	fmt.Fprintf(c.stdout, "%s: %s\n%s", res.Parameter, summary, res.Diff)
 	return exitOK

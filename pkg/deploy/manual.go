@@ -114,7 +114,7 @@ func (d *Deployer) manualConfig(ctx context.Context, repository string, environm
 			continue
 		}
 		if _, ok := doc.Environments[env]; !ok {
-			return nil, fmt.Errorf("repository %s: environment %q: %w (have %v)", repository, env, ErrUnknownEnvironment, doc.Names())
+			return nil, fmt.Errorf("repository %s: environment %q: %w (have %s)", repository, env, ErrUnknownEnvironment, input.Words(doc.Names()))
 		}
 	}
 	return doc, nil

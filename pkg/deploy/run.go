@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
@@ -222,7 +221,7 @@ func selectEnvironments(doc *config.Document, want []string) ([]string, error) {
 	}
 	for _, name := range want {
 		if _, ok := doc.Environments[name]; !ok {
-			return nil, fmt.Errorf("environment %q: %w (have %s)", name, ErrUnknownEnvironment, strings.Join(doc.Names(), ", "))
+			return nil, fmt.Errorf("environment %q: %w (have %s)", name, ErrUnknownEnvironment, input.Words(doc.Names()))
 		}
 	}
 	return want, nil

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // Errors returned (wrapped, with the task definition family and the
@@ -139,7 +141,7 @@ func targets(in *ecs.RegisterTaskDefinitionInput, names []string, repository str
 				return deref(c.Name) == name
 			})
 			if i < 0 {
-				return nil, fmt.Errorf("container %q (have %s): %w", name, strings.Join(containerNames(in), ", "), ErrContainerNotFound)
+				return nil, fmt.Errorf("container %q (have %s): %w", name, input.Words(containerNames(in)), ErrContainerNotFound)
 			}
 			if !slices.Contains(idx, i) {
 				idx = append(idx, i)

@@ -192,7 +192,7 @@ func TestRenderErrors(t *testing.T) {
 			name:     "unknown container",
 			spec:     Spec{Repository: "hello-color", Image: newImage, Containers: []string{"web", "api"}},
 			want:     ErrContainerNotFound,
-			wantText: []string{"hello-color", `"api"`, "web, worker, log_router"},
+			wantText: []string{"hello-color", `"api"`, "web, worker and log_router"},
 		},
 		{
 			name:     "no container uses the repository",
