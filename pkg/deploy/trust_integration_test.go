@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -216,22 +216,23 @@ func TestARedeliveryRacingARollbackDoesNotUndoIt(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	pushes := completedInDev(t, w, "1.1.0", "1.2.0")
 	other := newDeployer(w.env, nil) // another function instance
-	var once sync.Once
+	// Fires once; not sync.Once, whose second Do would wait for the first:
+	// the re-delivery's own PutParameter comes through this hook too.
+	var fired atomic.Bool
 	w.env.Proxy.Before("PutParameter", func(awstest.Call) {
-		if countUpdates(w.env, "hello-color-dev") < 3 { // two deliveries, then the rollback's update
-			return
+		if countUpdates(w.env, "hello-color-dev") < 3 || !fired.CompareAndSwap(false, true) {
+			return // two deliveries, then the rollback's update, come first
 		}
-		once.Do(func() { // the rollback is between UpdateService and its state write
-			p := pushes["1.2.0"]
-			p.ID = "ev-1.2.0-redelivered"
-			res, err := other.Push(context.WithoutCancel(t.Context()), p)
-			if err != nil {
-				t.Errorf("re-delivery: %v", err)
-			}
-			if got := row(t, res, "dev"); got.Outcome == deploy.Deployed {
-				t.Errorf("the re-delivery of 1.2.0 deployed during the rollback: %+v", got)
-			}
-		})
+		// The rollback is between UpdateService and its state write.
+		p := pushes["1.2.0"]
+		p.ID = "ev-1.2.0-redelivered"
+		res, err := other.Push(context.WithoutCancel(t.Context()), p)
+		if err != nil {
+			t.Errorf("re-delivery: %v", err)
+		}
+		if got := row(t, res, "dev"); got.Outcome == deploy.Deployed {
+			t.Errorf("the re-delivery of 1.2.0 deployed during the rollback: %+v", got)
+		}
 	})
 	res := w.rollback(t)
 	if res.Error != "" || row(t, res, "dev").Outcome != deploy.Deployed {
