@@ -81,9 +81,7 @@ func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Re
 		// A push event is checked against ECR, beside the other reads: a
 		// stale event (the tag moved since) or a forged one deploys nothing.
 		pushed := sync.OnceValue(func() error { return d.verifyPush(ctx, req, registry) })
-		if req.Cause == state.CausePush {
-			go pushed()
-		}
+		go pushed()
 		// One read for the state of every environment, concurrent with the
 		// describes: neither waits on the other.
 		states := sync.OnceValues(func() (map[string]state.Record, error) {
@@ -99,13 +97,7 @@ func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Re
 		go states()
 		var wg sync.WaitGroup
 		for i, e := range admitted {
-			wg.Go(func() {
-				if err := pushed(); err != nil && req.Cause == state.CausePush {
-					rows[index[i]], retry[i] = environmentRows(e.name, e.env, "", err), retryable(e.name, "", err)
-					return
-				}
-				rows[index[i]], retry[i] = d.runEnvironment(ctx, req, e, states)
-			})
+			wg.Go(func() { rows[index[i]], retry[i] = d.runEnvironment(ctx, req, e, states, pushed) })
 		}
 		wg.Wait()
 	}
@@ -116,10 +108,14 @@ func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Re
 	return res, errors.Join(slices.Concat(retry...)...)
 }
 
-// runEnvironment observes, decides and applies one environment. It returns
-// the environment's rows and the errors of it a retry could fix.
-func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environment, states func() (map[string]state.Record, error)) ([]Row, []error) {
+// runEnvironment observes, decides and applies one environment. pushed is
+// the check of a push against ECR, which ran beside the environment's reads.
+// It returns the environment's rows and the errors of it a retry could fix.
+func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environment, states func() (map[string]state.Record, error), pushed func() error) ([]Row, []error) {
 	obs, err := d.observeEnvironment(ctx, req, e, states)
+	if err == nil {
+		err = pushed() // read beside the environment's own reads
+	}
 	if err == nil && obs.repaired && !req.DryRun {
 		// What ECS says is recorded before anything is decided from it.
 		var rec state.Record

@@ -19,6 +19,8 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
+	"github.com/ecrdeploy/ecrdeploy/pkg/verify"
 )
 
 // The tests of this file drive the harness's model of ECS: rollouts that
@@ -126,6 +128,28 @@ func TestLostRollbackFoundByPush(t *testing.T) {
 		if got := outcomes(w.deliver(t, w.push(t, "1.1.1")))["staging"]; got != "deployed" {
 			t.Errorf("1.1.1 to staging: %s, want deployed", got)
 		}
+	})
+}
+
+// A FAILED event of a deployment ECS rolled back records, at once, what ECS
+// went back to: the failure held, the earlier revision as running.
+func TestAFailedEventRecordsWhatECSRolledBackTo(t *testing.T) {
+	eachRefusal(t, func(t *testing.T, how awstest.Refusal) {
+		w, good, _ := rolledBackStaging(t, how)
+		failed := w.state(t, "staging").Services["hello-color-staging"].DeploymentID
+		raw := awstest.Must(w.env.ECSModel.Event(cluster, "hello-color-staging", failed))(t)
+		ev, err := event.Decode(raw)
+		if err != nil {
+			t.Fatalf("decode %s: %v", raw, err)
+		}
+		res, err := w.d.DeploymentChanged(t.Context(), ev.(event.DeploymentChange))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := row(t, res, "staging"); r.Rollout != state.Failed {
+			t.Errorf("staging row %+v, want the rollout failed", r)
+		}
+		checkRolledBack(t, w, good)
 	})
 }
 
@@ -380,6 +404,24 @@ func TestCodeDeployServiceIsSkipped(t *testing.T) {
 	}
 	if n := countUpdates(w.env, "hello-color-dev"); n != 0 {
 		t.Errorf("%d UpdateService calls of dev, want none", n)
+	}
+	// config verify says so.
+	v := &verify.Verifier{Config: w.d.Config, Targets: w.d.Targets.(*target.Pool)}
+	checks, err := v.Verify(t.Context(), "hello-color")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reported := false
+	for _, c := range checks {
+		if c.Environment == "dev" && strings.Contains(c.What, "is deployed by ECS") {
+			reported = true
+			if c.OK || !strings.Contains(c.Detail, "CODE_DEPLOY") {
+				t.Errorf("verify: %+v, want a failed check naming CODE_DEPLOY", c)
+			}
+		}
+	}
+	if !reported {
+		t.Errorf("verify does not report dev's deployment controller: %+v", checks)
 	}
 }
 
