@@ -2,6 +2,7 @@ package awstest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
@@ -137,6 +138,7 @@ type Proxy struct {
 	mu         sync.Mutex
 	log        []Call
 	latency    time.Duration
+	callTime   time.Duration
 	faults     map[string][]*queuedFault
 	before     []hook
 	onCall     []func(Call)
@@ -171,6 +173,59 @@ func (p *Proxy) SetLatency(d time.Duration) {
 	p.latency = d
 }
 
+// SetCallTime makes every call take d in all, moto's own time included:
+// the proxy forwards the call at once and holds moto's answer until d after
+// the call arrived (a call that moto takes longer over takes what moto
+// took). Unlike [Proxy.SetLatency], which adds d to moto's time, it models
+// AWS, where d is the whole round trip and concurrent calls are served in
+// parallel, so that wall time divided by d counts the calls that waited on
+// each other. Faults apply as with SetLatency, after a wait of d. 0 turns
+// it off.
+func (p *Proxy) SetCallTime(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.callTime = d
+}
+
+// serveInTime serves a call that is to take d in all (SetCallTime).
+func (p *Proxy) serveInTime(ctx context.Context, w http.ResponseWriter, r *http.Request, call Call, body []byte, d time.Duration) result {
+	fault, ok := p.takeFault(call)
+	if ok {
+		if !p.sleep(ctx, d) {
+			return result{}
+		}
+		res := p.serve(ctx, w, r, call, body, fault, ok)
+		res.fault = true
+		return res
+	}
+	buf := &bufferedWriter{header: http.Header{}}
+	res := p.serve(ctx, buf, r, call, body, Fault{}, false)
+	if !p.sleep(ctx, time.Until(call.Start.Add(d))) {
+		return result{forwarded: res.forwarded}
+	}
+	buf.copyTo(w)
+	return res
+}
+
+// bufferedWriter holds an answer until it is due.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header         { return b.header }
+func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
+
+func (b *bufferedWriter) copyTo(w http.ResponseWriter) {
+	for k, vs := range b.header {
+		w.Header()[k] = vs
+	}
+	w.WriteHeader(cmp.Or(b.status, http.StatusOK))
+	_, _ = w.Write(b.body.Bytes())
+}
+
 // Fail applies fault to the next n calls of op (or to all of them if n is
 // [Always]). Faults queued for the same op apply one after the other, in the
 // order they were added; a fault for a qualified op ("ecs:UpdateService")
@@ -184,12 +239,12 @@ func (p *Proxy) Fail(op string, n int, fault Fault) {
 	p.faults[op] = append(p.faults[op], &queuedFault{fault: fault, left: n})
 }
 
-// ClearFaults removes every queued fault and the latency.
+// ClearFaults removes every queued fault, the latency and the call time.
 func (p *Proxy) ClearFaults() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = make(map[string][]*queuedFault)
-	p.latency = 0
+	p.latency, p.callTime = 0, 0
 }
 
 // Before runs fn each time a call of op arrives, before latency, faults and
@@ -292,7 +347,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			hooks = append(hooks, h.fn)
 		}
 	}
-	latency := p.latency
+	latency, callTime := p.latency, p.callTime
 	p.mu.Unlock()
 
 	for _, fn := range hooks {
@@ -300,7 +355,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	res := result{}
-	if p.sleep(ctx, latency) {
+	switch {
+	case callTime > 0:
+		res = p.serveInTime(ctx, w, r, call, body, callTime)
+	case p.sleep(ctx, latency):
 		fault, ok := p.takeFault(call)
 		res = p.serve(ctx, w, r, call, body, fault, ok)
 		res.fault = ok

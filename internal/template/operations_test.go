@@ -39,7 +39,7 @@ func emittedMetrics(t *testing.T) emitted {
 	}
 	var buf bytes.Buffer
 	a := &announce.Announcer{Metrics: &buf}
-	a.Report(t.Context(), deploy.Result{Repository: "hello-color", Results: rows}, "", time.Second)
+	a.Measure(deploy.Result{Repository: "hello-color", Results: rows}, time.Second)
 	e := emitted{metrics: map[string]bool{}, dimensions: map[string]bool{}, outcomes: map[string]bool{}}
 	dec := json.NewDecoder(&buf)
 	for dec.More() {

@@ -33,9 +33,13 @@ type Announcer struct {
 
 var _ deploy.Reporter = (*Announcer)(nil)
 
-// Report publishes the result events of res and writes its metrics.
-func (a *Announcer) Report(ctx context.Context, res deploy.Result, eventID string, decision time.Duration) {
+// Publish puts the result events of res's rows on the bus.
+func (a *Announcer) Publish(ctx context.Context, res deploy.Result, eventID string) {
 	a.publish(ctx, events(res, eventID))
+}
+
+// Measure writes the metrics of a final result.
+func (a *Announcer) Measure(res deploy.Result, decision time.Duration) {
 	a.emitMetrics(res, decision)
 }
 

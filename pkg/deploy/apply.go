@@ -54,9 +54,11 @@ func (a *applying) pending() []int {
 
 // apply carries out an environment's plans: it registers the revisions they
 // need, re-checks the state record, updates the services and records what
-// now runs there, then makes concurrent deliveries converge. It returns each
-// service's row and the error that failed it, if any.
-func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request, e environment, rec *state.Record, plans []servicePlan) ([]Row, []error) {
+// now runs there, then makes concurrent deliveries converge. Once the
+// services are updated it hands the rows to decided (when not nil), and
+// describes the services for the convergence check beside the state write.
+// It returns each service's row and the error that failed it, if any.
+func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request, e environment, rec *state.Record, plans []servicePlan, decided func([]Row)) ([]Row, []error) {
 	a := &applying{e: e, plans: plans, rows: make([]Row, len(plans)), errs: make([]error, len(plans))}
 	for i, p := range plans {
 		a.rows[i], a.errs[i] = p.row(e), p.err
@@ -143,8 +145,24 @@ func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request,
 			a.rows[i].DeploymentID = ids[i]
 		}
 	}
-	if written, ok := d.record(ctx, req, a, latest); ok {
-		d.settle(ctx, client, req, a, latest.ParameterVersion, written)
+	if decided != nil {
+		decided(a.rows)
+	}
+	next, recorded := d.recordOf(req, a, latest)
+	if len(recorded) == 0 {
+		return a.rows, a.errs
+	}
+	// The convergence check's first look at the services runs beside the
+	// state write: it only has to see them after our UpdateService, and
+	// a delivery that updates them after this look writes its record
+	// after it too, which the check of the version chain sees.
+	names := slices.Sorted(maps.Keys(next.Services))
+	observed := sync.OnceValues(func() (map[string]target.Service, error) {
+		return target.DescribeServices(ctx, client, e.env.Cluster, names)
+	})
+	go observed()
+	if written, ok := d.write(ctx, a, next, recorded); ok {
+		d.settle(ctx, client, req, a, latest.ParameterVersion, written, observed)
 	}
 	return a.rows, a.errs
 }
@@ -191,6 +209,17 @@ func deploymentConfiguration(dc *config.Deployment) *ecstypes.DeploymentConfigur
 // the record speaks for: the invocation is retried, and every retry fails
 // until the record is written.
 func (d *Deployer) record(ctx context.Context, req Request, a *applying, prev state.Record) (state.Record, bool) {
+	rec, recorded := d.recordOf(req, a, prev)
+	if len(recorded) == 0 {
+		return state.Record{}, false
+	}
+	return d.write(ctx, a, rec, recorded)
+}
+
+// recordOf is the state record of the environment after an update, and the
+// rows (by index) it speaks for: none when no service was deployed or
+// found unchanged.
+func (d *Deployer) recordOf(req Request, a *applying, prev state.Record) (state.Record, []int) {
 	var recorded []int
 	for i, r := range a.rows {
 		if r.Outcome == Deployed || r.Outcome == Unchanged {
@@ -198,7 +227,7 @@ func (d *Deployer) record(ctx context.Context, req Request, a *applying, prev st
 		}
 	}
 	if len(recorded) == 0 {
-		return state.Record{}, false
+		return state.Record{}, nil
 	}
 	rec := d.newRecord(req, a, prev)
 	for _, i := range recorded {
@@ -212,6 +241,12 @@ func (d *Deployer) record(ctx context.Context, req Request, a *applying, prev st
 		rec.Services[r.Service] = entry
 	}
 	rec.Rollout = rec.AggregateRollout()
+	return rec, recorded
+}
+
+// write writes the record recordOf made. A failure to write fails the rows
+// it was to speak for.
+func (d *Deployer) write(ctx context.Context, a *applying, rec state.Record, recorded []int) (state.Record, bool) {
 	n, err := d.State.Put(ctx, rec)
 	if err != nil {
 		// Every service the record was to speak for fails, unchanged ones
@@ -243,9 +278,19 @@ const settleAttempts = 8
 // itself yet), writes its own again. When the record just before ours is the
 // one the re-check read, nobody wrote in between and checking it costs no
 // call: the uncontended case costs one DescribeServices.
-func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request, a *applying, read int64, written state.Record) {
+//
+// observed, when not nil, is the first look at the services, started beside
+// the state write; it is used unless a correction came before it.
+func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request, a *applying, read int64, written state.Record, observed func() (map[string]target.Service, error)) {
 	e := a.e
 	want := written
+	describe := func(names []string) (map[string]target.Service, error) {
+		if first := observed; first != nil {
+			observed = nil
+			return first()
+		}
+		return target.DescribeServices(ctx, client, e.env.Cluster, names)
+	}
 	put := func(rec state.Record) bool {
 		rec.ParameterVersion = 0
 		n, err := d.State.Put(ctx, rec)
@@ -265,6 +310,7 @@ func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request
 				// with every hold either record made.
 				prev = withHolds(prev, want)
 				d.restore(ctx, client, a, prev, revisions(want))
+				observed = nil // it saw the services before this correction
 				read = n
 				if !put(prev) {
 					return
@@ -273,17 +319,17 @@ func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request
 			}
 		}
 		names := slices.Sorted(maps.Keys(want.Services))
-		observed, err := target.DescribeServices(ctx, client, e.env.Cluster, names)
+		services, err := describe(names)
 		if err != nil {
 			return
 		}
-		if d.settleFailure(ctx, a, want, observed, put) {
+		if d.settleFailure(ctx, a, want, services, put) {
 			return // ECS failed or rolled the deployment back: its decision stands
 		}
 		running := map[string]string{}
 		drift := false
 		for _, svc := range names {
-			if obs, ok := observed[ecsref.ServiceName(svc)]; ok {
+			if obs, ok := services[ecsref.ServiceName(svc)]; ok {
 				running[svc] = obs.TaskDefinition
 				drift = drift || !ecsref.SameRevision(obs.TaskDefinition, want.Services[svc].TaskDefinition)
 			}

@@ -81,8 +81,17 @@ type Targets interface {
 // announce it: result events, metrics. eventID is the delivery that caused
 // it; decision is how long deciding and applying took (zero for rollouts).
 // A Reporter never fails a deployment: it logs its own errors.
+//
+// A push or reconcile publishes its result events as soon as every
+// environment's services have been updated, concurrently with recording
+// them, and publishes again only the rows that recording or the
+// convergence check changed; its metrics are measured once, from the final
+// result.
 type Reporter interface {
-	Report(ctx context.Context, res Result, eventID string, decision time.Duration)
+	// Publish sends the result events of res's rows.
+	Publish(ctx context.Context, res Result, eventID string)
+	// Measure records the metrics of a final result.
+	Measure(res Result, decision time.Duration)
 }
 
 // Progress is one observation while waiting for a rollout.
@@ -150,9 +159,10 @@ func targetOf(repository, name string, env *config.Environment) target.Target {
 	return target.Of(repository, name, env.Region, env.RoleARN)
 }
 
-// announce hands a result to the Reporter.
+// announce hands a final result to the Reporter: its events and metrics.
 func (d *Deployer) announce(ctx context.Context, res Result, eventID string, decision time.Duration) {
 	if d.Reporter != nil {
-		d.Reporter.Report(ctx, res, eventID, decision)
+		d.Reporter.Publish(ctx, res, eventID)
+		d.Reporter.Measure(res, decision)
 	}
 }

@@ -45,12 +45,19 @@ func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e enviro
 	if err != nil {
 		return observation{}, err
 	}
-	if e.env.Registry != "" {
-		if err := d.checkReplica(ctx, req, e); err != nil {
-			return observation{}, err
+	// The replica check runs beside the describe: both must pass.
+	replica := make(chan error, 1)
+	go func() {
+		if e.env.Registry == "" {
+			replica <- nil
+			return
 		}
-	}
+		replica <- d.checkReplica(ctx, req, e)
+	}()
 	services, err := target.DescribeServices(ctx, client, e.env.Cluster, e.env.Services)
+	if rerr := <-replica; rerr != nil {
+		return observation{}, rerr
+	}
 	if err != nil {
 		return observation{}, err
 	}

@@ -76,8 +76,21 @@ func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Re
 		index = append(index, i)
 	}
 
+	if len(admitted) == 0 {
+		for _, r := range rows {
+			res.Results = append(res.Results, r...)
+		}
+		d.finish(ctx, req, res, start)
+		return res, nil
+	}
+	skipped := res
+	for _, r := range rows {
+		skipped.Results = append(skipped.Results, r...)
+	}
+	publish := d.earlyPublisher(ctx, req, skipped, len(admitted))
 	retry := make([][]error, len(admitted))
-	if len(admitted) > 0 {
+	final := make([][]Row, len(admitted))
+	{
 		// A push event is checked against ECR, beside the other reads: a
 		// stale event (the tag moved since) or a forged one deploys nothing.
 		pushed := sync.OnceValue(func() error { return d.verifyPush(ctx, req, registry) })
@@ -97,21 +110,30 @@ func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Re
 		go states()
 		var wg sync.WaitGroup
 		for i, e := range admitted {
-			wg.Go(func() { rows[index[i]], retry[i] = d.runEnvironment(ctx, req, e, states, pushed) })
+			wg.Go(func() {
+				decided := publish.decided(i)
+				final[i], retry[i] = d.runEnvironment(ctx, req, e, states, pushed, decided)
+				decided(final[i]) // when it returned before updating anything
+				rows[index[i]] = final[i]
+			})
 		}
 		wg.Wait()
 	}
 	for _, r := range rows {
 		res.Results = append(res.Results, r...)
 	}
-	d.finish(ctx, req, res, start)
+	publish.finish(ctx, res, final, start)
 	return res, errors.Join(slices.Concat(retry...)...)
 }
 
 // runEnvironment observes, decides and applies one environment. pushed is
 // the check of a push against ECR, which ran beside the environment's reads.
 // It returns the environment's rows and the errors of it a retry could fix.
-func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environment, states func() (map[string]state.Record, error), pushed func() error) ([]Row, []error) {
+//
+// decided is handed the rows once the services have been updated, before
+// the state write and the convergence check, so that the result events go
+// out beside them.
+func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environment, states func() (map[string]state.Record, error), pushed func() error, decided func([]Row)) ([]Row, []error) {
 	obs, err := d.observeEnvironment(ctx, req, e, states)
 	if err == nil {
 		err = pushed() // read beside the environment's own reads
@@ -144,7 +166,7 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environmen
 			rows, failures = append(rows, p.row(e)), append(failures, p.err)
 		}
 	} else {
-		rows, failures = d.apply(ctx, obs.client, req, e, obs.rec, plans)
+		rows, failures = d.apply(ctx, obs.client, req, e, obs.rec, plans, decided)
 	}
 	var errs []error
 	for i, err := range failures {
