@@ -61,6 +61,9 @@ type ConfigSource interface {
 type StateStore interface {
 	Get(ctx context.Context, repository, environment string) (state.Record, error)
 	GetMany(ctx context.Context, repository string, environments []string) (map[string]state.Record, error)
+	// GetKeys reads the records of environments of any repositories at
+	// once (a reconcile reads the fleet's).
+	GetKeys(ctx context.Context, keys []state.Key) (map[state.Key]state.Record, error)
 	GetVersion(ctx context.Context, repository, environment string, version int64) (state.Record, error)
 	Put(ctx context.Context, rec state.Record) (int64, error)
 	History(ctx context.Context, repository, environment string) ([]state.Record, error)

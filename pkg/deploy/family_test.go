@@ -123,6 +123,16 @@ func (m *memState) GetMany(ctx context.Context, repo string, envs []string) (map
 	return out, nil
 }
 
+func (m *memState) GetKeys(ctx context.Context, keys []state.Key) (map[state.Key]state.Record, error) {
+	out := map[state.Key]state.Record{}
+	for _, k := range keys {
+		if r, err := m.Get(ctx, k.Repository, k.Environment); err == nil {
+			out[k] = r
+		}
+	}
+	return out, nil
+}
+
 func (m *memState) Put(_ context.Context, rec state.Record) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -6,10 +6,12 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
@@ -29,10 +31,14 @@ type candidate struct {
 // Reconcile brings every push environment of every configured repository
 // to the highest version its policy accepts that is not held, when it is
 // behind: it catches up after lost push events. An environment that is ahead
-// (a forced manual deploy) is left alone. It uses the deciding and applying
-// code of a push, works on reconcileConcurrency repositories at once and
-// stops before the invocation's deadline, reporting what it did not reach.
-// The error is non-nil only when a retry could succeed.
+// (a forced manual deploy) is left alone. It first reads the state records
+// and describes the services of the whole fleet, in batches across
+// repositories (observeFleet); an environment that this proves in sync
+// costs nothing more, a record ECS has moved on from is repaired, and the
+// rest go through the deciding and applying code of a push. It works on
+// reconcileConcurrency repositories at once and stops before the
+// invocation's deadline, reporting what it did not reach. The error is
+// non-nil only when a retry could succeed.
 func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, error) {
 	out := Result{Cause: state.CauseReconcile}
 	docs, err := d.Config.List(ctx)
@@ -53,6 +59,10 @@ func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, er
 		work, stop = context.WithDeadline(ctx, dl.Add(-d.waitMargin()))
 		defer stop()
 	}
+	var observed *fleet
+	if work.Err() == nil {
+		observed = d.observeFleet(work, docs, repos)
+	}
 
 	results := make([]*Result, len(repos))
 	var errs []error
@@ -69,7 +79,7 @@ func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, er
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			res, err := d.reconcileRepository(work, ev, repo, docs[repo])
+			res, err := d.reconcileRepository(work, ev, repo, docs[repo], observed)
 			mu.Lock()
 			defer mu.Unlock()
 			results[i] = &res
@@ -92,16 +102,14 @@ func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, er
 	return out, errors.Join(errs...)
 }
 
-// reconcileRepository deploys to each push environment of one repository the
-// best image ECR has for it.
-func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, repo string, doc *config.Document) (Result, error) {
+// reconcileRepository brings each push environment of one repository to
+// the best image ECR has for it, from what the fleet's observation says of
+// it: nothing when it is in sync, a repaired record when ECS moved on from
+// the one read, the deploy path when it is behind or not provably in sync.
+func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, repo string, doc *config.Document, observed *fleet) (Result, error) {
+	start := d.now()
 	res := Result{Repository: repo, Cause: state.CauseReconcile}
-	var envs []string
-	for _, name := range doc.Names() {
-		if doc.Environments[name].Trigger != config.TriggerManual {
-			envs = append(envs, name)
-		}
-	}
+	envs := pushEnvironments(doc)
 	if len(envs) == 0 {
 		return res, nil
 	}
@@ -109,52 +117,265 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
-	recs, err := d.State.GetMany(ctx, repo, envs)
+	recs, err := observed.records(ctx, d.State, repo, envs)
 	var unreadable *state.Unreadable
 	if err != nil && !errors.As(err, &unreadable) {
 		return d.fail(ctx, res, err)
 	}
-	// Environments that want the same image are deployed together.
+
+	plans := map[string]reconcilePlan{}
+	var acting []string
+	for _, name := range envs {
+		env := doc.Environments[name]
+		if bad := unreadable.Of(name); bad != nil {
+			// Without its record nothing is known of what runs there.
+			res.Results = append(res.Results, environmentRows(name, env, "", bad)...)
+			continue
+		}
+		rec := recordOf(recs, name)
+		seen, described := observed.envs[state.Key{Repository: repo, Environment: name}]
+		var views map[string]ecsView
+		if rec != nil && described {
+			views = ecsViews(ctx, seen.client, env.Cluster, *rec, seen.services)
+		}
+		p := planReconcile(images, env, rec, seen.services, views, d.now())
+		plans[name] = p
+		if p.repaired != nil || p.action == catchUp {
+			acting = append(acting, name)
+		}
+	}
+
+	var errs []error
+	deploying := map[string]state.Record{}
+	if len(acting) > 0 {
+		var rows []Row
+		rows, errs = d.actOnPlans(ctx, repo, doc, images, recs, acting, plans, deploying)
+		res.Results = append(res.Results, rows...)
+	}
+
+	// Environments that want the same image are reported, and deployed,
+	// together.
 	byImage := map[string][]string{}
 	chosen := map[string]candidate{}
 	for _, name := range envs {
-		if bad := unreadable.Of(name); bad != nil {
-			// Without its record nothing is known of what runs there.
-			res.Results = append(res.Results, environmentRows(name, doc.Environments[name], "", bad)...)
+		p, ok := plans[name]
+		if !ok || p.action == leave {
 			continue
 		}
-		rec, ok := recs[name]
-		var recp *state.Record
-		if ok {
-			recp = &rec
-		}
-		c, ok := best(images, doc.Environments[name], recp)
-		if !ok {
-			continue
-		}
-		k := c.Digest + " " + c.Tag
+		k := p.candidate.Digest + " " + p.candidate.Tag
 		byImage[k] = append(byImage[k], name)
-		chosen[k] = c
+		chosen[k] = p.candidate
 	}
-	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(byImage)) {
 		c := chosen[k]
-		r, err := d.deploy(ctx, Request{
+		req := Request{
 			Repository: repo, Tag: c.Tag, Digest: c.Digest, Registry: c.Registry,
-			Cause: state.CauseReconcile, EventID: ev.ID, PushedAt: c.PushedAt, Environments: byImage[k],
-		}, &stateRead{recs, err})
-		if err != nil {
-			errs = append(errs, err)
+			Cause: state.CauseReconcile, EventID: ev.ID, PushedAt: c.PushedAt,
 		}
-		if res.Version == "" || (r.Version != "" && semver.MustParse(r.Version).GreaterThan(semver.MustParse(res.Version))) {
-			res.Tag, res.Version, res.Digest = r.Tag, r.Version, r.Digest
+		var synced []Row
+		for _, name := range byImage[k] {
+			switch p := plans[name]; p.action {
+			case inSync:
+				synced = append(synced, syncedRows(name, doc.Environments[name], p.rec)...)
+			case stay:
+				synced = append(synced, environmentRows(name, doc.Environments[name], p.reason, nil)...)
+			case catchUp:
+				req.Environments = append(req.Environments, name)
+			}
 		}
-		res.Results = append(res.Results, r.Results...)
-		if r.Error != "" {
-			res.Error = r.Error
+		if len(synced) > 0 {
+			r := Result{Repository: repo, Tag: c.Tag, Version: c.version.String(), Digest: c.Digest, Cause: state.CauseReconcile, Results: synced}
+			d.finish(ctx, req, r, start)
+			res.merge(r)
+		}
+		if len(req.Environments) > 0 {
+			r, err := d.deploy(ctx, req, &stateRead{recs: deploying})
+			if err != nil {
+				errs = append(errs, err)
+			}
+			res.merge(r)
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// actOnPlans carries out, for the environments that need more than the
+// fleet's observation, what comes before deploying: it reads their records
+// again, as the fleet's may be minutes old by now (an environment whose
+// record changed meanwhile is decided again from it, and its services left
+// to the deploy path to describe anew), and writes the repairs. It updates
+// plans, and puts in deploying the record of each environment to deploy.
+// It returns the rows of the environments that failed, and the errors of
+// them a retry could fix.
+func (d *Deployer) actOnPlans(ctx context.Context, repo string, doc *config.Document, images []target.Image, fleetRecs map[string]state.Record, acting []string, plans map[string]reconcilePlan, deploying map[string]state.Record) ([]Row, []error) {
+	var rows []Row
+	var errs []error
+	failed := func(name string, err error) {
+		rows = append(rows, environmentRows(name, doc.Environments[name], "", err)...)
+		errs = append(errs, retryable(name, "", err)...)
+		delete(plans, name)
+	}
+	fresh, err := d.State.GetMany(ctx, repo, acting)
+	var unreadable *state.Unreadable
+	if err != nil && !errors.As(err, &unreadable) {
+		for _, name := range acting {
+			failed(name, err)
+		}
+		return rows, errs
+	}
+	for _, name := range acting {
+		if bad := unreadable.Of(name); bad != nil {
+			failed(name, bad)
+			continue
+		}
+		p, latest := plans[name], recordOf(fresh, name)
+		if observed := recordOf(fleetRecs, name); parameterVersion(latest) != parameterVersion(observed) {
+			p = planReconcile(images, doc.Environments[name], latest, nil, nil, d.now())
+		} else if p.repaired != nil {
+			written, err := d.writeRepair(ctx, *p.repaired)
+			if err != nil {
+				failed(name, err)
+				continue
+			}
+			latest, p.rec = &written, &written
+		}
+		plans[name] = p
+		if p.action == catchUp && latest != nil {
+			deploying[name] = *latest
+		}
+	}
+	return rows, errs
+}
+
+// merge adds the rows of one image's request to a repository's result,
+// which names the highest version among them.
+func (res *Result) merge(r Result) {
+	if res.Version == "" || (r.Version != "" && semver.MustParse(r.Version).GreaterThan(semver.MustParse(res.Version))) {
+		res.Tag, res.Version, res.Digest = r.Tag, r.Version, r.Digest
+	}
+	res.Results = append(res.Results, r.Results...)
+	if r.Error != "" {
+		res.Error = r.Error
+	}
+}
+
+// recordOf returns an environment's record in recs, nil when it has none.
+func recordOf(recs map[string]state.Record, name string) *state.Record {
+	if rec, ok := recs[name]; ok {
+		return &rec
+	}
+	return nil
+}
+
+// parameterVersion is the version of the parameter a record was read
+// from, 0 for no record.
+func parameterVersion(rec *state.Record) int64 {
+	if rec == nil {
+		return 0
+	}
+	return rec.ParameterVersion
+}
+
+// syncedRows are the rows of an environment in sync: every service
+// unchanged, running what its record says.
+func syncedRows(name string, env *config.Environment, rec *state.Record) []Row {
+	rows := make([]Row, len(env.Services))
+	for i, svc := range env.Services {
+		rows[i] = Row{
+			Environment: name, Cluster: env.Cluster, Service: svc, Outcome: Unchanged,
+			Image: rec.Image, TaskDefinition: rec.Services[svc].TaskDefinition,
+		}
+	}
+	return rows
+}
+
+// reconcileAction is what a reconcile does to a push environment once its
+// record reads as ECS says it should.
+type reconcileAction int
+
+const (
+	// leave: no image the environment's policy accepts is runnable and
+	// not held; nothing is reported.
+	leave reconcileAction = iota
+	// inSync: the environment runs the best image, as its record says;
+	// nothing is done and no further call made.
+	inSync
+	// stay: the record says the environment is where the best image may
+	// not take it (ahead of it after a forced deploy, or the same version
+	// under another digest): it is skipped with compareState's reason, as
+	// the deploy path would skip it.
+	stay
+	// catchUp: the environment is behind, or not provably in sync; the
+	// deploy path decides, from ECS's task definitions.
+	catchUp
+)
+
+// reconcilePlan is what a reconcile does to one push environment.
+type reconcilePlan struct {
+	// repaired is the environment's record brought up to what ECS says,
+	// to be written before anything else; nil when it needs no repair.
+	repaired *state.Record
+	action   reconcileAction
+	// candidate is the image the environment is to run (not for leave),
+	// and rec its record as decided from (the repaired one, if any).
+	candidate candidate
+	rec       *state.Record
+	reason    policy.Reason // why it stays
+}
+
+// planReconcile decides what a reconcile does to one push environment from
+// the fleet's observation of it: its record (nil: none), its services as
+// ECS describes them (nil: not described) and what ECS says of the
+// deployments the record names (views, from ecsViews). A record ECS moved
+// on from (a rollout that ended, a rollback) is repaired first, and the
+// rest decided from the repaired record, so that a version a rollback
+// held is not deployed again. It calls nothing.
+func planReconcile(images []target.Image, env *config.Environment, rec *state.Record, services map[string]target.Service, views map[string]ecsView, now time.Time) reconcilePlan {
+	var p reconcilePlan
+	if rec != nil && services != nil {
+		if repaired, changed := repairRecord(*rec, views, now); changed {
+			rec, p.repaired = &repaired, &repaired
+		}
+	}
+	p.rec = rec
+	c, ok := best(images, env, rec)
+	if !ok {
+		return p
+	}
+	p.candidate = c
+	req := Request{Tag: c.Tag, Digest: c.Digest, Cause: state.CauseReconcile}
+	switch reason := compareState(req, c.version, rec); {
+	case services == nil:
+		// Without ECS's word the record may say what is no longer so.
+		p.action = catchUp
+	case reason != policy.Accepted:
+		p.action, p.reason = stay, reason
+	case runsCandidate(c, env, rec, services):
+		p.action = inSync
+	default:
+		p.action = catchUp
+	}
+	return p
+}
+
+// runsCandidate reports whether an environment provably runs a candidate:
+// its record names the candidate's digest and version, and ECS runs, in
+// every service the environment configures, the revision the record names
+// for it, under ECS's own deployment controller. Anything else (no record,
+// another digest, a service the record lacks or ECS does not describe,
+// drift) is for the deploy path to decide.
+func runsCandidate(c candidate, env *config.Environment, rec *state.Record, services map[string]target.Service) bool {
+	if rec == nil || services == nil || rec.Digest != c.Digest || rec.Version != c.version.String() {
+		return false
+	}
+	for _, name := range env.Services {
+		entry, recorded := rec.Services[name]
+		svc, described := services[ecsref.ServiceName(name)]
+		if !recorded || !described || !svc.ECSControlled() || !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition) {
+			return false
+		}
+	}
+	return true
 }
 
 // best returns the highest version among the images that an environment's

@@ -4,6 +4,7 @@
 package state
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -296,37 +297,73 @@ func (s *Store) GetVersion(ctx context.Context, repository, environment string, 
 	return rec, err
 }
 
-// GetMany returns the records of several environments, reading up to ten per
-// call. Environments without a record are absent from the map. When some
-// records cannot be decoded it returns the others with an *Unreadable
-// error saying which.
+// Key names the record of one environment of one repository.
+type Key struct {
+	Repository, Environment string
+}
+
+// GetMany returns the records of several environments of one repository,
+// reading up to ten per call. Environments without a record are absent
+// from the map. When some records cannot be decoded it returns the others
+// with an *Unreadable error saying which; any other error is a read that
+// failed, and no records come with it.
 func (s *Store) GetMany(ctx context.Context, repository string, environments []string) (map[string]Record, error) {
+	keys := make([]Key, len(environments))
+	for i, env := range environments {
+		keys[i] = Key{Repository: repository, Environment: env}
+	}
+	got, err := s.GetKeys(ctx, keys)
 	var bad *Unreadable
-	recs := make(map[string]Record, len(environments))
-	byName := make(map[string]string, len(environments))
-	names := make([]string, 0, len(environments))
-	for _, env := range environments {
-		n := s.Name(repository, env)
-		byName[n] = env
+	if err != nil && !errors.As(err, &bad) {
+		return nil, err // it names the parameters, and so the repository
+	}
+	recs := make(map[string]Record, len(got))
+	for k, rec := range got {
+		recs[k.Environment] = rec
+	}
+	return recs, err
+}
+
+// GetKeys returns the records of environments of any repositories, reading
+// ten per call whatever repository each belongs to, so that a reconcile
+// reads a fleet's records in a tenth as many calls. Environments without a
+// record are absent from the map. When some records cannot be decoded it
+// returns the others with an *Unreadable error saying which; any other
+// error is a read that failed, and no records come with it.
+func (s *Store) GetKeys(ctx context.Context, keys []Key) (map[Key]Record, error) {
+	var bad *Unreadable
+	recs := make(map[Key]Record, len(keys))
+	byName := make(map[string]Key, len(keys))
+	names := make([]string, 0, len(keys))
+	for _, k := range keys {
+		n := s.Name(k.Repository, k.Environment)
+		if _, dup := byName[n]; dup {
+			continue
+		}
+		byName[n] = k
 		names = append(names, n)
 	}
 	for chunk := range slices.Chunk(names, 10) {
 		out, err := s.client.GetParameters(ctx, &ssm.GetParametersInput{Names: chunk})
 		if err != nil {
-			return nil, fmt.Errorf("read state of %s: %w", repository, err)
+			return nil, fmt.Errorf("read state %s: %w", strings.Join(chunk, ", "), err)
 		}
 		for _, p := range out.Parameters {
 			name := aws.ToString(p.Name)
+			k, ok := byName[name]
+			if !ok {
+				continue // not a name we asked for
+			}
 			rec, err := decode(name, aws.ToString(p.Value))
 			if err != nil {
 				if bad == nil {
-					bad = &Unreadable{Environments: map[string]error{}}
+					bad = &Unreadable{Keys: map[Key]error{}}
 				}
-				bad.Environments[byName[name]] = err
+				bad.Keys[k] = err
 				continue
 			}
 			rec.ParameterVersion = p.Version
-			recs[byName[name]] = rec
+			recs[k] = rec
 		}
 	}
 	if bad != nil {
@@ -335,25 +372,68 @@ func (s *Store) GetMany(ctx context.Context, repository string, environments []s
 	return recs, nil
 }
 
-// Unreadable is the error of GetMany when some environments' records could
+// Unreadable is the error of GetMany and GetKeys when some records could
 // be read but not decoded: one environment's bad record fails that
 // environment only, and the others' records come with it.
 type Unreadable struct {
-	Environments map[string]error // by environment
+	Keys map[Key]error // the decoding error of each record
 }
 
 // Error lists the environments whose records are unreadable.
 func (u *Unreadable) Error() string {
-	names := slices.Sorted(maps.Keys(u.Environments))
-	return "unreadable state of " + strings.Join(names, ", ") + ": " + u.Environments[names[0]].Error()
+	keys := slices.SortedFunc(maps.Keys(u.Keys), func(a, b Key) int {
+		return cmp.Or(cmp.Compare(a.Repository, b.Repository), cmp.Compare(a.Environment, b.Environment))
+	})
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.Repository + "/" + k.Environment
+	}
+	return "unreadable state of " + strings.Join(names, ", ") + ": " + u.Keys[keys[0]].Error()
 }
 
-// Of returns the error of one environment's record, nil when it was read.
+// Of returns the error of one environment's record, nil when it was read,
+// in the answer of GetMany: every key is of one repository.
 func (u *Unreadable) Of(environment string) error {
 	if u == nil {
 		return nil
 	}
-	return u.Environments[environment]
+	for k, err := range u.Keys {
+		if k.Environment == environment {
+			return err
+		}
+	}
+	return nil
+}
+
+// OfKey returns the error of one record, nil when it was read.
+func (u *Unreadable) OfKey(k Key) error {
+	if u == nil {
+		return nil
+	}
+	return u.Keys[k]
+}
+
+// Only returns the part of the error about one repository's records (an
+// *Unreadable), as GetMany would have answered for it; nil when they were
+// all read.
+func (u *Unreadable) Only(repository string) error {
+	if u == nil {
+		return nil
+	}
+	var part *Unreadable
+	for k, err := range u.Keys {
+		if k.Repository != repository {
+			continue
+		}
+		if part == nil {
+			part = &Unreadable{Keys: map[Key]error{}}
+		}
+		part.Keys[k] = err
+	}
+	if part == nil {
+		return nil
+	}
+	return part
 }
 
 // Put writes a record, creating a new version of its parameter, and returns

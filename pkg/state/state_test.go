@@ -281,3 +281,81 @@ func TestPrefixNormalisedLikeTheConfigStore(t *testing.T) {
 		}
 	}
 }
+
+func TestStateOfAFleetIsReadTenACall(t *testing.T) {
+	f := &fakeSSM{params: map[string]string{}}
+	s := NewStore(f, "/p")
+	var keys []Key
+	want := map[Key]string{}
+	for r := range 7 {
+		for _, env := range []string{"dev", "staging", "production"} {
+			k := Key{Repository: fmt.Sprintf("team/app-%d", r), Environment: env}
+			keys = append(keys, k)
+			if r == 3 && env == "staging" {
+				continue // no record yet
+			}
+			if _, err := s.Put(context.Background(), Record{Repository: k.Repository, Environment: env, Version: "1.0.0"}); err != nil {
+				t.Fatal(err)
+			}
+			want[k] = k.Repository + "/" + env
+		}
+	}
+	bad := Key{Repository: "team/app-5", Environment: "dev"}
+	f.params[s.Name(bad.Repository, bad.Environment)] = "{not a record"
+	delete(want, bad)
+
+	got, err := s.GetKeys(context.Background(), append(keys, keys[0])) // a key asked twice is read once
+	var unreadable *Unreadable
+	if !errors.As(err, &unreadable) {
+		t.Fatalf("GetKeys error = %v, want *Unreadable", err)
+	}
+	if f.getParamsCalls != 3 {
+		t.Errorf("GetParameters calls = %d, want 3 for 21 records of 7 repositories", f.getParamsCalls)
+	}
+	gotNames := map[Key]string{}
+	for k, rec := range got {
+		gotNames[k] = rec.Repository + "/" + rec.Environment
+	}
+	if diff := cmp.Diff(want, gotNames); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if e := unreadable.OfKey(bad); e == nil || !strings.Contains(e.Error(), "not a state record") {
+		t.Errorf("OfKey(%v) = %v, want it unreadable", bad, e)
+	}
+	if e := unreadable.OfKey(Key{Repository: "team/app-6", Environment: "dev"}); e != nil {
+		t.Errorf("a record read has error %v", e)
+	}
+	if !strings.Contains(err.Error(), "team/app-5/dev") {
+		t.Errorf("error %q does not name the record", err)
+	}
+
+	// One repository's part of the error is what GetMany answers for it.
+	var part *Unreadable
+	if !errors.As(unreadable.Only("team/app-5"), &part) || part.Of("dev") == nil || len(part.Keys) != 1 {
+		t.Errorf("Only(team/app-5) = %v, want the dev record unreadable", unreadable.Only("team/app-5"))
+	}
+	if e := unreadable.Only("team/app-4"); e != nil {
+		t.Errorf("Only(team/app-4) = %v, want nil: its records were read", e)
+	}
+	recs, err := s.GetMany(context.Background(), "team/app-5", []string{"dev", "staging"})
+	if !errors.As(err, &part) || part.Of("dev") == nil || part.Of("staging") != nil || recs["staging"].Version != "1.0.0" {
+		t.Errorf("GetMany = %v, %v; want staging read and dev unreadable", recs, err)
+	}
+}
+
+func TestStateOfAFleetReadFailure(t *testing.T) {
+	f := &fakeSSM{params: map[string]string{}}
+	s := NewStore(&failingGetParameters{fakeSSM: f}, "/p")
+	_, err := s.GetKeys(context.Background(), []Key{{Repository: "r", Environment: "dev"}})
+	var unreadable *Unreadable
+	if err == nil || errors.As(err, &unreadable) || !strings.Contains(err.Error(), "/p/state/r/dev") {
+		t.Errorf("GetKeys error = %v, want a read error naming the parameter", err)
+	}
+}
+
+// failingGetParameters is a parameter store whose GetParameters fails.
+type failingGetParameters struct{ *fakeSSM }
+
+func (f *failingGetParameters) GetParameters(context.Context, *ssm.GetParametersInput, ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+	return nil, errors.New("ThrottlingException: Rate exceeded")
+}
