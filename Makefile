@@ -144,13 +144,14 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzImageFor$$' -fuzztime=$(FUZZTIME) -fuzzminimizetime=$(FUZZMINIMIZETIME) ./pkg/taskdef
 
 ## bench: what a deployment costs in AWS API calls and in time, against moto through
-## the counting proxy with a latency L injected into every call: calls per decision
-## and what each is for, wall time as a multiple of L, a burst of 1,000 pushes,
+## the counting proxy with every call taking L in all, moto's own time included:
+## the goals, calls per event and what each is for, sequential levels and wall time
+## as a multiple of L, a reconcile, a burst of 1,000 pushes,
 ## cold starts under the Runtime Interface Emulator, binary sizes and memory, then
 ## the Go benchmarks of the pure parts. make bench prints the report; make
 ## bench-report also writes it to docs/benchmarks.md (tracked), and refuses a partial
 ## run. Not part of make test. BENCH_FLAGS passes flags to the report, e.g.
-## BENCH_FLAGS='-latency=50ms -reps=9' or (make bench only) '-skip=burst,cold'.
+## BENCH_FLAGS='-latency=150ms -reps=9' or (make bench only) '-skip=burst,cold'.
 BENCH_FLAGS ?=
 BENCH_REPORT := docs/benchmarks.md
 

@@ -3,6 +3,7 @@ package bench
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -71,7 +72,7 @@ func burstRepository(r int) string { return fmt.Sprintf("svc-%02d", r) }
 type burstResult struct {
 	Workers      int // concurrent function instances
 	Events       int
-	Latency      time.Duration
+	Latency      time.Duration // every call takes this in all (Proxy.SetCallTime); 0: moto's own time
 	Wall         time.Duration
 	Calls        map[string]int
 	Outcomes     map[string]int // outcome (and reason) -> service rows
@@ -101,6 +102,7 @@ func runBurst(t *testing.T, workers int, latency time.Duration) burstResult {
 	w := newWorld(t)
 	for r := range burstRepositories {
 		repo := burstRepository(r)
+		awstest.Must(w.env.Local.CreateRepository(t.Context(), repo))(t)
 		envs := map[string]environment{}
 		for name, e := range burstEnvironments {
 			svc := repo + "-" + name
@@ -111,16 +113,7 @@ func runBurst(t *testing.T, workers int, latency time.Duration) burstResult {
 		}
 		w.configure(t, repo, envs)
 	}
-	var events [][]byte
-	for r := range burstRepositories {
-		repo := burstRepository(r)
-		for _, tag := range burstTags(r) {
-			// The deployer does not look pushed images up in ECR, so the
-			// images need not exist there: the digest is the manifest's.
-			p := pushEvent(repo, tag, localaws.Digest(localaws.ImageManifest(repo+":"+tag)))
-			events = append(events, rawPush(p))
-		}
-	}
+	events := seedBurst(t, w)
 	rand.New(rand.NewPCG(2026, 11)).Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
 
 	// Count calls with a hook and keep the proxy's log short, so that the
@@ -132,8 +125,8 @@ func runBurst(t *testing.T, workers int, latency time.Duration) burstResult {
 		defer mu.Unlock()
 		calls[c.Operation]++
 	})
-	w.env.Proxy.SetLatency(latency)
-	defer w.env.Proxy.SetLatency(0)
+	w.env.Proxy.SetCallTime(latency)
+	defer w.env.Proxy.SetCallTime(0)
 
 	res := burstResult{Workers: workers, Events: len(events), Latency: latency, Outcomes: map[string]int{}}
 	handlers := make([]*handler.Handler, workers)
@@ -187,7 +180,7 @@ func runBurst(t *testing.T, workers int, latency time.Duration) burstResult {
 	runtime.ReadMemStats(&after)
 	res.PeakRSS = peakRSS()
 	res.AllocPer = (after.TotalAlloc - before.TotalAlloc) / uint64(len(events))
-	w.env.Proxy.SetLatency(0)
+	w.env.Proxy.SetCallTime(0)
 	mu.Lock()
 	res.Calls = maps.Clone(calls)
 	mu.Unlock()
@@ -206,6 +199,44 @@ func runBurst(t *testing.T, workers int, latency time.Duration) burstResult {
 		}
 	}
 	return res
+}
+
+// seedBurst puts every image of the burst into ECR, as the pushes would
+// have, since the deployer checks that each push's tag still names its
+// digest, and returns the push events, in order by repository. The images
+// are put by a few workers at once, straight into moto.
+func seedBurst(t *testing.T, w *world) [][]byte {
+	t.Helper()
+	type image struct{ repo, tag string }
+	var images []image
+	for r := range burstRepositories {
+		for _, tag := range burstTags(r) {
+			images = append(images, image{burstRepository(r), tag})
+		}
+	}
+	events := make([][]byte, len(images))
+	errs := make([]error, len(images))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := range next {
+				im := images[i]
+				digest, err := w.env.Local.PutImage(t.Context(), im.repo, im.tag, localaws.ImageManifest(im.repo+":"+im.tag))
+				errs[i] = err
+				events[i] = rawPush(pushEvent(im.repo, im.tag, digest))
+			}
+		})
+	}
+	for i := range images {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return events
 }
 
 // highestAccepted returns the highest of tags that e's policy accepts.

@@ -72,44 +72,40 @@ func longestChain(calls []awstest.Call) []awstest.Call {
 	return chain
 }
 
-// CriticalPath is the chain of calls the wall time waited on: walking back
-// from the call that ended last, each time to the call that ended last
-// before it started.
-func (m measurement) CriticalPath() []awstest.Call { return criticalPath(m.Calls) }
+// Levels is the number of calls that waited on each other: the length of
+// the longest chain. With every call taking the same time L
+// (Proxy.SetCallTime), the calls of one level overlap and the chain counts
+// the levels.
+func (m measurement) Levels() int { return len(m.Chain()) }
 
-func criticalPath(calls []awstest.Call) []awstest.Call {
-	var path []awstest.Call
-	var cur *awstest.Call
-	for {
-		var next *awstest.Call
-		for i := range calls {
-			c := &calls[i]
-			if cur != nil && c.End.After(cur.Start) {
-				continue
-			}
-			if next == nil || c.End.After(next.End) {
-				next = c
-			}
-		}
-		if next == nil {
-			break
-		}
-		path = append(path, *next)
-		cur = next
-	}
-	slices.Reverse(path)
-	return path
-}
-
-// Service returns the time the calls on the critical path took beyond the
-// injected latency l: moto's own time (and the proxy's), including waiting
-// for moto to finish other requests.
-func (m measurement) Service(l time.Duration) time.Duration {
+// LongestCall returns the duration of the longest call: more than L when
+// moto took longer than L over a call, which then delayed the calls after
+// it beyond the level's L.
+func (m measurement) LongestCall() time.Duration {
 	var d time.Duration
-	for _, c := range m.CriticalPath() {
-		d += max(c.End.Sub(c.Start)-l, 0)
+	for _, c := range m.Calls {
+		d = max(d, c.End.Sub(c.Start))
 	}
 	return d
+}
+
+// levelRange returns the fewest and the most levels over the runs.
+func levelRange(ms []measurement) (lo, hi int) {
+	for i, m := range ms {
+		n := m.Levels()
+		if i == 0 {
+			lo, hi = n, n
+		}
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	return lo, hi
+}
+
+// within reports whether a wall time proves at most levels calls waited on
+// each other: with every call taking at least l, levels+1 calls in sequence
+// take at least (levels+1)·l, whatever ecrdeploy does between them.
+func within(wall, l time.Duration, levels int) bool {
+	return wall < time.Duration(levels+1)*l
 }
 
 // median returns the measurement of median wall time (the lower middle one
@@ -153,9 +149,32 @@ type apiRequest struct {
 	} `json:"Entries"`
 }
 
+// callKind is what made a measurement's calls, for naming their purposes.
+type callKind int
+
+const (
+	pushCalls      callKind = iota // an ECR push event
+	manualCalls                    // a promote or a plan
+	rolloutCalls                   // an ECS deployment state change
+	reconcileCalls                 // the reconcile schedule
+)
+
+// kindOf returns what made the calls of a scenario, from its name.
+func kindOf(scenario string) callKind {
+	switch {
+	case strings.HasPrefix(scenario, "ECS"):
+		return rolloutCalls
+	case strings.HasPrefix(scenario, "promote"), strings.HasPrefix(scenario, "plan"):
+		return manualCalls
+	case strings.HasPrefix(scenario, "reconcile"):
+		return reconcileCalls
+	}
+	return pushCalls
+}
+
 // purposes names what each call (in arrival order) was for, from its
-// operation, its request and the calls before it.
-func purposes(calls []awstest.Call) []string {
+// operation, its request, the calls before it and what made them.
+func purposes(calls []awstest.Call, kind callKind) []string {
 	out := make([]string, len(calls))
 	described := map[string]bool{}
 	ecsSeen, sourceRead := false, false
@@ -170,6 +189,8 @@ func purposes(calls []awstest.Call) []string {
 				p = "read the configuration document " + r.Name + " (not in the cache)"
 			case strings.Contains(r.Name[strings.LastIndexByte(r.Name, '/')+1:], ":"):
 				p = "verify: read the state record one version before ours (" + r.Name + "), another writer came in between"
+			case kind == rolloutCalls:
+				p = "read the state record of the environment whose service it is (" + r.Name + "): does it name this deployment?"
 			case !ecsSeen:
 				p = "read the state record of the source environment (" + r.Name + ")"
 				sourceRead = true
@@ -205,6 +226,11 @@ func purposes(calls []awstest.Call) []string {
 			p = "point " + r.Service + " at " + shortTD(r.TaskDefinition)
 		case "PutParameter":
 			p = "record the new state (" + r.Name + ")"
+			if kind == rolloutCalls {
+				p = "record the rollout in the state (" + r.Name + ")"
+			}
+		case "GetCallerIdentity":
+			p = "learn the function's own account (once per instance), concurrently with the first reads"
 		case "PutEvents":
 			kinds := map[string]int{}
 			for _, e := range r.Entries {
@@ -229,9 +255,16 @@ func purposes(calls []awstest.Call) []string {
 			if len(r.ImageIDs) > 0 {
 				ref = r.ImageIDs[0].ImageTag + r.ImageIDs[0].ImageDigest
 			}
-			if sourceRead {
+			switch {
+			case len(r.ImageIDs) == 0:
+				p = "list the tagged images of " + r.RepositoryName
+			case r.ImageIDs[0].ImageTag == "":
+				p = "look the recorded digest " + shortDigest(r.ImageIDs[0].ImageDigest) + " up in ECR: the image still exists"
+			case sourceRead:
 				p = "check that the source's tag " + ref + " still names the recorded digest (else deploy by digest)"
-			} else {
+			case kind == pushCalls:
+				p = "check that the tag " + ref + " still names the pushed digest in ECR (else the push is stale), concurrently with the reads"
+			default:
 				p = "resolve the tag " + ref + " to its digest in ECR"
 			}
 		default:
@@ -240,6 +273,14 @@ func purposes(calls []awstest.Call) []string {
 		out[i] = p
 	}
 	return out
+}
+
+// shortDigest returns a digest cut to its algorithm and first 12 hex digits.
+func shortDigest(d string) string {
+	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return alg + ":" + hex[:12] + "…"
+	}
+	return d
 }
 
 // shortTD returns family:revision of a task definition ARN.

@@ -15,29 +15,42 @@ import (
 var (
 	reportPath   = flag.String("report", "", "run the benchmarks and write the report (Markdown) to this file, or only print it with -report=-; without it TestReport is skipped")
 	goBenchPath  = flag.String("gobench", "", "a file with the output of go test -bench -benchmem, to include in the report")
-	latencyFlag  = flag.Duration("latency", 20*time.Millisecond, "the latency L injected into every AWS call")
+	latencyFlag  = flag.Duration("latency", levelCallTime, "the latency L of every AWS call: each takes L in all, moto's own time included (Proxy.SetCallTime)")
 	repsFlag     = flag.Int("reps", 7, "how often each timed deployment is repeated (the median is reported)")
-	burstLatency = flag.Duration("burst-latency", 0, "the latency injected into every AWS call of the burst")
+	burstLatency = flag.Duration("burst-latency", 0, "the latency of every AWS call of the burst (Proxy.SetCallTime); 0: moto's own time")
 	coldRuns     = flag.Int("cold-runs", 10, "cold starts of each function (the median is reported)")
 	commandFlag  = flag.String("command", "", "the command that produced the report, as the report should name it")
 	skipFlag     = flag.String("skip", "", "sections to leave out, comma-separated: burst, cold (for a quick look)")
 )
+
+// commandLine is the go test command that ran the report, with the
+// package's flags that were set.
+func commandLine() string {
+	args := []string{"go test ./internal/bench -run TestReport -v -args"}
+	flag.Visit(func(f *flag.Flag) {
+		if !strings.HasPrefix(f.Name, "test.") {
+			args = append(args, "-"+f.Name+"="+f.Value.String())
+		}
+	})
+	return strings.Join(args, " ")
+}
 
 // report is everything TestReport measured.
 type report struct {
 	Date    time.Time
 	Machine machine
 	Command string
-	Latency time.Duration
+	Latency time.Duration // L: every call takes L in all (Proxy.SetCallTime)
 	Reps    int
 
-	Single  singleResults
-	Five    []measurement // five environments, own families
-	Mono    []measurement // five environments, one family
-	Bursts  []burstResult
-	Cold    []coldStart
-	GoBench []goBenchmark
-	Skipped []string // sections not measured, with why
+	Single    singleResults
+	Five      []measurement // five environments, own families
+	Mono      []measurement // five environments, one family
+	Reconcile reconcileResults
+	Bursts    []burstResult
+	Cold      []coldStart
+	GoBench   []goBenchmark
+	Skipped   []string // sections not measured, with why
 }
 
 // machine describes where the report was made.
@@ -106,7 +119,7 @@ func TestReport(t *testing.T) {
 	}
 	r := &report{Date: time.Now().UTC(), Machine: describeMachine(), Command: *commandFlag, Latency: L, Reps: reps}
 	if r.Command == "" {
-		r.Command = "go test ./internal/bench -run TestReport -v -args -report=" + *reportPath
+		r.Command = commandLine()
 	}
 	if *reportPath != "-" {
 		// Fail before the benchmarks run, not after, if the report has nowhere to go.
@@ -122,6 +135,7 @@ func TestReport(t *testing.T) {
 	t.Run("single", func(t *testing.T) { r.Single = runSingle(t, L, reps) })
 	t.Run("five", func(t *testing.T) { r.Five = runFive(t, L, reps, false) })
 	t.Run("mono", func(t *testing.T) { r.Mono = runFive(t, L, reps, true) })
+	t.Run("reconcile", func(t *testing.T) { r.Reconcile = runReconcile(t, L) })
 	if skip["burst"] {
 		r.Skipped = append(r.Skipped, "burst (-skip=burst)")
 	} else {

@@ -148,11 +148,16 @@ func rawPush(p event.Push) []byte {
 }
 
 // outcomes summarises a result as "environment: outcome reason" lines, in
-// result order.
+// result order; a row that records a rollout (an ECS event) says "rollout"
+// and its status, and a reconcile's rows name their repository
+// ("repository/environment: …").
 func outcomes(res deploy.Result) string {
 	var parts []string
 	for _, r := range res.Results {
 		s := string(r.Outcome)
+		if s == "" && r.Rollout != "" {
+			s = "rollout " + string(r.Rollout)
+		}
 		if r.Reason != "" {
 			s += " " + string(r.Reason)
 		}
@@ -160,6 +165,21 @@ func outcomes(res deploy.Result) string {
 			s = r.Environment + ": " + s
 		}
 		parts = append(parts, s)
+	}
+	for _, repo := range res.Repositories {
+		for _, r := range repo.Results {
+			s := string(r.Outcome)
+			if r.Reason != "" {
+				s += " " + string(r.Reason)
+			}
+			parts = append(parts, repo.Repository+"/"+r.Environment+": "+s)
+		}
+		if repo.Error != "" {
+			parts = append(parts, repo.Repository+": error: "+repo.Error)
+		}
+	}
+	for _, repo := range res.NotReached {
+		parts = append(parts, repo+": not reached")
 	}
 	if res.Error != "" {
 		parts = append(parts, "error: "+res.Error)
