@@ -19,6 +19,12 @@
 //
 //	awstest.Must(env.Local.PutParameter(t.Context(), name, value))(t)
 //
+// In throttling mode ([Proxy.Throttle] with [NewBuckets]) the proxy answers
+// ThrottlingException as AWS's request token buckets would, one bucket per
+// account, region and action category, with the sizes and refill rates AWS
+// documents (scaled down for a scaled-down fleet), and counts what it
+// throttled ([Proxy.Throttled]).
+//
 // Because every test resets the one moto server, tests that call [New] must
 // not run in parallel with each other; [New] fails the test if they overlap.
 //

@@ -42,6 +42,9 @@ type Call struct {
 	Forwarded bool
 	// Fault reports whether an injected fault changed this call.
 	Fault bool
+	// Throttled reports whether the proxy's throttling mode answered this
+	// call ThrottlingException (see [Proxy.Throttle]).
+	Throttled bool
 }
 
 // ReadOnly reports whether the operation only reads, judged by the AWS naming
@@ -143,6 +146,9 @@ type Proxy struct {
 	before     []hook
 	onCall     []func(Call)
 	intercepts []intercept
+	buckets    *Buckets
+
+	accounts accountCache
 }
 
 // NewProxy returns a proxy that forwards to the moto server at target, such
@@ -355,24 +361,37 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	res := result{}
+	auth := r.Header.Get("Authorization")
+	reject := func() result {
+		return result{status: writeResponse(w, awsError(r.Header, call, throttled(r.Header, call))), throttled: true}
+	}
 	switch {
 	case callTime > 0:
-		res = p.serveInTime(ctx, w, r, call, body, callTime)
+		// A throttled call takes the call time too: AWS answers it after
+		// a round trip.
+		if !p.throttle(ctx, call, auth) {
+			res = p.serveInTime(ctx, w, r, call, body, callTime)
+		} else if p.sleep(ctx, callTime) {
+			res = reject()
+		}
 	case p.sleep(ctx, latency):
-		fault, ok := p.takeFault(call)
-		res = p.serve(ctx, w, r, call, body, fault, ok)
-		res.fault = ok
+		if p.throttle(ctx, call, auth) {
+			res = reject()
+		} else {
+			fault, ok := p.takeFault(call)
+			res = p.serve(ctx, w, r, call, body, fault, ok)
+			res.fault = ok
+		}
 	}
 
 	p.mu.Lock()
 	// Reset may have emptied the log while this call was in flight.
+	c := &call
 	if idx < len(p.log) {
-		c := &p.log[idx]
-		c.End, c.Status, c.Forwarded, c.Fault = time.Now(), res.status, res.forwarded, res.fault
-		call = *c
-	} else {
-		call.End, call.Status, call.Forwarded, call.Fault = time.Now(), res.status, res.forwarded, res.fault
+		c = &p.log[idx]
 	}
+	c.End, c.Status, c.Forwarded, c.Fault, c.Throttled = time.Now(), res.status, res.forwarded, res.fault, res.throttled
+	call = *c
 	after := slices.Clone(p.onCall)
 	p.mu.Unlock()
 	for _, fn := range after {
@@ -384,6 +403,22 @@ type result struct {
 	status    int
 	forwarded bool
 	fault     bool
+	throttled bool
+}
+
+// throttled is the answer of a throttled call, with the error code AWS uses
+// for throttling in the call's protocol and the message ECS's documentation
+// quotes.
+func throttled(h http.Header, call Call) Fault {
+	f := Throttling()
+	switch {
+	case h.Get("X-Amz-Target") != "":
+	case call.Service == "ec2":
+		f.Code = "RequestLimitExceeded"
+	default:
+		f.Code = "Throttling"
+	}
+	return f
 }
 
 func (p *Proxy) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, call Call, body []byte, fault Fault, hasFault bool) result {
@@ -604,17 +639,8 @@ func identify(r *http.Request, body []byte) Call {
 	return c
 }
 
-// signingName returns the service of a SigV4 Authorization header:
-// "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ecs/aws4_request, ...".
+// signingName returns the service of a SigV4 Authorization header.
 func signingName(auth string) string {
-	_, cred, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return ""
-	}
-	cred, _, _ = strings.Cut(cred, ",")
-	parts := strings.Split(cred, "/")
-	if len(parts) < 5 {
-		return ""
-	}
-	return parts[len(parts)-2]
+	_, _, service := credentialScope(auth)
+	return service
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
@@ -47,18 +46,17 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 }
 
 // LoadAWS loads the AWS configuration the way every AWS tool does (so
-// AWS_ENDPOINT_URL, profiles and regions work), with the SDK's standard
-// retryer: throttling and 5xx answers are retried with backoff, never by our
-// own loops. opts are applied after ecrdeploy's own, so that a caller can
-// choose a region or profile (awsconfig.WithRegion,
-// awsconfig.WithSharedConfigProfile) as the AWS CLI's --region and --profile
-// do. It returns an error when the configuration cannot be loaded (a
-// profile that does not exist, say).
+// AWS_ENDPOINT_URL, profiles and regions work), with the SDK's adaptive
+// retryer, one rate limiter per operation (see pacer): throttling and 5xx
+// answers are retried with backoff, never by our own loops, and a client
+// that is throttled paces its calls rather than spending its retries. opts
+// are applied after ecrdeploy's own, so that a caller can choose a region or
+// profile (awsconfig.WithRegion, awsconfig.WithSharedConfigProfile) as the
+// AWS CLI's --region and --profile do. It returns an error when the
+// configuration cannot be loaded (a profile that does not exist, say).
 func LoadAWS(ctx context.Context, opts ...func(*awsconfig.LoadOptions) error) (aws.Config, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx, append([]func(*awsconfig.LoadOptions) error{
-		awsconfig.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 })
-		}),
+		awsconfig.WithRetryer(func() aws.Retryer { return newPacer() }),
 		// A hung call is abandoned and retried rather than left to eat the
 		// invocation's time; no ECS, SSM, ECR or EventBridge call that
 		// ecrdeploy makes takes anywhere near this long.

@@ -164,23 +164,43 @@ func DescribeTaskDefinition(ctx context.Context, client ECSAPI, ref string) (td 
 const concurrentRegistration = "Too many concurrent attempts to create a new revision of the specified family"
 
 // registrationAttempts bounds the attempts of one registration; with the
-// SDK's exponential backoff, eight attempts wait up to about a minute.
+// SDK's exponential backoff from 50ms, eight attempts wait up to about six
+// seconds for the other registration to finish.
 const registrationAttempts = 8
 
-// retryConcurrentRegistration makes the SDK's retryer retry ECS's
-// concurrent-registration answer, with backoff, besides what it retries
-// anyway (throttling, 5xx).
+// retryConcurrentRegistration makes the client's retryer retry ECS's
+// concurrent-registration answer too, besides what it retries anyway
+// (throttling, 5xx), for up to registrationAttempts attempts. It wraps the
+// client's retryer rather than replacing it, so that the registration keeps
+// the client's backoff, retry quota and pacing under throttling.
 func retryConcurrentRegistration(o *ecs.Options) {
-	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
-		so.MaxAttempts = registrationAttempts
-		so.Retryables = append(slices.Clone(so.Retryables), retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-			var ce *ecstypes.ClientException
-			if errors.As(err, &ce) && strings.Contains(ce.ErrorMessage(), concurrentRegistration) {
-				return aws.TrueTernary
-			}
-			return aws.UnknownTernary
-		}))
-	})
+	o.Retryer = retryAlso{Retryer: retry.AddWithMaxAttempts(o.Retryer, registrationAttempts), retryable: isConcurrentRegistration}
+}
+
+func isConcurrentRegistration(err error) bool {
+	var ce *ecstypes.ClientException
+	return errors.As(err, &ce) && strings.Contains(ce.ErrorMessage(), concurrentRegistration)
+}
+
+// retryAlso is a retryer that also retries the errors retryable reports.
+type retryAlso struct {
+	aws.Retryer
+	retryable func(error) bool
+}
+
+var _ aws.RetryerV2 = retryAlso{}
+
+func (r retryAlso) IsErrorRetryable(err error) bool {
+	return r.retryable(err) || r.Retryer.IsErrorRetryable(err)
+}
+
+// GetAttemptToken is the wrapped retryer's, which is where an adaptive
+// retryer waits for its rate limiter.
+func (r retryAlso) GetAttemptToken(ctx context.Context) (func(error) error, error) {
+	if v2, ok := r.Retryer.(aws.RetryerV2); ok {
+		return v2.GetAttemptToken(ctx)
+	}
+	return r.GetInitialToken(), nil
 }
 
 // RegisterTaskDefinition registers a revision and returns its ARN. ECS's

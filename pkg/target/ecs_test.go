@@ -1,0 +1,68 @@
+package target
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// fakeRetryer stands for a client's retryer: it retries nothing of its own
+// and counts the attempt tokens asked of it.
+type fakeRetryer struct {
+	attemptTokens int
+}
+
+var _ aws.RetryerV2 = (*fakeRetryer)(nil)
+
+func (f *fakeRetryer) IsErrorRetryable(error) bool { return false }
+func (f *fakeRetryer) MaxAttempts() int            { return 5 }
+func (f *fakeRetryer) RetryDelay(int, error) (time.Duration, error) {
+	return 7 * time.Millisecond, nil
+}
+func (f *fakeRetryer) GetRetryToken(context.Context, error) (func(error) error, error) {
+	return func(error) error { return nil }, nil
+}
+func (f *fakeRetryer) GetInitialToken() func(error) error { return func(error) error { return nil } }
+func (f *fakeRetryer) GetAttemptToken(context.Context) (func(error) error, error) {
+	f.attemptTokens++
+	return func(error) error { return nil }, nil
+}
+
+// The registration's retryer is the client's, wrapped: it adds the
+// concurrent-registration answer and attempts, and keeps the rest, the
+// attempt token (where an adaptive retryer paces) above all.
+func TestRetryConcurrentRegistrationWrapsTheClientsRetryer(t *testing.T) {
+	client := &fakeRetryer{}
+	o := ecs.Options{Retryer: client}
+	retryConcurrentRegistration(&o)
+	r, ok := o.Retryer.(aws.RetryerV2)
+	if !ok {
+		t.Fatalf("retryer %T is not an aws.RetryerV2", o.Retryer)
+	}
+
+	retryable := map[string]bool{
+		"concurrent registration": r.IsErrorRetryable(&ecstypes.ClientException{Message: aws.String(concurrentRegistration + ".")}),
+		"other ClientException":   r.IsErrorRetryable(&ecstypes.ClientException{Message: aws.String("Invalid family")}),
+		"other error":             r.IsErrorRetryable(errors.New("boom")),
+	}
+	want := map[string]bool{"concurrent registration": true, "other ClientException": false, "other error": false}
+	for k, v := range want {
+		if retryable[k] != v {
+			t.Errorf("IsErrorRetryable(%s) = %v, want %v", k, retryable[k], v)
+		}
+	}
+	if got := r.MaxAttempts(); got != registrationAttempts {
+		t.Errorf("MaxAttempts() = %d, want %d", got, registrationAttempts)
+	}
+	if d, _ := r.RetryDelay(1, errors.New("boom")); d != 7*time.Millisecond {
+		t.Errorf("RetryDelay = %v, want the client's 7ms", d)
+	}
+	if _, err := r.GetAttemptToken(t.Context()); err != nil || client.attemptTokens != 1 {
+		t.Errorf("GetAttemptToken: err %v, client's attempt tokens taken %d, want 1", err, client.attemptTokens)
+	}
+}
