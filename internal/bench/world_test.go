@@ -107,7 +107,9 @@ var settings = handler.Settings{Prefix: prefix, EventBus: "default", ConfigTTL: 
 // cold configuration cache, new connections.
 func (w *world) handler() *handler.Handler {
 	// The functions write EMF lines to standard output.
-	return handler.Wire(w.env.Config, settings, handler.Options{Log: slog.New(slog.DiscardHandler), Metrics: io.Discard})
+	// Its clients retry and pace themselves as the functions' do
+	// (handler.LoadAWS), not as the tests' clients (three attempts).
+	return handler.Wire(handler.Paced(w.env.Config), settings, handler.Options{Log: slog.New(slog.DiscardHandler), Metrics: io.Discard})
 }
 
 // deployer is the deployment library of a new function instance.

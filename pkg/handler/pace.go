@@ -102,3 +102,13 @@ func (p *pacer) GetInitialToken() func(error) error { return p.base.GetInitialTo
 func (p *pacer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
 	return p.mode(ctx).GetAttemptToken(ctx)
 }
+
+// Paced returns cfg with the retryer LoadAWS gives the functions' clients:
+// for a configuration made another way (a test's, pointed at moto), so
+// that its clients pace themselves as the functions' do.
+func Paced(cfg aws.Config) aws.Config {
+	cfg = cfg.Copy()
+	cfg.Retryer = func() aws.Retryer { return newPacer() }
+	cfg.RetryMaxAttempts, cfg.RetryMode = 0, ""
+	return cfg
+}

@@ -1,0 +1,126 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+)
+
+// The rate-limited scenarios at a size that fits make test. The report
+// (make bench) runs them at the size with AWS's buckets as
+// documented; here the fleet is scaled down and so are the buckets, by
+// the same factor where the scenario's time allows (see each test).
+
+// testFleet is the fleet of TestReconcileOfAFleetUnderThrottling: 20
+// repositories × 3 environments in 2 clusters (30 services each), 1/50 of
+// the 1,000 × 3 in 10 clusters, with 2 repositories behind.
+var testFleet = fleetShape{Repositories: 20, Clusters: 2, Behind: 2}
+
+// testFleetScale scales AWS's buckets for testFleet: 1/10, so that the
+// reads of a reconcile with nothing to do meet buckets that hold only part
+// of them (SSM's 40 shared reads a second become 4). The fleet is 1/50 of
+// the issue's, so the pressure is a fifth of the full size's. The modify
+// actions of ECS are given 2 a second with a burst of 2 instead (scaled,
+// 1/10 of 1 registration a second would take the 6 registrations a
+// minute).
+const testFleetScale = 0.1
+
+func testFleetBuckets() *awstest.Buckets {
+	b := awstest.NewBuckets(testFleetScale)
+	b.SetLimit("ecs", "Task definition modify actions", awstest.Limit{Burst: 2, Rate: 2})
+	b.SetLimit("ecs", "Service modify actions", awstest.Limit{Burst: 2, Rate: 2})
+	return b
+}
+
+// TestReconcileOfAFleetUnderThrottling: a reconcile of a fleet under AWS's
+// request buckets finishes with no environment failed by throttling, reads
+// the state ten records a call and describes services ten a call per
+// cluster, makes no mutating call when there is nothing to do, and catches
+// up the repositories that are behind.
+func TestReconcileOfAFleetUnderThrottling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds a fleet in moto")
+	}
+	s := testFleet
+	f := runFleet(t, s, testFleetBuckets, testFleetScale)
+	perCluster := s.services() / s.Clusters
+	wantDescribes := s.Clusters * ((perCluster + 9) / 10)
+	wantStateReads := (s.services() + 9) / 10
+	for _, run := range []struct {
+		name string
+		r    fleetRun
+	}{{"nothing to do", f.Idle}, {"behind", f.Behind}} {
+		r := run.r
+		t.Logf("%s: %s in %v; throttled: %s; outcomes %v", run.name, callsText(r.Calls), r.Wall, callsText(r.Throttled), r.Outcomes)
+		if len(r.Failed) > 0 || r.Err != "" || r.NotReached > 0 {
+			t.Errorf("%s: failed %v, error %q, %d repositories not reached", run.name, r.Failed, r.Err, r.NotReached)
+		}
+		if r.MaxServices > 10 || r.MixedClusters > 0 || r.MaxNames > 10 {
+			t.Errorf("%s: a DescribeServices named %d services (%d of another cluster), a GetParameters %d names; want at most 10 of one cluster, 10 names",
+				run.name, r.MaxServices, r.MixedClusters, r.MaxNames)
+		}
+	}
+	idle := f.Idle
+	if idle.Mutating > 0 || idle.Calls["DescribeTaskDefinition"] > 0 {
+		t.Errorf("nothing to do: %d mutating calls, %d DescribeTaskDefinition, want 0 (%s)", idle.Mutating, idle.Calls["DescribeTaskDefinition"], callsText(idle.Calls))
+	}
+	if got := idle.Calls["DescribeServices"] - idle.Throttled["DescribeServices"]; got != wantDescribes {
+		t.Errorf("nothing to do: %d DescribeServices answered, want %d (%d services in each of %d clusters, ten a call)", got, wantDescribes, perCluster, s.Clusters)
+	}
+	if got := idle.Calls["GetParameters"] - idle.Throttled["GetParameters"]; got != wantStateReads {
+		t.Errorf("nothing to do: %d GetParameters answered, want %d (%d records, ten a call)", got, wantStateReads, s.services())
+	}
+	if idle.throttledTotal() == 0 {
+		t.Errorf("nothing to do: no call was throttled: the buckets put no pressure on the reconcile (%s)", callsText(idle.Calls))
+	}
+	if n := f.Behind.Outcomes["deployed"]; n != f.BehindDeploys {
+		t.Errorf("behind: %d environments deployed, want %d (%v)", n, f.BehindDeploys, f.Behind.Outcomes)
+	}
+	if err := errWrong("after the reconciles", f.Wrong); err != nil {
+		t.Error(err)
+	}
+}
+
+// testBurst is the burst of TestBurstUnderThrottling: 100 pushes over 10
+// repositories (1/10 of the 1,000 over 100), through 4 instances.
+var testBurst = throttledShape{Repositories: 10, Workers: 4}
+
+// testBurstBuckets are AWS's buckets but for the ECS modify actions, which
+// get a burst of 2 and 8 a second: at AWS's 1 registration a second the
+// burst's 50 or so registrations would take most of a minute, and 8 a
+// second still throttles 4 instances that each register as fast as moto
+// answers.
+func testBurstBuckets() *awstest.Buckets {
+	b := awstest.NewBuckets(1)
+	b.SetLimit("ecs", "Task definition modify actions", awstest.Limit{Burst: 2, Rate: 8})
+	b.SetLimit("ecs", "Service modify actions", awstest.Limit{Burst: 2, Rate: 8})
+	return b
+}
+
+// TestBurstUnderThrottling: a burst of pushes under AWS's request buckets
+// ends with every environment on its highest accepted version and its
+// record agreeing, no event lost, and the deployer pacing itself: few of
+// its attempts are throttled.
+func TestBurstUnderThrottling(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a burst against moto")
+	}
+	b := runThrottledBurst(t, testBurst, testBurstBuckets(), "test buckets")
+	calls, throttled := b.total(b.Calls), b.total(b.Throttled)
+	t.Logf("%d events in %v: %d calls, %d throttled (%s), %d invocation errors, %d redelivered, %d lost; outcomes %v",
+		b.Events, b.Wall, calls, throttled, callsText(b.Throttled), b.Errors, b.Redelivered, b.Lost, b.Outcomes)
+	if err := errWrong("after the burst", b.Wrong); err != nil {
+		t.Error(err)
+	}
+	if b.Lost > 0 {
+		t.Errorf("%d events lost (their last delivery failed)", b.Lost)
+	}
+	if throttled == 0 {
+		t.Errorf("no call was throttled: the buckets put no pressure on the burst")
+	}
+	// Paced, a client waits for its bucket once it has been throttled, so
+	// that throttled attempts stay a small share of all attempts.
+	if throttled*5 > calls {
+		t.Errorf("%d of %d attempts throttled: more than one in five, the deployer does not pace itself", throttled, calls)
+	}
+}
