@@ -59,10 +59,10 @@ type fleetRun struct {
 	// cluster other than the request's. MaxNames is the most names one
 	// GetParameters read.
 	MaxServices, MixedClusters, MaxNames int
-	Outcomes                              map[string]int // outcome (and reason) -> rows
-	Failed                                []string       // rows that failed, with their error
-	NotReached                            int
-	Err                                   string // the error Reconcile returned
+	Outcomes                             map[string]int // outcome (and reason) -> rows
+	Failed                               []string       // rows that failed, with their error
+	NotReached                           int
+	Err                                  string // the error Reconcile returned
 }
 
 // fleetResult is a fleet and its two measured reconciles.

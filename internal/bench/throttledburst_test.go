@@ -196,4 +196,3 @@ func errWrong(what string, wrong []string) error {
 	n := min(len(wrong), 5)
 	return fmt.Errorf("%s: %d environments wrong, such as %v", what, len(wrong), wrong[:n])
 }
-
