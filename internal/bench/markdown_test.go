@@ -165,6 +165,7 @@ func (r *report) markdown() string {
 	r.burst(&b)
 	r.cold(&b)
 	r.goBench(&b)
+	r.fleet(&b)
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
@@ -258,6 +259,8 @@ func (r *report) goals(b *md) {
 			notes = append(notes, "Burst with "+plural(bu.Workers, "instance")+": "+w+".")
 		}
 	}
+	fr, fn := r.fleetGoals()
+	rows, notes = append(rows, fr...), append(notes, fn...)
 	if len(rows) == 0 {
 		b.p("Not measured (see the test output).")
 		return

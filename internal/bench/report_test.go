@@ -20,7 +20,7 @@ var (
 	burstLatency = flag.Duration("burst-latency", 0, "the latency of every AWS call of the burst (Proxy.SetCallTime); 0: moto's own time")
 	coldRuns     = flag.Int("cold-runs", 10, "cold starts of each function (the median is reported)")
 	commandFlag  = flag.String("command", "", "the command that produced the report, as the report should name it")
-	skipFlag     = flag.String("skip", "", "sections to leave out, comma-separated: burst, cold (for a quick look)")
+	skipFlag     = flag.String("skip", "", "sections to leave out, comma-separated: burst, cold, fleet, throttled (for a quick look)")
 )
 
 // commandLine is the go test command that ran the report, with the
@@ -48,6 +48,8 @@ type report struct {
 	Mono      []measurement // five environments, one family
 	Reconcile reconcileResults
 	Bursts    []burstResult
+	Fleet     *fleetResult    // section 6: a fleet reconciled under AWS's buckets
+	Throttled *throttledBurst // section 6: a burst under AWS's buckets
 	Cold      []coldStart
 	GoBench   []goBenchmark
 	Skipped   []string // sections not measured, with why
@@ -149,6 +151,7 @@ func TestReport(t *testing.T) {
 			})
 		}
 	}
+	r.runFleetSections(t, skip)
 	switch {
 	case skip["cold"]:
 		r.Skipped = append(r.Skipped, "cold start (-skip=cold)")

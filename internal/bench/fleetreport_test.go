@@ -1,0 +1,167 @@
+package bench
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+)
+
+var (
+	fleetRepos     = flag.Int("fleet-repos", 1000, "repositories of the fleet reconciled under AWS's request buckets (3 push environments each)")
+	fleetClusters  = flag.Int("fleet-clusters", 10, "clusters the fleet's services are spread over")
+	fleetBehind    = flag.Int("fleet-behind", 50, "repositories of the fleet given a new version before the second reconcile")
+	fleetScale     = flag.Float64("fleet-scale", 1, "scale of AWS's request buckets for the fleet and the throttled burst (1: as AWS documents them)")
+	throttledRepos = flag.Int("throttled-repos", 100, "repositories of the burst under AWS's request buckets (10 versions each)")
+	throttledWork  = flag.Int("throttled-workers", 4, "function instances taking the throttled burst's events")
+)
+
+// fleetLimit is how long a reconcile may take: one Lambda invocation.
+const fleetLimit = 15 * time.Minute
+
+// fleetGoals are the goal rows of the fleet and the throttled burst.
+func (r *report) fleetGoals() (rows [][]string, notes []string) {
+	if f := r.Fleet; f != nil {
+		s := f.Shape
+		for _, run := range []struct {
+			name string
+			r    fleetRun
+		}{{"with nothing to do", f.Idle}, {fmt.Sprintf("with %d repositories behind", s.Behind), f.Behind}} {
+			ok := run.r.Wall < fleetLimit && len(run.r.Failed) == 0 && run.r.NotReached == 0 && run.r.Err == ""
+			rows = append(rows, []string{
+				fmt.Sprintf("a reconcile of %d repositories × 3 environments (%d services in %d clusters), %s, under AWS's request buckets, within one invocation (15 min), no environment failed by throttling",
+					s.Repositories, s.services(), s.Clusters, run.name),
+				fmt.Sprintf("%s; %d failed, %d repositories not reached; %d of %d attempts throttled", ms(run.r.Wall), len(run.r.Failed), run.r.NotReached,
+					run.r.throttledTotal(), run.r.total()),
+				yes(ok)})
+			if !ok {
+				notes = append(notes, fmt.Sprintf("**Fleet reconcile %s:** %s; failed: %s; error: %s.", run.name, ms(run.r.Wall), strings.Join(first(run.r.Failed, 5), "; "), run.r.Err))
+			}
+		}
+		idle := f.Idle
+		perCluster := (s.services() + s.Clusters - 1) / s.Clusters
+		wantDS := s.Clusters * ((perCluster + 9) / 10)
+		gotDS := idle.Calls["DescribeServices"] - idle.Throttled["DescribeServices"]
+		rows = append(rows, []string{"DescribeServices batched ten services a call per cluster",
+			fmt.Sprintf("%d DescribeServices for %d services (at most %d services a call, %d naming another cluster's); %d expected", gotDS, s.services(), idle.MaxServices, idle.MixedClusters, wantDS),
+			yes(idle.MaxServices <= 10 && idle.MixedClusters == 0 && gotDS <= wantDS)})
+		wantGP := (s.services() + 9) / 10
+		gotGP := idle.Calls["GetParameters"] - idle.Throttled["GetParameters"]
+		rows = append(rows, []string{"state read ten records a call",
+			fmt.Sprintf("%d GetParameters for %d records (at most %d names a call); %d expected", gotGP, s.services(), idle.MaxNames, wantGP),
+			yes(idle.MaxNames <= 10 && gotGP <= wantGP)})
+		rows = append(rows, []string{"a reconcile with nothing to do makes no mutating call",
+			fmt.Sprintf("%d mutating calls, %d DescribeTaskDefinition", idle.Mutating, idle.Calls["DescribeTaskDefinition"]), yes(idle.Mutating == 0)})
+		if len(f.Wrong) > 0 {
+			notes = append(notes, fmt.Sprintf("**Fleet after the reconciles:** %d environments wrong: %s.", len(f.Wrong), strings.Join(first(f.Wrong, 5), "; ")))
+		}
+	}
+	if b := r.Throttled; b != nil {
+		ok := len(b.Wrong) == 0 && b.Lost == 0
+		rows = append(rows, []string{
+			fmt.Sprintf("a burst of %d pushes over %d repositories under AWS's request buckets ends with every environment on its highest accepted version and its record agreeing, none lost to throttling",
+				b.Events, b.Shape.Repositories),
+			fmt.Sprintf("%d of %d environments; %d events lost, %d invocations failed and were delivered again", b.Environments-len(b.Wrong), b.Environments, b.Lost, b.Redelivered),
+			yes(ok)})
+		calls, throttled := b.total(b.Calls), b.total(b.Throttled)
+		rows = append(rows, []string{"the deployer paces itself rather than burning retries",
+			fmt.Sprintf("%d of %d attempts throttled (%.1f%%), %d invocations failed", throttled, calls, 100*float64(throttled)/float64(max(calls, 1)), b.Errors),
+			yes(b.Errors == 0 && throttled*5 <= calls)})
+		if len(b.Wrong) > 0 {
+			notes = append(notes, fmt.Sprintf("**Throttled burst:** %d environments wrong: %s.", len(b.Wrong), strings.Join(first(b.Wrong, 5), "; ")))
+		}
+	}
+	return rows, notes
+}
+
+// fleet is section 6.
+func (r *report) fleet(b *md) {
+	b.p("## 6. Fleet scale under AWS's request limits")
+	if r.Fleet == nil && r.Throttled == nil {
+		b.p("Not measured in this run.")
+		return
+	}
+	b.p("Every call of this section meets the proxy's model of AWS's request token buckets (`awstest.NewBuckets`, `Proxy.Throttle`): " +
+		"one bucket per account, region and action (or category of actions), with the sizes and refill rates AWS documents, cited in " +
+		"`internal/awstest/throttle.go` (ECS: the \"Request Token Bucket Sizes and Refill Rates\" table, e.g. DescribeServices 100 and 20 a second, " +
+		"RegisterTaskDefinition 20 and 1 a second, UpdateService 50 and 5 a second; SSM Parameter Store: 40 reads a second shared by GetParameter, " +
+		"GetParameters and GetParametersByPath; ECR and EventBridge: their per-second quotas; what AWS documents no figure for is not limited: " +
+		"ECR DescribeImages, SSM PutParameter, STS). A throttled call is answered ThrottlingException after the call's round trip and costs no token. " +
+		"The deployer's clients are the functions' (`handler.Paced`, as `handler.LoadAWS` makes them): the SDK's adaptive retry mode with one " +
+		"rate limiter per operation, throttled retries free of the retry quota. Calls take moto's own time (no injected latency).")
+	if f := r.Fleet; f != nil {
+		s := f.Shape
+		scale := "as AWS documents them"
+		if f.Scale != 1 {
+			scale = fmt.Sprintf("scaled by %g", f.Scale)
+		}
+		b.p("**Reconcile of a fleet.** %d repositories, each with `dev`, `staging` and `prod` (all `^1.0.0`, push), one service and family each: "+
+			"%d services in %d clusters. Seeded straight into moto and brought in sync by a first reconcile without throttling (not measured; "+
+			"%s in all). Then, with the buckets %s and a 15-minute deadline, a reconcile by a new function instance with nothing to do, and one after "+
+			"%d repositories got version 1.1.0 in ECR without a push event (%d environments behind).", s.Repositories, s.services(), s.Clusters,
+			ms(f.Setup), scale, s.Behind, f.BehindDeploys)
+		var t [][]string
+		for _, run := range []struct {
+			name string
+			r    fleetRun
+		}{{"nothing to do", f.Idle}, {fmt.Sprintf("%d repositories behind", s.Behind), f.Behind}} {
+			t = append(t, []string{run.name, ms(run.r.Wall), fmt.Sprint(run.r.total()), fmt.Sprintf("%.2f", float64(run.r.total())/float64(s.Repositories)),
+				callsText(run.r.Calls), callsText(run.r.Throttled), outcomeSummary(run.r.Outcomes), fmt.Sprint(len(run.r.Failed)), fmt.Sprint(run.r.NotReached)})
+		}
+		b.table([]string{"reconcile", "wall", "attempts", "per repository", "by operation", "throttled", "outcomes (rows)", "failed", "not reached"}, t)
+		b.p("Catching up is bound by RegisterTaskDefinition's bucket: 20, then 1 a second per account and region, so one invocation can " +
+			"register about 900 revisions; a reconcile with more environments behind than that stops before its deadline and reports the " +
+			"repositories it did not reach, which the next one catches up.")
+	}
+	if bu := r.Throttled; bu != nil {
+		b.p("**A burst under the buckets.** %d repositories × 10 versions (%s), all %d push events in one shuffled order through %s "+
+			"(each its own clients, as Lambda instances are), buckets %s. An invocation that returns an error is delivered again, "+
+			"up to %d times (the deployer's `MaximumRetryAttempts`); an event whose last delivery fails would be lost to the dead-letter queue.",
+			bu.Shape.Repositories, strings.Join(throttledTags(0), ", "), bu.Events, plural(bu.Shape.Workers, "instance"), bu.Buckets, throttledRetries)
+		b.table([]string{"instances", "events", "wall", "attempts", "throttled", "invocation errors", "delivered again", "lost", "outcomes (rows)", "on highest accepted version"},
+			[][]string{{fmt.Sprint(bu.Shape.Workers), fmt.Sprint(bu.Events), ms(bu.Wall), fmt.Sprint(bu.total(bu.Calls)), callsText(bu.Throttled),
+				fmt.Sprint(bu.Errors), fmt.Sprint(bu.Redelivered), fmt.Sprint(bu.Lost), outcomeSummary(bu.Outcomes),
+				fmt.Sprintf("%s (%d of %d)", yes(len(bu.Wrong) == 0), bu.Environments-len(bu.Wrong), bu.Environments)}})
+		b.p("Calls by operation: %s.", callsText(bu.Calls))
+	}
+}
+
+func first(s []string, n int) []string { return s[:min(len(s), n)] }
+
+func scaleText(scale float64) string {
+	if scale == 1 {
+		return "as AWS documents them"
+	}
+	return fmt.Sprintf("AWS's scaled by %g", scale)
+}
+
+// runFleetSections runs the fleet and the throttled burst of the report,
+// unless skipped.
+func (r *report) runFleetSections(t *testing.T, skip map[string]bool) {
+	buckets := func() *awstest.Buckets { return awstest.NewBuckets(*fleetScale) }
+	if skip["fleet"] {
+		r.Skipped = append(r.Skipped, "fleet reconcile (-skip=fleet)")
+	} else {
+		t.Run("fleet", func(t *testing.T) {
+			f := runFleet(t, fleetShape{Repositories: *fleetRepos, Clusters: *fleetClusters, Behind: *fleetBehind}, buckets, *fleetScale)
+			if err := errWrong("fleet", f.Wrong); err != nil {
+				t.Error(err)
+			}
+			r.Fleet = &f
+		})
+	}
+	if skip["throttled"] {
+		r.Skipped = append(r.Skipped, "burst under AWS's buckets (-skip=throttled)")
+	} else {
+		t.Run("throttled-burst", func(t *testing.T) {
+			b := runThrottledBurst(t, throttledShape{Repositories: *throttledRepos, Workers: *throttledWork}, buckets(), scaleText(*fleetScale))
+			if err := errWrong("throttled burst", b.Wrong); err != nil {
+				t.Error(err)
+			}
+			r.Throttled = &b
+		})
+	}
+}
