@@ -83,10 +83,32 @@ func (p *pacer) mode(ctx context.Context) *retry.AdaptiveMode {
 
 func (p *pacer) IsErrorRetryable(err error) bool { return p.base.IsErrorRetryable(err) }
 
-func (p *pacer) MaxAttempts() int { return p.base.MaxAttempts() }
+// throttledAttempts bounds the attempts of a call that AWS keeps
+// throttling. Each retry of a throttled attempt first waits for its
+// operation's limiter, so more of them spend the invocation's time, not
+// AWS's capacity: a reconcile catching up a fleet waits on
+// RegisterTaskDefinition's one a second, and at five attempts a
+// registration queued behind a hundred others failed. Other errors still
+// fail after maxAttempts (RetryDelay).
+const throttledAttempts = 25
 
+// MaxAttempts is the bound of a call that is throttled every time.
+func (p *pacer) MaxAttempts() int { return throttledAttempts }
+
+// RetryDelay is the SDK's backoff, but for an attempt that failed for
+// another reason than throttling once maxAttempts have been made: that
+// call fails.
 func (p *pacer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	if attempt >= maxAttempts && !isThrottle(err) {
+		return 0, &retry.MaxAttemptsError{Attempt: attempt, Err: err}
+	}
 	return p.base.RetryDelay(attempt, err)
+}
+
+// isThrottle reports whether err is AWS throttling a call, as the SDK
+// tells it.
+func isThrottle(err error) bool {
+	return retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool()
 }
 
 func (p *pacer) GetRetryToken(ctx context.Context, opErr error) (func(error) error, error) {

@@ -142,9 +142,22 @@ func TestPacerRetryQuota(t *testing.T) {
 	t.Error("1000 retries of 5xx answers, want the retry quota to run out")
 }
 
-// The attempts the functions make, unless AWS_MAX_ATTEMPTS says otherwise.
+// The attempts the functions make: five for a call that fails, more for
+// one that AWS keeps throttling (each of those waits for its limiter).
 func TestPacerMaxAttempts(t *testing.T) {
-	if got := newPacer().MaxAttempts(); got != 5 {
-		t.Errorf("MaxAttempts() = %d, want 5", got)
+	p := newPacer()
+	if got := p.MaxAttempts(); got != throttledAttempts {
+		t.Errorf("MaxAttempts() = %d, want %d", got, throttledAttempts)
+	}
+	serverError := &smithy.GenericAPIError{Code: "InternalFailure", Fault: smithy.FaultServer}
+	for attempt := 1; attempt < throttledAttempts; attempt++ {
+		_, err := p.RetryDelay(attempt, serverError)
+		var max *retry.MaxAttemptsError
+		if stop := errors.As(err, &max); stop != (attempt >= maxAttempts) {
+			t.Errorf("5xx, attempt %d: retry delay error %v, want one from attempt %d on", attempt, err, maxAttempts)
+		}
+		if _, err := p.RetryDelay(attempt, throttlingError()); err != nil {
+			t.Errorf("throttled, attempt %d: %v, want another attempt", attempt, err)
+		}
 	}
 }

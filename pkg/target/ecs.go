@@ -163,9 +163,10 @@ func DescribeTaskDefinition(ctx context.Context, client ECSAPI, ref string) (td 
 // family: CI, the CLI beside the function, Terraform.
 const concurrentRegistration = "Too many concurrent attempts to create a new revision of the specified family"
 
-// registrationAttempts bounds the attempts of one registration; with the
-// SDK's exponential backoff from 50ms, eight attempts wait up to about six
-// seconds for the other registration to finish.
+// registrationAttempts bounds the attempts of one registration that ECS
+// answers "too many concurrent attempts": with registrationBackoff, eight
+// attempts wait up to about ten seconds for the other registration to
+// finish. Throttled attempts are bounded by the client's retryer.
 const registrationAttempts = 8
 
 // retryConcurrentRegistration makes the client's retryer retry ECS's
@@ -174,8 +175,11 @@ const registrationAttempts = 8
 // client's retryer rather than replacing it, so that the registration keeps
 // the client's backoff, retry quota and pacing under throttling.
 func retryConcurrentRegistration(o *ecs.Options) {
-	o.Retryer = retryAlso{Retryer: retry.AddWithMaxAttempts(o.Retryer, registrationAttempts), retryable: isConcurrentRegistration}
+	o.Retryer = retryAlso{Retryer: o.Retryer, retryable: isConcurrentRegistration, attempts: registrationAttempts}
 }
+
+// registrationBackoff spaces out the retries of a concurrent registration.
+var registrationBackoff = retry.NewExponentialJitterBackoff(2 * time.Second)
 
 func isConcurrentRegistration(err error) bool {
 	var ce *ecstypes.ClientException
@@ -186,6 +190,22 @@ func isConcurrentRegistration(err error) bool {
 type retryAlso struct {
 	aws.Retryer
 	retryable func(error) bool
+	attempts  int // of an error retryable reports
+}
+
+// MaxAttempts is the wrapped retryer's, or attempts if that is more.
+func (r retryAlso) MaxAttempts() int { return max(r.attempts, r.Retryer.MaxAttempts()) }
+
+// RetryDelay backs off an error retryable reports for up to attempts
+// attempts, and leaves the others to the wrapped retryer.
+func (r retryAlso) RetryDelay(attempt int, err error) (time.Duration, error) {
+	if !r.retryable(err) {
+		return r.Retryer.RetryDelay(attempt, err)
+	}
+	if attempt >= r.attempts {
+		return 0, &retry.MaxAttemptsError{Attempt: attempt, Err: err}
+	}
+	return registrationBackoff.BackoffDelay(attempt, err)
 }
 
 var _ aws.RetryerV2 = retryAlso{}

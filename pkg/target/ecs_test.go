@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -58,6 +59,14 @@ func TestRetryConcurrentRegistrationWrapsTheClientsRetryer(t *testing.T) {
 	}
 	if got := r.MaxAttempts(); got != registrationAttempts {
 		t.Errorf("MaxAttempts() = %d, want %d", got, registrationAttempts)
+	}
+	concurrent := &ecstypes.ClientException{Message: aws.String(concurrentRegistration + ".")}
+	if _, err := r.RetryDelay(registrationAttempts-1, concurrent); err != nil {
+		t.Errorf("concurrent registration, attempt %d: %v, want another attempt", registrationAttempts-1, err)
+	}
+	var maxErr *retry.MaxAttemptsError
+	if _, err := r.RetryDelay(registrationAttempts, concurrent); !errors.As(err, &maxErr) {
+		t.Errorf("concurrent registration, attempt %d: %v, want the last", registrationAttempts, err)
 	}
 	if d, _ := r.RetryDelay(1, errors.New("boom")); d != 7*time.Millisecond {
 		t.Errorf("RetryDelay = %v, want the client's 7ms", d)
