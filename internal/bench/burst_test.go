@@ -68,6 +68,26 @@ func burstTags(r int) []string {
 
 func burstRepository(r int) string { return fmt.Sprintf("svc-%02d", r) }
 
+// burstRepository seeds one repository with burstEnvironments: the ECR
+// repository, a service and family per environment running
+// repository:0.0.1, and the configuration, with an ENVIRONMENT variable
+// when variables.
+func (w *world) burstRepository(t *testing.T, repo string, variables bool) {
+	t.Helper()
+	awstest.Must(w.env.Local.CreateRepository(t.Context(), repo))(t)
+	envs := map[string]environment{}
+	for name, e := range burstEnvironments {
+		svc := repo + "-" + name
+		w.service(t, repo, svc, svc, "0.0.1")
+		e.Cluster, e.Services, e.Container = cluster, []string{svc}, container
+		if variables {
+			e.Environment = map[string]string{"ENVIRONMENT": name}
+		}
+		envs[name] = e
+	}
+	w.configure(t, repo, envs)
+}
+
 // burstResult is one burst: what it did and whether it converged.
 type burstResult struct {
 	Workers      int // concurrent function instances
@@ -85,9 +105,12 @@ type burstResult struct {
 }
 
 // Total returns the number of calls.
-func (b burstResult) Total() int {
+func (b burstResult) Total() int { return sum(b.Calls) }
+
+// sum returns the sum of counts.
+func sum(m map[string]int) int {
 	n := 0
-	for _, c := range b.Calls {
+	for _, c := range m {
 		n += c
 	}
 	return n
@@ -101,17 +124,7 @@ func (b burstResult) Total() int {
 func runBurst(t *testing.T, workers int, latency time.Duration) burstResult {
 	w := newWorld(t)
 	for r := range burstRepositories {
-		repo := burstRepository(r)
-		awstest.Must(w.env.Local.CreateRepository(t.Context(), repo))(t)
-		envs := map[string]environment{}
-		for name, e := range burstEnvironments {
-			svc := repo + "-" + name
-			w.service(t, repo, svc, svc, "0.0.1")
-			e.Cluster, e.Services, e.Container = cluster, []string{svc}, container
-			e.Environment = map[string]string{"ENVIRONMENT": name}
-			envs[name] = e
-		}
-		w.configure(t, repo, envs)
+		w.burstRepository(t, burstRepository(r), true)
 	}
 	events := seedBurst(t, w)
 	rand.New(rand.NewPCG(2026, 11)).Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
@@ -160,11 +173,7 @@ func runBurst(t *testing.T, workers int, latency time.Duration) burstResult {
 					res.Errors++
 				}
 				for _, r := range out.Results {
-					k := string(r.Outcome)
-					if r.Reason != "" {
-						k += " " + string(r.Reason)
-					}
-					res.Outcomes[k]++
+					res.Outcomes[rowKey(r)]++
 				}
 				if out.Error != "" {
 					res.Outcomes["error"]++
@@ -283,8 +292,9 @@ func procStatus(path, field string) int64 {
 	return 0
 }
 
-// outcomeSummary formats outcome counts, most frequent first.
-func outcomeSummary(m map[string]int) string {
+// countsText formats counts (of outcomes, of calls by operation), most
+// frequent first.
+func countsText(m map[string]int) string {
 	keys := slices.Collect(maps.Keys(m))
 	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(m[b]-m[a], strings.Compare(a, b)) })
 	var parts []string

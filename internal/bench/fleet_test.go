@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,20 +199,9 @@ func runFleet(t *testing.T, s fleetShape, buckets func() *awstest.Buckets, scale
 // buckets throttling every call, and reports what the proxy saw.
 func (w *world) reconcileThrottled(t *testing.T, id string, buckets *awstest.Buckets) fleetRun {
 	t.Helper()
-	var mu sync.Mutex
-	run := fleetRun{Calls: map[string]int{}, Throttled: map[string]int{}, Outcomes: map[string]int{}}
+	run := fleetRun{Outcomes: map[string]int{}}
 	w.env.Proxy.Reset()
-	var done atomic.Bool // hooks stay: this one stops counting after the run
-	w.env.Proxy.OnCall(func(c awstest.Call) {
-		if done.Load() {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		run.Calls[c.Operation]++
-		if c.Throttled {
-			run.Throttled[c.Operation]++
-		}
+	counter := countCalls(w.env.Proxy, func(c awstest.Call) {
 		if !c.ReadOnly() {
 			run.Mutating++
 		}
@@ -248,21 +236,59 @@ func (w *world) reconcileThrottled(t *testing.T, id string, buckets *awstest.Buc
 	run.NotReached = len(res.NotReached)
 	for _, r := range res.Repositories {
 		for _, row := range r.Results {
-			k := string(row.Outcome)
-			if row.Reason != "" {
-				k += " " + string(row.Reason)
-			}
-			run.Outcomes[k]++
+			run.Outcomes[rowKey(row)]++
 			if row.Outcome == deploy.Failed {
 				run.Failed = append(run.Failed, fmt.Sprintf("%s/%s: %s", r.Repository, row.Environment, row.Error))
 			}
 		}
 	}
-	done.Store(true)
-	mu.Lock()
-	defer mu.Unlock()
-	run.Calls, run.Throttled = maps.Clone(run.Calls), maps.Clone(run.Throttled)
+	run.Calls, run.Throttled = counter.stop()
 	return run
+}
+
+// callCounter counts the attempts the proxy answers, by operation, and
+// the throttled ones, until stopped (the proxy's hooks stay).
+type callCounter struct {
+	mu               sync.Mutex
+	done             atomic.Bool
+	calls, throttled map[string]int
+}
+
+// countCalls starts counting the calls of p; see, when not nil, is told of
+// each call counted, one at a time.
+func countCalls(p *awstest.Proxy, see func(awstest.Call)) *callCounter {
+	c := &callCounter{calls: map[string]int{}, throttled: map[string]int{}}
+	p.OnCall(func(call awstest.Call) {
+		if c.done.Load() {
+			return
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.calls[call.Operation]++
+		if call.Throttled {
+			c.throttled[call.Operation]++
+		}
+		if see != nil {
+			see(call)
+		}
+	})
+	return c
+}
+
+// stop ends the count and returns it.
+func (c *callCounter) stop() (calls, throttled map[string]int) {
+	c.done.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.calls), maps.Clone(c.throttled)
+}
+
+// rowKey is a row's outcome and reason, for counting outcomes.
+func rowKey(r deploy.Row) string {
+	if r.Reason == "" {
+		return string(r.Outcome)
+	}
+	return string(r.Outcome) + " " + string(r.Reason)
 }
 
 // runningIn returns the version tag of the image that the web container of
@@ -277,38 +303,4 @@ func (w *world) runningIn(t *testing.T, cluster, service string) string {
 		}
 	}
 	return ""
-}
-
-// total returns the number of calls of a run.
-func (r fleetRun) total() int {
-	n := 0
-	for _, c := range r.Calls {
-		n += c
-	}
-	return n
-}
-
-// throttledTotal returns the number of throttled attempts of a run.
-func (r fleetRun) throttledTotal() int {
-	n := 0
-	for _, c := range r.Throttled {
-		n += c
-	}
-	return n
-}
-
-// callsText lists calls by operation, most first.
-func callsText(m map[string]int) string {
-	keys := slices.Collect(maps.Keys(m))
-	slices.SortFunc(keys, func(a, b string) int {
-		if m[a] != m[b] {
-			return m[b] - m[a]
-		}
-		return strings.Compare(a, b)
-	})
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
 }

@@ -35,7 +35,7 @@ func (r *report) fleetGoals() (rows [][]string, notes []string) {
 				fmt.Sprintf("a reconcile of %d repositories × 3 environments (%d services in %d clusters), %s, under AWS's request buckets, within one invocation (15 min), no environment failed by throttling",
 					s.Repositories, s.services(), s.Clusters, run.name),
 				fmt.Sprintf("%s; %d failed, %d repositories not reached; %d of %d attempts throttled", ms(run.r.Wall), len(run.r.Failed), run.r.NotReached,
-					run.r.throttledTotal(), run.r.total()),
+					sum(run.r.Throttled), sum(run.r.Calls)),
 				yes(ok)})
 			if !ok {
 				notes = append(notes, fmt.Sprintf("**Fleet reconcile %s:** %s; failed: %s; error: %s.", run.name, ms(run.r.Wall), strings.Join(first(run.r.Failed, 5), "; "), run.r.Err))
@@ -66,7 +66,7 @@ func (r *report) fleetGoals() (rows [][]string, notes []string) {
 				b.Events, b.Shape.Repositories),
 			fmt.Sprintf("%d of %d environments; %d events lost, %d invocations failed and were delivered again", b.Environments-len(b.Wrong), b.Environments, b.Lost, b.Redelivered),
 			yes(ok)})
-		calls, throttled := b.total(b.Calls), b.total(b.Throttled)
+		calls, throttled := sum(b.Calls), sum(b.Throttled)
 		rows = append(rows, []string{"the deployer paces itself rather than burning retries",
 			fmt.Sprintf("%d of %d attempts throttled (%.1f%%; RegisterTaskDefinition %d of %d), %d invocations failed", throttled, calls,
 				100*float64(throttled)/float64(max(calls, 1)), b.Throttled["RegisterTaskDefinition"], b.Calls["RegisterTaskDefinition"], b.Errors),
@@ -98,22 +98,18 @@ func (r *report) fleet(b *md) {
 		"rate limiter per operation, throttled retries free of the retry quota. Calls take moto's own time (no injected latency).")
 	if f := r.Fleet; f != nil {
 		s := f.Shape
-		scale := "as AWS documents them"
-		if f.Scale != 1 {
-			scale = fmt.Sprintf("scaled by %g", f.Scale)
-		}
 		b.p("**Reconcile of a fleet.** %d repositories, each with `dev`, `staging` and `prod` (all `^1.0.0`, push), one service and family each: "+
 			"%d services in %d clusters. Seeded straight into moto and brought in sync by a first reconcile without throttling (not measured; "+
 			"%s in all). Then, with the buckets %s and a 15-minute deadline, a reconcile by a new function instance with nothing to do, and one after "+
 			"%d repositories got version 1.1.0 in ECR without a push event (%d environments behind).", s.Repositories, s.services(), s.Clusters,
-			ms(f.Setup), scale, s.Behind, f.BehindDeploys)
+			ms(f.Setup), scaleText(f.Scale), s.Behind, f.BehindDeploys)
 		var t [][]string
 		for _, run := range []struct {
 			name string
 			r    fleetRun
 		}{{"nothing to do", f.Idle}, {fmt.Sprintf("%d repositories behind", s.Behind), f.Behind}} {
-			t = append(t, []string{run.name, ms(run.r.Wall), fmt.Sprint(run.r.total()), fmt.Sprintf("%.2f", float64(run.r.total())/float64(s.Repositories)),
-				callsText(run.r.Calls), callsText(run.r.Throttled), outcomeSummary(run.r.Outcomes), fmt.Sprint(len(run.r.Failed)), fmt.Sprint(run.r.NotReached)})
+			t = append(t, []string{run.name, ms(run.r.Wall), fmt.Sprint(sum(run.r.Calls)), fmt.Sprintf("%.2f", float64(sum(run.r.Calls))/float64(s.Repositories)),
+				countsText(run.r.Calls), countsText(run.r.Throttled), countsText(run.r.Outcomes), fmt.Sprint(len(run.r.Failed)), fmt.Sprint(run.r.NotReached)})
 		}
 		b.table([]string{"reconcile", "wall", "attempts", "per repository", "by operation", "throttled", "outcomes (rows)", "failed", "not reached"}, t)
 		b.p("Catching up is bound by RegisterTaskDefinition's bucket: 20, then 1 a second per account and region, so one invocation can " +
@@ -126,17 +122,17 @@ func (r *report) fleet(b *md) {
 			"up to %d times (the deployer's `MaximumRetryAttempts`); an event whose last delivery fails would be lost to the dead-letter queue.",
 			bu.Shape.Repositories, strings.Join(throttledTags(0), ", "), bu.Events, plural(bu.Shape.Workers, "instance"), bu.Buckets, throttledRetries)
 		b.table([]string{"instances", "events", "wall", "attempts", "throttled", "invocation errors", "delivered again", "lost", "outcomes (rows)", "on highest accepted version"},
-			[][]string{{fmt.Sprint(bu.Shape.Workers), fmt.Sprint(bu.Events), ms(bu.Wall), fmt.Sprint(bu.total(bu.Calls)), callsText(bu.Throttled),
-				fmt.Sprint(bu.Errors), fmt.Sprint(bu.Redelivered), fmt.Sprint(bu.Lost), outcomeSummary(bu.Outcomes),
+			[][]string{{fmt.Sprint(bu.Shape.Workers), fmt.Sprint(bu.Events), ms(bu.Wall), fmt.Sprint(sum(bu.Calls)), countsText(bu.Throttled),
+				fmt.Sprint(bu.Errors), fmt.Sprint(bu.Redelivered), fmt.Sprint(bu.Lost), countsText(bu.Outcomes),
 				fmt.Sprintf("%s (%d of %d)", yes(len(bu.Wrong) == 0), bu.Environments-len(bu.Wrong), bu.Environments)}})
-		b.p("Calls by operation: %s.", callsText(bu.Calls))
+		b.p("Calls by operation: %s.", countsText(bu.Calls))
 		reg, regThrottled := bu.Calls["RegisterTaskDefinition"], bu.Throttled["RegisterTaskDefinition"]
 		b.p("The wall time is RegisterTaskDefinition's bucket: %d registrations at 1 a second after the first 20. %d of its %d attempts "+
 			"were throttled: the SDK's adaptive mode backs off on each throttling answer and then probes upwards again (CUBIC), and each "+
 			"instance learns the account's shared bucket on its own. A throttled attempt costs no retry quota and waits for its "+
-			"operation's limiter, up to %d attempts, so none of them fails an invocation for want of retries; what would cut them further is a "+
+			"operation's limiter, with an attempt bound of its own (handler/pace.go), so none of them fails an invocation for want of retries; what would cut them further is a "+
 			"rate shared by the instances (one limiter per account, not per process) or the template's default reserved concurrency of 1.",
-			reg-regThrottled, regThrottled, reg, 25)
+			reg-regThrottled, regThrottled, reg)
 		if bu.Errors > 0 {
 			b.p("Invocations that failed: %d, each delivered again.", bu.Errors)
 		}
@@ -149,7 +145,7 @@ func scaleText(scale float64) string {
 	if scale == 1 {
 		return "as AWS documents them"
 	}
-	return fmt.Sprintf("AWS's scaled by %g", scale)
+	return fmt.Sprintf("scaled by %g from AWS's", scale)
 }
 
 // runFleetSections runs the fleet and the throttled burst of the report,

@@ -59,20 +59,8 @@ func TestLevelsOfAPush(t *testing.T) {
 // TestLevelsOfAPushToFiveEnvironments checks that five environments, each
 // with its own family, add at most one level to a warm push.
 func TestLevelsOfAPushToFiveEnvironments(t *testing.T) {
-	w := newWorld(t)
 	repo := "shop"
-	envs := map[string]environment{}
-	for _, name := range fiveEnvironments {
-		w.service(t, repo, repo+"-"+name, repo+"-"+name, "0.1.0")
-		envs[name] = environment{Versions: ">=0.1.0", Cluster: cluster, Services: []string{repo + "-" + name}, Container: container,
-			Environment: map[string]string{"ENVIRONMENT": name}}
-	}
-	awstest.Must(w.env.Local.CreateRepository(t.Context(), repo))(t)
-	w.configure(t, repo, envs)
-	d := w.deployer()
-	if res, err := d.Push(t.Context(), w.image(t, repo, "1.0.0")); err != nil || deploy.Judge(res, nil) != "" {
-		t.Fatalf("setup push: %v %s", err, outcomes(res))
-	}
+	w, d := newFive(t, repo, false)
 	p := w.image(t, repo, "1.1.0")
 	m := w.levels(t, "push to five environments", "deployed", func() (deploy.Result, error) { return d.Push(t.Context(), p) })
 	if n := m.Counts()["UpdateService"]; n != len(fiveEnvironments) {

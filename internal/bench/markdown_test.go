@@ -575,7 +575,7 @@ func (r *report) burst(b *md) {
 		t = append(t, []string{fmt.Sprint(bu.Workers), fmt.Sprint(bu.Events), ms(bu.Latency), ms(bu.Wall),
 			ms(bu.Wall / time.Duration(bu.Events)), fmt.Sprint(total), fmt.Sprintf("%.1f", float64(total)/float64(bu.Events)),
 			fmt.Sprint(bu.Calls["RegisterTaskDefinition"]), fmt.Sprint(bu.Calls["UpdateService"]), fmt.Sprint(bu.Calls["PutEvents"]),
-			ms(bu.CPU / time.Duration(bu.Events)), fmt.Sprint(bu.Errors), outcomeSummary(bu.Outcomes),
+			ms(bu.CPU / time.Duration(bu.Events)), fmt.Sprint(bu.Errors), countsText(bu.Outcomes),
 			fmt.Sprintf("%s (%d of %d)", yes(len(bu.Wrong) == 0), bu.Environments-len(bu.Wrong), bu.Environments)})
 	}
 	b.table([]string{"instances", "events", "L", "wall", "per event", "calls", "calls per event", "RegisterTaskDefinition", "UpdateService",

@@ -145,17 +145,12 @@ func runSingle(t *testing.T, callTime time.Duration, reps int) singleResults {
 // every push.
 var fiveEnvironments = []string{"dev", "qa", "staging", "uat", "demo"}
 
-// runFive measures pushes of one repository to five environments, each with
-// its own service and, unless oneFamily, its own task-definition family.
-// The first push (not measured) warms the config cache and writes the
-// state records; each of the reps that follow deploys a new version, every
-// call taking callTime.
-func runFive(t *testing.T, callTime time.Duration, reps int, oneFamily bool) []measurement {
+// newFive seeds one repository with fiveEnvironments, each with its own
+// service and, unless oneFamily, its own family, and pushes 1.0.0 to them
+// (not measured), which warms the config cache and writes the state
+// records. It returns the world and the warm deployer.
+func newFive(t *testing.T, repo string, oneFamily bool) (*world, *deploy.Deployer) {
 	w := newWorld(t)
-	repo := "shop"
-	if oneFamily {
-		repo = "mono"
-	}
 	envs := map[string]environment{}
 	for _, name := range fiveEnvironments {
 		family := repo + "-" + name
@@ -172,6 +167,20 @@ func runFive(t *testing.T, callTime time.Duration, reps int, oneFamily bool) []m
 	if res, err := d.Push(t.Context(), w.image(t, repo, "1.0.0")); err != nil || deploy.Judge(res, nil) != "" {
 		t.Fatalf("setup push: %v %s", err, outcomes(res))
 	}
+	return w, d
+}
+
+// runFive measures pushes of one repository to five environments, each with
+// its own service and, unless oneFamily, its own task-definition family.
+// The first push (not measured) warms the config cache and writes the
+// state records; each of the reps that follow deploys a new version, every
+// call taking callTime.
+func runFive(t *testing.T, callTime time.Duration, reps int, oneFamily bool) []measurement {
+	repo := "shop"
+	if oneFamily {
+		repo = "mono"
+	}
+	w, d := newFive(t, repo, oneFamily)
 	w.env.Proxy.SetCallTime(callTime)
 	defer w.env.Proxy.SetCallTime(0)
 	scenario := "push to five environments, own families, warm config"
@@ -238,15 +247,7 @@ func runReconcile(t *testing.T, callTime time.Duration) reconcileResults {
 	w := newWorld(t)
 	for r := range reconcileRepositories {
 		repo := burstRepository(r)
-		awstest.Must(w.env.Local.CreateRepository(t.Context(), repo))(t)
-		envs := map[string]environment{}
-		for name, e := range burstEnvironments {
-			svc := repo + "-" + name
-			w.service(t, repo, svc, svc, "0.0.1")
-			e.Cluster, e.Services, e.Container = cluster, []string{svc}, container
-			envs[name] = e
-		}
-		w.configure(t, repo, envs)
+		w.burstRepository(t, repo, false)
 		for _, tag := range reconcileTags {
 			w.image(t, repo, tag)
 		}

@@ -51,7 +51,7 @@ func TestReconcileOfAFleetUnderThrottling(t *testing.T) {
 		r    fleetRun
 	}{{"nothing to do", f.Idle}, {"behind", f.Behind}} {
 		r := run.r
-		t.Logf("%s: %s in %v; throttled: %s; outcomes %v", run.name, callsText(r.Calls), r.Wall, callsText(r.Throttled), r.Outcomes)
+		t.Logf("%s: %s in %v; throttled: %s; outcomes %v", run.name, countsText(r.Calls), r.Wall, countsText(r.Throttled), r.Outcomes)
 		if len(r.Failed) > 0 || r.Err != "" || r.NotReached > 0 {
 			t.Errorf("%s: failed %v, error %q, %d repositories not reached", run.name, r.Failed, r.Err, r.NotReached)
 		}
@@ -62,7 +62,7 @@ func TestReconcileOfAFleetUnderThrottling(t *testing.T) {
 	}
 	idle := f.Idle
 	if idle.Mutating > 0 || idle.Calls["DescribeTaskDefinition"] > 0 {
-		t.Errorf("nothing to do: %d mutating calls, %d DescribeTaskDefinition, want 0 (%s)", idle.Mutating, idle.Calls["DescribeTaskDefinition"], callsText(idle.Calls))
+		t.Errorf("nothing to do: %d mutating calls, %d DescribeTaskDefinition, want 0 (%s)", idle.Mutating, idle.Calls["DescribeTaskDefinition"], countsText(idle.Calls))
 	}
 	if got := idle.Calls["DescribeServices"] - idle.Throttled["DescribeServices"]; got != wantDescribes {
 		t.Errorf("nothing to do: %d DescribeServices answered, want %d (%d services in each of %d clusters, ten a call)", got, wantDescribes, perCluster, s.Clusters)
@@ -70,8 +70,8 @@ func TestReconcileOfAFleetUnderThrottling(t *testing.T) {
 	if got := idle.Calls["GetParameters"] - idle.Throttled["GetParameters"]; got != wantStateReads {
 		t.Errorf("nothing to do: %d GetParameters answered, want %d (%d records, ten a call)", got, wantStateReads, s.services())
 	}
-	if idle.throttledTotal() == 0 {
-		t.Errorf("nothing to do: no call was throttled: the buckets put no pressure on the reconcile (%s)", callsText(idle.Calls))
+	if sum(idle.Throttled) == 0 {
+		t.Errorf("nothing to do: no call was throttled: the buckets put no pressure on the reconcile (%s)", countsText(idle.Calls))
 	}
 	if n := f.Behind.Outcomes["deployed"]; n != f.BehindDeploys {
 		t.Errorf("behind: %d environments deployed, want %d (%v)", n, f.BehindDeploys, f.Behind.Outcomes)
@@ -106,9 +106,9 @@ func TestBurstUnderThrottling(t *testing.T) {
 		t.Skip("a burst against moto")
 	}
 	b := runThrottledBurst(t, testBurst, testBurstBuckets(), "test buckets")
-	calls, throttled := b.total(b.Calls), b.total(b.Throttled)
+	calls, throttled := sum(b.Calls), sum(b.Throttled)
 	t.Logf("%d events in %v: %d calls, %d throttled (%s), %d invocation errors, %d redelivered, %d lost; outcomes %v",
-		b.Events, b.Wall, calls, throttled, callsText(b.Throttled), b.Errors, b.Redelivered, b.Lost, b.Outcomes)
+		b.Events, b.Wall, calls, throttled, countsText(b.Throttled), b.Errors, b.Redelivered, b.Lost, b.Outcomes)
 	if err := errWrong("after the burst", b.Wrong); err != nil {
 		t.Error(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,14 +60,6 @@ type throttledBurst struct {
 	Wrong        []string
 }
 
-func (b throttledBurst) total(m map[string]int) int {
-	n := 0
-	for _, c := range m {
-		n += c
-	}
-	return n
-}
-
 // runThrottledBurst seeds the repositories (their images in ECR, as the
 // pushes left them) and delivers their push events with buckets throttling
 // every call; then checks that every environment runs, and records, its
@@ -79,16 +70,7 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	var images []image
 	for r := range s.Repositories {
 		repo := throttledRepository(r)
-		awstest.Must(w.env.Local.CreateRepository(t.Context(), repo))(t)
-		envs := map[string]environment{}
-		for name, e := range burstEnvironments {
-			svc := repo + "-" + name
-			w.service(t, repo, svc, svc, "0.0.1")
-			e.Cluster, e.Services, e.Container = cluster, []string{svc}, container
-			e.Environment = map[string]string{"ENVIRONMENT": name}
-			envs[name] = e
-		}
-		w.configure(t, repo, envs)
+		w.burstRepository(t, repo, true)
 		for _, tag := range throttledTags(r) {
 			images = append(images, image{repo, tag})
 		}
@@ -100,20 +82,9 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	}
 	rand.New(rand.NewPCG(2026, 12)).Shuffle(len(events), func(i, j int) { events[i], events[j] = events[j], events[i] })
 
-	res := throttledBurst{Shape: s, Buckets: describe, Events: len(events), Calls: map[string]int{}, Throttled: map[string]int{}, Outcomes: map[string]int{}}
-	var mu sync.Mutex
-	var done atomic.Bool
-	w.env.Proxy.OnCall(func(c awstest.Call) {
-		if done.Load() {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		res.Calls[c.Operation]++
-		if c.Throttled {
-			res.Throttled[c.Operation]++
-		}
-	})
+	res := throttledBurst{Shape: s, Buckets: describe, Events: len(events), Outcomes: map[string]int{}}
+	var mu sync.Mutex // res's counts of outcomes and deliveries
+	counter := countCalls(w.env.Proxy, nil)
 	handlers := make([]*handler.Handler, s.Workers)
 	for i := range handlers {
 		handlers[i] = w.handler()
@@ -142,11 +113,7 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 				out, err := h.Event(context.WithoutCancel(t.Context()), d.raw)
 				mu.Lock()
 				for _, r := range out.Results {
-					k := string(r.Outcome)
-					if r.Reason != "" {
-						k += " " + string(r.Reason)
-					}
-					res.Outcomes[k]++
+					res.Outcomes[rowKey(r)]++
 				}
 				if err != nil {
 					res.Errors++
@@ -167,10 +134,7 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	wg.Wait()
 	res.Wall = time.Since(start)
 	w.env.Proxy.Throttle(nil)
-	done.Store(true)
-	mu.Lock()
-	res.Calls, res.Throttled = maps.Clone(res.Calls), maps.Clone(res.Throttled)
-	mu.Unlock()
+	res.Calls, res.Throttled = counter.stop()
 
 	for r := range s.Repositories {
 		repo := throttledRepository(r)

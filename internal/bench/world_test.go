@@ -19,7 +19,6 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
-	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 )
 
 const (
@@ -193,17 +192,11 @@ func outcomes(res deploy.Result) string {
 }
 
 // running returns the version tag of the image that the web container of
-// service's current revision runs, read from moto directly.
+// service's current revision, in the benchmarks' cluster, runs, read from
+// moto directly.
 func (w *world) running(t *testing.T, service string) string {
 	t.Helper()
-	arn := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), cluster, service))(t)
-	td, _ := awstest.Must2(w.env.Local.DescribeTaskDefinition(t.Context(), arn))(t)
-	for _, c := range td.ContainerDefinitions {
-		if aws.ToString(c.Name) == container {
-			return taskdef.ParseImage(aws.ToString(c.Image)).Tag
-		}
-	}
-	return ""
+	return w.runningIn(t, cluster, service)
 }
 
 // recorded returns the state record of a repository's environment, read from

@@ -60,7 +60,6 @@ func (d *Deployer) logRows(ctx context.Context, req Request, rows []Row) {
 type early struct {
 	d        *Deployer
 	req      Request
-	res      Result  // the request's result before any environment ran
 	rows     [][]Row // by environment, as handed over
 	once     []sync.Once
 	pending  sync.WaitGroup // environments that have not handed over yet
@@ -71,8 +70,7 @@ type early struct {
 // far is res (the rows of the environments not admitted) and which applies
 // n environments. A dry run publishes nothing.
 func (d *Deployer) earlyPublisher(ctx context.Context, req Request, res Result, n int) *early {
-	p := &early{d: d, req: req, res: res, rows: make([][]Row, n), once: make([]sync.Once, n), finished: make(chan struct{})}
-	p.res.Results = slices.Clone(res.Results)
+	p := &early{d: d, req: req, rows: make([][]Row, n), once: make([]sync.Once, n), finished: make(chan struct{})}
 	p.pending.Add(n)
 	go func() {
 		defer close(p.finished)
@@ -80,9 +78,8 @@ func (d *Deployer) earlyPublisher(ctx context.Context, req Request, res Result, 
 		if req.DryRun || d.Reporter == nil {
 			return
 		}
-		out := p.res
-		out.Results = slices.Concat(append([][]Row{out.Results}, p.rows...)...)
-		d.Reporter.Publish(ctx, out, req.EventID)
+		res.Results = slices.Concat(append([][]Row{res.Results}, p.rows...)...)
+		d.Reporter.Publish(ctx, res, req.EventID)
 	}()
 	return p
 }

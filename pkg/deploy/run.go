@@ -76,52 +76,43 @@ func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Re
 		index = append(index, i)
 	}
 
-	if len(admitted) == 0 {
-		for _, r := range rows {
-			res.Results = append(res.Results, r...)
-		}
-		d.finish(ctx, req, res, start)
-		return res, nil
-	}
 	skipped := res
-	for _, r := range rows {
-		skipped.Results = append(skipped.Results, r...)
+	skipped.Results = slices.Concat(rows...)
+	if len(admitted) == 0 {
+		d.finish(ctx, req, skipped, start)
+		return skipped, nil
 	}
 	publish := d.earlyPublisher(ctx, req, skipped, len(admitted))
+	// A push event is checked against ECR, beside the other reads: a stale
+	// event (the tag moved since) or a forged one deploys nothing.
+	pushed := sync.OnceValue(func() error { return d.verifyPush(ctx, req, registry) })
+	go pushed()
+	// One read for the state of every environment, concurrent with the
+	// describes: neither waits on the other.
+	states := sync.OnceValues(func() (map[string]state.Record, error) {
+		if read != nil {
+			return read.recs, read.err
+		}
+		envs := make([]string, len(admitted))
+		for i, e := range admitted {
+			envs[i] = e.name
+		}
+		return d.State.GetMany(ctx, req.Repository, envs)
+	})
+	go states()
 	retry := make([][]error, len(admitted))
 	final := make([][]Row, len(admitted))
-	{
-		// A push event is checked against ECR, beside the other reads: a
-		// stale event (the tag moved since) or a forged one deploys nothing.
-		pushed := sync.OnceValue(func() error { return d.verifyPush(ctx, req, registry) })
-		go pushed()
-		// One read for the state of every environment, concurrent with the
-		// describes: neither waits on the other.
-		states := sync.OnceValues(func() (map[string]state.Record, error) {
-			if read != nil {
-				return read.recs, read.err
-			}
-			envs := make([]string, len(admitted))
-			for i, e := range admitted {
-				envs[i] = e.name
-			}
-			return d.State.GetMany(ctx, req.Repository, envs)
+	var wg sync.WaitGroup
+	for i, e := range admitted {
+		wg.Go(func() {
+			decided := publish.decided(i)
+			final[i], retry[i] = d.runEnvironment(ctx, req, e, states, pushed, decided)
+			decided(final[i]) // when it returned before updating anything
+			rows[index[i]] = final[i]
 		})
-		go states()
-		var wg sync.WaitGroup
-		for i, e := range admitted {
-			wg.Go(func() {
-				decided := publish.decided(i)
-				final[i], retry[i] = d.runEnvironment(ctx, req, e, states, pushed, decided)
-				decided(final[i]) // when it returned before updating anything
-				rows[index[i]] = final[i]
-			})
-		}
-		wg.Wait()
 	}
-	for _, r := range rows {
-		res.Results = append(res.Results, r...)
-	}
+	wg.Wait()
+	res.Results = slices.Concat(rows...)
 	publish.finish(ctx, res, final, start)
 	return res, errors.Join(slices.Concat(retry...)...)
 }
