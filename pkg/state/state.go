@@ -168,12 +168,18 @@ func (r *Record) LastGood() (Deployment, bool) {
 
 // Service is the part of a Record about one ECS service of the environment.
 type Service struct {
-	Cluster                string  `json:"cluster"`
-	TaskDefinition         string  `json:"taskDefinition"`
-	PreviousTaskDefinition string  `json:"previousTaskDefinition,omitempty"`
-	DeploymentID           string  `json:"deploymentId,omitempty"`
-	Rollout                Rollout `json:"rollout"`
-	Reason                 string  `json:"reason,omitempty"`
+	Cluster                string `json:"cluster"`
+	TaskDefinition         string `json:"taskDefinition"`
+	PreviousTaskDefinition string `json:"previousTaskDefinition,omitempty"`
+	DeploymentID           string `json:"deploymentId,omitempty"`
+	// ReplacedDeploymentID is the id of the deployment ECS ran (its
+	// PRIMARY) when ecrdeploy's update started DeploymentID. ECS rolls a
+	// failed deployment back by making that deployment PRIMARY again, with
+	// its own id, which is how a rollback is told from someone else's
+	// deployment when the service-deployments history cannot be read.
+	ReplacedDeploymentID string  `json:"replacedDeploymentId,omitempty"`
+	Rollout              Rollout `json:"rollout"`
+	Reason               string  `json:"reason,omitempty"`
 	// RolloutAt is when ECS last reported on the rollout (an event's
 	// updatedAt), so that a late event cannot take it back.
 	RolloutAt *time.Time `json:"rolloutAt,omitempty"`
