@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -121,9 +122,13 @@ type Env struct {
 	// moto's ECS (see [ECSModel]): it answers what moto lacks, and drives
 	// rollouts to completion, failure or rollback.
 	ECSModel *ECSModel
+	// Table is the state table, created from template.yaml's resource
+	// (localaws.CreateStateTable) in every Env.
+	Table string
 
 	ecs         *ecs.Client
 	ssm         *ssm.Client
+	dynamodb    *dynamodb.Client
 	ecr         *ecr.Client
 	sts         *sts.Client
 	eventBridge *eventbridge.Client
@@ -160,9 +165,14 @@ func New(t testing.TB) *Env {
 		URL:      srv.URL,
 		Config:   localaws.Config(srv.URL),
 		ECSModel: NewECSModel(p, localaws.Config(m.URL)),
+		Table:    localaws.StateTable,
+	}
+	if err := e.Local.CreateStateTable(t.Context(), e.Table); err != nil {
+		t.Fatal(err)
 	}
 	e.ecs = ecs.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)
+	e.dynamodb = dynamodb.NewFromConfig(e.Config)
 	e.ecr = ecr.NewFromConfig(e.Config)
 	e.sts = sts.NewFromConfig(e.Config)
 	e.eventBridge = eventbridge.NewFromConfig(e.Config)
@@ -215,6 +225,9 @@ func (e *Env) ECS() *ecs.Client { return e.ecs }
 
 // SSM returns an SSM client that goes through the proxy.
 func (e *Env) SSM() *ssm.Client { return e.ssm }
+
+// DynamoDB returns a DynamoDB client that goes through the proxy.
+func (e *Env) DynamoDB() *dynamodb.Client { return e.dynamodb }
 
 // ECR returns an ECR client that goes through the proxy.
 func (e *Env) ECR() *ecr.Client { return e.ecr }

@@ -1,0 +1,320 @@
+package state_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+)
+
+func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
+
+func newStore(t *testing.T) (*awstest.Env, *state.Store) {
+	t.Helper()
+	env := awstest.New(t)
+	s := state.NewStore(env.DynamoDB(), env.Table)
+	s.Legacy = state.NewLegacy(env.SSM(), "/ecrdeploy")
+	return env, s
+}
+
+func TestPutGetRoundTrip(t *testing.T) {
+	_, s := newStore(t)
+	pushed := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	rec := state.Record{
+		Repository: "team/web", Environment: "dev", Version: "1.4.0", Tag: "v1.4.0", Digest: "sha256:abc",
+		Image: "r/team/web:v1.4.0", Cause: state.CausePush, EventID: "e1", PushedAt: &pushed, Time: pushed.Add(time.Minute),
+		Services: map[string]state.Service{"web": {Cluster: "c", TaskDefinition: "arn:td:2", PreviousTaskDefinition: "arn:td:1", DeploymentID: "ecs-svc/1", Rollout: state.InProgress}},
+		Rollout:  state.InProgress, Held: []string{"1.5.0"},
+	}
+	written, err := s.Put(t.Context(), rec)
+	if err != nil || written.Revision != 1 {
+		t.Fatalf("Put = revision %d, %v; want revision 1", written.Revision, err)
+	}
+	got, err := s.Get(t.Context(), "team/web", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Revision = 1
+	if diff := cmp.Diff(rec, got); diff != "" {
+		t.Errorf("Get (-want +got):\n%s", diff)
+	}
+	if _, err := s.Get(t.Context(), "team/web", "prod"); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("Get of an environment without a record: %v, want ErrNotFound", err)
+	}
+}
+
+// Every write is conditional on the revision read: of two writers that
+// read the same revision, the second loses and nothing of it is written.
+func TestPutIsConditionalOnTheRevisionRead(t *testing.T) {
+	_, s := newStore(t)
+	first, err := s.Put(t.Context(), state.Record{Repository: "r", Environment: "dev", Version: "1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := first, first
+	a.Version, b.Version = "1.1.0", "1.2.0"
+	if _, err := s.Put(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(t.Context(), b); !errors.Is(err, state.ErrConflict) {
+		t.Fatalf("second write from revision 1: %v, want ErrConflict", err)
+	}
+	if _, err := s.Put(t.Context(), state.Record{Repository: "r", Environment: "dev", Version: "9.9.9"}); !errors.Is(err, state.ErrConflict) {
+		t.Errorf("a first write over an existing record: %v, want ErrConflict", err)
+	}
+	got, _ := s.Get(t.Context(), "r", "dev")
+	if got.Version != "1.1.0" || got.Revision != 2 {
+		t.Errorf("record = %s at revision %d, want 1.1.0 at 2", got.Version, got.Revision)
+	}
+	page, err := s.History(t.Context(), "r", "dev", 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"1.1.0", "1.0.0"}, versions(page.Records)); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
+	}
+}
+
+// One delivery at a time: a claim holds until it expires or is released,
+// says who holds it and what the record is, and a write that releases a
+// claim taken over by another fails.
+func TestClaims(t *testing.T) {
+	_, s := newStore(t)
+	now := time.Now()
+	s.Now = func() time.Time { return now }
+	k := state.Key{Repository: "r", Environment: "dev"}
+	rec, err := s.Claim(t.Context(), k, "A", now.Add(time.Minute))
+	if err != nil || rec != nil {
+		t.Fatalf("first claim: %v, %v; want no record, no error", rec, err)
+	}
+	written, err := s.Put(t.Context(), state.Record{Repository: "r", Environment: "dev", Version: "1.0.0"}, state.Releasing("A"))
+	if err != nil || written.Claim != nil {
+		t.Fatalf("Put releasing A's claim: %+v, %v", written, err)
+	}
+	if _, err := s.Claim(t.Context(), k, "B", now.Add(time.Minute)); err != nil {
+		t.Fatalf("claim after release: %v", err)
+	}
+	_, err = s.Claim(t.Context(), k, "C", now.Add(time.Minute))
+	var claimed *state.Claimed
+	if !errors.As(err, &claimed) || claimed.Claim.Owner != "B" || claimed.Record == nil || claimed.Record.Version != "1.0.0" {
+		t.Fatalf("claim of a claimed environment: %v (%+v), want *Claimed by B with the record", err, claimed)
+	}
+	// B's claim is extended by B, and expires.
+	if _, err := s.Claim(t.Context(), k, "B", now.Add(2*time.Minute)); err != nil {
+		t.Fatalf("B extends its claim: %v", err)
+	}
+	now = now.Add(2*time.Minute + time.Millisecond)
+	got, err := s.Claim(t.Context(), k, "C", now.Add(time.Minute))
+	if err != nil || got == nil || got.Version != "1.0.0" || got.Claim == nil || got.Claim.Owner != "C" {
+		t.Fatalf("claim after B's expired: %+v, %v", got, err)
+	}
+	// B comes back: its write must not go through, nor its release.
+	if _, err := s.Put(t.Context(), *claimed.Record, state.Releasing("B")); !errors.Is(err, state.ErrConflict) {
+		t.Errorf("B writes after C took over: %v, want ErrConflict", err)
+	}
+	if err := s.Release(t.Context(), k, "B"); err != nil {
+		t.Errorf("B's release after C took over: %v, want nothing done", err)
+	}
+	cur, _ := s.Get(t.Context(), "r", "dev")
+	if cur.Claim == nil || cur.Claim.Owner != "C" {
+		t.Errorf("claim after B's attempts = %+v, want C's", cur.Claim)
+	}
+	// A write that does not release leaves the claim alone.
+	if _, err := s.Put(t.Context(), cur); err != nil {
+		t.Fatal(err)
+	}
+	if cur, _ = s.Get(t.Context(), "r", "dev"); cur.Claim == nil || cur.Claim.Owner != "C" {
+		t.Errorf("claim after a plain write = %+v, want C's", cur.Claim)
+	}
+}
+
+// History has no horizon: every change is kept and read back, newest
+// first, in pages.
+func TestHistoryWithoutHorizon(t *testing.T) {
+	_, s := newStore(t)
+	var rec state.Record
+	for i := range 150 {
+		rec.Repository, rec.Environment, rec.Version = "r", "prod", fmt.Sprintf("1.%d.0", i)
+		var err error
+		if rec, err = s.Put(t.Context(), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.History(t.Context(), "r", "prod", 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Records) != 150 || all.Records[0].Version != "1.149.0" || all.Records[149].Version != "1.0.0" || all.Next != "" {
+		t.Fatalf("History = %d records (%s .. %s), next %q; want 150, newest first", len(all.Records),
+			all.Records[0].Version, all.Records[len(all.Records)-1].Version, all.Next)
+	}
+	var paged []string
+	cursor, pages := "", 0
+	for {
+		page, err := s.History(t.Context(), "r", "prod", 40, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		paged = append(paged, versions(page.Records)...)
+		if cursor = page.Next; cursor == "" {
+			break
+		}
+	}
+	if diff := cmp.Diff(versions(all.Records), paged); diff != "" || pages != 4 {
+		t.Errorf("paged by 40 in %d pages (-all +paged):\n%s", pages, diff)
+	}
+	if _, err := s.History(t.Context(), "r", "dev", 10, "bm90IGEgY3Vyc29y"); !errors.Is(err, state.ErrBadCursor) {
+		t.Errorf("a cursor of another environment: %v, want ErrBadCursor", err)
+	}
+	if _, err := s.History(t.Context(), "r", "dev", 0, ""); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("history of an environment without records: %v, want ErrNotFound", err)
+	}
+}
+
+// A fleet's records are read a hundred a call, whatever repository each
+// belongs to; a record that cannot be decoded fails only its environment.
+func TestStateOfAFleetIsReadAHundredACall(t *testing.T) {
+	env, s := newStore(t)
+	var keys []state.Key
+	want := map[state.Key]string{}
+	for r := range 84 {
+		for _, e := range []string{"dev", "staging", "production"} {
+			k := state.Key{Repository: fmt.Sprintf("team/app-%d", r), Environment: e}
+			keys = append(keys, k)
+			if r == 3 && e == "staging" {
+				continue // no record yet
+			}
+			if _, err := s.Put(t.Context(), state.Record{Repository: k.Repository, Environment: e, Version: "1.0.0"}); err != nil {
+				t.Fatal(err)
+			}
+			want[k] = "1.0.0"
+		}
+	}
+	bad := state.Key{Repository: "team/app-5", Environment: "dev"}
+	awstest.Must(env.DynamoDB().UpdateItem(t.Context(), corrupt(env.Table, bad)))(t)
+	delete(want, bad)
+	env.Proxy.Reset()
+	got, err := s.GetKeys(t.Context(), keys)
+	var unreadable *state.Unreadable
+	if !errors.As(err, &unreadable) || unreadable.OfKey(bad) == nil || len(unreadable.Keys) != 1 {
+		t.Fatalf("GetKeys error = %v, want the one unreadable record", err)
+	}
+	versionsOf := map[state.Key]string{}
+	for k, rec := range got {
+		versionsOf[k] = rec.Version
+	}
+	if diff := cmp.Diff(want, versionsOf); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if n := env.Proxy.Count("BatchGetItem"); n != 3 {
+		t.Errorf("%d BatchGetItem calls for %d keys, want 3", n, len(keys))
+	}
+}
+
+func versions(recs []state.Record) []string {
+	var out []string
+	for _, r := range recs {
+		out = append(out, r.Version)
+	}
+	return out
+}
+
+// A record an earlier release kept in SSM Parameter Store is imported the
+// first time it is read, with its parameter history; the parameters are
+// left as they were, and the next read is the table's alone.
+func TestRecordsOfAnEarlierReleaseAreImported(t *testing.T) {
+	env, s := newStore(t)
+	name := "/ecrdeploy/state/hello-color/staging"
+	var values []string
+	for i, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
+		rec := state.Record{
+			Repository: "hello-color", Environment: "staging", Version: v, Digest: fmt.Sprintf("sha256:%d", i),
+			Rollout: state.Completed, Time: time.Date(2026, 11, 1+i, 0, 0, 0, 0, time.UTC),
+			Services: map[string]state.Service{"web": {TaskDefinition: fmt.Sprintf("web:%d", i+1), Rollout: state.Completed}},
+		}
+		if v == "1.1.0" {
+			rec.Held = []string{"0.9.0"}
+		}
+		b, _ := json.Marshal(rec)
+		values = append(values, string(b))
+		awstest.Must(env.Local.PutParameter(t.Context(), name, string(b)))(t)
+	}
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/state/other/dev", values[0]))(t)
+
+	got, err := s.Get(t.Context(), "hello-color", "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != "1.2.0" || got.Revision != 3 || got.Services["web"].TaskDefinition != "web:3" {
+		t.Errorf("imported record = %s at revision %d, want 1.2.0 at 3", got.Version, got.Revision)
+	}
+	page, err := s.History(t.Context(), "hello-color", "staging", 0, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"1.2.0", "1.1.0", "1.0.0"}, versions(page.Records)); diff != "" {
+		t.Errorf("imported history (-want +got):\n%s", diff)
+	}
+	if page.Records[1].Revision != 2 || page.Records[1].Held[0] != "0.9.0" {
+		t.Errorf("revision 2 = %+v", page.Records[1])
+	}
+	// The next write follows the imported revisions.
+	got.Version = "1.3.0"
+	if next, err := s.Put(t.Context(), got); err != nil || next.Revision != 4 {
+		t.Errorf("write after the import: revision %d, %v; want 4", next.Revision, err)
+	}
+	if v, ok := awstest.Must2(env.Local.GetParameter(t.Context(), name))(t); !ok || v != values[2] {
+		t.Errorf("the SSM parameter changed: %q", v)
+	}
+	env.Proxy.Reset()
+	if _, err := s.GetMany(t.Context(), "hello-color", []string{"staging"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := env.Proxy.Count("GetParameters") + env.Proxy.Count("GetParameterHistory"); n != 0 {
+		t.Errorf("a read after the import asked SSM %d times", n)
+	}
+}
+
+// An account that never ran an earlier release pays one SSM call per
+// process to learn it, however many environments have no record yet.
+func TestNoEarlierReleaseCostsOneCall(t *testing.T) {
+	env, s := newStore(t)
+	ctx := context.Background()
+	for _, e := range []string{"dev", "staging", "production"} {
+		if _, err := s.Get(ctx, "hello-color", e); !errors.Is(err, state.ErrNotFound) {
+			t.Fatalf("Get %s: %v", e, err)
+		}
+	}
+	if n := env.Proxy.Count("GetParametersByPath"); n != 1 {
+		t.Errorf("%d GetParametersByPath, want 1", n)
+	}
+	if n := env.Proxy.Count("GetParameters") + env.Proxy.Count("GetParameterHistory"); n != 0 {
+		t.Errorf("%d further SSM reads, want none", n)
+	}
+}
+
+// corrupt is an update that makes a key's record unreadable.
+func corrupt(table string, k state.Key) *dynamodb.UpdateItemInput {
+	return &dynamodb.UpdateItemInput{
+		TableName: aws.String(table),
+		Key: map[string]ddbtypes.AttributeValue{
+			"pk": &ddbtypes.AttributeValueMemberS{Value: k.Repository},
+			"sk": &ddbtypes.AttributeValueMemberS{Value: "record#" + k.Environment},
+		},
+		UpdateExpression:          aws.String("SET #r = :r"),
+		ExpressionAttributeNames:  map[string]string{"#r": "record"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":r": &ddbtypes.AttributeValueMemberS{Value: "{not json"}},
+	}
+}
