@@ -59,6 +59,13 @@ func (c Call) ReadOnly() bool {
 	return false
 }
 
+// Claim reports whether the call takes or gives up a claim on an
+// environment in the state table (a DynamoDB UpdateItem of the claim's
+// attributes alone): it changes neither what runs nor what is recorded.
+func (c Call) Claim() bool {
+	return c.Operation == "UpdateItem" && bytes.Contains(c.Request, []byte("claimOwner")) && !bytes.Contains(c.Request, []byte(`"record"`))
+}
+
 // Fault is what the proxy does to a call instead of, or after, forwarding it
 // to moto. The steps are applied in order: wait Delay, then drop the
 // connection if Drop, else answer an AWS error if Status is set, else forward

@@ -118,3 +118,57 @@ func CreateStateTable(ctx context.Context, cfg aws.Config, name string) error {
 func (c *Client) CreateStateTable(ctx context.Context, name string) error {
 	return CreateStateTable(ctx, c.Config, name)
 }
+
+// stateKey is the key of an environment's current record in the state
+// table (the layout pkg/state writes).
+func stateKey(repository, environment string) map[string]ddbtypes.AttributeValue {
+	return map[string]ddbtypes.AttributeValue{
+		"pk": &ddbtypes.AttributeValueMemberS{Value: repository},
+		"sk": &ddbtypes.AttributeValueMemberS{Value: "record#" + environment},
+	}
+}
+
+// StateRecord returns the JSON of an environment's current record in the
+// state table, and false (with a nil error) when it has none.
+func (c *Client) StateRecord(ctx context.Context, table, repository, environment string) (string, bool, error) {
+	out, err := dynamodb.NewFromConfig(c.Config).GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(table), Key: stateKey(repository, environment), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("get state of %s/%s: %w", repository, environment, err)
+	}
+	v, ok := out.Item["record"].(*ddbtypes.AttributeValueMemberS)
+	if !ok {
+		return "", false, nil
+	}
+	return v.Value, true, nil
+}
+
+// PutStateRecord writes the JSON of an environment's current record into
+// the state table as a writer that came first would: the next revision,
+// whatever the record says. It writes no change item.
+func (c *Client) PutStateRecord(ctx context.Context, table, repository, environment, record string) error {
+	_, err := dynamodb.NewFromConfig(c.Config).UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(table), Key: stateKey(repository, environment),
+		UpdateExpression:         aws.String("SET #r = :r, #e = :e ADD #v :one"),
+		ExpressionAttributeNames: map[string]string{"#r": "record", "#e": "environment", "#v": "rev"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":r": &ddbtypes.AttributeValueMemberS{Value: record}, ":e": &ddbtypes.AttributeValueMemberS{Value: environment},
+			":one": &ddbtypes.AttributeValueMemberN{Value: "1"},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("put state of %s/%s: %w", repository, environment, err)
+	}
+	return nil
+}
+
+// DeleteStateRecord deletes an environment's current record (not its
+// changes) from the state table.
+func (c *Client) DeleteStateRecord(ctx context.Context, table, repository, environment string) error {
+	_, err := dynamodb.NewFromConfig(c.Config).DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: stateKey(repository, environment)})
+	if err != nil {
+		return fmt.Errorf("delete state of %s/%s: %w", repository, environment, err)
+	}
+	return nil
+}

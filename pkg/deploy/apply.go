@@ -1,11 +1,9 @@
 package deploy
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sync"
 
@@ -21,165 +19,175 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
-// applying is one environment's plans as apply carries them out: the row of
-// each service, and the error that failed it, index for index with the plans.
-// Only the functions of this file write it.
-type applying struct {
-	e     environment
-	plans []servicePlan
-	rows  []Row
-	errs  []error
-	hold  string // the version the request holds once applied
+// Applying an environment's plans is a straight line of stages, under the
+// delivery's claim on the environment: register the revisions, hold the
+// version a rollback replaces, update the services, record what now runs
+// (releasing the claim), check what ECS made of it. Each stage writes only
+// its own fields of applied, and outcome, a pure function, turns the plans
+// and applied into the rows a caller sees.
+
+// applied is what applying an environment's plans did, index for index with
+// the plans.
+type applied struct {
+	// hold is the version the request holds once applied ("" none).
+	hold string
+	// register: the revision each service is to run (registered now, or
+	// an identical one reused), or the error that failed it.
+	revision    []string
+	registerErr []error
+	// holdErr is the hold that could not be written before any service
+	// moved, and claimErr the claim lost before the update: either way no
+	// service was updated.
+	holdErr, claimErr error
+	// update: the deployment ECS started for each service, or the error.
+	deploymentID []string
+	updateErr    []error
+	// record: the services the record speaks for, and the error of a
+	// record that could not be written (the services it speaks for fail,
+	// so that a re-delivery deploys them again).
+	speaksFor []bool
+	recordErr error
+	// check: services whose new deployment ECS failed at once, and those
+	// whose update was undone because a higher version stands.
+	failedRollout []bool
+	superseded    []bool
 }
 
-func (a *applying) fail(i int, err error) {
-	a.rows[i].Outcome, a.rows[i].Error, a.errs[i] = Failed, err.Error(), err
+func newApplied(n int) *applied {
+	return &applied{
+		revision: make([]string, n), registerErr: make([]error, n),
+		deploymentID: make([]string, n), updateErr: make([]error, n),
+		failedRollout: make([]bool, n), superseded: make([]bool, n),
+	}
 }
 
-func (a *applying) skip(i int, r policy.Reason) {
-	a.rows[i].Outcome, a.rows[i].Reason, a.rows[i].PreviousTaskDefinition = Skipped, r, ""
-}
+// updated reports whether service i was updated.
+func (a *applied) updated(i int) bool { return a.deploymentID[i] != "" }
 
-// pending returns the services still to update: planned to be deployed and
-// not failed on the way.
-func (a *applying) pending() []int {
+// toUpdate returns the services whose plan is to deploy them.
+func toUpdate(plans []servicePlan) []int {
 	var out []int
-	for i, p := range a.plans {
-		if p.outcome == Deployed && a.errs[i] == nil && a.rows[i].Outcome == Deployed {
+	for i, p := range plans {
+		if p.outcome == Deployed && p.err == nil {
 			out = append(out, i)
 		}
 	}
 	return out
 }
 
-// apply carries out an environment's plans: it registers the revisions they
-// need, re-checks the state record, updates the services and records what
-// now runs there, then makes concurrent deliveries converge. Once the
-// services are updated it hands the rows to decided (when not nil), and
-// describes the services for the convergence check beside the state write.
-// It returns each service's row and the error that failed it, if any.
-func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request, e environment, rec *state.Record, plans []servicePlan, decided func([]Row)) ([]Row, []error) {
-	a := &applying{e: e, plans: plans, rows: make([]Row, len(plans)), errs: make([]error, len(plans))}
-	for i, p := range plans {
-		a.rows[i], a.errs[i] = p.row(e), p.err
+// apply carries out an environment's plans under the claim c (released
+// before it returns, with the record's write when there is one). rec is the
+// environment's record as claimed (nil: none). Once the services are
+// updated it hands the rows to decided (when not nil), and describes the
+// services for the check beside the state write. It returns each service's
+// row and the error that failed it, if any.
+func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request, e environment, rec *state.Record, plans []servicePlan, c *claim, decided func([]Row)) ([]Row, []error) {
+	a := newApplied(len(plans))
+	prev := state.Record{Repository: req.Repository, Environment: e.name}
+	if rec != nil {
+		prev = *rec
 	}
-	pending := a.pending()
+	a.hold = holdFor(req, e.version, prev)
+	pending := toUpdate(plans)
 	if len(pending) == 0 {
-		if rec != nil {
-			a.hold = holdFor(req, e.version, *rec)
-		} else {
-			a.hold = req.Hold
-		}
-		d.repairState(ctx, req, a, rec)
-		return a.rows, a.errs
+		d.recordUnchanged(ctx, req, e, rec, plans, a, c)
+		return outcome(e, plans, a)
 	}
 
-	// Re-read the state while registering, immediately before UpdateService:
-	// another delivery may have deployed a newer version meanwhile.
-	recheck := sync.OnceValues(func() (state.Record, error) {
-		return d.State.Get(ctx, req.Repository, e.name)
-	})
-	go recheck()
-	var wg sync.WaitGroup
-	for _, i := range pending {
-		if plans[i].register() {
-			wg.Go(func() {
-				arn, err := d.register(ctx, client, e.env.Region, plans[i].rendered)
-				if err != nil {
-					a.fail(i, err)
-					return
-				}
-				a.rows[i].TaskDefinition = arn
-			})
-		}
+	d.register(ctx, client, e, plans, pending, a)
+	registered := slices.ContainsFunc(pending, func(i int) bool { return a.registerErr[i] == nil })
+	if registered && a.hold != "" && !prev.IsHeld(a.hold) {
+		// A version this request replaces for good (a rollback's, a manual
+		// downgrade's) is held before any service moves, so that no crash
+		// after this point lets a reconcile or a re-delivery put it back.
+		prev, a.holdErr = d.holdFirst(ctx, prev, a.hold)
 	}
-	wg.Wait()
-
-	latest, err := recheck()
-	switch {
-	case errors.Is(err, state.ErrNotFound):
-		latest, err = state.Record{}, nil
-		if rec != nil {
-			latest = *rec
-		}
-	case err != nil:
-		for _, i := range a.pending() {
-			a.fail(i, err)
-		}
-		return a.rows, a.errs
+	if registered && a.holdErr == nil {
+		a.claimErr = d.keep(ctx, c)
 	}
-	if r := compareState(req, e.version, &latest); r == policy.OlderThanCurrent || r == policy.Held {
-		for _, i := range a.pending() {
-			a.skip(i, r)
-		}
-		return a.rows, a.errs
-	}
-	// A version this request replaces for good (a rollback's, a manual
-	// downgrade's) is held before any service moves, so that no crash after
-	// this point lets a reconcile or a re-delivery put it back.
-	if a.hold = holdFor(req, e.version, latest); a.hold != "" && !latest.IsHeld(a.hold) {
-		held := cloneRecord(latest)
-		held.Hold(a.hold)
-		held.ParameterVersion = 0
-		n, err := d.State.Put(ctx, held)
-		if err != nil {
-			for _, i := range a.pending() {
-				a.fail(i, fmt.Errorf("hold %s before replacing it: %w", a.hold, err))
-			}
-			return a.rows, a.errs
-		}
-		held.ParameterVersion = n
-		latest = held
-	}
-
-	ids := make([]string, len(plans))
-	updateErrs := make([]error, len(plans))
-	for _, i := range a.pending() {
-		wg.Go(func() { ids[i], updateErrs[i] = d.update(ctx, client, e, a.rows[i].Service, a.rows[i].TaskDefinition) })
-	}
-	wg.Wait()
-	for i := range plans {
-		if updateErrs[i] != nil {
-			a.fail(i, updateErrs[i])
-		} else if ids[i] != "" {
-			a.rows[i].DeploymentID = ids[i]
-		}
+	if registered && a.holdErr == nil && a.claimErr == nil {
+		d.update(ctx, client, e, plans, pending, a)
 	}
 	if decided != nil {
-		decided(a.rows)
+		rows, _ := outcome(e, plans, a)
+		decided(rows)
 	}
-	next, recorded := d.recordOf(req, a, latest)
-	if len(recorded) == 0 {
-		return a.rows, a.errs
+	if !slices.ContainsFunc(pending, a.updated) {
+		d.release(ctx, c)
+		return outcome(e, plans, a)
 	}
-	// The convergence check's first look at the services runs beside the
-	// state write: it only has to see them after our UpdateService, and
-	// a delivery that updates them after this look writes its record
-	// after it too, which the check of the version chain sees.
-	names := slices.Sorted(maps.Keys(next.Services))
+	// The check's first look at the services runs beside the state write:
+	// it only has to see them after our UpdateService.
 	observed := sync.OnceValues(func() (map[string]target.Service, error) {
-		return target.DescribeServices(ctx, client, e.env.Cluster, names)
+		return target.DescribeServices(ctx, client, e.env.Cluster, e.env.Services)
 	})
 	go observed()
-	if written, ok := d.write(ctx, a, next, recorded); ok {
-		d.settle(ctx, client, req, a, latest.ParameterVersion, written, observed)
+	if written, ok := d.record(ctx, client, req, e, prev, plans, a, c); ok {
+		d.check(ctx, client, e, written, plans, a, observed)
 	}
-	return a.rows, a.errs
+	return outcome(e, plans, a)
 }
 
-// register registers a rendered revision. Registrations into one family are
-// serialised: ECS rejects concurrent revisions of a family.
-func (d *Deployer) register(ctx context.Context, client target.ECSAPI, region string, in *ecs.RegisterTaskDefinitionInput) (string, error) {
+// register registers the revisions the plans need, concurrently, and notes
+// the revision each service is to run.
+func (d *Deployer) register(ctx context.Context, client target.ECSAPI, e environment, plans []servicePlan, pending []int, a *applied) {
+	var wg sync.WaitGroup
+	for _, i := range pending {
+		if !plans[i].register() {
+			a.revision[i] = plans[i].revision
+			continue
+		}
+		wg.Go(func() {
+			a.revision[i], a.registerErr[i] = d.registerRevision(ctx, client, e.env.Region, plans[i].rendered)
+		})
+	}
+	wg.Wait()
+}
+
+// registerRevision registers a rendered revision. Registrations into one
+// family are serialised: ECS rejects concurrent revisions of a family.
+func (d *Deployer) registerRevision(ctx context.Context, client target.ECSAPI, region string, in *ecs.RegisterTaskDefinitionInput) (string, error) {
 	mu := d.familyLock(region, aws.ToString(in.Family))
 	mu.Lock()
 	defer mu.Unlock()
 	return target.RegisterTaskDefinition(ctx, client, in)
 }
 
-// update points a service at a revision, sending desiredCount and the
+// holdFirst writes the hold of version into the record and returns the
+// record as written.
+func (d *Deployer) holdFirst(ctx context.Context, prev state.Record, version string) (state.Record, error) {
+	k := state.Key{Repository: prev.Repository, Environment: prev.Environment}
+	written, _, err := d.amend(ctx, k, &prev, func(r state.Record) (state.Record, bool) {
+		if r.IsHeld(version) {
+			return r, false
+		}
+		r.Hold(version)
+		return r, true
+	})
+	if err != nil {
+		return prev, fmt.Errorf("hold %s before replacing it: %w", version, err)
+	}
+	return written, nil
+}
+
+// update points the services whose revision is ready at it, concurrently.
+func (d *Deployer) update(ctx context.Context, client target.ECSAPI, e environment, plans []servicePlan, pending []int, a *applied) {
+	var wg sync.WaitGroup
+	for _, i := range pending {
+		if a.registerErr[i] != nil {
+			continue
+		}
+		wg.Go(func() {
+			a.deploymentID[i], a.updateErr[i] = d.updateService(ctx, client, e, plans[i].service, a.revision[i])
+		})
+	}
+	wg.Wait()
+}
+
+// updateService points a service at a revision, sending desiredCount and the
 // deployment configuration only when the environment configures them, and
 // returns the id of the deployment ECS started.
-func (d *Deployer) update(ctx context.Context, client target.ECSAPI, e environment, service, taskDefinition string) (string, error) {
+func (d *Deployer) updateService(ctx context.Context, client target.ECSAPI, e environment, service, taskDefinition string) (string, error) {
 	in := &ecs.UpdateServiceInput{
 		Cluster:        aws.String(e.env.Cluster),
 		Service:        aws.String(service),
@@ -192,234 +200,184 @@ func (d *Deployer) update(ctx context.Context, client target.ECSAPI, e environme
 	return target.UpdateService(ctx, client, in)
 }
 
-func deploymentConfiguration(dc *config.Deployment) *ecstypes.DeploymentConfiguration {
-	out := &ecstypes.DeploymentConfiguration{
-		MaximumPercent:        dc.MaximumPercent,
-		MinimumHealthyPercent: dc.MinimumHealthyPercent,
+// recordUnchanged records, when no service needed an update, what the
+// environment runs when its record does not say so already (a previous
+// delivery updated the services and then failed to record them), and a
+// hold the request asks for; and releases the claim.
+func (d *Deployer) recordUnchanged(ctx context.Context, req Request, e environment, rec *state.Record, plans []servicePlan, a *applied, c *claim) {
+	unchanged := slices.ContainsFunc(plans, func(p servicePlan) bool { return p.outcome == Unchanged })
+	if !unchanged || (rec != nil && recordMatches(*rec, req, e, plans) && (a.hold == "" || rec.IsHeld(a.hold))) {
+		d.release(ctx, c)
+		return
 	}
-	if dc.CircuitBreaker != nil {
-		out.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: *dc.CircuitBreaker, Rollback: *dc.CircuitBreaker}
+	prev := state.Record{Repository: req.Repository, Environment: e.name}
+	if rec != nil {
+		prev = *rec
 	}
-	return out
+	d.record(ctx, nil, req, e, prev, plans, a, c)
 }
 
-// record writes the environment's new state after an update and returns
-// it. Services that failed keep their previous entry, so a re-delivery finds
-// them behind and deploys them again. A failure to write fails the services
-// the record speaks for: the invocation is retried, and every retry fails
-// until the record is written.
-func (d *Deployer) record(ctx context.Context, req Request, a *applying, prev state.Record) (state.Record, bool) {
-	rec, recorded := d.recordOf(req, a, prev)
-	if len(recorded) == 0 {
-		return state.Record{}, false
-	}
-	return d.write(ctx, a, rec, recorded)
-}
-
-// recordOf is the state record of the environment after an update, and the
-// rows (by index) it speaks for: none when no service was deployed or
-// found unchanged.
-func (d *Deployer) recordOf(req Request, a *applying, prev state.Record) (state.Record, []int) {
-	var recorded []int
-	for i, r := range a.rows {
-		if r.Outcome == Deployed || r.Outcome == Unchanged {
-			recorded = append(recorded, i)
-		}
-	}
-	if len(recorded) == 0 {
-		return state.Record{}, nil
-	}
-	rec := d.newRecord(req, a, prev)
-	for _, i := range recorded {
-		r, p := a.rows[i], a.plans[i]
-		entry := state.Service{Cluster: a.e.env.Cluster, TaskDefinition: r.TaskDefinition, DeploymentID: r.DeploymentID, Rollout: state.InProgress}
-		if r.Outcome == Unchanged {
-			entry = unchangedEntry(prev, a.e, p)
-		} else if p.current() != r.TaskDefinition {
-			entry.PreviousTaskDefinition = p.current()
-		}
-		rec.Services[r.Service] = entry
-	}
-	rec.Rollout = rec.AggregateRollout()
-	return rec, recorded
-}
-
-// write writes the record recordOf made. A failure to write fails the rows
-// it was to speak for.
-func (d *Deployer) write(ctx context.Context, a *applying, rec state.Record, recorded []int) (state.Record, bool) {
-	n, err := d.State.Put(ctx, rec)
-	if err != nil {
-		// Every service the record was to speak for fails, unchanged ones
-		// too: a re-delivery finds them running what was asked and would
-		// otherwise answer "unchanged" and leave the record unwritten.
-		for _, i := range recorded {
-			a.fail(i, fmt.Errorf("service runs %s but its state was not recorded: %w", a.rows[i].TaskDefinition, err))
-		}
-		return state.Record{}, false
-	}
-	rec.ParameterVersion = n
-	return rec, true
-}
-
-// settleAttempts bounds how often settle corrects a race before leaving the
-// rest to the next delivery or reconcile.
-const settleAttempts = 8
-
-// settle makes concurrent deliveries for one environment converge, so that
-// when the last one finishes the services run the highest version any of
-// them recorded and the record agrees. Parameter Store numbers the writes
-// of the state record, so each writer can tell whom it overwrote: the
-// record one version before its own. A writer that overwrote a newer
-// version puts that version back, service and record; so the last record is
-// never lower than the one before it, and holds the highest version written.
-// Then, when the services do not run what the record says (another delivery
-// updated them later), the writer points them there, or, when the record is
-// lower than its own (written after it, by a delivery that has not corrected
-// itself yet), writes its own again. When the record just before ours is the
-// one the re-check read, nobody wrote in between and checking it costs no
-// call: the uncontended case costs one DescribeServices.
-//
-// observed, when not nil, is the first look at the services, started beside
-// the state write; it is used unless a correction came before it.
-func (d *Deployer) settle(ctx context.Context, client target.ECSAPI, req Request, a *applying, read int64, written state.Record, observed func() (map[string]target.Service, error)) {
-	e := a.e
-	want := written
-	describe := func(names []string) (map[string]target.Service, error) {
-		if first := observed; first != nil {
-			observed = nil
-			return first()
-		}
-		return target.DescribeServices(ctx, client, e.env.Cluster, names)
-	}
-	put := func(rec state.Record) bool {
-		rec.ParameterVersion = 0
-		n, err := d.State.Put(ctx, rec)
-		if err != nil {
-			d.log().ErrorContext(ctx, "settle: write state", "repository", req.Repository, "environment", e.name, "error", err.Error())
-			return false
-		}
-		want = rec
-		want.ParameterVersion = n
-		return true
-	}
-	for range settleAttempts {
-		if n := want.ParameterVersion; n > 1 && n != read+1 {
-			prev, err := d.State.GetVersion(ctx, req.Repository, e.name, n-1)
-			if err == nil && wins(prev, want) {
-				// We overwrote a deployment that should stand: put it back,
-				// with every hold either record made.
-				prev = withHolds(prev, want)
-				d.restore(ctx, client, a, prev, revisions(want))
-				observed = nil // it saw the services before this correction
-				read = n
-				if !put(prev) {
-					return
-				}
-				continue
-			}
-		}
-		names := slices.Sorted(maps.Keys(want.Services))
-		services, err := describe(names)
-		if err != nil {
-			return
-		}
-		if d.settleFailure(ctx, a, want, services, put) {
-			return // ECS failed or rolled the deployment back: its decision stands
-		}
-		running := map[string]string{}
-		drift := false
-		for _, svc := range names {
-			if obs, ok := services[ecsref.ServiceName(svc)]; ok {
-				running[svc] = obs.TaskDefinition
-				drift = drift || !ecsref.SameRevision(obs.TaskDefinition, want.Services[svc].TaskDefinition)
-			}
-		}
-		if !drift {
-			return
-		}
-		latest, err := d.State.Get(ctx, req.Repository, e.name)
-		if err != nil {
-			return
-		}
-		if wins(want, latest) {
-			// A record that should not stand was written after ours (a
-			// lower version, or one ours holds): ours stands.
-			want = withHolds(want, latest)
-			d.restore(ctx, client, a, want, running)
-			read = latest.ParameterVersion
-			if !put(want) {
-				return
-			}
-			continue
-		}
-		d.restore(ctx, client, a, latest, running)
-		want, read = latest, latest.ParameterVersion-1
-	}
-}
-
-// settleFailure records, when ECS has failed or rolled back a deployment
-// the record want names, what ECS did (the failure held, what it rolled
-// back to as running), with put, and reports whether it did: settling then
-// stops, since pointing the services at the failed revision again would
-// undo ECS's rollback. The rows of the services concerned say the rollout
-// failed.
-func (d *Deployer) settleFailure(ctx context.Context, a *applying, want state.Record, observed map[string]target.Service, put func(state.Record) bool) bool {
-	views := map[string]ecsView{}
-	failed := false
-	for name, entry := range want.Services {
-		if svc, ok := observed[ecsref.ServiceName(name)]; ok {
-			v := judgeRollout(entry, svc, nil)
-			views[name] = v
-			failed = failed || v.rollout == state.Failed
-		}
-	}
-	if !failed {
+// recordMatches reports whether a record already says that the request's
+// image runs on every unchanged service.
+func recordMatches(rec state.Record, req Request, e environment, plans []servicePlan) bool {
+	if rec.Digest != req.Digest || rec.Version != e.version.String() {
 		return false
 	}
-	if repaired, changed := repairRecord(want, views, d.now()); changed {
-		put(repaired)
-	}
-	for i, r := range a.rows {
-		if v, ok := views[r.Service]; ok && v.rollout == state.Failed && r.Outcome == Deployed {
-			a.rows[i].Rollout = state.Failed
+	for _, p := range plans {
+		if p.outcome == Unchanged && !ecsref.SameRevision(rec.Services[p.service].TaskDefinition, p.revision) {
+			return false
 		}
 	}
 	return true
 }
 
-// revisions returns the revision of each service a record names.
-func revisions(rec state.Record) map[string]string {
-	m := make(map[string]string, len(rec.Services))
-	for name, s := range rec.Services {
-		m[name] = s.TaskDefinition
+// record writes the environment's record after the update (nextRecord),
+// releasing the claim in the same write, and returns it as written. A write
+// that lost to an ECS event recorded meanwhile is made again from the
+// record read anew. When another delivery took the environment over (this
+// one's claim expired before it recorded), it claims the environment back
+// and decides again: its own version is recorded if it stands over what
+// the other recorded, and otherwise its services are put back where that
+// record says (they were superseded). A record that cannot be written
+// fails the services it speaks for.
+func (d *Deployer) record(ctx context.Context, client target.ECSAPI, req Request, e environment, prev state.Record, plans []servicePlan, a *applied, c *claim) (state.Record, bool) {
+	k := state.Key{Repository: req.Repository, Environment: e.name}
+	for attempt := 1; ; attempt++ {
+		next, speaks := nextRecord(req, e, prev, plans, a, d.now())
+		a.speaksFor = speaks
+		if !slices.Contains(speaks, true) {
+			d.release(ctx, c)
+			return state.Record{}, false
+		}
+		written, err := d.State.Put(ctx, next, state.Releasing(c.owner))
+		if err == nil {
+			return written, true
+		}
+		if !errors.Is(err, state.ErrConflict) || attempt == amendAttempts {
+			a.recordErr = err
+			d.release(ctx, c)
+			return state.Record{}, false
+		}
+		latest, err := d.read(ctx, k)
+		if err != nil {
+			a.recordErr = err
+			d.release(ctx, c)
+			return state.Record{}, false
+		}
+		if latest.Claim != nil && latest.Claim.Owner != c.owner {
+			back, again, err := d.acquire(ctx, k, c.owner, nil)
+			if err != nil {
+				a.recordErr = fmt.Errorf("the claim on the environment expired before the update was recorded: %w", err)
+				return state.Record{}, false
+			}
+			*c = *again
+			latest = state.Record{Repository: k.Repository, Environment: k.Environment}
+			if back != nil {
+				latest = *back
+			}
+		}
+		if (latest.Version != prev.Version || latest.Digest != prev.Digest) && stands(latest, e.version) {
+			// Another deployment was recorded meanwhile, of a version
+			// that stands over this one's.
+			d.undo(ctx, client, e, latest, plans, a)
+			d.release(ctx, c)
+			return state.Record{}, false
+		}
+		prev = latest
 	}
-	return m
 }
 
-// restore points the environment's services at the revisions a record
-// names, where they run something else (running: service -> revision), and
-// reports this delivery's services as superseded when the record is not
-// what it deployed.
-func (d *Deployer) restore(ctx context.Context, client target.ECSAPI, a *applying, rec state.Record, running map[string]string) {
-	for i, r := range a.rows {
-		entry, ok := rec.Services[r.Service]
-		if !ok || entry.Rollout == state.Failed || ecsref.SameRevision(entry.TaskDefinition, running[r.Service]) {
-			// A revision whose deployment failed is never put back.
+// read returns an environment's record, an empty one when it has none.
+func (d *Deployer) read(ctx context.Context, k state.Key) (state.Record, error) {
+	rec, err := d.State.Get(ctx, k.Repository, k.Environment)
+	if errors.Is(err, state.ErrNotFound) {
+		return state.Record{Repository: k.Repository, Environment: k.Environment}, nil
+	}
+	return rec, err
+}
+
+// stands reports whether a record's version stands over v: it is higher
+// and not held, or v is held there.
+func stands(rec state.Record, v *semver.Version) bool {
+	return wins(rec, state.Record{Version: v.String()})
+}
+
+// undo points the services this delivery updated back at the revisions a
+// record that stands over it names, and marks them superseded. A service
+// the record does not name, or whose recorded deployment failed, is left
+// as it is.
+func (d *Deployer) undo(ctx context.Context, client target.ECSAPI, e environment, rec state.Record, plans []servicePlan, a *applied) {
+	for i, p := range plans {
+		entry, ok := rec.Services[p.service]
+		if !a.updated(i) || !ok || entry.Rollout == state.Failed || ecsref.SameRevision(entry.TaskDefinition, a.revision[i]) {
 			continue
 		}
-		id, err := d.update(ctx, client, a.e, r.Service, entry.TaskDefinition)
-		switch {
-		case err != nil:
-			a.fail(i, err)
-		case a.errs[i] != nil:
-			// It failed earlier in this delivery, and says so.
-		case ecsref.SameRevision(entry.TaskDefinition, r.TaskDefinition):
-			a.rows[i].Outcome, a.rows[i].DeploymentID = Deployed, id
-		default:
-			// Another delivery's version stands: this one was superseded.
-			a.skip(i, policy.OlderThanCurrent)
-			a.rows[i].TaskDefinition, a.rows[i].DeploymentID = "", ""
+		if _, err := d.updateService(ctx, client, e, p.service, entry.TaskDefinition); err != nil {
+			a.updateErr[i] = fmt.Errorf("put %s back on %s, which a higher version recorded meanwhile: %w", p.service, entry.TaskDefinition, err)
+			continue
 		}
+		a.superseded[i] = true
+	}
+}
+
+// check looks, once the record is written, at what ECS made of the update
+// (observed: the look started beside the write). A deployment ECS failed
+// at once (the circuit breaker rolled it back) is recorded as failed and
+// its version held, and the rows say so. A service that another delivery
+// of this repository put back on a version that does not stand over the
+// recorded one (a late update, after its claim expired) is pointed at the
+// recorded revision again; a change made outside ecrdeploy is left as it
+// is, for status to show as drift.
+func (d *Deployer) check(ctx context.Context, client target.ECSAPI, e environment, written state.Record, plans []servicePlan, a *applied, observed func() (map[string]target.Service, error)) {
+	services, err := observed()
+	if err != nil {
+		return
+	}
+	views := map[string]ecsView{}
+	failed := false
+	for i, p := range plans {
+		svc, ok := services[ecsref.ServiceName(p.service)]
+		if !a.updated(i) || !ok {
+			continue
+		}
+		v := judgeRollout(written.Services[p.service], svc, nil)
+		views[p.service] = v
+		if v.rollout == state.Failed {
+			a.failedRollout[i], failed = true, true
+		}
+	}
+	if failed {
+		if _, err := d.writeRepair(ctx, written, views); err != nil {
+			d.log().ErrorContext(ctx, "record a rollback ECS made at once", "repository", written.Repository, "environment", e.name, "error", err.Error())
+		}
+		return
+	}
+	for i, p := range plans {
+		svc, ok := services[ecsref.ServiceName(p.service)]
+		if !a.updated(i) || !ok || ecsref.SameRevision(svc.TaskDefinition, a.revision[i]) {
+			continue
+		}
+		d.correct(ctx, client, e, written, p.service, svc.TaskDefinition, a.revision[i])
+	}
+}
+
+// correct points a service back at the revision just recorded when the
+// revision it runs instead is another delivery's of this repository, of a
+// version that does not stand over the recorded one.
+func (d *Deployer) correct(ctx context.Context, client target.ECSAPI, e environment, written state.Record, service, running, recorded string) {
+	td, ok, err := target.DescribeTaskDefinition(ctx, client, running)
+	if err != nil || !ok || revisionTag(td, "ecrdeploy:repository") != written.Repository {
+		return // someone else's change: drift, which status shows
+	}
+	theirs := state.Record{Version: revisionTag(td, "ecrdeploy:version"), Held: written.Held, HeldThrough: written.HeldThrough}
+	if wins(theirs, written) {
+		return
+	}
+	d.log().WarnContext(ctx, "a late delivery replaced a recorded deployment: put back", "repository", written.Repository,
+		"environment", e.name, "service", service, "running", running, "taskDefinition", recorded)
+	if _, err := d.updateService(ctx, client, e, service, recorded); err != nil {
+		d.log().ErrorContext(ctx, "put back a recorded deployment", "repository", written.Repository, "environment", e.name,
+			"service", service, "error", err.Error())
 	}
 }
 
@@ -438,90 +396,51 @@ func wins(a, b state.Record) bool {
 	return err1 == nil && err2 == nil && av.GreaterThan(bv)
 }
 
-// withHolds returns rec holding also what other holds, but its own version.
-func withHolds(rec, other state.Record) state.Record {
-	rec = cloneRecord(rec)
-	for _, h := range other.Held {
-		if h != rec.Version {
-			rec.Hold(h)
+// outcome turns the plans of an environment and what applying them did
+// into its rows, and the error that failed each service, if any. It calls
+// nothing.
+func outcome(e environment, plans []servicePlan, a *applied) ([]Row, []error) {
+	rows := make([]Row, len(plans))
+	errs := make([]error, len(plans))
+	for i, p := range plans {
+		r, err := p.row(e), p.err
+		fail := func(e error) { r.Outcome, r.Error, err = Failed, e.Error(), e }
+		if p.outcome == Deployed && p.err == nil {
+			switch {
+			case a.registerErr[i] != nil:
+				fail(a.registerErr[i])
+			case a.holdErr != nil:
+				fail(a.holdErr)
+			case a.claimErr != nil:
+				fail(a.claimErr)
+			case a.updateErr[i] != nil:
+				fail(a.updateErr[i])
+			default:
+				r.TaskDefinition, r.DeploymentID = a.revision[i], a.deploymentID[i]
+			}
 		}
-	}
-	return rec
-}
-
-// repairState writes the state record when every service already runs what
-// was asked but the record does not say so (a previous delivery updated the
-// services and then failed to record them).
-func (d *Deployer) repairState(ctx context.Context, req Request, a *applying, rec *state.Record) {
-	unchanged := false
-	for _, r := range a.rows {
-		unchanged = unchanged || r.Outcome == Unchanged
-	}
-	if !unchanged || (rec != nil && recordMatches(*rec, req, a) && (a.hold == "" || rec.IsHeld(a.hold))) {
-		return
-	}
-	var prev state.Record
-	if rec != nil {
-		prev = *rec
-	}
-	d.record(ctx, req, a, prev)
-}
-
-// recordMatches reports whether a record already says that the request's
-// image runs on every unchanged service.
-func recordMatches(rec state.Record, req Request, a *applying) bool {
-	if rec.Digest != req.Digest || rec.Version != a.e.version.String() {
-		return false
-	}
-	for _, r := range a.rows {
-		if r.Outcome == Unchanged && !ecsref.SameRevision(rec.Services[r.Service].TaskDefinition, r.TaskDefinition) {
-			return false
+		switch {
+		case a.superseded[i]:
+			r.Outcome, r.Reason, r.TaskDefinition, r.DeploymentID, r.PreviousTaskDefinition = Skipped, policy.Superseded, "", "", ""
+		case a.speaksFor != nil && a.speaksFor[i] && a.recordErr != nil:
+			// Unchanged services fail too: a re-delivery finds them running
+			// what was asked and would otherwise leave the record unwritten.
+			fail(fmt.Errorf("service runs %s but its state was not recorded: %w", r.TaskDefinition, a.recordErr))
+		case a.failedRollout[i] && r.Outcome == Deployed:
+			r.Rollout = state.Failed
 		}
+		rows[i], errs[i] = r, err
 	}
-	return true
+	return rows, errs
 }
 
-// newRecord is the state record of an environment after this request,
-// carrying over from prev what the request does not change.
-func (d *Deployer) newRecord(req Request, a *applying, prev state.Record) state.Record {
-	v := a.e.version
-	rec := state.Record{
-		Repository: req.Repository, Environment: a.e.name,
-		Version: v.String(), Tag: req.Tag, Digest: req.Digest,
-		Cause: req.Cause, EventID: req.EventID, Time: d.now().UTC(),
-		Services: maps.Clone(prev.Services), Held: slices.Clone(prev.Held),
-		LastCompleted: prev.LastCompleted, Good: slices.Clone(prev.Good), Failed: prev.Failed,
+func deploymentConfiguration(dc *config.Deployment) *ecstypes.DeploymentConfiguration {
+	out := &ecstypes.DeploymentConfiguration{
+		MaximumPercent:        dc.MaximumPercent,
+		MinimumHealthyPercent: dc.MinimumHealthyPercent,
 	}
-	for _, p := range a.plans {
-		if p.image != "" {
-			rec.Image = p.image
-			break
-		}
+	if dc.CircuitBreaker != nil {
+		out.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: *dc.CircuitBreaker, Rollback: *dc.CircuitBreaker}
 	}
-	if rec.Services == nil {
-		rec.Services = map[string]state.Service{}
-	}
-	if !req.PushedAt.IsZero() {
-		t := req.PushedAt.UTC()
-		rec.PushedAt = &t
-	}
-	// Holds of this version or older ones are lifted: this version is the
-	// current one now (a forced deploy of a held version releases it).
-	rec.Unhold(func(h string) bool {
-		hv, err := semver.StrictNewVersion(h)
-		return err != nil || hv.Compare(v) <= 0
-	})
-	rec.Hold(a.hold)
-	return rec
-}
-
-// unchangedEntry is the state entry of a service that already ran the
-// requested revision: what was recorded if it names that revision, else what
-// ECS reports.
-func unchangedEntry(prev state.Record, e environment, p servicePlan) state.Service {
-	if old, ok := prev.Services[p.service]; ok && ecsref.SameRevision(old.TaskDefinition, p.revision) {
-		return old
-	}
-	primary, _ := p.observed.service.Primary()
-	return state.Service{Cluster: e.env.Cluster, TaskDefinition: p.revision, DeploymentID: primary.ID, Rollout: cmp.Or(primary.Rollout, state.InProgress)}
+	return out
 }

@@ -57,16 +57,22 @@ type ConfigSource interface {
 }
 
 // StateStore reads and writes environment state records; *state.Store
-// satisfies it.
+// satisfies it. Every write is conditional on the record's revision as
+// read (state.ErrConflict when another writer came first), and a claim lets
+// one delivery at a time act on an environment.
 type StateStore interface {
 	Get(ctx context.Context, repository, environment string) (state.Record, error)
 	GetMany(ctx context.Context, repository string, environments []string) (map[string]state.Record, error)
 	// GetKeys reads the records of environments of any repositories at
 	// once (a reconcile reads the fleet's).
 	GetKeys(ctx context.Context, keys []state.Key) (map[state.Key]state.Record, error)
-	GetVersion(ctx context.Context, repository, environment string, version int64) (state.Record, error)
-	Put(ctx context.Context, rec state.Record) (int64, error)
-	History(ctx context.Context, repository, environment string) ([]state.Record, error)
+	Put(ctx context.Context, rec state.Record, opts ...state.PutOption) (state.Record, error)
+	// Claim claims an environment until a time and returns its record (nil
+	// when it has none); a *state.Claimed error when another holds it.
+	Claim(ctx context.Context, k state.Key, owner string, until time.Time) (*state.Record, error)
+	Release(ctx context.Context, k state.Key, owner string) error
+	// History returns an environment's changes, newest first, in pages.
+	History(ctx context.Context, repository, environment string, limit int, before int64) (state.Page, error)
 }
 
 // Targets gives the clients of the account and region an environment lives
@@ -130,6 +136,14 @@ type Deployer struct {
 	// Progress, when set, is told about every poll while waiting.
 	Progress func(Progress)
 
+	// ClaimTTL is how long a claim on an environment lasts unless renewed
+	// or released (default 60s): longer than registering, updating and
+	// recording take, short enough that a holder that crashed blocks the
+	// environment for less than Lambda's first retry delay. ClaimWait is
+	// how long a delivery that finds the environment claimed waits for it
+	// before it fails retryably, to be delivered again (default 20s).
+	ClaimTTL, ClaimWait time.Duration
+
 	families sync.Map // region/family -> *sync.Mutex; serialises registrations into one family
 }
 
@@ -150,6 +164,8 @@ func (d *Deployer) log() *slog.Logger {
 func (d *Deployer) pollInterval() time.Duration { return cmp.Or(d.PollInterval, 10*time.Second) }
 func (d *Deployer) waitMargin() time.Duration   { return cmp.Or(d.WaitMargin, 10*time.Second) }
 func (d *Deployer) maxWait() time.Duration      { return cmp.Or(d.MaxWait, 15*time.Minute) }
+func (d *Deployer) claimTTL() time.Duration     { return cmp.Or(d.ClaimTTL, time.Minute) }
+func (d *Deployer) claimWait() time.Duration    { return cmp.Or(d.ClaimWait, 20*time.Second) }
 
 // familyLock returns the mutex of a task-definition family in a region.
 func (d *Deployer) familyLock(region, family string) *sync.Mutex {

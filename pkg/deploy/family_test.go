@@ -86,31 +86,30 @@ func (f fakeConfig) List(context.Context) (map[string]*config.Document, error) {
 	return map[string]*config.Document{"hello-color": f.doc}, nil
 }
 
-// memState is an in-memory state store that numbers writes like Parameter
-// Store.
+// memState is an in-memory state store with the store's conditional
+// writes and claims.
 type memState struct {
 	mu      sync.Mutex
 	history map[string][]state.Record
+	claims  map[string]state.Claim
 }
 
 func (m *memState) Get(_ context.Context, repo, env string) (state.Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	h := m.history[repo+"/"+env]
+	return m.get(repo + "/" + env)
+}
+
+func (m *memState) get(key string) (state.Record, error) {
+	h := m.history[key]
 	if len(h) == 0 {
 		return state.Record{}, state.ErrNotFound
 	}
-	return h[len(h)-1], nil
-}
-
-func (m *memState) GetVersion(_ context.Context, repo, env string, v int64) (state.Record, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	h := m.history[repo+"/"+env]
-	if v < 1 || int(v) > len(h) {
-		return state.Record{}, state.ErrNotFound
+	rec := h[len(h)-1]
+	if c, ok := m.claims[key]; ok {
+		rec.Claim = &c
 	}
-	return h[v-1], nil
+	return rec, nil
 }
 
 func (m *memState) GetMany(ctx context.Context, repo string, envs []string) (map[string]state.Record, error) {
@@ -133,22 +132,69 @@ func (m *memState) GetKeys(ctx context.Context, keys []state.Key) (map[state.Key
 	return out, nil
 }
 
-func (m *memState) Put(_ context.Context, rec state.Record) (int64, error) {
+func (m *memState) Put(_ context.Context, rec state.Record, opts ...state.PutOption) (state.Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.history == nil {
 		m.history = map[string][]state.Record{}
 	}
 	key := rec.Repository + "/" + rec.Environment
-	rec.ParameterVersion = int64(len(m.history[key]) + 1)
+	if int(rec.Revision) != len(m.history[key]) {
+		return rec, state.ErrConflict
+	}
+	rec.Revision++
+	rec.Claim = nil
 	m.history[key] = append(m.history[key], rec)
-	return rec.ParameterVersion, nil
+	if len(opts) > 0 {
+		delete(m.claims, key) // releasing: the only option
+	}
+	return rec, nil
 }
 
-func (m *memState) History(_ context.Context, repo, env string) ([]state.Record, error) {
+func (m *memState) Claim(_ context.Context, k state.Key, owner string, until time.Time) (*state.Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.history[repo+"/"+env], nil
+	key := k.Repository + "/" + k.Environment
+	if m.claims == nil {
+		m.claims = map[string]state.Claim{}
+	}
+	if c, ok := m.claims[key]; ok && c.Owner != owner && c.Live(time.Now()) {
+		return nil, &state.Claimed{Key: k, Claim: c}
+	}
+	m.claims[key] = state.Claim{Owner: owner, Until: until}
+	rec, err := m.get(key)
+	if err != nil {
+		return nil, nil
+	}
+	return &rec, nil
+}
+
+func (m *memState) Release(_ context.Context, k state.Key, owner string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	key := k.Repository + "/" + k.Environment
+	if c, ok := m.claims[key]; ok && c.Owner == owner {
+		delete(m.claims, key)
+	}
+	return nil
+}
+
+func (m *memState) History(_ context.Context, repo, env string, limit int, before int64) (state.Page, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var page state.Page
+	h := m.history[repo+"/"+env]
+	for i := len(h) - 1; i >= 0; i-- {
+		if before > 0 && h[i].Revision >= before {
+			continue
+		}
+		if limit > 0 && len(page.Records) == limit {
+			page.More = true
+			break
+		}
+		page.Records = append(page.Records, h[i])
+	}
+	return page, nil
 }
 
 // Environments deploy concurrently, but registrations into one

@@ -132,7 +132,7 @@ func (f *fleetWorld) push(t *testing.T, repo, tag string, deliver bool) {
 // state reads an environment's record from moto directly.
 func (f *fleetWorld) state(t *testing.T, repo, env string) state.Record {
 	t.Helper()
-	raw, ok := awstest.Must2(f.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/"+repo+"/"+env))(t)
+	raw, ok := awstest.Must2(f.env.Local.StateRecord(t.Context(), f.env.Table, repo, env))(t)
 	if !ok {
 		t.Fatalf("no state record for %s/%s", repo, env)
 	}
@@ -206,8 +206,8 @@ func TestFleetReconcileInSyncReadsInBatchesAndChangesNothing(t *testing.T) {
 		t.Errorf("DescribeTaskDefinition calls = %d, want none", n)
 	}
 	envs := fleetSize * len(fleetClusters)
-	if n := f.env.Proxy.Count("ssm:GetParameters"); n != ceilTenth(envs) {
-		t.Errorf("GetParameters calls = %d, want %d for %d records", n, ceilTenth(envs), envs)
+	if n, want := f.env.Proxy.Count("dynamodb:BatchGetItem"), (envs+state.BatchGetLimit-1)/state.BatchGetLimit; n != want {
+		t.Errorf("BatchGetItem calls = %d, want %d for %d records", n, want, envs)
 	}
 	if n := f.env.Proxy.Count("ecr:DescribeImages"); n != fleetSize {
 		t.Errorf("DescribeImages calls = %d, want one per repository (%d)", n, fleetSize)
@@ -246,7 +246,7 @@ func TestFleetReconcileInSyncReadsInBatchesAndChangesNothing(t *testing.T) {
 func TestFleetReconcileDeploysOnlyWhatIsBehind(t *testing.T) {
 	f := newFleet(t)
 	f.push(t, "app-00", "1.1.0", false) // every environment of app-00 behind
-	awstest.Must(f.env.Local.PutParameter(t.Context(), "/ecrdeploy/state/app-01/staging", "{not a record"))(t)
+	awstest.Must(0, f.env.Local.PutStateRecord(t.Context(), f.env.Table, "app-01", "staging", "{not a record"))(t)
 	f.push(t, "app-02", "2.0.0", false)
 	if res, err := f.d.Manual(t.Context(), request.Request{Action: "deploy", Repository: "app-02", Tag: "2.0.0", Environment: "staging", Force: true}, "req"); err != nil || res.Error != "" {
 		t.Fatalf("forced deploy of 2.0.0 to app-02 staging: %v %s", err, res.Error)
@@ -330,7 +330,7 @@ func TestFleetReconcileRepairsWhatECSEnded(t *testing.T) {
 	}
 	ops := mutating(f.env)
 	slices.Sort(ops)
-	if diff := cmp.Diff([]string{"PutParameter", "PutParameter"}, ops); diff != "" {
+	if diff := cmp.Diff([]string{"TransactWriteItems", "TransactWriteItems"}, ops); diff != "" {
 		t.Errorf("mutating calls (-want +got):\n%s", diff)
 	}
 	if n := f.env.Proxy.Count("DescribeTaskDefinition"); n != 0 {
@@ -361,7 +361,7 @@ func TestFleetReconcileRepairsWhatECSEnded(t *testing.T) {
 func TestFleetReconcileDoesNotRepairOverANewerRecord(t *testing.T) {
 	f := newFleet(t)
 	awstest.Must(f.env.ECSModel.Complete("apps", "app-04-dev"))(t)
-	const name = "/ecrdeploy/state/app-04/dev"
+	const name = "app-04/dev"
 	var wrote atomic.Bool
 	f.env.Proxy.Before("DescribeImages", func(c awstest.Call) {
 		// app-04's turn, after the fleet was read: another writer holds
@@ -369,7 +369,7 @@ func TestFleetReconcileDoesNotRepairOverANewerRecord(t *testing.T) {
 		if !strings.Contains(string(c.Request), `"app-04"`) || !wrote.CompareAndSwap(false, true) {
 			return
 		}
-		raw, _, err := f.env.Local.GetParameter(context.Background(), name)
+		raw, _, err := f.env.Local.StateRecord(context.Background(), f.env.Table, "app-04", "dev")
 		var rec state.Record
 		if err == nil {
 			err = json.Unmarshal([]byte(raw), &rec)
@@ -381,7 +381,7 @@ func TestFleetReconcileDoesNotRepairOverANewerRecord(t *testing.T) {
 		rec.Hold("1.5.0")
 		rec.EventID = "another-writer"
 		b, _ := json.Marshal(rec)
-		if _, err := f.env.Local.PutParameter(context.Background(), name, string(b)); err != nil {
+		if err := f.env.Local.PutStateRecord(context.Background(), f.env.Table, "app-04", "dev", string(b)); err != nil {
 			t.Errorf("write %s: %v", name, err)
 		}
 	})

@@ -16,7 +16,7 @@ func TestAnUnwrittenRecordKeepsFailingUntilWritten(t *testing.T) {
 	cfg := `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web"}}}`
 	w := newWorld(t, fargateFixture, []byte(cfg))
 	p := w.push(t, "1.4.0")
-	w.env.Proxy.Fail("PutParameter", awstest.Always, awstest.ServerError(500))
+	w.env.Proxy.Fail("TransactWriteItems", awstest.Always, awstest.ServerError(500))
 	for attempt := range 3 {
 		res, err := w.d.Push(t.Context(), p)
 		if r := row(t, res, "dev"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, "not recorded") || err == nil {
@@ -37,7 +37,7 @@ func TestAnUnwrittenRecordKeepsFailingUntilWritten(t *testing.T) {
 func TestAnUnreadableRecordFailsItsEnvironmentOnly(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	w.deliver(t, w.push(t, "1.3.0"))
-	awstest.Must(w.env.Local.PutParameter(t.Context(), "/ecrdeploy/state/hello-color/staging", "{not a record"))(t)
+	awstest.Must(0, w.env.Local.PutStateRecord(t.Context(), w.env.Table, "hello-color", "staging", "{not a record"))(t)
 	res := w.deliver(t, w.push(t, "1.4.0"))
 	if got := outcomes(res); got["dev"] != "deployed" || got["staging"] != "failed" {
 		t.Errorf("outcomes %v, want dev deployed and staging failed", got)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -110,13 +111,21 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
+// stateStore is the state store of env's table, importing records from
+// SSM as the functions' does.
+func stateStore(env *awstest.Env) *state.Store {
+	s := state.NewStore(env.DynamoDB(), env.Table)
+	s.Legacy = state.NewLegacy(env.SSM(), "/ecrdeploy")
+	return s
+}
+
 func newDeployer(env *awstest.Env, logTo io.Writer) *deploy.Deployer {
 	if logTo == nil {
 		logTo = io.Discard
 	}
 	return &deploy.Deployer{
 		Config:  config.NewStore(env.SSM(), "/ecrdeploy", time.Minute),
-		State:   state.NewStore(env.SSM(), "/ecrdeploy"),
+		State:   stateStore(env),
 		Targets: &target.Pool{Base: env.Config},
 		ECR:     env.ECR(),
 		Region:  localaws.Region,
@@ -268,9 +277,9 @@ func TestPushChangesOnlyImageVariablesAndSecrets(t *testing.T) {
 					t.Errorf("revision tag %s = %q, want %q (tags %v)", k, tags[k], v, tags)
 				}
 			}
-			raw, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/dev"))(t)
+			raw, ok := awstest.Must2(w.env.Local.StateRecord(t.Context(), w.env.Table, "hello-color", "dev"))(t)
 			if !ok {
-				t.Fatal("no state record at /ecrdeploy/state/hello-color/dev")
+				t.Fatal("no state record of hello-color/dev")
 			}
 			var rec state.Record
 			if err := json.Unmarshal([]byte(raw), &rec); err != nil {
@@ -325,7 +334,7 @@ func TestPushDeploysDevAndStagingSkipsProduction(t *testing.T) {
 			t.Errorf("%s result row = %+v", env, r)
 		}
 	}
-	if _, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/production"))(t); ok {
+	if _, ok := awstest.Must2(w.env.Local.StateRecord(t.Context(), w.env.Table, "hello-color", "production"))(t); ok {
 		t.Error("production has a state record though nothing was deployed there")
 	}
 	// One JSON log line per decision, with the keys people search by.
@@ -359,14 +368,14 @@ func TestRedeliveredEventRegistersNothing(t *testing.T) {
 	p := w.push(t, "1.4.0")
 	w.deliver(t, p)
 	revisions := len(awstest.Must(w.env.Local.ListTaskDefinitionRevisions(t.Context(), "hello-color"))(t))
-	stateBefore, _ := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/dev"))(t)
+	stateBefore, _ := awstest.Must2(w.env.Local.StateRecord(t.Context(), w.env.Table, "hello-color", "dev"))(t)
 	w.env.Proxy.Reset()
 	res := w.deliver(t, p)
 	want := map[string]string{"dev": "unchanged", "staging": "unchanged", "production": "skipped manual-environment"}
 	if diff := cmp.Diff(want, outcomes(res)); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
-	for _, op := range []string{"RegisterTaskDefinition", "UpdateService", "PutParameter"} {
+	for _, op := range []string{"RegisterTaskDefinition", "UpdateService", "TransactWriteItems"} {
 		if n := w.env.Proxy.Count(op); n != 0 {
 			t.Errorf("%s called %d times on a re-delivery", op, n)
 		}
@@ -374,7 +383,7 @@ func TestRedeliveredEventRegistersNothing(t *testing.T) {
 	if got := len(awstest.Must(w.env.Local.ListTaskDefinitionRevisions(t.Context(), "hello-color"))(t)); got != revisions {
 		t.Errorf("revisions = %d after re-delivery, want %d", got, revisions)
 	}
-	if after, _ := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/dev"))(t); after != stateBefore {
+	if after, _ := awstest.Must2(w.env.Local.StateRecord(t.Context(), w.env.Table, "hello-color", "dev"))(t); after != stateBefore {
 		t.Errorf("state record rewritten on re-delivery")
 	}
 }
@@ -596,12 +605,12 @@ func TestStateWriteFailureIsRepairedOnRedelivery(t *testing.T) {
 	cfg := `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web"}}}`
 	w := newWorld(t, fargateFixture, []byte(cfg))
 	p := w.push(t, "1.4.0")
-	w.env.Proxy.Fail("PutParameter", 1, awstest.AWSError(400, "AccessDeniedException", "not this time"))
+	w.env.Proxy.Fail("TransactWriteItems", 1, awstest.AWSError(400, "AccessDeniedException", "not this time"))
 	res, _ := w.d.Push(t.Context(), p)
 	if r := row(t, res, "dev"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, "not recorded") {
 		t.Fatalf("dev = %+v, want failed: not recorded", r)
 	}
-	if _, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/dev"))(t); ok {
+	if _, ok := awstest.Must2(w.env.Local.StateRecord(t.Context(), w.env.Table, "hello-color", "dev"))(t); ok {
 		t.Fatal("state written despite the injected failure")
 	}
 	w.env.Proxy.Reset()
@@ -612,7 +621,7 @@ func TestStateWriteFailureIsRepairedOnRedelivery(t *testing.T) {
 	if n := w.env.Proxy.Count("RegisterTaskDefinition") + w.env.Proxy.Count("UpdateService"); n != 0 {
 		t.Errorf("re-delivery deployed again (%d mutating calls)", n)
 	}
-	raw, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), "/ecrdeploy/state/hello-color/dev"))(t)
+	raw, ok := awstest.Must2(w.env.Local.StateRecord(t.Context(), w.env.Table, "hello-color", "dev"))(t)
 	var rec state.Record
 	if !ok || json.Unmarshal([]byte(raw), &rec) != nil || rec.Version != "1.4.0" || rec.Digest != p.Digest {
 		t.Errorf("state not repaired: %q", raw)
@@ -659,21 +668,29 @@ func TestCallsOfOneDeployment(t *testing.T) {
 	if _, err := w.d.Config.Get(t.Context(), "hello-color"); err != nil {
 		t.Fatal(err)
 	}
+	// A warm process has also learnt that no earlier release left records
+	// in SSM (once per process).
+	if _, err := w.d.State.Get(t.Context(), "hello-color", "none"); !errors.Is(err, state.ErrNotFound) {
+		t.Fatal(err)
+	}
 	p := w.push(t, "1.4.0")
 	w.env.Proxy.Reset()
 	w.deliver(t, p)
 	calls := w.env.Proxy.Calls()
 	t.Logf("calls of one warm single-environment deployment: %v (total %d)", calls, w.env.Proxy.Total())
-	want := map[string]int{"GetParameters": 1, "GetParameter": 1, "DescribeServices": 2, "DescribeTaskDefinition": 1,
-		"RegisterTaskDefinition": 1, "UpdateService": 1, "PutParameter": 1, "DescribeImages": 1}
+	// The claim reads the record; the write that records the deployment
+	// releases it.
+	want := map[string]int{"UpdateItem": 1, "DescribeServices": 2, "DescribeTaskDefinition": 1,
+		"RegisterTaskDefinition": 1, "UpdateService": 1, "TransactWriteItems": 1, "DescribeImages": 1}
 	if diff := cmp.Diff(want, calls); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 	w.env.Proxy.Reset()
 	w.deliver(t, p)
 	t.Logf("calls of a duplicate: %v", w.env.Proxy.Calls())
-	if n := w.env.Proxy.Total(); n > 4 {
-		t.Errorf("a duplicate made %d calls, want at most 4", n)
+	// A claim and its release, the describes and the push check.
+	if n := w.env.Proxy.Total(); n > 5 {
+		t.Errorf("a duplicate made %d calls, want at most 5", n)
 	}
 	if ops := mutating(w.env); len(ops) != 0 {
 		t.Errorf("a duplicate made mutating calls %v", ops)

@@ -31,7 +31,7 @@ func (d *Deployer) Manual(ctx context.Context, req request.Request, requestID st
 	case request.Status:
 		return d.status(ctx, req.Repository)
 	case request.History:
-		return d.history(ctx, req.Repository, req.Environment)
+		return d.history(ctx, req)
 	}
 	return d.fail(ctx, Result{Repository: req.Repository}, fmt.Errorf("unknown action %q", req.Action))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/input"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
@@ -26,21 +27,101 @@ type environment struct {
 
 // observation is what the reads of one environment returned: its ECS client,
 // its state record (nil when it has none yet) as ECS says it should read
-// now, and its services as ECS describes them, by name.
+// now, its services as ECS describes them, by name, and this delivery's
+// claim on it.
 type observation struct {
 	client   target.ECSAPI
 	rec      *state.Record
 	services map[string]target.Service
 	// repaired says rec is the stored record brought up to what ECS says
-	// (a rollout that ended, a rollback): it is to be written.
+	// (a rollout that ended, a rollback): it is to be written, from read
+	// and views.
 	repaired bool
+	read     state.Record
+	views    map[string]ecsView
+	// claim is this delivery's claim on the environment; nil for a dry
+	// run, and for a delivery that found the environment claimed by
+	// another and would not act on it anyway (unclaimed).
+	claim     *claim
+	unclaimed bool
+}
+
+// recordRead reads an environment's record for a delivery: nil when it has
+// none. A delivery claims the environment in the same step (c); a dry run
+// reads without claiming; a delivery that found the environment claimed by
+// another and would not act on it returns no claim and unclaimed true.
+type recordRead func() (rec *state.Record, c *claim, unclaimed bool, err error)
+
+// claimRecord is the recordRead of a delivery that acts: it claims the
+// environment (waiting for another's claim only when it would act).
+func (d *Deployer) claimRecord(ctx context.Context, req Request, e environment, owner string) recordRead {
+	k := state.Key{Repository: req.Repository, Environment: e.name}
+	return func() (*state.Record, *claim, bool, error) {
+		rec, c, err := d.acquire(ctx, k, owner, func(r *state.Record) bool {
+			return compareState(req, e.version, r) == policy.Accepted
+		})
+		return rec, c, err == nil && c == nil, err
+	}
+}
+
+// sharedRecords is the recordRead of a dry run: the records of every
+// environment of the request, read once for all (states).
+func sharedRecords(name string, states func() (map[string]state.Record, error)) recordRead {
+	return func() (*state.Record, *claim, bool, error) {
+		recs, err := states()
+		var unreadable *state.Unreadable
+		if errors.As(err, &unreadable) {
+			// Another environment's bad record is not this one's concern.
+			err = unreadable.Of(name)
+		}
+		if err != nil {
+			return nil, nil, false, err
+		}
+		return recordOf(recs, name), nil, false, nil
+	}
 }
 
 // observeEnvironment reads what deciding about an environment needs first:
 // whether the image is in the registry the environment pulls from, its
-// services, and its state record (states, shared by the environments of a
-// request, reads once for all of them, concurrently with the describes).
-func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e environment, states func() (map[string]state.Record, error)) (observation, error) {
+// services, and its state record (read, and claimed, by read), all at
+// once.
+func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e environment, read recordRead) (observation, error) {
+	type readResult struct {
+		rec       *state.Record
+		claim     *claim
+		unclaimed bool
+		err       error
+	}
+	recCh := make(chan readResult, 1)
+	go func() {
+		var r readResult
+		r.rec, r.claim, r.unclaimed, r.err = read()
+		recCh <- r
+	}()
+	obs, err := d.describeEnvironment(ctx, req, e)
+	r := <-recCh
+	obs.claim, obs.unclaimed = r.claim, r.unclaimed
+	if err == nil {
+		err = r.err
+	}
+	if err != nil {
+		d.release(ctx, obs.claim)
+		return observation{}, err
+	}
+	if r.rec != nil && !r.unclaimed {
+		obs.read, obs.views = *r.rec, ecsViews(ctx, obs.client, e.env.Cluster, *r.rec, obs.services)
+		repaired, changed := repairRecord(obs.read, obs.views, d.now())
+		obs.rec, obs.repaired = &repaired, changed
+	} else {
+		obs.rec = r.rec
+	}
+	return obs, nil
+}
+
+// describeEnvironment returns the ECS client of an environment and its
+// services, having checked (beside the describe) that its replica has the
+// image when it pulls from one.
+func (d *Deployer) describeEnvironment(ctx context.Context, req Request, e environment) (observation, error) {
 	client, err := d.Targets.ECS(ctx, targetOf(req.Repository, e.name, e.env))
 	if err != nil {
 		return observation{}, err
@@ -61,21 +142,7 @@ func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e enviro
 	if err != nil {
 		return observation{}, err
 	}
-	recs, err := states()
-	var unreadable *state.Unreadable
-	if errors.As(err, &unreadable) {
-		// Another environment's bad record is not this one's concern.
-		err = unreadable.Of(e.name)
-	}
-	if err != nil {
-		return observation{}, err
-	}
-	obs := observation{client: client, services: services}
-	if rec, ok := recs[e.name]; ok {
-		repaired, changed := repairRecord(rec, ecsViews(ctx, client, e.env.Cluster, rec, services), d.now())
-		obs.rec, obs.repaired = &repaired, changed
-	}
-	return obs, nil
+	return observation{client: client, services: services}, nil
 }
 
 // ecsViews judges, for each service a record names, what became of the
@@ -113,18 +180,43 @@ func ecsViews(ctx context.Context, client target.ECSAPI, cluster string, rec sta
 // records may have been created (UpdateService, then the record).
 const historyWindow = 15 * time.Minute
 
-// writeRepair writes a record brought up to what ECS says, and logs what
-// changed. It returns the record as written.
-func (d *Deployer) writeRepair(ctx context.Context, rec state.Record) (state.Record, error) {
-	rec.ParameterVersion = 0
-	n, err := d.State.Put(ctx, rec)
+// writeRepair writes what ECS says (views, from ecsViews) of the
+// deployments a record names, as repairRecord brings the record up to it,
+// conditionally on the revision read was read as; when another writer came
+// first, the record is read again and repaired from the same views, as long
+// as it still names the deployments they judge. It returns the record as it
+// now stands, and logs what changed.
+func (d *Deployer) writeRepair(ctx context.Context, read state.Record, views map[string]ecsView) (state.Record, error) {
+	k := state.Key{Repository: read.Repository, Environment: read.Environment}
+	now := d.now()
+	written, changed, err := d.amend(ctx, k, &read, func(r state.Record) (state.Record, bool) {
+		if !sameDeployments(r, read) {
+			return r, false // moved on since ECS was asked: the next look repairs it
+		}
+		return repairRecord(r, views, now)
+	})
 	if err != nil {
-		return rec, fmt.Errorf("record what ECS says of %s in %s: %w", rec.Repository, rec.Environment, err)
+		return read, fmt.Errorf("record what ECS says of %s in %s: %w", read.Repository, read.Environment, err)
 	}
-	rec.ParameterVersion = n
-	d.log().InfoContext(ctx, "state repaired from ECS", "repository", rec.Repository, "environment", rec.Environment,
-		"version", rec.Version, "rollout", string(rec.Rollout), "held", rec.Held)
-	return rec, nil
+	if changed {
+		d.log().InfoContext(ctx, "state repaired from ECS", "repository", written.Repository, "environment", written.Environment,
+			"version", written.Version, "rollout", string(written.Rollout), "held", written.Held)
+	}
+	return written, nil
+}
+
+// sameDeployments reports whether two records name the same deployment of
+// every service.
+func sameDeployments(a, b state.Record) bool {
+	if len(a.Services) != len(b.Services) {
+		return false
+	}
+	for name, s := range a.Services {
+		if b.Services[name].DeploymentID != s.DeploymentID {
+			return false
+		}
+	}
+	return true
 }
 
 // refreshRecord reads an environment's record, brings it up to what ECS
@@ -155,12 +247,12 @@ func (d *Deployer) refresh(ctx context.Context, rec state.Record, env *config.En
 	if err != nil {
 		return rec, nil, err
 	}
-	repaired, changed := repairRecord(rec, ecsViews(ctx, client, env.Cluster, rec, services), d.now())
-	if !changed {
+	views := ecsViews(ctx, client, env.Cluster, rec, services)
+	if _, changed := repairRecord(rec, views, d.now()); !changed {
 		return rec, services, nil
 	}
-	repaired, err = d.writeRepair(ctx, repaired)
-	return repaired, services, err
+	rec, err = d.writeRepair(ctx, rec, views)
+	return rec, services, err
 }
 
 // checkReplica checks, before anything is registered, that the image exists

@@ -68,7 +68,7 @@ func TestResultEventsGoOutBesideTheStateWrite(t *testing.T) {
 		switch c.Operation {
 		case "UpdateService":
 			update = c
-		case "PutParameter":
+		case "TransactWriteItems":
 			put = c
 		case "PutEvents":
 			events = c
@@ -99,7 +99,7 @@ func TestAFailedStateWriteIsPublishedAfterTheEarlyEvent(t *testing.T) {
 	var metrics bytes.Buffer
 	w.d.Reporter = &announce.Announcer{Events: w.env.EventBridge(), Metrics: &metrics}
 	p := w.push(t, "1.4.0")
-	w.env.Proxy.Fail("PutParameter", 1, awstest.AWSError(400, "AccessDeniedException", "not this time"))
+	w.env.Proxy.Fail("TransactWriteItems", 1, awstest.AWSError(400, "AccessDeniedException", "not this time"))
 	w.env.Proxy.Reset()
 	res, _ := w.d.Push(t.Context(), p)
 	if r := row(t, res, "dev"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, "not recorded") {

@@ -124,7 +124,6 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 	}
 
 	plans := map[string]reconcilePlan{}
-	var acting []string
 	for _, name := range envs {
 		env := doc.Environments[name]
 		if bad := unreadable.Of(name); bad != nil {
@@ -139,19 +138,11 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 			views = ecsViews(ctx, seen.client, env.Cluster, *rec, seen.services)
 		}
 		p := planReconcile(images, env, rec, seen.services, views, d.now())
+		p.views = views
 		plans[name] = p
-		if p.repaired != nil || p.action == catchUp {
-			acting = append(acting, name)
-		}
 	}
-
-	var errs []error
-	deploying := map[string]state.Record{}
-	if len(acting) > 0 {
-		var rows []Row
-		rows, errs = d.actOnPlans(ctx, repo, doc, images, recs, acting, plans, deploying)
-		res.Results = append(res.Results, rows...)
-	}
+	rows, errs := d.writeRepairs(ctx, doc, images, recs, plans)
+	res.Results = append(res.Results, rows...)
 
 	// Environments that want the same image are reported, and deployed,
 	// together.
@@ -189,7 +180,7 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 			res.merge(r)
 		}
 		if len(req.Environments) > 0 {
-			r, err := d.deploy(ctx, req, &stateRead{recs: deploying})
+			r, err := d.Deploy(ctx, req)
 			if err != nil {
 				errs = append(errs, err)
 			}
@@ -199,50 +190,33 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 	return res, errors.Join(errs...)
 }
 
-// actOnPlans carries out, for the environments that need more than the
-// fleet's observation, what comes before deploying: it reads their records
-// again, as the fleet's may be minutes old by now (an environment whose
-// record changed meanwhile is decided again from it, and its services left
-// to the deploy path to describe anew), and writes the repairs. It updates
-// plans, and puts in deploying the record of each environment to deploy.
-// It returns the rows of the environments that failed, and the errors of
-// them a retry could fix.
-func (d *Deployer) actOnPlans(ctx context.Context, repo string, doc *config.Document, images []target.Image, fleetRecs map[string]state.Record, acting []string, plans map[string]reconcilePlan, deploying map[string]state.Record) ([]Row, []error) {
+// writeRepairs writes the records that ECS has moved on from (a rollout
+// that ended, a rollback) as the fleet's observation repaired them,
+// conditionally on the revision the fleet read. A record that changed
+// meanwhile in another way is decided again from what it says now, and its
+// services left to the deploy path to describe anew. It updates plans, and
+// returns the rows of the environments that failed, and the errors of them
+// a retry could fix.
+func (d *Deployer) writeRepairs(ctx context.Context, doc *config.Document, images []target.Image, fleetRecs map[string]state.Record, plans map[string]reconcilePlan) ([]Row, []error) {
 	var rows []Row
 	var errs []error
-	failed := func(name string, err error) {
-		rows = append(rows, environmentRows(name, doc.Environments[name], "", err)...)
-		errs = append(errs, retryable(name, "", err)...)
-		delete(plans, name)
-	}
-	fresh, err := d.State.GetMany(ctx, repo, acting)
-	var unreadable *state.Unreadable
-	if err != nil && !errors.As(err, &unreadable) {
-		for _, name := range acting {
-			failed(name, err)
-		}
-		return rows, errs
-	}
-	for _, name := range acting {
-		if bad := unreadable.Of(name); bad != nil {
-			failed(name, bad)
+	for _, name := range slices.Sorted(maps.Keys(plans)) {
+		p := plans[name]
+		if p.repaired == nil {
 			continue
 		}
-		p, latest := plans[name], recordOf(fresh, name)
-		if observed := recordOf(fleetRecs, name); parameterVersion(latest) != parameterVersion(observed) {
-			p = planReconcile(images, doc.Environments[name], latest, nil, nil, d.now())
-		} else if p.repaired != nil {
-			written, err := d.writeRepair(ctx, *p.repaired)
-			if err != nil {
-				failed(name, err)
-				continue
-			}
-			latest, p.rec = &written, &written
+		written, err := d.writeRepair(ctx, fleetRecs[name], p.views)
+		if err != nil {
+			rows = append(rows, environmentRows(name, doc.Environments[name], "", err)...)
+			errs = append(errs, retryable(name, "", err)...)
+			delete(plans, name)
+			continue
 		}
+		if written.Version != p.repaired.Version || written.Digest != p.repaired.Digest || !sameDeployments(written, *p.repaired) {
+			p = planReconcile(images, doc.Environments[name], &written, nil, nil, d.now())
+		}
+		p.rec = &written
 		plans[name] = p
-		if p.action == catchUp && latest != nil {
-			deploying[name] = *latest
-		}
 	}
 	return rows, errs
 }
@@ -265,15 +239,6 @@ func recordOf(recs map[string]state.Record, name string) *state.Record {
 		return &rec
 	}
 	return nil
-}
-
-// parameterVersion is the version of the parameter a record was read
-// from, 0 for no record.
-func parameterVersion(rec *state.Record) int64 {
-	if rec == nil {
-		return 0
-	}
-	return rec.ParameterVersion
 }
 
 // syncedRows are the rows of an environment in sync: every service
@@ -321,6 +286,9 @@ type reconcilePlan struct {
 	candidate candidate
 	rec       *state.Record
 	reason    policy.Reason // why it stays
+	// views are what ECS said of the deployments the fleet's record
+	// names, from which repaired was made.
+	views map[string]ecsView
 }
 
 // planReconcile decides what a reconcile does to one push environment from

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -32,7 +33,7 @@ const oneEnv = `{"environments":{"dev":{"cluster":"apps","services":["hello-colo
 // cut off for a few attempts: the SDK's retryer gets the deployment through
 // and nothing is done twice.
 func TestTransientFaultsOnEveryOperation(t *testing.T) {
-	ops := []string{"GetParameter", "GetParameters", "DescribeServices", "DescribeTaskDefinition", "RegisterTaskDefinition", "UpdateService", "PutParameter"}
+	ops := []string{"GetParameter", "GetParameters", "DescribeServices", "DescribeTaskDefinition", "RegisterTaskDefinition", "UpdateService", "TransactWriteItems"}
 	faults := map[string]awstest.Fault{
 		"throttling":  awstest.Throttling(),
 		"503":         awstest.ServerError(http.StatusServiceUnavailable),
@@ -85,7 +86,9 @@ func newDeployerWithTimeout(env *awstest.Env, timeout time.Duration) *deploy.Dep
 	cfg.HTTPClient = awshttp.NewBuildableClient().WithTimeout(timeout)
 	d.Targets = &target.Pool{Base: cfg}
 	d.Config = config.NewStore(ssmClient(cfg), "/ecrdeploy", time.Minute)
-	d.State = state.NewStore(ssmClient(cfg), "/ecrdeploy")
+	store := state.NewStore(dynamodb.NewFromConfig(cfg), env.Table)
+	store.Legacy = state.NewLegacy(ssmClient(cfg), "/ecrdeploy")
+	d.State = store
 	return d
 }
 
@@ -147,9 +150,11 @@ func TestConcurrentDeliveriesConvergeOnHighest(t *testing.T) {
 			for _, i := range order {
 				d := newDeployer(w.env, nil)
 				wg.Go(func() {
-					if _, err := d.Push(t.Context(), pushes[i]); err != nil {
+					res, err := d.Push(t.Context(), pushes[i])
+					if err != nil {
 						t.Errorf("Push %s: %v", pushes[i].Tag, err)
 					}
+					t.Logf("push %s: %v %s", pushes[i].Tag, outcomes(res), res.Results[0].Error)
 				})
 			}
 			wg.Wait()
@@ -181,7 +186,7 @@ func TestRedeliveryAfterBurstChangesNothing(t *testing.T) {
 	for _, p := range pushes {
 		w.deliver(t, p)
 	}
-	for _, op := range []string{"RegisterTaskDefinition", "UpdateService", "PutParameter"} {
+	for _, op := range []string{"RegisterTaskDefinition", "UpdateService", "TransactWriteItems"} {
 		if n := w.env.Proxy.Count(op); n != 0 {
 			t.Errorf("%s called %d times by re-deliveries", op, n)
 		}
@@ -190,29 +195,33 @@ func TestRedeliveryAfterBurstChangesNothing(t *testing.T) {
 
 func ssmClient(cfg aws.Config) *ssmpkg.Client { return ssmpkg.NewFromConfig(cfg) }
 
-// The state is re-checked just before UpdateService (concurrently with the
-// registration): a newer version recorded after this delivery first read the
-// state, while it was describing and rendering, wins, and this delivery does
-// not touch the service. (A record written later still is caught by settle.)
-func TestRecheckBeforeUpdateService(t *testing.T) {
+// A record another writer changes while this delivery holds the claim on
+// the environment (a tool that writes without claiming) is not
+// overwritten: the delivery's write loses, it reads the record again and,
+// the version recorded there standing over its own, puts the service back
+// on the revision that record names; its row says superseded.
+func TestARecordChangedUnderTheClaimIsNotOverwritten(t *testing.T) {
 	w := newWorld(t, fargateFixture, []byte(oneEnv))
+	before := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), cluster, "hello-color-dev"))(t)
 	p := w.push(t, "1.4.0")
-	newer := `{"repository":"hello-color","environment":"dev","version":"1.9.0","tag":"1.9.0","digest":"sha256:` + strings.Repeat("9", 64) + `","services":{}}`
-	store := ssmpkg.NewFromConfig(w.env.Local.Config)
+	newer := `{"repository":"hello-color","environment":"dev","version":"1.9.0","tag":"1.9.0","digest":"sha256:` + strings.Repeat("9", 64) +
+		`","services":{"hello-color-dev":{"cluster":"apps","taskDefinition":"` + before + `","rollout":"completed"}}}`
 	var once sync.Once
-	w.env.Proxy.Before("DescribeTaskDefinition", func(awstest.Call) {
+	w.env.Proxy.Before("UpdateService", func(awstest.Call) {
 		once.Do(func() {
-			if _, err := store.PutParameter(t.Context(), &ssmpkg.PutParameterInput{Name: aws.String("/ecrdeploy/state/hello-color/dev"),
-				Value: aws.String(newer), Type: "String", Overwrite: aws.Bool(true)}); err != nil {
+			if err := w.env.Local.PutStateRecord(t.Context(), w.env.Table, "hello-color", "dev", newer); err != nil {
 				t.Errorf("write the newer record: %v", err)
 			}
 		})
 	})
 	res := w.deliver(t, p)
-	if got := outcomes(res)["dev"]; got != "skipped older-than-current" {
-		t.Errorf("dev = %q, want skipped older-than-current", got)
+	if got := outcomes(res)["dev"]; got != "skipped superseded" {
+		t.Errorf("dev = %q, want skipped superseded", got)
 	}
-	if n := w.env.Proxy.Count("UpdateService"); n != 0 {
-		t.Errorf("UpdateService called %d times after the re-check saw a newer version", n)
+	if got := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), cluster, "hello-color-dev"))(t); !localaws.SameTaskDefinition(got, before) {
+		t.Errorf("the service runs %s, want %s, which the standing record names", got, before)
+	}
+	if rec := w.state(t, "dev"); rec.Version != "1.9.0" {
+		t.Errorf("record says %s, want the other writer's 1.9.0", rec.Version)
 	}
 }

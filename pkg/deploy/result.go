@@ -45,6 +45,8 @@ type Result struct {
 	Environments []EnvironmentStatus `json:"environments,omitempty"`
 	// History is the answer of a history request, newest first.
 	History []HistoryEntry `json:"history,omitempty"`
+	// Next is the cursor of the history's next page ("" for the last).
+	Next string `json:"next,omitempty"`
 	// Repositories is the answer to the reconcile schedule, one result per
 	// configured repository; NotReached lists those the invocation had no
 	// time for (the next schedule picks them up).

@@ -15,8 +15,8 @@ import (
 // "revision - 1"), and holds the version it replaces, so that pushes and
 // reconcile skip it. Rollbacks in a row therefore walk back; when nothing is
 // left to go back to it fails clearly and changes nothing. The record's
-// known-good deployments say where to go; a record written before it kept
-// them is read from the parameter's history instead.
+// known-good deployments say where to go; when none of them will do, the
+// change history is read, however long it is.
 func (d *Deployer) rollback(ctx context.Context, req request.Request, requestID string) (Result, error) {
 	res := Result{Repository: req.Repository, Cause: state.CauseRollback}
 	doc, err := d.manualConfig(ctx, req.Repository, req.Environment)
@@ -33,12 +33,12 @@ func (d *Deployer) rollback(ctx context.Context, req request.Request, requestID 
 		return d.fail(ctx, res, err)
 	}
 	good, ok := rollbackTarget(rec)
-	if !ok && len(rec.Good) == 0 {
-		history, err := d.State.History(ctx, req.Repository, req.Environment)
-		if err != nil && !errors.Is(err, state.ErrNotFound) {
+	if !ok {
+		// None of the known-good deployments the record keeps will do:
+		// the change history, which has no horizon, may know an older one.
+		if good, ok, err = d.lastGood(ctx, rec); err != nil {
 			return d.fail(ctx, res, err)
 		}
-		good, ok = lastGood(history, rec)
 	}
 	if !ok {
 		return d.fail(ctx, res, fmt.Errorf("rollback %s in %s: %w to go back to: no version other than %s%s completed there",
@@ -66,11 +66,38 @@ func usable(rec state.Record, version, digest string) bool {
 	return version != "" && digest != "" && version != rec.Version && !rec.IsHeld(version)
 }
 
-// lastGood returns, from a parameter history (oldest first), the newest
-// record of a version a rollback may go back to whose deployment COMPLETED.
-func lastGood(history []state.Record, current state.Record) (state.Deployment, bool) {
-	for i := len(history) - 1; i >= 0; i-- {
-		if r := history[i]; r.AggregateRollout() == state.Completed && usable(current, r.Version, r.Digest) {
+// historyPage is how many changes a rollback reads at a time when it looks
+// for a known-good deployment in the history.
+const historyPage = 100
+
+// lastGood returns, from an environment's change history (newest first,
+// page by page), the newest deployment of a version a rollback may go back
+// to whose rollout completed.
+func (d *Deployer) lastGood(ctx context.Context, current state.Record) (state.Deployment, bool, error) {
+	var before int64
+	for {
+		page, err := d.State.History(ctx, current.Repository, current.Environment, historyPage, before)
+		if errors.Is(err, state.ErrNotFound) {
+			return state.Deployment{}, false, nil
+		}
+		if err != nil {
+			return state.Deployment{}, false, err
+		}
+		if good, ok := lastGoodIn(page.Records, current); ok {
+			return good, true, nil
+		}
+		if !page.More || len(page.Records) == 0 {
+			return state.Deployment{}, false, nil
+		}
+		before = page.Records[len(page.Records)-1].Revision
+	}
+}
+
+// lastGoodIn returns, from changes of a record (newest first), the newest of
+// a version a rollback may go back to whose rollout completed.
+func lastGoodIn(changes []state.Record, current state.Record) (state.Deployment, bool) {
+	for _, r := range changes {
+		if r.AggregateRollout() == state.Completed && usable(current, r.Version, r.Digest) {
 			return state.Deployment{Version: r.Version, Tag: r.Tag, Digest: r.Digest, Image: r.Image}, true
 		}
 	}

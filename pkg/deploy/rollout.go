@@ -91,17 +91,15 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 // event). A failed deployment holds its version in the environment. It
 // returns the record as written.
 func (d *Deployer) recordRollout(ctx context.Context, repository, environment, service, deploymentID string, rollout state.Rollout, reason string, at time.Time) (state.Record, bool, error) {
-	rec, err := d.State.Get(ctx, repository, environment)
+	at = cmpTime(at, d.now())
+	k := state.Key{Repository: repository, Environment: environment}
+	rec, recorded, err := d.amend(ctx, k, nil, func(r state.Record) (state.Record, bool) {
+		return r, applyRollout(&r, service, deploymentID, rollout, reason, at)
+	})
 	if err != nil {
-		return rec, false, err
-	}
-	if !applyRollout(&rec, service, deploymentID, rollout, reason, cmpTime(at, d.now())) {
-		return rec, false, nil
-	}
-	if _, err := d.State.Put(ctx, rec); err != nil {
 		return rec, false, fmt.Errorf("record rollout of %s in %s: %w", service, environment, err)
 	}
-	return rec, true, nil
+	return rec, recorded, nil
 }
 
 func cmpTime(t, def time.Time) time.Time {

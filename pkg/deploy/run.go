@@ -17,21 +17,9 @@ import (
 // Deploy plans req for every selected environment and, unless req.DryRun,
 // applies it. Expected outcomes (skips, unchanged services, failures of one
 // service) are in the Result; the error is non-nil only when a retry of the
-// invocation could succeed (throttling, 5xx, timeouts).
+// invocation could succeed (throttling, 5xx, timeouts, an environment
+// another delivery held for longer than this one could wait).
 func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
-	return d.deploy(ctx, req, nil)
-}
-
-// stateRead is what reading the state records of a request's environments
-// returned: the records, and the error (a *state.Unreadable for some).
-type stateRead struct {
-	recs map[string]state.Record
-	err  error
-}
-
-// deploy is Deploy with the environments' state records when the caller has
-// just read them (a reconcile does), so that they are not read again.
-func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Result, error) {
 	start := d.now()
 	res := Result{Repository: req.Repository, Tag: req.Tag, Digest: req.Digest, Cause: req.Cause}
 	// Who we are (a cold process asks once) is learnt beside the
@@ -87,26 +75,28 @@ func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Re
 	// event (the tag moved since) or a forged one deploys nothing.
 	pushed := sync.OnceValue(func() error { return d.verifyPush(ctx, req, registry) })
 	go pushed()
-	// One read for the state of every environment, concurrent with the
-	// describes: neither waits on the other.
+	// A dry run reads the records of every environment at once; a
+	// delivery claims each environment it acts on, which reads its record
+	// in the same call.
 	states := sync.OnceValues(func() (map[string]state.Record, error) {
-		if read != nil {
-			return read.recs, read.err
-		}
 		envs := make([]string, len(admitted))
 		for i, e := range admitted {
 			envs[i] = e.name
 		}
 		return d.State.GetMany(ctx, req.Repository, envs)
 	})
-	go states()
+	owner := newOwner(req.EventID)
 	retry := make([][]error, len(admitted))
 	final := make([][]Row, len(admitted))
 	var wg sync.WaitGroup
 	for i, e := range admitted {
 		wg.Go(func() {
+			read := d.claimRecord(ctx, req, e, owner)
+			if req.DryRun {
+				read = sharedRecords(e.name, states)
+			}
 			decided := publish.decided(i)
-			final[i], retry[i] = d.runEnvironment(ctx, req, e, states, pushed, decided)
+			final[i], retry[i] = d.runEnvironment(ctx, req, e, read, pushed, decided)
 			decided(final[i]) // when it returned before updating anything
 			rows[index[i]] = final[i]
 		})
@@ -117,28 +107,33 @@ func (d *Deployer) deploy(ctx context.Context, req Request, read *stateRead) (Re
 	return res, errors.Join(slices.Concat(retry...)...)
 }
 
-// runEnvironment observes, decides and applies one environment. pushed is
-// the check of a push against ECR, which ran beside the environment's reads.
-// It returns the environment's rows and the errors of it a retry could fix.
+// runEnvironment observes, decides and applies one environment: it reads
+// (and claims) its record with read, and releases the claim when it is
+// done, with the write that records what it did when there is one. pushed
+// is the check of a push against ECR, which ran beside the environment's
+// reads. It returns the environment's rows and the errors of it a retry
+// could fix.
 //
 // decided is handed the rows once the services have been updated, before
 // the state write and the convergence check, so that the result events go
 // out beside them.
-func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environment, states func() (map[string]state.Record, error), pushed func() error, decided func([]Row)) ([]Row, []error) {
-	obs, err := d.observeEnvironment(ctx, req, e, states)
+func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environment, read recordRead, pushed func() error, decided func([]Row)) ([]Row, []error) {
+	obs, err := d.observeEnvironment(ctx, req, e, read)
 	if err == nil {
 		err = pushed() // read beside the environment's own reads
 	}
 	if err == nil && obs.repaired && !req.DryRun {
 		// What ECS says is recorded before anything is decided from it.
 		var rec state.Record
-		rec, err = d.writeRepair(ctx, *obs.rec)
+		rec, err = d.writeRepair(ctx, obs.read, obs.views)
 		obs.rec = &rec
 	}
 	if err != nil {
+		d.release(ctx, obs.claim)
 		return environmentRows(e.name, e.env, "", err), retryable(e.name, "", err)
 	}
 	if reason := compareState(req, e.version, obs.rec); reason != policy.Accepted {
+		d.release(ctx, obs.claim)
 		return environmentRows(e.name, e.env, reason, nil), nil
 	}
 	plans := make([]servicePlan, len(e.env.Services))
@@ -157,7 +152,7 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environmen
 			rows, failures = append(rows, p.row(e)), append(failures, p.err)
 		}
 	} else {
-		rows, failures = d.apply(ctx, obs.client, req, e, obs.rec, plans, decided)
+		rows, failures = d.apply(ctx, obs.client, req, e, obs.rec, plans, obs.claim, decided)
 	}
 	var errs []error
 	for i, err := range failures {

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
@@ -19,7 +18,6 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
-	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // completedInDev deploys each version to dev in turn and has its rollout
@@ -227,7 +225,7 @@ func TestARedeliveryRacingARollbackDoesNotUndoIt(t *testing.T) {
 	// Fires once; not sync.Once, whose second Do would wait for the first:
 	// the re-delivery's own PutParameter comes through this hook too.
 	var fired atomic.Bool
-	w.env.Proxy.Before("PutParameter", func(awstest.Call) {
+	w.env.Proxy.Before("TransactWriteItems", func(awstest.Call) {
 		if countUpdates(w.env, "hello-color-dev") < 3 || !fired.CompareAndSwap(false, true) {
 			return // two deliveries, then the rollback's update, come first
 		}
@@ -259,7 +257,7 @@ func TestARollbackWhoseStateWriteFailsStaysRolledBack(t *testing.T) {
 	completedInDev(t, w, "1.1.0", "1.2.0")
 	// The hold is written first; the write after UpdateService fails.
 	w.env.Proxy.Before("UpdateService", func(awstest.Call) {
-		w.env.Proxy.Fail("PutParameter", awstest.Always, awstest.ServerError(500))
+		w.env.Proxy.Fail("TransactWriteItems", awstest.Always, awstest.ServerError(500))
 	})
 	res, _ := w.manual(t, request.Request{Action: "rollback", Repository: "hello-color", Environment: "dev"}) // fails, retryably
 	w.env.Proxy.ClearFaults()
@@ -279,20 +277,32 @@ func TestARollbackWhoseStateWriteFailsStaysRolledBack(t *testing.T) {
 	}
 }
 
+// A record changed 150 times keeps every change, and a rollback whose
+// known-good deployments are none of use still walks back, from the
+// history, however long ago the last good one was.
 func TestRollbackAfterManyStateWritesFindsTheLastGood(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	completedInDev(t, w, "1.1.0", "1.2.0")
 	w.d.Reconcile(t.Context(), event.Schedule{ID: "warm"}) // records 1.2.0 as completed
-	store := state.NewStore(w.env.SSM(), "/ecrdeploy")
+	store := stateStore(w.env)
 	rec := w.state(t, "dev")
-	for range 120 { // rollout events of an environment with many services add up
-		if _, err := store.Put(t.Context(), rec); err != nil {
+	rec.Good = nil  // as a record of an earlier release, or one whose known-good list moved on
+	for range 150 { // rollout events of an environment with many services add up
+		var err error
+		if rec, err = store.Put(t.Context(), rec); err != nil {
 			t.Fatal(err)
 		}
 	}
+	hist, err := w.d.Manual(t.Context(), request.Request{Action: "history", Repository: "hello-color", Environment: "dev", Limit: request.MaxLimit}, "req-history")
+	if err != nil || hist.Error != "" {
+		t.Fatalf("history: %v %s", err, hist.Error)
+	}
+	if n := len(hist.History); n < 150 || hist.History[0].Change != rec.Revision {
+		t.Errorf("history has %d changes, newest %d; want all %d", n, hist.History[0].Change, rec.Revision)
+	}
 	res := w.rollback(t)
 	if res.Error != "" || row(t, res, "dev").Outcome != deploy.Deployed {
-		t.Fatalf("rollback after 120 writes: %s %+v", res.Error, res.Results)
+		t.Fatalf("rollback after 150 writes: %s %+v", res.Error, res.Results)
 	}
 	if got := w.runsVersion(t); got != "1.1.0" {
 		t.Errorf("dev runs %s, want 1.1.0", got)
@@ -320,7 +330,7 @@ func TestDigestModeDowngradeWithoutARecordIsRefused(t *testing.T) {
 	w := newWorld(t, fargateFixture, []byte(cfg))
 	// Another instance deployed 1.5.0 by digest; its record is gone.
 	w.deliver(t, w.push(t, "1.5.0"))
-	if _, err := w.env.SSM().DeleteParameter(t.Context(), &ssm.DeleteParameterInput{Name: aws.String("/ecrdeploy/state/hello-color/dev")}); err != nil {
+	if err := w.env.Local.DeleteStateRecord(t.Context(), w.env.Table, "hello-color", "dev"); err != nil {
 		t.Fatal(err)
 	}
 	w.env.Proxy.Reset()

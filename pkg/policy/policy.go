@@ -59,6 +59,9 @@ const (
 	// ForeignRegistry is a push from a registry the environment does not
 	// pull from: another account's or region's.
 	ForeignRegistry Reason = "foreign-registry"
+	// Superseded is a delivery whose version another, higher one replaced
+	// before it took effect: that one is deployed instead.
+	Superseded Reason = "superseded"
 )
 
 // versionGroup is the name of the capture group of a tag pattern that holds the

@@ -39,7 +39,20 @@ type Request struct {
 	Force       bool   `json:"force,omitempty"`
 	Wait        bool   `json:"wait,omitempty"`
 	DryRun      bool   `json:"dryRun,omitempty"`
+	// Limit and Cursor page a history: at most Limit changes (0: a page of
+	// DefaultPage), after those the answer's cursor stopped at.
+	Limit  int    `json:"limit,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
 }
+
+// DefaultPage is how many changes one history answer holds when the request
+// sets no limit; its cursor leads to the rest. MaxLimit is the most a
+// request may ask for at once, which keeps an answer well inside Lambda's
+// 6 MB response.
+const (
+	DefaultPage = 1000
+	MaxLimit    = 10000
+)
 
 // inputName starts the message of every error Decode and Validate return.
 const inputName = "bad request"
@@ -50,7 +63,7 @@ func bad(field, problem string) *input.Error {
 }
 
 // fieldNames are the JSON names of Request's fields, as they must be written.
-var fieldNames = []string{"action", "repository", "tag", "environment", "from", "to", "force", "wait", "dryRun"}
+var fieldNames = []string{"action", "repository", "tag", "environment", "from", "to", "force", "wait", "dryRun", "limit", "cursor"}
 
 // Decode decodes and validates a request. It returns an *input.Error (its
 // message starting "bad request: ") for: a request larger than MaxSize;
@@ -215,6 +228,16 @@ func (r Request) Validate() error {
 		case f.name != "tag" && !input.ValidEnvironment(f.value):
 			return bad(f.name, fmt.Sprintf("%s is not an environment name", input.Quote(f.value)))
 		}
+	}
+	switch {
+	case r.Action != History && r.Limit != 0:
+		return bad("limit", "not used by "+r.Action)
+	case r.Action != History && r.Cursor != "":
+		return bad("cursor", "not used by "+r.Action)
+	case r.Limit < 0 || r.Limit > MaxLimit:
+		return bad("limit", fmt.Sprintf("%d is not between 1 and %d", r.Limit, MaxLimit))
+	case len(r.Cursor) > 4096:
+		return bad("cursor", "not a cursor of a history answer")
 	}
 	if r.Action == Promote && r.From != "" && r.From == r.To {
 		return bad("to", "promote from an environment to itself")

@@ -2,14 +2,12 @@ package state
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -380,6 +378,9 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 			UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
 			ExpressionAttributeNames:  names(update, cond),
 			ExpressionAttributeValues: values,
+			// What stands, when the write loses: it may be this very
+			// write, whose answer was lost and which the SDK sent again.
+			ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		{Put: &ddbtypes.Put{
 			TableName: aws.String(s.table), Item: change,
@@ -387,7 +388,7 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 			ExpressionAttributeNames: names("#sk"),
 		}},
 	}})
-	if err != nil {
+	if err != nil && !alreadyWritten(err, next, string(data)) {
 		if conditionFailed(err) {
 			return rec, fmt.Errorf("write %s as revision %d: %w", s.where(k), next, ErrConflict)
 		}
@@ -398,6 +399,19 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 		rec.Claim = nil
 	}
 	return rec, nil
+}
+
+// alreadyWritten reports whether a write of a record as revision next
+// failed only because it had already succeeded: the SDK retried it after an
+// answer that was lost, and the record that stands is this one.
+func alreadyWritten(err error, next int64, record string) bool {
+	var tx *ddbtypes.TransactionCanceledException
+	if !errors.As(err, &tx) || len(tx.CancellationReasons) == 0 {
+		return false
+	}
+	item := tx.CancellationReasons[0].Item
+	rev, ok := numberOf(item, attrRevision)
+	return ok && rev == next && stringOf(item, attrRecord) == record
 }
 
 // conditionFailed reports whether err is a condition of a write that did
@@ -489,30 +503,24 @@ func (s *Store) Release(ctx context.Context, k Key, owner string) error {
 	return nil
 }
 
-// Page is one page of an environment's changes, newest first, and the
-// cursor of the next ("" when there is none).
+// Page is one page of an environment's changes, newest first; More says
+// older changes follow.
 type Page struct {
 	Records []Record
-	Next    string
+	More    bool
 }
 
 // History returns an environment's changes, newest first: at most limit
-// (0: every one), starting after cursor ("" for the newest), and the cursor
-// of the rest. It returns ErrNotFound (wrapped) when the environment has
-// no record, and an error naming the cursor when it is not one History
-// gave for this environment.
-func (s *Store) History(ctx context.Context, repository, environment string, limit int, cursor string) (Page, error) {
+// (0: every one) of those before revision before (0: from the newest).
+// It returns ErrNotFound (wrapped) when the environment has no record.
+func (s *Store) History(ctx context.Context, repository, environment string, limit int, before int64) (Page, error) {
 	k := Key{Repository: repository, Environment: environment}
 	var start map[string]ddbtypes.AttributeValue
-	if cursor != "" {
-		sk, err := decodeCursor(cursor)
-		if err != nil || !strings.HasPrefix(sk, changePrefix(environment)) {
-			return Page{}, fmt.Errorf("history cursor %q: %w", cursor, ErrBadCursor)
-		}
-		start = itemKey(k, sk)
+	if before > 0 {
+		start = itemKey(k, changeSK(environment, before))
 	}
 	page, err := s.query(ctx, k, limit, start)
-	if err == nil && cursor == "" && len(page.Records) == 0 {
+	if err == nil && before == 0 && len(page.Records) == 0 {
 		// Nothing here yet: an earlier release's record is imported on
 		// first read, with its history.
 		if _, err = s.Get(ctx, repository, environment); err != nil {
@@ -522,9 +530,6 @@ func (s *Store) History(ctx context.Context, repository, environment string, lim
 	}
 	return page, err
 }
-
-// ErrBadCursor is a history cursor that History did not give.
-var ErrBadCursor = errors.New("not a cursor of this environment's history")
 
 func (s *Store) query(ctx context.Context, k Key, limit int, start map[string]ddbtypes.AttributeValue) (Page, error) {
 	var page Page
@@ -561,15 +566,9 @@ func (s *Store) query(ctx context.Context, k Key, limit int, start map[string]dd
 			return page, nil
 		}
 		if limit > 0 && len(page.Records) >= limit {
-			page.Next = encodeCursor(stringOf(start, attrSK))
+			page.More = true
 			return page, nil
 		}
 	}
 }
 
-func encodeCursor(sk string) string { return base64.RawURLEncoding.EncodeToString([]byte(sk)) }
-
-func decodeCursor(c string) (string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	return string(b), err
-}

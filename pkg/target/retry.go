@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // Retryable reports whether a retry of the whole invocation could succeed
@@ -18,6 +20,12 @@ func Retryable(err error) bool {
 		return false
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrReplicaMissing) {
+		return true
+	}
+	// Another delivery acts on the environment, or wrote its record first:
+	// delivered again, this one decides afresh.
+	var claimed *state.Claimed
+	if errors.Is(err, state.ErrConflict) || errors.As(err, &claimed) {
 		return true
 	}
 	var maxAttempts *retry.MaxAttemptsError
