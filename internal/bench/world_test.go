@@ -98,7 +98,7 @@ func (w *world) configure(t *testing.T, repository string, envs map[string]envir
 
 // settings are the deployer function's defaults: ECRDEPLOY_PREFIX,
 // ECRDEPLOY_EVENT_BUS and ECRDEPLOY_CONFIG_TTL unset.
-var settings = handler.Settings{Prefix: prefix, EventBus: "default", ConfigTTL: config.DefaultTTL}
+var settings = handler.Settings{Prefix: prefix, EventBus: "default", ConfigTTL: config.DefaultTTL, Table: localaws.StateTable}
 
 // handler wires the library exactly as the functions do (handler.Wire: the
 // config cache, the state store, a client pool, ECR and EventBridge for
@@ -203,7 +203,7 @@ func (w *world) running(t *testing.T, service string) string {
 // moto directly; ok is false when there is none.
 func (w *world) recorded(t *testing.T, repository, environment string) (rec state.Record, ok bool) {
 	t.Helper()
-	raw, ok := awstest.Must2(w.env.Local.GetParameter(t.Context(), state.NewStore(nil, prefix).Name(repository, environment)))(t)
+	raw, ok := awstest.Must2(w.env.Local.StateRecord(t.Context(), w.env.Table, repository, environment))(t)
 	if !ok {
 		return rec, false
 	}

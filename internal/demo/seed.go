@@ -15,7 +15,6 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
-	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 const (
@@ -105,6 +104,10 @@ func loadWorld(f files) (*world, error) {
 // own, the usual layout, registered from taskDefFile with that
 // environment's variables (what it ran before ecrdeploy).
 func (w *world) seed(ctx context.Context, c *localaws.Client, taskDefFile string) error {
+	// The state table, from template.yaml's resource, as sam deploy makes it.
+	if err := c.CreateStateTable(ctx, localaws.StateTable); err != nil {
+		return err
+	}
 	clusters := map[string]bool{}
 	for _, name := range w.doc.Names() {
 		env := w.doc.Environments[name]
@@ -202,7 +205,8 @@ func runsRepository(cd ecstypes.ContainerDefinition, env *config.Environment) bo
 	return strings.Contains(img, "/"+repository+":") || strings.Contains(img, "/"+repository+"@")
 }
 
-// stateName is the SSM parameter of an environment's state record.
+// stateName names an environment's state record: its key in the state
+// table.
 func stateName(environment string) string {
-	return state.NewStore(nil, prefix).Name(repository, environment)
+	return "the state table " + localaws.StateTable + " (" + repository + ", " + environment + ")"
 }

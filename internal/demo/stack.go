@@ -190,6 +190,7 @@ func functionEnv(name, endpoint string) []string {
 		"AWS_EC2_METADATA_DISABLED=true",
 		"ECRDEPLOY_PREFIX=/ecrdeploy",
 		"ECRDEPLOY_EVENT_BUS=default",
+		"ECRDEPLOY_TABLE=" + localaws.StateTable,
 	}
 }
 

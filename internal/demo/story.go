@@ -373,17 +373,16 @@ func (s *story) printRunning(now map[string]running) {
 
 // state reads an environment's state record from moto.
 func (s *story) state(ctx context.Context, environment string) (state.Record, error) {
-	name := stateName(environment)
-	v, ok, err := s.local.GetParameter(ctx, name)
+	v, ok, err := s.local.StateRecord(ctx, localaws.StateTable, repository, environment)
 	if err != nil {
 		return state.Record{}, err
 	}
 	if !ok {
-		return state.Record{}, fmt.Errorf("%s: no state record", name)
+		return state.Record{}, fmt.Errorf("%s: no state record", stateName(environment))
 	}
 	var rec state.Record
 	if err := json.Unmarshal([]byte(v), &rec); err != nil {
-		return state.Record{}, fmt.Errorf("%s: not a state record: %w", name, err)
+		return state.Record{}, fmt.Errorf("%s: not a state record: %w", stateName(environment), err)
 	}
 	return rec, nil
 }

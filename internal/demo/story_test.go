@@ -63,7 +63,7 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	settings := handler.Settings{Prefix: prefix, EventBus: "default", ConfigTTL: time.Minute}
+	settings := handler.Settings{Prefix: prefix, EventBus: "default", ConfigTTL: time.Minute, Table: localaws.StateTable}
 	deployer := handler.Wire(env.Config, settings, handler.Options{Log: log})
 	promoter := handler.Wire(env.Config, settings, handler.Options{Log: log})
 	var out bytes.Buffer

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -80,10 +81,13 @@ func Wire(cfg aws.Config, s Settings, opts Options) *Handler {
 	store := config.NewStore(ssmClient, s.Prefix, s.ConfigTTL)
 	store.Log = log
 	targets := &target.Pool{Base: cfg}
+	states := state.NewStore(dynamodb.NewFromConfig(cfg), s.Table)
+	states.Legacy = state.NewLegacy(ssmClient, s.Prefix)
+	states.Retention = s.HistoryRetention
 	return &Handler{
 		Deployer: &deploy.Deployer{
 			Config:   store,
-			State:    state.NewStore(ssmClient, s.Prefix),
+			State:    states,
 			Targets:  targets,
 			ECR:      ecr.NewFromConfig(cfg),
 			Region:   cfg.Region,

@@ -3,6 +3,8 @@ package handler
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,12 +20,21 @@ type Settings struct {
 	Prefix    string        // ECRDEPLOY_PREFIX, default /ecrdeploy
 	EventBus  string        // ECRDEPLOY_EVENT_BUS, default "default"
 	ConfigTTL time.Duration // ECRDEPLOY_CONFIG_TTL, default config.DefaultTTL
+	Table     string        // ECRDEPLOY_TABLE, the state table, default DefaultTable
+	// HistoryRetention is how long the state table keeps each change of a
+	// record (ECRDEPLOY_HISTORY_DAYS, in days); 0 keeps them for ever.
+	HistoryRetention time.Duration
 }
+
+// DefaultTable is the state table's name when ECRDEPLOY_TABLE is not set:
+// the name the demo and a hand-made table use. The template sets the
+// variable to the table it creates.
+const DefaultTable = "ecrdeploy-state"
 
 // ReadSettings reads the settings from getenv. It returns an error naming
 // the variable when one is malformed.
 func ReadSettings(getenv func(string) string) (Settings, error) {
-	s := Settings{Prefix: "/ecrdeploy", EventBus: "default", ConfigTTL: config.DefaultTTL}
+	s := Settings{Prefix: "/ecrdeploy", EventBus: "default", ConfigTTL: config.DefaultTTL, Table: DefaultTable}
 	if v := getenv("ECRDEPLOY_PREFIX"); v != "" {
 		// One canonical prefix for configuration and state alike.
 		p, err := param.Prefix(v)
@@ -42,8 +53,24 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 		}
 		s.ConfigTTL = ttl
 	}
+	if v := getenv("ECRDEPLOY_TABLE"); v != "" {
+		if !tableRE.MatchString(v) {
+			return s, fmt.Errorf("ECRDEPLOY_TABLE: %q is not a DynamoDB table name (3 to 255 letters, digits, '_', '-' and '.')", v)
+		}
+		s.Table = v
+	}
+	if v := getenv("ECRDEPLOY_HISTORY_DAYS"); v != "" {
+		days, err := strconv.Atoi(v)
+		if err != nil || days < 0 {
+			return s, fmt.Errorf("ECRDEPLOY_HISTORY_DAYS: %q is not a number of days (0 keeps every change)", v)
+		}
+		s.HistoryRetention = time.Duration(days) * 24 * time.Hour
+	}
 	return s, nil
 }
+
+// tableRE is DynamoDB's rule for a table name.
+var tableRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 
 // LoadAWS loads the AWS configuration the way every AWS tool does (so
 // AWS_ENDPOINT_URL, profiles and regions work), with the SDK's adaptive
