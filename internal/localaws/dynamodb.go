@@ -2,9 +2,11 @@ package localaws
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -136,6 +138,14 @@ func (c *Client) StateRecord(ctx context.Context, table, repository, environment
 	})
 	if err != nil {
 		return "", false, fmt.Errorf("get state of %s/%s: %w", repository, environment, err)
+	}
+	if gz, ok := out.Item["recordGz"].(*ddbtypes.AttributeValueMemberB); ok {
+		zr, err := gzip.NewReader(bytes.NewReader(gz.Value))
+		if err != nil {
+			return "", false, fmt.Errorf("state of %s/%s: %w", repository, environment, err)
+		}
+		b, err := io.ReadAll(zr)
+		return string(b), err == nil, err
 	}
 	v, ok := out.Item["record"].(*ddbtypes.AttributeValueMemberS)
 	if !ok {

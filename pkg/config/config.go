@@ -21,29 +21,14 @@ import (
 // value of an advanced-tier SSM parameter (a standard-tier parameter holds 4 KB).
 const MaxDocumentSize = param.AdvancedLimit
 
-// MaxServices is the most services an environment may have, so that its
-// state record ({prefix}/state/{repository}/{environment}) always fits the
-// 8 KiB of an advanced-tier SSM parameter (param.AdvancedLimit).
-//
-// It is measured on the record's real shape (state.Record, written as
-// json.Marshal writes it; TestMaxServicesFitsStateRecord builds it): a
-// record whose every field and list is full (a 64-character repository
-// name, a pre-release version, 20 held versions, a failure with its
-// reason, 5 known-good deployments) takes about 2.9 KB, and each service
-// with names of 32 characters (service, cluster, family) about 870 bytes
-// more: its entry (cluster, task definition ARN and the previous one,
-// deployment id, rollout, reason, time) and its revision in each known-good
-// deployment. 6 services take 8.1 KB; 7 would not fit. A more compact
-// record lets this grow.
-const MaxServices = 6
-
 // Document is the configuration of one repository.
 //
 // A Document returned by Parse or Store is valid and shared: treat it as
 // read-only.
 type Document struct {
-	// Environments maps an environment name to its configuration. Names become
-	// SSM parameter path segments ({prefix}/state/{repository}/{environment}).
+	// Environments maps an environment name to its configuration. Names are
+	// part of the state table's keys and of the paths of records earlier
+	// releases kept in SSM ({prefix}/state/{repository}/{environment}).
 	Environments map[string]*Environment `json:"environments" jsonschema:"minProperties=1" jsonschema_description:"The environments this repository is deployed to, by name. A name is 1 to 64 letters, digits, '_', '.' or '-'."`
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -241,7 +242,6 @@ func TestParseInvalid(t *testing.T) {
 		{"service-arn-other-cluster", []string{`environments.dev.services[0]: the service ARN's cluster is not the environment's cluster: a service is deployed in the environment's cluster`}},
 		{"service-arn-other-region", []string{`environments.dev.services[0]: the service ARN's region is not the environment's region`}},
 		{"service-arn-other-account", []string{`environments.dev.services[0]: the service ARN's account or region is not the cluster ARN's`}},
-		{"too-many-services", []string{`environments.dev.services: 7 services, more than the 6 an environment can have: its state record must fit the 8192 bytes of an SSM parameter; split the services between environments`}},
 		{"versions-empty-range", []string{`environments.dev.versions: the range can match no version: its bounds exclude each other (checked against the versions it names and their neighbours)`}},
 		{"versions-only-prereleases", []string{`environments.dev.versions: the range matches only pre-releases, and prereleases is false: no version would be deployed`}},
 		{"environment-name-case-variant", []string{`environments.Dev: the same key as dev in another case: give it once, spelled one way`}},
@@ -661,5 +661,21 @@ func TestParseProblemsQuoteNoValue(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An environment may name as many services as it runs: the state store
+// sets no limit (a monolith's web, worker, scheduler and queue consumers).
+func TestFortyServicesInOneEnvironment(t *testing.T) {
+	var names []string
+	for i := range 40 {
+		names = append(names, fmt.Sprintf(`"consumer-%02d"`, i))
+	}
+	doc, err := Parse("monolith", []byte(`{"environments":{"production":{"cluster":"apps","services":[`+strings.Join(names, ",")+`]}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(doc.Environments["production"].Services); n != 40 {
+		t.Errorf("%d services, want 40", n)
 	}
 }

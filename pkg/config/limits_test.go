@@ -1,14 +1,9 @@
 package config
 
 import (
-	"encoding/json"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/ecrdeploy/ecrdeploy/pkg/param"
-	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 func nest(n int, s string) string {
@@ -116,52 +111,3 @@ func TestParseLimits(t *testing.T) {
 	}
 }
 
-// TestMaxServicesFitsStateRecord writes the largest state record an
-// environment of MaxServices services can have, with names of 32
-// characters and every list full, and checks that it fits an advanced-tier
-// parameter, as MaxServices promises; and that one more service would not,
-// so that the limit is not needlessly low.
-func TestMaxServicesFitsStateRecord(t *testing.T) {
-	size := func(services int) int {
-		at := time.Date(2026, 11, 27, 9, 30, 0, 123456789, time.UTC)
-		name := func(prefix string, i int) string {
-			s := fmt.Sprintf("%s%d", prefix, i)
-			return s + strings.Repeat("x", 32-len(s))
-		}
-		repository := strings.Repeat("r", 64)
-		version, digest := "1.20.3-rc.10", "sha256:"+strings.Repeat("a", 64)
-		image := "123456789012.dkr.ecr.ap-southeast-1.amazonaws.com/" + repository + ":v" + version
-		rec := state.Record{Repository: repository, Environment: strings.Repeat("e", 16), Version: version, Tag: "v" + version,
-			Digest: digest, Image: image, Services: map[string]state.Service{}, Cause: state.CauseReconcile,
-			EventID: "4f6c1f2e-6b1d-4c55-9d8e-1a2b3c4d5e01", PushedAt: &at, Time: at, Rollout: state.InProgress, LastCompleted: version,
-			Failed: &state.Failure{Version: version, Digest: digest, DeploymentID: "ecs-svc/1234567890123456789",
-				Reason: "ECS deployment circuit breaker: tasks failed to start.", Time: at}}
-		for i := range 20 {
-			rec.Held = append(rec.Held, fmt.Sprintf("1.%d.0-rc.10", i+10))
-		}
-		for i := range services {
-			td := "arn:aws:ecs:ap-southeast-1:123456789012:task-definition/" + name("f", i) + ":12345"
-			rec.Services[name("s", i)] = state.Service{Cluster: name("c", 0), TaskDefinition: td, PreviousTaskDefinition: td,
-				DeploymentID: "ecs-svc/1234567890123456789", Rollout: state.InProgress,
-				Reason: "ECS deployment ecs-svc/1234567890123456789 in progress.", RolloutAt: &at}
-		}
-		for range 5 {
-			good := state.Deployment{Version: version, Tag: "v" + version, Digest: digest, Image: image, TaskDefinitions: map[string]string{}, Time: at}
-			for i := range services {
-				good.TaskDefinitions[name("s", i)] = name("f", i) + ":12345"
-			}
-			rec.Good = append(rec.Good, good)
-		}
-		data, err := json.Marshal(rec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(data)
-	}
-	if n := size(MaxServices); n > param.AdvancedLimit {
-		t.Errorf("a record of %d services is %d bytes, more than the %d of an advanced-tier parameter: lower MaxServices", MaxServices, n, param.AdvancedLimit)
-	}
-	if n := size(MaxServices + 1); n <= param.AdvancedLimit {
-		t.Errorf("a record of %d services is %d bytes, within the %d of an advanced-tier parameter: MaxServices could be raised", MaxServices+1, n, param.AdvancedLimit)
-	}
-}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/input"
-	"github.com/ecrdeploy/ecrdeploy/pkg/param"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 )
 
@@ -174,9 +173,6 @@ func (v *validator) services(path string, env *Environment) {
 	if len(env.Services) == 0 {
 		v.problem(path, "at least one service is required")
 		return
-	}
-	if len(env.Services) > MaxServices {
-		v.problem(path, "%d services, more than the %d an environment can have: its state record must fit the %d bytes of an SSM parameter; split the services between environments", len(env.Services), MaxServices, param.AdvancedLimit)
 	}
 	clusterARN := parseARN(env.Cluster)
 	for i, s := range env.Services {

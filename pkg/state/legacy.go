@@ -156,8 +156,12 @@ func (s *Store) importOne(ctx context.Context, k Key) (Record, bool, error) {
 		if err != nil {
 			return Record{}, false, fmt.Errorf("encode %s revision %d: %w", s.where(k), rec.Revision, err)
 		}
+		attr, body, err := encodeRecord(data)
+		if err != nil {
+			return Record{}, false, fmt.Errorf("encode %s revision %d: %w", s.where(k), rec.Revision, err)
+		}
 		item := itemKey(k, changeSK(k.Environment, rec.Revision))
-		item[attrRevision], item[attrRecord], item[attrEnvironment] = num(rec.Revision), str(string(data)), str(k.Environment)
+		item[attrRevision], item[attr], item[attrEnvironment] = num(rec.Revision), body, str(k.Environment)
 		item[attrTime] = str(rec.Time.UTC().Format(time.RFC3339Nano))
 		writes = append(writes, ddbtypes.WriteRequest{PutRequest: &ddbtypes.PutRequest{Item: item}})
 	}
@@ -171,14 +175,19 @@ func (s *Store) importOne(ctx context.Context, k Key) (Record, bool, error) {
 	if err != nil {
 		return Record{}, false, fmt.Errorf("encode %s: %w", s.where(k), err)
 	}
+	attr, body, err := encodeRecord(data)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("encode %s: %w", s.where(k), err)
+	}
 	// The record item is updated, not put: a claim may be on it already.
+	update := "SET #rev = :rev, " + recordSet(attr) + ", #env = :env, #t = :time"
 	_, err = s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: itemKey(k, recordSK(k.Environment)),
-		UpdateExpression:         aws.String("SET #rev = :rev, #record = :record, #env = :env, #t = :time"),
+		UpdateExpression:         aws.String(update),
 		ConditionExpression:      aws.String("attribute_not_exists(#rev)"),
-		ExpressionAttributeNames: names("#rev #record #env #t"),
+		ExpressionAttributeNames: names(update),
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":rev": num(latest.Revision), ":record": str(string(data)), ":env": str(k.Environment),
+			":rev": num(latest.Revision), ":record": body, ":env": str(k.Environment),
 			":time": str(latest.Time.UTC().Format(time.RFC3339Nano)),
 		},
 	})

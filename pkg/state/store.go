@@ -1,10 +1,13 @@
 package state
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -34,7 +37,8 @@ const (
 	attrPK          = "pk"
 	attrSK          = "sk"
 	attrRevision    = "rev"
-	attrRecord      = "record"
+	attrRecord      = "record"   // the record's JSON
+	attrRecordGz    = "recordGz" // or, for a large one, its JSON gzipped
 	attrEnvironment = "environment"
 	attrTime        = "time"
 	attrClaimOwner  = "claimOwner"
@@ -45,7 +49,7 @@ const (
 // placeholders are the attribute names as expressions spell them, since
 // some (record, environment, time) are words DynamoDB reserves.
 var placeholders = map[string]string{
-	"#pk": attrPK, "#sk": attrSK, "#rev": attrRevision, "#record": attrRecord, "#env": attrEnvironment,
+	"#pk": attrPK, "#sk": attrSK, "#rev": attrRevision, "#record": attrRecord, "#gz": attrRecordGz, "#env": attrEnvironment,
 	"#t": attrTime, "#owner": attrClaimOwner, "#until": attrClaimUntil,
 }
 
@@ -155,7 +159,7 @@ func (s *Store) decodeItem(k Key, item map[string]ddbtypes.AttributeValue) (Reco
 	var rec Record
 	rev, hasRev := numberOf(item, attrRevision)
 	if hasRev {
-		if err := json.Unmarshal([]byte(stringOf(item, attrRecord)), &rec); err != nil {
+		if err := decodeRecord(item, &rec); err != nil {
 			return Record{}, false, fmt.Errorf("%s: revision %d is not a state record: %w", s.where(k), rev, err)
 		}
 		rec.Revision = rev
@@ -353,22 +357,26 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 	}
 	next := rec.Revision + 1
 	now := s.now().UTC()
+	attr, body, err := encodeRecord(data)
+	if err != nil {
+		return rec, fmt.Errorf("encode %s: %w", s.where(k), err)
+	}
 	values := map[string]ddbtypes.AttributeValue{
-		":next": num(next), ":record": str(string(data)), ":env": str(rec.Environment), ":time": str(now.Format(time.RFC3339Nano)),
+		":next": num(next), ":record": body, ":env": str(rec.Environment), ":time": str(now.Format(time.RFC3339Nano)),
 	}
 	cond := "attribute_not_exists(#rev)"
 	if rec.Revision > 0 {
 		cond = "#rev = :read"
 		values[":read"] = num(rec.Revision)
 	}
-	update := "SET #rev = :next, #record = :record, #env = :env, #t = :time"
+	update := "SET #rev = :next, " + recordSet(attr) + ", #env = :env, #t = :time REMOVE " + recordRemove(attr)
 	if o.owner != "" {
 		cond += " AND #owner = :owner"
 		values[":owner"] = str(o.owner)
-		update += " REMOVE #owner, #until"
+		update += ", #owner, #until"
 	}
 	change := itemKey(k, changeSK(rec.Environment, next))
-	change[attrRevision], change[attrRecord], change[attrEnvironment], change[attrTime] = num(next), str(string(data)), str(rec.Environment), str(now.Format(time.RFC3339Nano))
+	change[attrRevision], change[attr], change[attrEnvironment], change[attrTime] = num(next), body, str(rec.Environment), str(now.Format(time.RFC3339Nano))
 	if s.Retention > 0 {
 		change[attrExpiresAt] = num(now.Add(s.Retention).Unix())
 	}
@@ -388,7 +396,7 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 			ExpressionAttributeNames: names("#sk"),
 		}},
 	}})
-	if err != nil && !alreadyWritten(err, next, string(data)) {
+	if err != nil && !alreadyWritten(err, next, data) {
 		if conditionFailed(err) {
 			return rec, fmt.Errorf("write %s as revision %d: %w", s.where(k), next, ErrConflict)
 		}
@@ -404,14 +412,76 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 // alreadyWritten reports whether a write of a record as revision next
 // failed only because it had already succeeded: the SDK retried it after an
 // answer that was lost, and the record that stands is this one.
-func alreadyWritten(err error, next int64, record string) bool {
+func alreadyWritten(err error, next int64, record []byte) bool {
 	var tx *ddbtypes.TransactionCanceledException
 	if !errors.As(err, &tx) || len(tx.CancellationReasons) == 0 {
 		return false
 	}
 	item := tx.CancellationReasons[0].Item
 	rev, ok := numberOf(item, attrRevision)
-	return ok && rev == next && stringOf(item, attrRecord) == record
+	stored, err := recordBytes(item)
+	return ok && err == nil && rev == next && bytes.Equal(stored, record)
+}
+
+// compressAbove is the size of a record's JSON above which it is stored
+// gzipped: DynamoDB's items hold 400 KB, and a record grows with the
+// services of its environment (each about 1 KB of task definition ARNs,
+// which compress tenfold), so that no number of services a configuration
+// document can name makes a record too large to write.
+const compressAbove = 64 << 10
+
+// encodeRecord returns the attribute a record's JSON is stored in, and its
+// value: the JSON as a string, or gzipped when it is large.
+func encodeRecord(data []byte) (string, ddbtypes.AttributeValue, error) {
+	if len(data) <= compressAbove {
+		return attrRecord, str(string(data)), nil
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(data); err != nil {
+		return "", nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return "", nil, err
+	}
+	return attrRecordGz, &ddbtypes.AttributeValueMemberB{Value: buf.Bytes()}, nil
+}
+
+// recordSet and recordRemove are the parts of an update expression that
+// set the record in the attribute attr, and remove it from the other.
+func recordSet(attr string) string {
+	if attr == attrRecordGz {
+		return "#gz = :record"
+	}
+	return "#record = :record"
+}
+
+func recordRemove(attr string) string {
+	if attr == attrRecordGz {
+		return "#record"
+	}
+	return "#gz"
+}
+
+// recordBytes returns the JSON of the record an item holds.
+func recordBytes(item map[string]ddbtypes.AttributeValue) ([]byte, error) {
+	if v, ok := item[attrRecordGz].(*ddbtypes.AttributeValueMemberB); ok {
+		zr, err := gzip.NewReader(bytes.NewReader(v.Value))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(io.LimitReader(zr, 16<<20))
+	}
+	return []byte(stringOf(item, attrRecord)), nil
+}
+
+// decodeRecord decodes the record an item holds into rec.
+func decodeRecord(item map[string]ddbtypes.AttributeValue, rec *Record) error {
+	data, err := recordBytes(item)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, rec)
 }
 
 // conditionFailed reports whether err is a condition of a write that did
@@ -555,7 +625,7 @@ func (s *Store) query(ctx context.Context, k Key, limit int, start map[string]dd
 		for _, item := range out.Items {
 			var rec Record
 			rev, _ := numberOf(item, attrRevision)
-			if err := json.Unmarshal([]byte(stringOf(item, attrRecord)), &rec); err != nil {
+			if decodeRecord(item, &rec) != nil {
 				continue // not a record: nothing of it can be shown
 			}
 			rec.Revision = rev
@@ -571,4 +641,3 @@ func (s *Store) query(ctx context.Context, k Key, limit int, start map[string]dd
 		}
 	}
 }
-

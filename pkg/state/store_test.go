@@ -317,3 +317,37 @@ func corrupt(table string, k state.Key) *dynamodb.UpdateItemInput {
 		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":r": &ddbtypes.AttributeValueMemberS{Value: "{not json"}},
 	}
 }
+
+// The store sets no limit on an environment's services: a record of more
+// services than a configuration document can name, with long ARNs, is
+// written, read and kept in the history (compressed past 64 KB).
+func TestARecordOfAThousandServices(t *testing.T) {
+	_, s := newStore(t)
+	rec := state.Record{Repository: "monolith", Environment: "production", Version: "1.0.0", Services: map[string]state.Service{}}
+	for i := range 1000 {
+		name := fmt.Sprintf("queue-consumer-%04d-with-a-rather-long-name", i)
+		rec.Services[name] = state.Service{Cluster: "arn:aws:ecs:eu-west-1:123456789012:cluster/production-apps",
+			TaskDefinition:         fmt.Sprintf("arn:aws:ecs:eu-west-1:123456789012:task-definition/%s:%d", name, 1000+i),
+			PreviousTaskDefinition: fmt.Sprintf("arn:aws:ecs:eu-west-1:123456789012:task-definition/%s:%d", name, 999+i),
+			DeploymentID:           fmt.Sprintf("ecs-svc/%019d", i), Rollout: state.InProgress}
+	}
+	if b, _ := json.Marshal(rec); len(b) < 400<<10 {
+		t.Fatalf("the record is %d bytes: the test wants one past DynamoDB's 400 KB item", len(b))
+	}
+	written, err := s.Put(t.Context(), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(t.Context(), "monolith", "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	written.Claim = nil
+	if diff := cmp.Diff(written, got); diff != "" {
+		t.Errorf("Get (-want +got):\n%s", diff)
+	}
+	page, err := s.History(t.Context(), "monolith", "production", 1, 0)
+	if err != nil || len(page.Records) != 1 || len(page.Records[0].Services) != 1000 {
+		t.Errorf("history: %v, %d services", err, len(page.Records[0].Services))
+	}
+}
