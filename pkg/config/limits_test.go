@@ -3,7 +3,6 @@ package config
 import (
 	"strings"
 	"testing"
-
 )
 
 func nest(n int, s string) string {
@@ -110,4 +109,3 @@ func TestParseLimits(t *testing.T) {
 		})
 	}
 }
-
