@@ -29,7 +29,7 @@ manual requests (run the promoter locally, or with --function NAME invoke the de
   rollback REPO --env E        redeploy the newest version that completed there, not current, not held
   plan REPO TAG [--env E]      show what deploying a tag would do, with task definition diffs
   status REPO                  show what runs in each environment, beside what ECS runs
-  history REPO [--env E]       show the audit log: every change of the environments' records
+  history REPO [--env E] [--limit N]  show the audit log: every change of the environments' records
 
 configuration documents ({prefix}/config/{REPO} in SSM Parameter Store):
   config validate FILE|-       check a document; exit 2 when it is invalid

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -29,6 +30,7 @@ type manualOptions struct {
 	function string // the promoter function to invoke; empty runs the handler locally
 	verbose  bool   // log every decision (local runs)
 	aws      awsFlags
+	limit    int // history: the newest changes to show, 0 for all
 }
 
 // manualHelp is the description of each manual verb.
@@ -56,14 +58,16 @@ runs (drift is marked).`},
 	request.History: {"REPO [--env E] [flags]", `
 Show the audit log of REPO's environments (or of E only), newest first: each
 change of their state records, with the version, digest, what caused it
-(trigger and event or request id), the rollout and the held versions.
-Parameter Store keeps the last 100 changes of each environment.`},
+(trigger and event or request id), the rollout and the held versions. Every
+change is kept (unless the stack sets a retention); all of them are shown
+unless --limit, read page by page.`},
 }
 
 // manualFlags holds the values of a manual verb's flags.
 type manualFlags struct {
 	env, from, to       string
 	force, wait, dryRun bool
+	limit               int
 	manualOptions
 }
 
@@ -83,6 +87,7 @@ with --function it runs in the deployed promoter function (lambda:Invoke).`)
 		fs.StringVar(&f.env, "env", "", "plan only this `environment`")
 	case request.History:
 		fs.StringVar(&f.env, "env", "", "only this `environment`")
+		fs.IntVar(&f.limit, "limit", 0, "show only the newest `N` changes (default: every one)")
 	case request.Promote:
 		fs.StringVar(&f.from, "from", "", "the source `environment` (default: the target's promoteFrom)")
 		fs.StringVar(&f.to, "to", "", "the target `environment` (required)")
@@ -129,6 +134,10 @@ func parseManual(verb string, args []string, stdout, stderr io.Writer) (request.
 	if code, ok := checkOutput(c, stderr, f.output); !ok {
 		return request.Request{}, manualOptions{}, code, false
 	}
+	if f.limit < 0 {
+		return request.Request{}, manualOptions{}, c.usageError(stderr, "--limit %d: want a number of changes, 1 or more", f.limit), false
+	}
+	f.manualOptions.limit = f.limit
 	req := request.Request{
 		Action: verb, Repository: pos[0],
 		Environment: f.env, From: f.from, To: f.to,
@@ -161,12 +170,18 @@ func (c *cli) manual(ctx context.Context, verb string, args []string) int {
 	// the invocation has lasted a while.
 	progress := newProgressLine(c.stderr, isTerminal(c.stderr))
 	progress.start(time.Second)
+	call := func(payload []byte) (reply, error) {
+		if opts.function != "" {
+			progress.Pending("function " + opts.function + " is carrying out the request")
+			return c.invokeFunction(ctx, opts.function, payload)
+		}
+		return c.runLocal(ctx, payload, opts.verbose, progress)
+	}
 	var rep reply
-	if opts.function != "" {
-		progress.Pending("function " + opts.function + " is carrying out the request")
-		rep, err = c.invokeFunction(ctx, opts.function, payload)
+	if verb == request.History {
+		rep, err = pages(req, opts.limit, call)
 	} else {
-		rep, err = c.runLocal(ctx, payload, opts.verbose, progress)
+		rep, err = call(payload)
 	}
 	progress.Done()
 	if sig, stopped := interrupted(ctx); err != nil && stopped && opts.function != "" {
@@ -228,4 +243,41 @@ func (c *cli) report(ctx context.Context, verb, format string, rep reply) int {
 		}
 	}
 	return v.ExitCode
+}
+
+// pages reads a history page by page, following the cursor of each answer,
+// until limit changes are read (0: every one), and returns them as one
+// answer.
+func pages(req request.Request, limit int, call func([]byte) (reply, error)) (reply, error) {
+	var all reply
+	for {
+		req.Limit = request.DefaultPage
+		if limit > 0 {
+			req.Limit = min(limit-len(all.Result.History), request.MaxLimit)
+		}
+		payload, err := json.Marshal(req)
+		if err != nil {
+			return reply{}, fmt.Errorf("encode request: %w", err)
+		}
+		rep, err := call(payload)
+		if err != nil || rep.Err != nil || rep.Result.Error != "" || (req.Cursor == "" && rep.Result.Next == "") {
+			return rep, err // one page, or a failure: as it came
+		}
+		if req.Cursor == "" {
+			all = rep
+		} else {
+			all.Result.History = append(all.Result.History, rep.Result.History...)
+		}
+		all.Result.Next = rep.Result.Next
+		if rep.Result.Next == "" || (limit > 0 && len(all.Result.History) >= limit) {
+			break
+		}
+		req.Cursor = rep.Result.Next
+	}
+	payload, err := json.Marshal(all.Result)
+	if err != nil {
+		return reply{}, fmt.Errorf("encode history: %w", err)
+	}
+	all.Payload = payload
+	return all, nil
 }

@@ -19,19 +19,28 @@ const (
 
 // ARN prefixes (as written in !Sub) that permissions are confined to.
 const (
-	ssmPrefix       = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/"
-	statePath       = ssmPrefix + "state/*"
+	ssmPrefix = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/"
+	// stateTable is the only resource the DynamoDB actions may name.
+	stateTable      = "!GetAtt StateTable.Arn"
 	sameAccountRole = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
 )
 
 // allowedActions are the only actions the functions' policies may grant:
 // what the code calls. A new AWS call needs its action here, on purpose.
 var allowedActions = map[string]bool{
-	"ssm:GetParameter":           true,
-	"ssm:GetParameters":          true,
-	"ssm:GetParametersByPath":    true,
-	"ssm:GetParameterHistory":    true,
-	"ssm:PutParameter":           true,
+	"ssm:GetParameter":        true,
+	"ssm:GetParameters":       true,
+	"ssm:GetParametersByPath": true,
+	"ssm:GetParameterHistory": true,
+	// The state table: reads, conditional updates (a transaction's Update
+	// and Put are allowed as UpdateItem and PutItem), and the import of an
+	// earlier release's records.
+	"dynamodb:GetItem":           true,
+	"dynamodb:BatchGetItem":      true,
+	"dynamodb:Query":             true,
+	"dynamodb:UpdateItem":        true,
+	"dynamodb:PutItem":           true,
+	"dynamodb:BatchWriteItem":    true,
 	"ecs:DescribeServices":       true,
 	"ecs:UpdateService":          true,
 	"ecs:DescribeTaskDefinition": true,
@@ -282,14 +291,17 @@ func checkStatement(t tmpl, st statement) []string {
 	}
 	if has("ssm:") {
 		write := slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, "ssm:") && !strings.HasPrefix(a, "ssm:Get") })
+		if write {
+			fail("SSM write (%q): the functions write no parameter (configuration is people's, state lives in the state table)", actions)
+		}
 		for _, r := range resources {
-			switch {
-			case !strings.HasPrefix(r, ssmPrefix):
+			if !strings.HasPrefix(r, ssmPrefix) {
 				fail("SSM on %q: want parameters under %s", r, ssmPrefix)
-			case write && r != statePath:
-				fail("SSM write (%q) on %q: writes only on the state path %s", actions, r, statePath)
 			}
 		}
+	}
+	if has("dynamodb:") && !slices.Equal(resources, []string{stateTable}) {
+		fail("DynamoDB on %q: want the state table alone (%s)", resources, stateTable)
 	}
 	if slices.Contains(actions, "ecs:TagResource") {
 		if got := conditionValues(st.body, "StringEquals", "ecs:CreateAction"); !slices.Equal(got, []string{"RegisterTaskDefinition"}) {
@@ -405,11 +417,49 @@ func checkFunctions(t tmpl) []string {
 			fail(fn, "Timeout %v, want a number of seconds up to 900", t.functionProperty(fn, "Timeout"))
 		}
 		vars := asMap(asMap(t.functionProperty(fn, "Environment"))["Variables"])
-		for name, param := range map[string]string{"ECRDEPLOY_PREFIX": "Prefix", "ECRDEPLOY_EVENT_BUS": "EventBusName", "ECRDEPLOY_CONFIG_TTL": "ConfigTTL"} {
+		for name, param := range map[string]string{"ECRDEPLOY_PREFIX": "Prefix", "ECRDEPLOY_EVENT_BUS": "EventBusName", "ECRDEPLOY_CONFIG_TTL": "ConfigTTL",
+			"ECRDEPLOY_TABLE": "StateTable", "ECRDEPLOY_HISTORY_DAYS": "HistoryRetentionDays"} {
 			if got := vars[name]; !reflect.DeepEqual(got, map[string]any{"Ref": param}) {
 				fail(fn, "environment %s = %v, want !Ref %s", name, got, param)
 			}
 		}
+	}
+	return probs
+}
+
+// checkStateTable checks the state table: the history of every deployment,
+// so kept when the stack goes, recoverable, encrypted, and billed on demand
+// (no capacity to plan, no throttling at ecrdeploy's rates).
+func checkStateTable(t tmpl) []string {
+	var probs []string
+	fail := func(format string, args ...any) { probs = append(probs, "StateTable: "+fmt.Sprintf(format, args...)) }
+	res := t.resource("StateTable")
+	if t.resourceType("StateTable") != "AWS::DynamoDB::Table" {
+		return []string{"StateTable: want an AWS::DynamoDB::Table resource"}
+	}
+	for _, policy := range []string{"DeletionPolicy", "UpdateReplacePolicy"} {
+		if res[policy] != "Retain" {
+			fail("%s %v, want Retain: the table is the history of every deployment", policy, res[policy])
+		}
+	}
+	p := props(res)
+	checks := []struct {
+		what string
+		got  any
+		want any
+	}{
+		{"BillingMode", p["BillingMode"], "PAY_PER_REQUEST"},
+		{"PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled", asMap(p["PointInTimeRecoverySpecification"])["PointInTimeRecoveryEnabled"], true},
+		{"SSESpecification.SSEEnabled", asMap(p["SSESpecification"])["SSEEnabled"], true},
+		{"TimeToLiveSpecification.AttributeName", asMap(p["TimeToLiveSpecification"])["AttributeName"], "expiresAt"},
+	}
+	for _, c := range checks {
+		if !reflect.DeepEqual(c.got, c.want) {
+			fail("%s %v, want %v", c.what, c.got, c.want)
+		}
+	}
+	if _, named := p["TableName"]; named {
+		fail("TableName set: let CloudFormation name it (ECRDEPLOY_TABLE carries the name), so that two stacks never collide")
 	}
 	return probs
 }
@@ -571,7 +621,7 @@ func queuePolicyAllowsRule(t tmpl, queue, rule string) bool {
 // checkAll runs every check.
 func checkAll(t tmpl) []string {
 	var probs []string
-	for _, check := range []func(tmpl) []string{checkStatements, checkFunctionPolicies, checkFunctions, checkParameters, checkEvents} {
+	for _, check := range []func(tmpl) []string{checkStatements, checkFunctionPolicies, checkFunctions, checkParameters, checkEvents, checkStateTable} {
 		probs = append(probs, check(t)...)
 	}
 	return probs

@@ -20,6 +20,7 @@ func TestTemplate(t *testing.T) {
 		{"functions", checkFunctions},
 		{"parameters", checkParameters},
 		{"events", checkEvents},
+		{"state table", checkStateTable},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -77,9 +78,9 @@ func TestChecksCatchWidening(t *testing.T) {
 		},
 		{
 			name: "partial wildcard",
-			old:  "- ssm:GetParametersByPath",
-			new:  "- ssm:Get*",
-			want: `action "ssm:Get*" has a wildcard`,
+			old:  "- dynamodb:Query",
+			new:  "- dynamodb:Get*",
+			want: `action "dynamodb:Get*" has a wildcard`,
 		},
 		{
 			name: "NotAction",
@@ -106,10 +107,34 @@ func TestChecksCatchWidening(t *testing.T) {
 			want: "sts:AssumeRole only under the condition",
 		},
 		{
-			name: "SSM write on configuration",
-			old:  "              - ssm:GetParametersByPath\n",
-			new:  "              - ssm:GetParametersByPath\n              - ssm:PutParameter\n",
-			want: "writes only on the state path",
+			name: "SSM write on the old state",
+			old:  "              - ssm:GetParameterHistory\n            Resource:\n              - !Sub arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/state\n",
+			new:  "              - ssm:GetParameterHistory\n              - ssm:PutParameter\n            Resource:\n              - !Sub arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/state\n",
+			want: "the functions write no parameter",
+		},
+		{
+			name: "state table deleted with the stack",
+			old:  "    Type: AWS::DynamoDB::Table\n    DeletionPolicy: Retain\n",
+			new:  "    Type: AWS::DynamoDB::Table\n    DeletionPolicy: Delete\n",
+			want: "DeletionPolicy Delete, want Retain",
+		},
+		{
+			name: "state table without point-in-time recovery",
+			old:  "PointInTimeRecoveryEnabled: true",
+			new:  "PointInTimeRecoveryEnabled: false",
+			want: "PointInTimeRecoveryEnabled false, want true",
+		},
+		{
+			name: "DynamoDB on every table",
+			old:  "              - !GetAtt StateTable.Arn\n",
+			new:  "              - !Sub arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*\n",
+			want: "want the state table alone",
+		},
+		{
+			name: "DynamoDB action the code does not call",
+			old:  "              - dynamodb:Query\n",
+			new:  "              - dynamodb:Query\n              - dynamodb:DeleteItem\n",
+			want: `"dynamodb:DeleteItem" is not one the code calls`,
 		},
 		{
 			name: "SSM read outside the prefix",

@@ -5,6 +5,7 @@
 package handler
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -81,7 +82,7 @@ func Wire(cfg aws.Config, s Settings, opts Options) *Handler {
 	store := config.NewStore(ssmClient, s.Prefix, s.ConfigTTL)
 	store.Log = log
 	targets := &target.Pool{Base: cfg}
-	states := state.NewStore(dynamodb.NewFromConfig(cfg), s.Table)
+	states := state.NewStore(dynamodb.NewFromConfig(cfg), cmp.Or(s.Table, DefaultTable))
 	states.Legacy = state.NewLegacy(ssmClient, s.Prefix)
 	states.Retention = s.HistoryRetention
 	return &Handler{

@@ -208,19 +208,22 @@ func TestBadEventIsReportedNotRetried(t *testing.T) {
 }
 
 func TestReadSettings(t *testing.T) {
-	env := map[string]string{"ECRDEPLOY_PREFIX": "/acme/deploy", "ECRDEPLOY_EVENT_BUS": "deployments", "ECRDEPLOY_CONFIG_TTL": "15s"}
+	env := map[string]string{"ECRDEPLOY_PREFIX": "/acme/deploy", "ECRDEPLOY_EVENT_BUS": "deployments", "ECRDEPLOY_CONFIG_TTL": "15s",
+		"ECRDEPLOY_TABLE": "acme-deploy-state", "ECRDEPLOY_HISTORY_DAYS": "400"}
 	s, err := ReadSettings(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := gocmp.Diff(Settings{Prefix: "/acme/deploy", EventBus: "deployments", ConfigTTL: 15 * time.Second}, s); diff != "" {
+	want := Settings{Prefix: "/acme/deploy", EventBus: "deployments", ConfigTTL: 15 * time.Second, Table: "acme-deploy-state", HistoryRetention: 400 * 24 * time.Hour}
+	if diff := gocmp.Diff(want, s); diff != "" {
 		t.Errorf("settings (-want +got):\n%s", diff)
 	}
 	d, err := ReadSettings(func(string) string { return "" })
-	if err != nil || d.Prefix != "/ecrdeploy" || d.EventBus != "default" || d.ConfigTTL != time.Minute {
+	if err != nil || d.Prefix != "/ecrdeploy" || d.EventBus != "default" || d.ConfigTTL != time.Minute || d.Table != DefaultTable || d.HistoryRetention != 0 {
 		t.Errorf("defaults = %+v, %v", d, err)
 	}
-	for k, v := range map[string]string{"ECRDEPLOY_PREFIX": "ecrdeploy", "ECRDEPLOY_CONFIG_TTL": "soon"} {
+	for k, v := range map[string]string{"ECRDEPLOY_PREFIX": "ecrdeploy", "ECRDEPLOY_CONFIG_TTL": "soon",
+		"ECRDEPLOY_TABLE": "a/b", "ECRDEPLOY_HISTORY_DAYS": "-1"} {
 		if _, err := ReadSettings(func(key string) string {
 			if key == k {
 				return v
