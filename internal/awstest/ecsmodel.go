@@ -17,11 +17,14 @@ package awstest
 //     breaker: tasks failed to start.", is what DescribeServices shows in
 //     public reports of real rollbacks (the docs show no failed Deployment).
 //   - The circuit breaker with rollback: "How the Amazon ECS deployment
-//     circuit breaker detects failures" and "DeploymentCircuitBreaker"
-//     (API Reference): the failed deployment is rolled back "to the last
-//     deployment that completed successfully"; "Amazon ECS deployment
-//     failure detection": "The rollback method requires a previous
-//     deployment in COMPLETED state."
+//     circuit breaker detects failures" (Developer Guide,
+//     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html)
+//     and "DeploymentCircuitBreaker" (API Reference): the failed deployment
+//     is rolled back "to the last deployment that completed successfully",
+//     and that deployment itself "changes from a COMPLETED to IN_PROGRESS"
+//     (so it is PRIMARY again under its own id; see [ECSModel.RollBack]);
+//     "Amazon ECS deployment failure detection": "The rollback method
+//     requires a previous deployment in COMPLETED state."
 //   - The service-deployments API: "ListServiceDeployments",
 //     "DescribeServiceDeployments", "DescribeServiceRevisions" (API
 //     Reference) and "View service history using Amazon ECS service
@@ -228,7 +231,9 @@ type modelDeployment struct {
 	createdAt, updatedAt                        time.Time
 	revision                                    *serviceRevision
 	sd                                          *serviceDeployment
-	rollback                                    bool // started by the circuit breaker
+	// rollback says the circuit breaker made this deployment PRIMARY again
+	// to roll a failed one back; sd is then the failed one's.
+	rollback bool
 }
 
 type serviceRevision struct {
@@ -364,41 +369,93 @@ func (m *ECSModel) Fail(cluster, service, reason string) (string, error) {
 
 // RollBack does what the deployment circuit breaker with rollback does when
 // the PRIMARY deployment fails: that deployment becomes ACTIVE with rollout
-// FAILED and reason [CircuitBreakerFailed], and a new PRIMARY deployment of
-// the last COMPLETED deployment's task definition starts, IN_PROGRESS, with
-// reason [RollingBackReason]. The failed deployment's service deployment
-// becomes ROLLBACK_IN_PROGRESS, with its rollback naming the revision rolled
-// back to. The failed deployment stays listed until [ECSModel.Drain] or
-// [ECSModel.Complete]. moto's service is pointed at the rolled-back task
-// definition too, so that [Env.Local] agrees. It returns the new
-// deployment's id, and an error if the PRIMARY deployment has completed or
-// no deployment has (ECS needs one to roll back to).
+// FAILED and reason [CircuitBreakerFailed], and the last COMPLETED
+// deployment becomes PRIMARY again, with its own id, IN_PROGRESS, with
+// reason [RollingBackReason] naming that same id. The failed deployment's
+// service deployment becomes ROLLBACK_IN_PROGRESS, with its rollback naming
+// the revision rolled back to. The failed deployment stays listed until
+// [ECSModel.Drain] or [ECSModel.Complete]; Complete then leaves the
+// deployment rolled back to alone, COMPLETED, its reason "ECS deployment
+// <its id> completed.". moto's service is pointed at the rolled-back task
+// definition too, so that [Env.Local] agrees.
+//
+// After [ECSModel.StartRollBack], RollBack moves the rollback on: the
+// failed deployment, still IN_PROGRESS beside the rollback, becomes FAILED.
+//
+// Sources: "How the Amazon ECS deployment circuit breaker detects
+// failures" (Developer Guide,
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html):
+// "When the deployment circuit breaker determines that a deployment failed,
+// it looks for the most recent deployment that is in a COMPLETED state.
+// This is the deployment that it uses as the roll-back deployment. When the
+// rollback starts, the deployment changes from a COMPLETED to IN_PROGRESS"
+// ("Deployment 1 transitions to the IN_PROGRESS state"): the rollback is
+// that deployment, not a new one, and no other rollback can go back to it
+// until it has completed again. A public report of DescribeServices
+// through a real rollback (sevenwestmedia-labs/pulumi-components,
+// libs/wait-for-ecs-deploy/README.md) shows the same: the PRIMARY's reason
+// "rolling back to deploymentId ecs-svc/6405940160831029548.", and once
+// the rollback is complete that PRIMARY alone, "ECS deployment
+// ecs-svc/6405940160831029548 completed.".
+//
+// It returns the id of the deployment rolled back to, and an error if the
+// PRIMARY deployment has completed or no deployment is COMPLETED (ECS needs
+// one to roll back to).
 func (m *ECSModel) RollBack(ctx context.Context, cluster, service string) (string, error) {
+	return m.rollBack(ctx, cluster, service, true)
+}
+
+// StartRollBack is the first moment of [ECSModel.RollBack]: the deployment
+// rolled back to is PRIMARY again, IN_PROGRESS, but the failed deployment
+// is still listed ACTIVE and IN_PROGRESS beside it, with its in-progress
+// reason, as public reports of real rollbacks show it in their first
+// seconds (sevenwestmedia-labs/pulumi-components,
+// libs/wait-for-ecs-deploy/README.md: the failed revision's deployment
+// "ACTIVE", "IN_PROGRESS", "ECS deployment ecs-svc/1281894607538416024 in
+// progress." beside the PRIMARY "rolling back to deploymentId ..."). Its
+// service deployment is ROLLBACK_IN_PROGRESS already. RollBack, Drain or
+// Complete take it on. It returns the id of the deployment rolled back to.
+func (m *ECSModel) StartRollBack(ctx context.Context, cluster, service string) (string, error) {
+	return m.rollBack(ctx, cluster, service, false)
+}
+
+func (m *ECSModel) rollBack(ctx context.Context, cluster, service string, failNow bool) (string, error) {
 	var td string
 	id, err := m.drive(cluster, service, func(s *modelService, p *modelDeployment, now time.Time) error {
+		if failing := s.rollingBack(p); failing != nil {
+			// StartRollBack came first: the rollback is under way.
+			if failNow {
+				failing.rollout, failing.reason, failing.updatedAt = RolloutFailed, CircuitBreakerFailed, now
+			}
+			return nil
+		}
 		to := s.lastCompleted
 		switch {
 		case p.rollout == RolloutCompleted:
 			return fmt.Errorf("deployment %s has completed: nothing to roll back", p.id)
-		case to == nil:
-			return errors.New("no deployment has completed: the circuit breaker has nothing to roll back to")
+		case to == nil || to == p:
+			return errors.New("no deployment is COMPLETED: the circuit breaker has nothing to roll back to")
 		}
-		p.status, p.rollout, p.reason, p.updatedAt = DeploymentActive, RolloutFailed, CircuitBreakerFailed, now
+		p.status, p.updatedAt = DeploymentActive, now
+		if failNow {
+			p.rollout, p.reason = RolloutFailed, CircuitBreakerFailed
+		}
 		sd := p.sd
 		sd.status, sd.statusReason, sd.updatedAt = ServiceDeploymentRollbackInProgress, CircuitBreakerFailed, now
 		sd.breaker, sd.failures = "TRIGGERED", circuitBreakerThreshold
 		sd.rollback = &sdRollback{reason: RollingBackReason(to.id), revision: to.revision, startedAt: now}
-		rb := &modelDeployment{
-			id: s.newID(), status: DeploymentPrimary, rollout: RolloutInProgress, reason: RollingBackReason(to.id),
-			taskDefinition: to.taskDefinition, createdAt: now, updatedAt: now,
-			revision: to.revision, sd: sd, rollback: true,
-		}
-		s.deployments = slices.Insert(s.deployments, 0, rb)
+		// The deployment rolled back to is PRIMARY again, with its own id,
+		// and is no longer COMPLETED.
+		s.deployments = slices.DeleteFunc(s.deployments, func(d *modelDeployment) bool { return d == to })
+		to.status, to.rollout, to.reason, to.updatedAt = DeploymentPrimary, RolloutInProgress, RollingBackReason(to.id), now
+		to.sd, to.rollback = sd, true
+		s.deployments = slices.Insert(s.deployments, 0, to)
+		s.lastCompleted = nil
 		td = to.taskDefinition
 		return nil
 	})
-	if err != nil {
-		return "", err
+	if err != nil || td == "" {
+		return id, err
 	}
 	if _, err := m.moto.UpdateService(ctx, &ecs.UpdateServiceInput{
 		Cluster: aws.String(cluster), Service: aws.String(service), TaskDefinition: aws.String(td),
@@ -406,6 +463,20 @@ func (m *ECSModel) RollBack(ctx context.Context, cluster, service string) (strin
 		return id, fmt.Errorf("point moto's %s/%s at %s: %w", cluster, service, td, err)
 	}
 	return id, nil
+}
+
+// rollingBack returns, when p is a rollback deployment StartRollBack began,
+// the failed deployment still IN_PROGRESS beside it; nil otherwise.
+func (s *modelService) rollingBack(p *modelDeployment) *modelDeployment {
+	if !p.rollback || p.rollout != RolloutInProgress {
+		return nil
+	}
+	for _, d := range s.deployments {
+		if d != p && d.sd == p.sd && d.rollout == RolloutInProgress {
+			return d
+		}
+	}
+	return nil
 }
 
 // Drain removes every deployment but the PRIMARY one from the list, as ECS

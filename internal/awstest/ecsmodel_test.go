@@ -147,30 +147,76 @@ func TestECSModelRollBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The circuit breaker goes back to the last COMPLETED deployment
+	// itself: the same id, PRIMARY again, IN_PROGRESS.
+	if back != first {
+		t.Errorf("RollBack made deployment %s PRIMARY, want %s, the one it rolls back to, with its own id", back, first)
+	}
 	got := w.describe(t)
 	if td := aws.ToString(got.TaskDefinition); td != w.v1 {
 		t.Errorf("service taskDefinition after rollback = %s, want %s", td, w.v1)
 	}
 	sameDeps(t, "rolling back", deps(got), []dep{
-		{back, "PRIMARY", "IN_PROGRESS", "ECS deployment circuit breaker: rolling back to deploymentId " + first + ".", w.v1},
+		{first, "PRIMARY", "IN_PROGRESS", "ECS deployment circuit breaker: rolling back to deploymentId " + first + ".", w.v1},
 		{failing, "ACTIVE", "FAILED", awstest.CircuitBreakerFailed, w.v2},
-		{first, "ACTIVE", "COMPLETED", "ECS deployment " + first + " completed.", w.v1},
 	})
 	if td := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), "prod", "worker"))(t); !localaws.SameTaskDefinition(td, w.v1) {
 		t.Errorf("moto's service runs %s after the rollback, want %s", td, w.v1)
+	}
+	// While it runs, nothing is COMPLETED: no second rollback.
+	if _, err := w.env.ECSModel.RollBack(t.Context(), "prod", "worker"); err == nil {
+		t.Error("a second RollBack during the first succeeded: no deployment is COMPLETED to go back to")
 	}
 
 	// FAILED and then gone.
 	if err := w.env.ECSModel.Drain("prod", "worker"); err != nil {
 		t.Fatal(err)
 	}
-	sameDeps(t, "drained", deps(w.describe(t)), []dep{{back, "PRIMARY", "IN_PROGRESS", "ECS deployment circuit breaker: rolling back to deploymentId " + first + ".", w.v1}})
+	sameDeps(t, "drained", deps(w.describe(t)), []dep{{first, "PRIMARY", "IN_PROGRESS", "ECS deployment circuit breaker: rolling back to deploymentId " + first + ".", w.v1}})
 	if _, err := w.env.ECSModel.Complete("prod", "worker"); err != nil {
 		t.Fatal(err)
 	}
+	sameDeps(t, "rolled back", deps(w.describe(t)), []dep{{first, "PRIMARY", "COMPLETED", "ECS deployment " + first + " completed.", w.v1}})
 	if _, err := w.env.ECSModel.RollBack(t.Context(), "prod", "worker"); err == nil {
 		t.Error("RollBack of a completed deployment succeeded")
 	}
+}
+
+// Each phase of a rollback as DescribeServices shows it: first the failed
+// deployment still ACTIVE and IN_PROGRESS beside the rollback, then
+// FAILED, and once the rollback completes, only the deployment rolled back
+// to, under its own id.
+func TestECSModelRollBackPhases(t *testing.T) {
+	w := newModelWorld(t)
+	first := aws.ToString(w.describe(t).Deployments[0].Id)
+	failing := w.update(t, w.v2)
+	rollingBack := dep{first, "PRIMARY", "IN_PROGRESS", awstest.RollingBackReason(first), w.v1}
+
+	back, err := w.env.ECSModel.StartRollBack(t.Context(), "prod", "worker")
+	if err != nil || back != first {
+		t.Fatalf("StartRollBack = %s, %v; want %s", back, err, first)
+	}
+	sameDeps(t, "first seconds", deps(w.describe(t)), []dep{
+		rollingBack,
+		{failing, "ACTIVE", "IN_PROGRESS", "ECS deployment " + failing + " in progress.", w.v2},
+	})
+	if td := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), "prod", "worker"))(t); !localaws.SameTaskDefinition(td, w.v1) {
+		t.Errorf("moto's service runs %s once the rollback started, want %s", td, w.v1)
+	}
+	list, err := w.env.ECS().ListServiceDeployments(t.Context(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("worker")})
+	if err != nil || len(list.ServiceDeployments) == 0 || list.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusRollbackInProgress {
+		t.Errorf("service deployments once the rollback started: %v %+v, want the newest ROLLBACK_IN_PROGRESS", err, list)
+	}
+
+	if back, err := w.env.ECSModel.RollBack(t.Context(), "prod", "worker"); err != nil || back != first {
+		t.Fatalf("RollBack after StartRollBack = %s, %v; want %s", back, err, first)
+	}
+	sameDeps(t, "failed", deps(w.describe(t)), []dep{rollingBack, {failing, "ACTIVE", "FAILED", awstest.CircuitBreakerFailed, w.v2}})
+
+	if _, err := w.env.ECSModel.Complete("prod", "worker"); err != nil {
+		t.Fatal(err)
+	}
+	sameDeps(t, "completed", deps(w.describe(t)), []dep{{first, "PRIMARY", "COMPLETED", "ECS deployment " + first + " completed.", w.v1}})
 }
 
 func TestECSModelFailWithoutRollback(t *testing.T) {

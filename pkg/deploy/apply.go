@@ -232,7 +232,7 @@ func (d *Deployer) recordOf(req Request, a *applying, prev state.Record) (state.
 	rec := d.newRecord(req, a, prev)
 	for _, i := range recorded {
 		r, p := a.rows[i], a.plans[i]
-		entry := state.Service{Cluster: a.e.env.Cluster, TaskDefinition: r.TaskDefinition, DeploymentID: r.DeploymentID, Rollout: state.InProgress}
+		entry := state.Service{Cluster: a.e.env.Cluster, TaskDefinition: r.TaskDefinition, DeploymentID: r.DeploymentID, ReplacedDeploymentID: p.replaces(), Rollout: state.InProgress}
 		if r.Outcome == Unchanged {
 			entry = unchangedEntry(prev, a.e, p)
 		} else if p.current() != r.TaskDefinition {
@@ -368,7 +368,7 @@ func (d *Deployer) settleFailure(ctx context.Context, a *applying, want state.Re
 	failed := false
 	for name, entry := range want.Services {
 		if svc, ok := observed[ecsref.ServiceName(name)]; ok {
-			v := judgeRollout(entry, svc, nil)
+			v := judgeRollout(entry, svc, nil, false)
 			views[name] = v
 			failed = failed || v.rollout == state.Failed
 		}

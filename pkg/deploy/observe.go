@@ -34,6 +34,9 @@ type observation struct {
 	// repaired says rec is the stored record brought up to what ECS says
 	// (a rollout that ended, a rollback): it is to be written.
 	repaired bool
+	// views are what ECS says of the deployments the stored record names,
+	// by service (awaitECS holds back a version whose end is unknown).
+	views map[string]ecsView
 }
 
 // observeEnvironment reads what deciding about an environment needs first:
@@ -72,7 +75,8 @@ func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e enviro
 	}
 	obs := observation{client: client, services: services}
 	if rec, ok := recs[e.name]; ok {
-		repaired, changed := repairRecord(rec, ecsViews(ctx, client, e.env.Cluster, rec, services), d.now())
+		obs.views = ecsViews(ctx, client, e.env.Cluster, rec, services)
+		repaired, changed := repairRecord(rec, obs.views, d.now())
 		obs.rec, obs.repaired = &repaired, changed
 	}
 	return obs, nil
@@ -82,7 +86,9 @@ func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e enviro
 // deployment it records. It reads the service-deployments history only for
 // a deployment ECS no longer lists whose end the record does not know, so
 // that a push whose last deployment ended, or is still listed, costs no
-// call; those reads run concurrently.
+// call; those reads run concurrently, and are retried as every call is. A
+// history that cannot be read is no answer: judgeRollout then goes by what
+// ECS runs, and says when that proves nothing (unknown).
 func ecsViews(ctx context.Context, client target.ECSAPI, cluster string, rec state.Record, services map[string]target.Service) map[string]ecsView {
 	views := make(map[string]ecsView, len(rec.Services))
 	var mu sync.Mutex
@@ -93,16 +99,14 @@ func ecsViews(ctx context.Context, client target.ECSAPI, cluster string, rec sta
 			continue
 		}
 		if !needsHistory(entry, svc) {
-			views[name] = judgeRollout(entry, svc, nil)
+			views[name] = judgeRollout(entry, svc, nil, false)
 			continue
 		}
 		wg.Go(func() {
-			// A history that cannot be read is no history: the services'
-			// deployments are judged on their own.
-			history, _ := target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(name), rec.Time.Add(-historyWindow))
+			history, err := target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(name), rec.Time.Add(-historyWindow))
 			mu.Lock()
 			defer mu.Unlock()
-			views[name] = judgeRollout(entry, svc, history)
+			views[name] = judgeRollout(entry, svc, history, err == nil)
 		})
 	}
 	wg.Wait()

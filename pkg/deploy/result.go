@@ -200,6 +200,7 @@ func Judgement(res Result, err error) Verdict {
 // forceable are the skips a forced request goes through.
 var forceable = map[policy.Reason]bool{
 	policy.OutsideRange: true, policy.Prerelease: true, policy.OlderThanCurrent: true, policy.Retagged: true, policy.Held: true,
+	policy.RolloutUnknown: true,
 }
 
 // nothingDone says why a manual request did nothing, and whether --force

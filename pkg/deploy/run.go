@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -138,7 +139,7 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environmen
 	if err != nil {
 		return environmentRows(e.name, e.env, "", err), retryable(e.name, "", err)
 	}
-	if reason := compareState(req, e.version, obs.rec); reason != policy.Accepted {
+	if reason := cmp.Or(awaitECS(req, e.version, obs.rec, obs.views), compareState(req, e.version, obs.rec)); reason != policy.Accepted {
 		return environmentRows(e.name, e.env, reason, nil), nil
 	}
 	plans := make([]servicePlan, len(e.env.Services))

@@ -59,6 +59,12 @@ const (
 	// ForeignRegistry is a push from a registry the environment does not
 	// pull from: another account's or region's.
 	ForeignRegistry Reason = "foreign-registry"
+	// RolloutUnknown is the version whose last deployment in the
+	// environment ECS no longer lists, when how it ended cannot be read
+	// yet (the service-deployments history is unavailable) and what runs
+	// proves nothing: it may have been rolled back, so it is not deployed
+	// there again until ECS says.
+	RolloutUnknown Reason = "rollout-unknown"
 )
 
 // versionGroup is the name of the capture group of a tag pattern that holds the

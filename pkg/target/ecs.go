@@ -291,17 +291,18 @@ func (sd ServiceDeployment) Rollout() state.Rollout {
 
 // ServiceDeployments returns the deployments of a service created since a
 // time, newest first, with the task definition each deployed: one
-// ListServiceDeployments and one DescribeServiceRevisions. The API is
-// optional (not every account or region has it, and moto does not): it is
-// tried once, without retries, and any failure is ErrNoServiceDeployments
-// (wrapped), for the caller to fall back on what DescribeServices says.
+// ListServiceDeployments and one DescribeServiceRevisions, retried as
+// every call is (a throttled read is an answer delayed, not refused). The
+// API is optional (not every account or region has it, the role may lack
+// the permission, and moto does not have it): any failure is
+// ErrNoServiceDeployments (wrapped), for the caller to fall back on what
+// DescribeServices says, and to know that it is all it has.
 func ServiceDeployments(ctx context.Context, client ECSAPI, cluster, service string, since time.Time) ([]ServiceDeployment, error) {
-	once := func(o *ecs.Options) { o.RetryMaxAttempts = 1 }
 	in := &ecs.ListServiceDeploymentsInput{Cluster: aws.String(cluster), Service: aws.String(service)}
 	if !since.IsZero() {
 		in.CreatedAt = &ecstypes.CreatedAt{After: aws.Time(since)}
 	}
-	out, err := client.ListServiceDeployments(ctx, in, once)
+	out, err := client.ListServiceDeployments(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("list service deployments of %s/%s: %w: %w", cluster, service, ErrNoServiceDeployments, err)
 	}
@@ -318,7 +319,7 @@ func ServiceDeployments(ctx context.Context, client ECSAPI, cluster, service str
 	if len(list) == 0 {
 		return nil, nil
 	}
-	described, err := client.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: compactRevisions(revisions)}, once)
+	described, err := client.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: compactRevisions(revisions)})
 	if err != nil {
 		return nil, fmt.Errorf("describe service revisions of %s/%s: %w: %w", cluster, service, ErrNoServiceDeployments, err)
 	}
