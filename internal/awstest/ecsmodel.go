@@ -108,10 +108,14 @@ const (
 	// PrefectHQ/prefect#15865, dask/dask-cloudprovider#290; AWS does not
 	// document it).
 	ConcurrentRevisions = "Too many concurrent attempts to create a new revision of the specified family."
-	// supersededReason is the statusReason the model gives a service
-	// deployment stopped by a newer one. AWS documents the STOPPED status
-	// but not this text.
-	supersededReason = "ECS deployment stopped: a new service deployment started."
+	// SupersededReason is the statusReason the model gives a service
+	// deployment stopped because a newer one started (STOPPED, a
+	// "completed" status: "View service history using Amazon ECS service
+	// deployments", Developer Guide). AWS documents no text for it (nor
+	// this case among the causes of stoppedAt in "ServiceDeployment", API
+	// Reference); this one is made up. It names no failure, as a failure's
+	// reason does (the circuit breaker's, an alarm's).
+	SupersededReason = "ECS deployment stopped: a new service deployment started."
 )
 
 // RollingBackReason is the rolloutStateReason of the deployment the circuit
@@ -554,8 +558,13 @@ func (s *modelService) start(id, taskDefinition string, now time.Time) *modelDep
 			sources = append(sources, d.revision)
 		}
 		switch d.sd.status {
-		case ServiceDeploymentInProgress, ServiceDeploymentRollbackInProgress:
-			d.sd.status, d.sd.statusReason, d.sd.stoppedAt, d.sd.updatedAt = ServiceDeploymentStopped, supersededReason, now, now
+		case ServiceDeploymentInProgress:
+			d.sd.status, d.sd.statusReason, d.sd.stoppedAt, d.sd.updatedAt = ServiceDeploymentStopped, SupersededReason, now, now
+		case ServiceDeploymentRollbackInProgress:
+			// A rollback cut short: it keeps the failure's reason (AWS
+			// documents nothing of this case; the model keeps what is
+			// known, that the deployment failed).
+			d.sd.status, d.sd.stoppedAt, d.sd.updatedAt = ServiceDeploymentStopped, now, now
 		}
 	}
 	rev := &serviceRevision{arn: s.resourceARN("service-revision", strings.TrimPrefix(id, "ecs-svc/")), taskDefinition: taskDefinition, createdAt: now}

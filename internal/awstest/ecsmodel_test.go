@@ -312,8 +312,9 @@ func TestECSModelServiceDeployments(t *testing.T) {
 	w.update(t, w.v2)
 	list, err = c.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("worker"), MaxResults: aws.Int32(2)})
 	if err != nil || len(list.ServiceDeployments) != 2 || list.NextToken == nil ||
-		list.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusInProgress || list.ServiceDeployments[1].Status != ecstypes.ServiceDeploymentStatusStopped {
-		t.Errorf("after two updates: %v %+v", err, list)
+		list.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusInProgress || list.ServiceDeployments[1].Status != ecstypes.ServiceDeploymentStatusStopped ||
+		aws.ToString(list.ServiceDeployments[1].StatusReason) != awstest.SupersededReason {
+		t.Errorf("after two updates: %v %+v, want the first STOPPED, superseded", err, list)
 	}
 	if _, err := c.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("nope")}); !isAPIError(err, "ServiceNotFoundException") {
 		t.Errorf("unknown service: %v, want ServiceNotFoundException", err)

@@ -219,6 +219,16 @@ func judgeRollout(entry state.Service, svc target.Service, history []target.Serv
 	// ECS no longer lists it: the history says how it ended.
 	for _, h := range history {
 		if ecsref.SameRevision(h.TaskDefinition, entry.TaskDefinition) {
+			if h.Rollout() == state.Superseded {
+				// Stopped because a newer deployment started: nothing
+				// failed, nothing is recorded of it; what runs now says
+				// the rest (drift, when it is not this revision).
+				v.replaced = !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition)
+				if !v.replaced {
+					v.rollout, v.reason, v.at = primary.Rollout, primary.Reason, primary.UpdatedAt
+				}
+				return v
+			}
 			v.rollout, v.reason, v.at = h.Rollout(), h.Reason, h.CreatedAt
 			v.rolledBack = h.RolledBack() && !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition)
 			if v.rolledBack {

@@ -278,15 +278,37 @@ type ServiceDeployment struct {
 func (sd ServiceDeployment) RolledBack() bool { return strings.HasPrefix(sd.Status, "ROLLBACK_") }
 
 // Rollout is the rollout state a service deployment's status means: a
-// deployment rolled back or stopped failed, a successful one completed.
+// successful one completed, one rolled back failed, and one stopped either
+// failed (its failure detection stopped it: the circuit breaker or an
+// alarm, without the rollback option) or was superseded (a newer
+// deployment started: nothing failed).
 func (sd ServiceDeployment) Rollout() state.Rollout {
 	switch {
 	case sd.Status == string(ecstypes.ServiceDeploymentStatusSuccessful):
 		return state.Completed
-	case sd.RolledBack(), sd.Status == string(ecstypes.ServiceDeploymentStatusStopped), sd.Status == string(ecstypes.ServiceDeploymentStatusStopRequested):
+	case sd.RolledBack():
 		return state.Failed
+	case sd.Status == string(ecstypes.ServiceDeploymentStatusStopped), sd.Status == string(ecstypes.ServiceDeploymentStatusStopRequested):
+		if sd.stoppedByFailure() {
+			return state.Failed
+		}
+		return state.Superseded
 	}
 	return state.InProgress
+}
+
+// stoppedByFailure reports whether a stopped service deployment's
+// statusReason says its failure detection stopped it. AWS documents that a
+// service deployment stops when "a user manually stops the deployment" or
+// "the rollback option is not in use for the failure detection mechanism
+// (the circuit breaker or alarm-based) and the service fails" (stoppedAt,
+// "ServiceDeployment", Amazon ECS API Reference), and gives a failure's
+// reason in the detector's words ("ECS deployment circuit breaker: ...");
+// it documents no text for a deployment stopped because a newer one
+// started, so anything that does not name a failure is taken for that.
+func (sd ServiceDeployment) stoppedByFailure() bool {
+	r := strings.ToLower(sd.Reason)
+	return strings.Contains(r, "circuit breaker") || strings.Contains(r, "alarm") || strings.Contains(r, "fail")
 }
 
 // ServiceDeployments returns the deployments of a service created since a
