@@ -66,7 +66,7 @@ func decode(data []byte) (*Document, []*input.Error) {
 		return nil, []*input.Error{{Problem: "document starts with a byte order mark (U+FEFF): save it as UTF-8 without one"}}
 	}
 	if !utf8.Valid(data) {
-		return nil, []*input.Error{{Problem: fmt.Sprintf("document is not valid UTF-8 (at byte %d)", invalidUTF8(data))}}
+		return nil, []*input.Error{{Problem: fmt.Sprintf("document is not valid UTF-8 (at byte %d)", input.InvalidUTF8(data))}}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, []*input.Error{{Problem: "empty document"}}
@@ -93,18 +93,6 @@ func decode(data []byte) (*Document, []*input.Error) {
 		return nil, []*input.Error{{Problem: err.Error()}}
 	}
 	return &doc, nil
-}
-
-// invalidUTF8 returns the offset of the first invalid UTF-8 sequence in data.
-func invalidUTF8(data []byte) int {
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return -1
 }
 
 // checker walks the JSON tokens of a document alongside the Go type it decodes

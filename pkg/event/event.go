@@ -119,12 +119,18 @@ func (Schedule) event()         {}
 
 // Decode decodes one EventBridge event and returns a Push, a
 // DeploymentChange or a Schedule. It returns a nil value and an *input.Error
-// (its message starting "bad event: ") for anything malformed (including a
+// (its message starting "bad event: ") for anything malformed (including
+// bytes that are not valid UTF-8, anywhere, named by their offset, and a
 // key given twice, or beside the same key in another case, anywhere in the
 // event), of another source, or not a successful push.
 func Decode(raw []byte) (Event, error) {
 	if len(raw) > MaxSize {
 		return nil, bad("", fmt.Sprintf("event is %d bytes, more than the %d an EventBridge event can be", len(raw), MaxSize))
+	}
+	// Before anything is read: encoding/json would decode each invalid
+	// byte as U+FFFD, and the checks below would judge another event.
+	if e := input.CheckUTF8("", raw); e != nil {
+		return nil, bad(e.Field, e.Problem)
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
