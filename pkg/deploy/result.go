@@ -234,6 +234,10 @@ var (
 	// ErrNotCompleted is a promote from an environment whose last deployment
 	// has not completed.
 	ErrNotCompleted = errors.New("last deployment has not completed")
+	// ErrNothingCompleted is a promote from an environment where nothing
+	// ecrdeploy deployed runs: its only deployment was rolled back. It is
+	// bad input (the request names the wrong source), not nothing done.
+	ErrNothingCompleted = errors.New("nothing completed to promote")
 )
 
 // kindOf classifies the error of a request that was not carried out.
