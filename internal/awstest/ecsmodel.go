@@ -228,6 +228,9 @@ type modelService struct {
 	history         []*serviceDeployment
 	revisions       []*serviceRevision
 	lastCompleted   *modelDeployment
+	// classic says the service is behind a Classic Load Balancer: its
+	// deployments have no rolloutState (see [ECSModel.ClassicLoadBalancer]).
+	classic bool
 }
 
 type modelDeployment struct {
@@ -301,6 +304,33 @@ func (m *ECSModel) FailRegistrations(n int) {
 	m.proxy.Fail("ecs:RegisterTaskDefinition", n, AWSError(http.StatusBadRequest, "ClientException", ConcurrentRevisions))
 }
 
+// ClassicLoadBalancer puts the service behind a Classic Load Balancer, from
+// the next call on: DescribeServices and UpdateService then answer its
+// deployments without rolloutState and rolloutStateReason, as ECS does
+// ("The rolloutState of a service is only returned for services that use
+// the rolling update (ECS) deployment type that aren't behind a Classic
+// Load Balancer": rolloutState, "Deployment", Amazon ECS API Reference,
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html).
+// Only the counts tell how far a rollout has got: the PRIMARY's
+// runningCount reaches its desiredCount when [ECSModel.Complete] completes
+// it. It returns an error for a service the model does not know.
+func (m *ECSModel) ClassicLoadBalancer(cluster, service string) error {
+	_, err := m.drive(cluster, service, func(s *modelService, _ *modelDeployment, _ time.Time) error {
+		s.classic = true
+		return nil
+	})
+	return err
+}
+
+// SetClock makes now the model's clock, from the next call on: the time of
+// deployments started, driven and ended. Tests that compare those times
+// set it; the default is time.Now.
+func (m *ECSModel) SetClock(now func() time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.now = now
+}
+
 // Deployments returns the deployments DescribeServices lists for the
 // service, newest (the PRIMARY) first, or nil if the model does not know it.
 func (m *ECSModel) Deployments(cluster, service string) []ECSDeployment {
@@ -364,7 +394,7 @@ func (m *ECSModel) Fail(cluster, service, reason string) (string, error) {
 			sd.status = ServiceDeploymentRollbackFailed
 			sd.finishedAt = now
 		} else {
-			sd.status, sd.statusReason, sd.stoppedAt = ServiceDeploymentStopped, reason, now
+			sd.status, sd.statusReason, sd.stoppedAt, sd.finishedAt = ServiceDeploymentStopped, reason, now, now
 		}
 		sd.breaker, sd.failures, sd.updatedAt = "TRIGGERED", circuitBreakerThreshold, now
 		return nil
@@ -559,12 +589,13 @@ func (s *modelService) start(id, taskDefinition string, now time.Time) *modelDep
 		}
 		switch d.sd.status {
 		case ServiceDeploymentInProgress:
-			d.sd.status, d.sd.statusReason, d.sd.stoppedAt, d.sd.updatedAt = ServiceDeploymentStopped, SupersededReason, now, now
+			d.sd.status, d.sd.statusReason = ServiceDeploymentStopped, SupersededReason
+			d.sd.stoppedAt, d.sd.finishedAt, d.sd.updatedAt = now, now, now
 		case ServiceDeploymentRollbackInProgress:
 			// A rollback cut short: it keeps the failure's reason (AWS
 			// documents nothing of this case; the model keeps what is
 			// known, that the deployment failed).
-			d.sd.status, d.sd.stoppedAt, d.sd.updatedAt = ServiceDeploymentStopped, now, now
+			d.sd.status, d.sd.stoppedAt, d.sd.finishedAt, d.sd.updatedAt = ServiceDeploymentStopped, now, now, now
 		}
 	}
 	rev := &serviceRevision{arn: s.resourceARN("service-revision", strings.TrimPrefix(id, "ecs-svc/")), taskDefinition: taskDefinition, createdAt: now}
@@ -769,7 +800,12 @@ func (m *ECSModel) render(ctx context.Context, svc map[string]any) {
 			o[k] = v
 		}
 		o["id"], o["status"], o["taskDefinition"] = d.id, d.status, d.taskDefinition
-		o["rolloutState"], o["rolloutStateReason"] = d.rollout, d.reason
+		if !s.classic {
+			o["rolloutState"], o["rolloutStateReason"] = d.rollout, d.reason
+		} else {
+			delete(o, "rolloutState")
+			delete(o, "rolloutStateReason")
+		}
 		o["createdAt"], o["updatedAt"] = epoch(d.createdAt), epoch(d.updatedAt)
 		if d.status == DeploymentPrimary {
 			if desired, ok := svc["desiredCount"]; ok {

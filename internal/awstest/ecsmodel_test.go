@@ -460,3 +460,56 @@ func TestECSModelEventsDecode(t *testing.T) {
 		t.Error("an event for a task ARN was built")
 	}
 }
+
+// Behind a Classic Load Balancer ECS reports no rolloutState: only the
+// counts say how far a rollout has got.
+func TestECSModelClassicLoadBalancer(t *testing.T) {
+	w := newModelWorld(t)
+	w.describe(t) // the model learns the service
+	if err := w.env.ECSModel.ClassicLoadBalancer("prod", "worker"); err != nil {
+		t.Fatal(err)
+	}
+	id := w.update(t, w.v2)
+	got := w.describe(t)
+	for _, d := range got.Deployments {
+		if d.RolloutState != "" || d.RolloutStateReason != nil {
+			t.Errorf("deployment %s has rolloutState %q, reason %v; want neither", aws.ToString(d.Id), d.RolloutState, aws.ToString(d.RolloutStateReason))
+		}
+	}
+	if p := got.Deployments[0]; aws.ToString(p.Id) != id || p.RunningCount == p.DesiredCount {
+		t.Errorf("rolling out: PRIMARY %s running %d of %d, want %s not yet all running", aws.ToString(p.Id), p.RunningCount, p.DesiredCount, id)
+	}
+	if _, err := w.env.ECSModel.Complete("prod", "worker"); err != nil {
+		t.Fatal(err)
+	}
+	got = w.describe(t)
+	if len(got.Deployments) != 1 || got.Deployments[0].RunningCount != got.Deployments[0].DesiredCount || got.Deployments[0].PendingCount != 0 || got.Deployments[0].RolloutState != "" {
+		t.Errorf("completed: deployments %+v, want the PRIMARY alone, every task running, no rolloutState", deps(got))
+	}
+}
+
+// A service deployment that ended says when: finishedAt, on the model's
+// clock, whether it succeeded, was rolled back or was stopped.
+func TestECSModelFinishedAt(t *testing.T) {
+	w := newModelWorld(t)
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	w.env.ECSModel.SetClock(func() time.Time { return at })
+	w.update(t, w.v2)
+	at = at.Add(time.Minute)
+	w.update(t, w.v3) // stops the first: superseded
+	at = at.Add(time.Minute)
+	if _, err := w.env.ECSModel.Complete("prod", "worker"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := w.env.ECS().ListServiceDeployments(t.Context(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("worker")})
+	if err != nil || len(list.ServiceDeployments) < 2 {
+		t.Fatalf("ListServiceDeployments: %v %+v", err, list)
+	}
+	newest, stopped := list.ServiceDeployments[0], list.ServiceDeployments[1]
+	if f := aws.ToTime(newest.FinishedAt); newest.Status != ecstypes.ServiceDeploymentStatusSuccessful || !f.Equal(at) {
+		t.Errorf("newest: %s finished %v, want SUCCESSFUL at %v", newest.Status, f, at)
+	}
+	if f, c := aws.ToTime(stopped.FinishedAt), aws.ToTime(stopped.CreatedAt); stopped.Status != ecstypes.ServiceDeploymentStatusStopped || !f.Equal(at.Add(-time.Minute)) || !c.Equal(at.Add(-2*time.Minute)) {
+		t.Errorf("stopped: %s created %v, finished %v; want STOPPED, created %v, finished %v", stopped.Status, c, f, at.Add(-2*time.Minute), at.Add(-time.Minute))
+	}
+}

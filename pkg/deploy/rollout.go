@@ -40,7 +40,7 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 		doc := docs[repo]
 		for _, name := range doc.Names() {
 			env := doc.Environments[name]
-			if cmp.Or(env.Region, d.Region) != ev.Region || ecsref.ClusterName(env.Cluster) != ev.Cluster {
+			if cmp.Or(env.Region, d.Region) != ev.Region || !ev.InCluster(env.Cluster) {
 				continue
 			}
 			for _, svc := range env.Services {
@@ -193,7 +193,7 @@ func judgeRollout(entry state.Service, svc target.Service, history []target.Serv
 		return v
 	}
 	if dep, ok := svc.Deployment(entry.DeploymentID); ok {
-		v.rollout, v.reason, v.at = dep.Rollout, dep.Reason, dep.UpdatedAt
+		v.rollout, v.reason, v.at = rolloutOf(svc, dep), dep.Reason, dep.UpdatedAt
 		switch {
 		case dep.Status == "PRIMARY":
 		case rolledBackTo(entry, primary):
@@ -225,11 +225,13 @@ func judgeRollout(entry state.Service, svc target.Service, history []target.Serv
 				// the rest (drift, when it is not this revision).
 				v.replaced = !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition)
 				if !v.replaced {
-					v.rollout, v.reason, v.at = primary.Rollout, primary.Reason, primary.UpdatedAt
+					v.rollout, v.reason, v.at = rolloutOf(svc, primary), primary.Reason, primary.UpdatedAt
 				}
 				return v
 			}
-			v.rollout, v.reason, v.at = h.Rollout(), h.Reason, h.CreatedAt
+			// When it ended, not when it was created; zero (the time of
+			// this look) while it runs or when ECS does not say.
+			v.rollout, v.reason, v.at = h.Rollout(), h.Reason, h.FinishedAt
 			v.rolledBack = h.RolledBack() && !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition)
 			if v.rolledBack {
 				v.rollback = primary
@@ -250,13 +252,36 @@ func judgeRollout(entry state.Service, svc target.Service, history []target.Serv
 	case rolledBackTo(entry, primary):
 		v.rollout, v.reason, v.at, v.rolledBack, v.rollback = state.Failed, rollbackReason(primary), primary.UpdatedAt, true, primary
 	case ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition):
-		v.rollout, v.reason, v.at = primary.Rollout, primary.Reason, primary.UpdatedAt
+		v.rollout, v.reason, v.at = rolloutOf(svc, primary), primary.Reason, primary.UpdatedAt
 	case read || entry.Rollout.Terminal():
 		v.replaced = true
 	default:
 		v.unknown = true
 	}
 	return v
+}
+
+// rolloutOf is a listed deployment's rollout as ECS reports it, or, for a
+// service whose deployments have no rolloutState (ECS gives none to a
+// service behind a Classic Load Balancer), as its task counts say: the
+// PRIMARY, alone, with every desired task running and none pending, has
+// completed; anything else is in progress. ("The rolloutState of a service
+// is only returned for services that use the rolling update (ECS)
+// deployment type that aren't behind a Classic Load Balancer": rolloutState,
+// "Deployment", Amazon ECS API Reference,
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html.
+// Nor can the circuit breaker fail such a deployment: there is no failed
+// state to read.)
+func rolloutOf(svc target.Service, d target.Deployment) state.Rollout {
+	switch {
+	case d.Rollout != "":
+		return d.Rollout
+	case d.ID == "":
+		return ""
+	case d.Status == "PRIMARY" && len(svc.Deployments) == 1 && d.RunningCount == d.DesiredCount && d.PendingCount == 0:
+		return state.Completed
+	}
+	return state.InProgress
 }
 
 // rolledBackTo reports whether ECS's PRIMARY deployment is a rollback of the

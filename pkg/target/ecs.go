@@ -49,6 +49,10 @@ type Deployment struct {
 	// (the circuit breaker's verdict, for one).
 	Reason    string
 	UpdatedAt time.Time
+	// The deployment's task counts. ECS reports no rolloutState for a
+	// service behind a Classic Load Balancer: they are what says how far
+	// its rollout has got.
+	DesiredCount, RunningCount, PendingCount int32
 }
 
 // Primary returns the PRIMARY deployment, the one ECS is rolling out or
@@ -115,6 +119,7 @@ func service(s ecstypes.Service) Service {
 		d := Deployment{
 			ID: aws.ToString(dep.Id), Status: aws.ToString(dep.Status), TaskDefinition: aws.ToString(dep.TaskDefinition),
 			Rollout: state.ParseRollout(string(dep.RolloutState)), Reason: aws.ToString(dep.RolloutStateReason),
+			DesiredCount: dep.DesiredCount, RunningCount: dep.RunningCount, PendingCount: dep.PendingCount,
 		}
 		if dep.UpdatedAt != nil {
 			d.UpdatedAt = *dep.UpdatedAt
@@ -271,6 +276,9 @@ type ServiceDeployment struct {
 	Reason         string
 	TaskDefinition string
 	CreatedAt      time.Time
+	// FinishedAt is when it ended (ListServiceDeployments' finishedAt);
+	// zero while it runs, or when ECS does not say.
+	FinishedAt time.Time
 }
 
 // RolledBack reports whether ECS rolled the deployment back (the circuit
@@ -334,6 +342,9 @@ func ServiceDeployments(ctx context.Context, client ECSAPI, cluster, service str
 		sd := ServiceDeployment{ARN: aws.ToString(b.ServiceDeploymentArn), Status: string(b.Status), Reason: aws.ToString(b.StatusReason)}
 		if b.CreatedAt != nil {
 			sd.CreatedAt = *b.CreatedAt
+		}
+		if b.FinishedAt != nil {
+			sd.FinishedAt = *b.FinishedAt
 		}
 		list = append(list, sd)
 		revisions = append(revisions, aws.ToString(b.TargetServiceRevisionArn))
