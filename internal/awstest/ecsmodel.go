@@ -17,11 +17,14 @@ package awstest
 //     breaker: tasks failed to start.", is what DescribeServices shows in
 //     public reports of real rollbacks (the docs show no failed Deployment).
 //   - The circuit breaker with rollback: "How the Amazon ECS deployment
-//     circuit breaker detects failures" and "DeploymentCircuitBreaker"
-//     (API Reference): the failed deployment is rolled back "to the last
-//     deployment that completed successfully"; "Amazon ECS deployment
-//     failure detection": "The rollback method requires a previous
-//     deployment in COMPLETED state."
+//     circuit breaker detects failures" (Developer Guide,
+//     https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html)
+//     and "DeploymentCircuitBreaker" (API Reference): the failed deployment
+//     is rolled back "to the last deployment that completed successfully",
+//     and that deployment itself "changes from a COMPLETED to IN_PROGRESS"
+//     (so it is PRIMARY again under its own id; see [ECSModel.RollBack]);
+//     "Amazon ECS deployment failure detection": "The rollback method
+//     requires a previous deployment in COMPLETED state."
 //   - The service-deployments API: "ListServiceDeployments",
 //     "DescribeServiceDeployments", "DescribeServiceRevisions" (API
 //     Reference) and "View service history using Amazon ECS service
@@ -105,10 +108,14 @@ const (
 	// PrefectHQ/prefect#15865, dask/dask-cloudprovider#290; AWS does not
 	// document it).
 	ConcurrentRevisions = "Too many concurrent attempts to create a new revision of the specified family."
-	// supersededReason is the statusReason the model gives a service
-	// deployment stopped by a newer one. AWS documents the STOPPED status
-	// but not this text.
-	supersededReason = "ECS deployment stopped: a new service deployment started."
+	// SupersededReason is the statusReason the model gives a service
+	// deployment stopped because a newer one started (STOPPED, a
+	// "completed" status: "View service history using Amazon ECS service
+	// deployments", Developer Guide). AWS documents no text for it (nor
+	// this case among the causes of stoppedAt in "ServiceDeployment", API
+	// Reference); this one is made up. It names no failure, as a failure's
+	// reason does (the circuit breaker's, an alarm's).
+	SupersededReason = "ECS deployment stopped: a new service deployment started."
 )
 
 // RollingBackReason is the rolloutStateReason of the deployment the circuit
@@ -221,6 +228,9 @@ type modelService struct {
 	history         []*serviceDeployment
 	revisions       []*serviceRevision
 	lastCompleted   *modelDeployment
+	// classic says the service is behind a Classic Load Balancer: its
+	// deployments have no rolloutState (see [ECSModel.ClassicLoadBalancer]).
+	classic bool
 }
 
 type modelDeployment struct {
@@ -228,7 +238,9 @@ type modelDeployment struct {
 	createdAt, updatedAt                        time.Time
 	revision                                    *serviceRevision
 	sd                                          *serviceDeployment
-	rollback                                    bool // started by the circuit breaker
+	// rollback says the circuit breaker made this deployment PRIMARY again
+	// to roll a failed one back; sd is then the failed one's.
+	rollback bool
 }
 
 type serviceRevision struct {
@@ -290,6 +302,33 @@ func (m *ECSModel) RefuseServiceDeployments(how Refusal) {
 // registrations of one family is answered; [Always] fails every one.
 func (m *ECSModel) FailRegistrations(n int) {
 	m.proxy.Fail("ecs:RegisterTaskDefinition", n, AWSError(http.StatusBadRequest, "ClientException", ConcurrentRevisions))
+}
+
+// ClassicLoadBalancer puts the service behind a Classic Load Balancer, from
+// the next call on: DescribeServices and UpdateService then answer its
+// deployments without rolloutState and rolloutStateReason, as ECS does
+// ("The rolloutState of a service is only returned for services that use
+// the rolling update (ECS) deployment type that aren't behind a Classic
+// Load Balancer": rolloutState, "Deployment", Amazon ECS API Reference,
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html).
+// Only the counts tell how far a rollout has got: the PRIMARY's
+// runningCount reaches its desiredCount when [ECSModel.Complete] completes
+// it. It returns an error for a service the model does not know.
+func (m *ECSModel) ClassicLoadBalancer(cluster, service string) error {
+	_, err := m.drive(cluster, service, func(s *modelService, _ *modelDeployment, _ time.Time) error {
+		s.classic = true
+		return nil
+	})
+	return err
+}
+
+// SetClock makes now the model's clock, from the next call on: the time of
+// deployments started, driven and ended. Tests that compare those times
+// set it; the default is time.Now.
+func (m *ECSModel) SetClock(now func() time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.now = now
 }
 
 // Deployments returns the deployments DescribeServices lists for the
@@ -355,7 +394,7 @@ func (m *ECSModel) Fail(cluster, service, reason string) (string, error) {
 			sd.status = ServiceDeploymentRollbackFailed
 			sd.finishedAt = now
 		} else {
-			sd.status, sd.statusReason, sd.stoppedAt = ServiceDeploymentStopped, reason, now
+			sd.status, sd.statusReason, sd.stoppedAt, sd.finishedAt = ServiceDeploymentStopped, reason, now, now
 		}
 		sd.breaker, sd.failures, sd.updatedAt = "TRIGGERED", circuitBreakerThreshold, now
 		return nil
@@ -364,41 +403,93 @@ func (m *ECSModel) Fail(cluster, service, reason string) (string, error) {
 
 // RollBack does what the deployment circuit breaker with rollback does when
 // the PRIMARY deployment fails: that deployment becomes ACTIVE with rollout
-// FAILED and reason [CircuitBreakerFailed], and a new PRIMARY deployment of
-// the last COMPLETED deployment's task definition starts, IN_PROGRESS, with
-// reason [RollingBackReason]. The failed deployment's service deployment
-// becomes ROLLBACK_IN_PROGRESS, with its rollback naming the revision rolled
-// back to. The failed deployment stays listed until [ECSModel.Drain] or
-// [ECSModel.Complete]. moto's service is pointed at the rolled-back task
-// definition too, so that [Env.Local] agrees. It returns the new
-// deployment's id, and an error if the PRIMARY deployment has completed or
-// no deployment has (ECS needs one to roll back to).
+// FAILED and reason [CircuitBreakerFailed], and the last COMPLETED
+// deployment becomes PRIMARY again, with its own id, IN_PROGRESS, with
+// reason [RollingBackReason] naming that same id. The failed deployment's
+// service deployment becomes ROLLBACK_IN_PROGRESS, with its rollback naming
+// the revision rolled back to. The failed deployment stays listed until
+// [ECSModel.Drain] or [ECSModel.Complete]; Complete then leaves the
+// deployment rolled back to alone, COMPLETED, its reason "ECS deployment
+// <its id> completed.". moto's service is pointed at the rolled-back task
+// definition too, so that [Env.Local] agrees.
+//
+// After [ECSModel.StartRollBack], RollBack moves the rollback on: the
+// failed deployment, still IN_PROGRESS beside the rollback, becomes FAILED.
+//
+// Sources: "How the Amazon ECS deployment circuit breaker detects
+// failures" (Developer Guide,
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-circuit-breaker.html):
+// "When the deployment circuit breaker determines that a deployment failed,
+// it looks for the most recent deployment that is in a COMPLETED state.
+// This is the deployment that it uses as the roll-back deployment. When the
+// rollback starts, the deployment changes from a COMPLETED to IN_PROGRESS"
+// ("Deployment 1 transitions to the IN_PROGRESS state"): the rollback is
+// that deployment, not a new one, and no other rollback can go back to it
+// until it has completed again. A public report of DescribeServices
+// through a real rollback (sevenwestmedia-labs/pulumi-components,
+// libs/wait-for-ecs-deploy/README.md) shows the same: the PRIMARY's reason
+// "rolling back to deploymentId ecs-svc/6405940160831029548.", and once
+// the rollback is complete that PRIMARY alone, "ECS deployment
+// ecs-svc/6405940160831029548 completed.".
+//
+// It returns the id of the deployment rolled back to, and an error if the
+// PRIMARY deployment has completed or no deployment is COMPLETED (ECS needs
+// one to roll back to).
 func (m *ECSModel) RollBack(ctx context.Context, cluster, service string) (string, error) {
+	return m.rollBack(ctx, cluster, service, true)
+}
+
+// StartRollBack is the first moment of [ECSModel.RollBack]: the deployment
+// rolled back to is PRIMARY again, IN_PROGRESS, but the failed deployment
+// is still listed ACTIVE and IN_PROGRESS beside it, with its in-progress
+// reason, as public reports of real rollbacks show it in their first
+// seconds (sevenwestmedia-labs/pulumi-components,
+// libs/wait-for-ecs-deploy/README.md: the failed revision's deployment
+// "ACTIVE", "IN_PROGRESS", "ECS deployment ecs-svc/1281894607538416024 in
+// progress." beside the PRIMARY "rolling back to deploymentId ..."). Its
+// service deployment is ROLLBACK_IN_PROGRESS already. RollBack, Drain or
+// Complete take it on. It returns the id of the deployment rolled back to.
+func (m *ECSModel) StartRollBack(ctx context.Context, cluster, service string) (string, error) {
+	return m.rollBack(ctx, cluster, service, false)
+}
+
+func (m *ECSModel) rollBack(ctx context.Context, cluster, service string, failNow bool) (string, error) {
 	var td string
 	id, err := m.drive(cluster, service, func(s *modelService, p *modelDeployment, now time.Time) error {
+		if failing := s.rollingBack(p); failing != nil {
+			// StartRollBack came first: the rollback is under way.
+			if failNow {
+				failing.rollout, failing.reason, failing.updatedAt = RolloutFailed, CircuitBreakerFailed, now
+			}
+			return nil
+		}
 		to := s.lastCompleted
 		switch {
 		case p.rollout == RolloutCompleted:
 			return fmt.Errorf("deployment %s has completed: nothing to roll back", p.id)
-		case to == nil:
-			return errors.New("no deployment has completed: the circuit breaker has nothing to roll back to")
+		case to == nil || to == p:
+			return errors.New("no deployment is COMPLETED: the circuit breaker has nothing to roll back to")
 		}
-		p.status, p.rollout, p.reason, p.updatedAt = DeploymentActive, RolloutFailed, CircuitBreakerFailed, now
+		p.status, p.updatedAt = DeploymentActive, now
+		if failNow {
+			p.rollout, p.reason = RolloutFailed, CircuitBreakerFailed
+		}
 		sd := p.sd
 		sd.status, sd.statusReason, sd.updatedAt = ServiceDeploymentRollbackInProgress, CircuitBreakerFailed, now
 		sd.breaker, sd.failures = "TRIGGERED", circuitBreakerThreshold
 		sd.rollback = &sdRollback{reason: RollingBackReason(to.id), revision: to.revision, startedAt: now}
-		rb := &modelDeployment{
-			id: s.newID(), status: DeploymentPrimary, rollout: RolloutInProgress, reason: RollingBackReason(to.id),
-			taskDefinition: to.taskDefinition, createdAt: now, updatedAt: now,
-			revision: to.revision, sd: sd, rollback: true,
-		}
-		s.deployments = slices.Insert(s.deployments, 0, rb)
+		// The deployment rolled back to is PRIMARY again, with its own id,
+		// and is no longer COMPLETED.
+		s.deployments = slices.DeleteFunc(s.deployments, func(d *modelDeployment) bool { return d == to })
+		to.status, to.rollout, to.reason, to.updatedAt = DeploymentPrimary, RolloutInProgress, RollingBackReason(to.id), now
+		to.sd, to.rollback = sd, true
+		s.deployments = slices.Insert(s.deployments, 0, to)
+		s.lastCompleted = nil
 		td = to.taskDefinition
 		return nil
 	})
-	if err != nil {
-		return "", err
+	if err != nil || td == "" {
+		return id, err
 	}
 	if _, err := m.moto.UpdateService(ctx, &ecs.UpdateServiceInput{
 		Cluster: aws.String(cluster), Service: aws.String(service), TaskDefinition: aws.String(td),
@@ -406,6 +497,20 @@ func (m *ECSModel) RollBack(ctx context.Context, cluster, service string) (strin
 		return id, fmt.Errorf("point moto's %s/%s at %s: %w", cluster, service, td, err)
 	}
 	return id, nil
+}
+
+// rollingBack returns, when p is a rollback deployment StartRollBack began,
+// the failed deployment still IN_PROGRESS beside it; nil otherwise.
+func (s *modelService) rollingBack(p *modelDeployment) *modelDeployment {
+	if !p.rollback || p.rollout != RolloutInProgress {
+		return nil
+	}
+	for _, d := range s.deployments {
+		if d != p && d.sd == p.sd && d.rollout == RolloutInProgress {
+			return d
+		}
+	}
+	return nil
 }
 
 // Drain removes every deployment but the PRIMARY one from the list, as ECS
@@ -483,8 +588,14 @@ func (s *modelService) start(id, taskDefinition string, now time.Time) *modelDep
 			sources = append(sources, d.revision)
 		}
 		switch d.sd.status {
-		case ServiceDeploymentInProgress, ServiceDeploymentRollbackInProgress:
-			d.sd.status, d.sd.statusReason, d.sd.stoppedAt, d.sd.updatedAt = ServiceDeploymentStopped, supersededReason, now, now
+		case ServiceDeploymentInProgress:
+			d.sd.status, d.sd.statusReason = ServiceDeploymentStopped, SupersededReason
+			d.sd.stoppedAt, d.sd.finishedAt, d.sd.updatedAt = now, now, now
+		case ServiceDeploymentRollbackInProgress:
+			// A rollback cut short: it keeps the failure's reason (AWS
+			// documents nothing of this case; the model keeps what is
+			// known, that the deployment failed).
+			d.sd.status, d.sd.stoppedAt, d.sd.finishedAt, d.sd.updatedAt = ServiceDeploymentStopped, now, now, now
 		}
 	}
 	rev := &serviceRevision{arn: s.resourceARN("service-revision", strings.TrimPrefix(id, "ecs-svc/")), taskDefinition: taskDefinition, createdAt: now}
@@ -689,7 +800,12 @@ func (m *ECSModel) render(ctx context.Context, svc map[string]any) {
 			o[k] = v
 		}
 		o["id"], o["status"], o["taskDefinition"] = d.id, d.status, d.taskDefinition
-		o["rolloutState"], o["rolloutStateReason"] = d.rollout, d.reason
+		if !s.classic {
+			o["rolloutState"], o["rolloutStateReason"] = d.rollout, d.reason
+		} else {
+			delete(o, "rolloutState")
+			delete(o, "rolloutStateReason")
+		}
 		o["createdAt"], o["updatedAt"] = epoch(d.createdAt), epoch(d.updatedAt)
 		if d.status == DeploymentPrimary {
 			if desired, ok := svc["desiredCount"]; ok {

@@ -147,30 +147,76 @@ func TestECSModelRollBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The circuit breaker goes back to the last COMPLETED deployment
+	// itself: the same id, PRIMARY again, IN_PROGRESS.
+	if back != first {
+		t.Errorf("RollBack made deployment %s PRIMARY, want %s, the one it rolls back to, with its own id", back, first)
+	}
 	got := w.describe(t)
 	if td := aws.ToString(got.TaskDefinition); td != w.v1 {
 		t.Errorf("service taskDefinition after rollback = %s, want %s", td, w.v1)
 	}
 	sameDeps(t, "rolling back", deps(got), []dep{
-		{back, "PRIMARY", "IN_PROGRESS", "ECS deployment circuit breaker: rolling back to deploymentId " + first + ".", w.v1},
+		{first, "PRIMARY", "IN_PROGRESS", "ECS deployment circuit breaker: rolling back to deploymentId " + first + ".", w.v1},
 		{failing, "ACTIVE", "FAILED", awstest.CircuitBreakerFailed, w.v2},
-		{first, "ACTIVE", "COMPLETED", "ECS deployment " + first + " completed.", w.v1},
 	})
 	if td := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), "prod", "worker"))(t); !localaws.SameTaskDefinition(td, w.v1) {
 		t.Errorf("moto's service runs %s after the rollback, want %s", td, w.v1)
+	}
+	// While it runs, nothing is COMPLETED: no second rollback.
+	if _, err := w.env.ECSModel.RollBack(t.Context(), "prod", "worker"); err == nil {
+		t.Error("a second RollBack during the first succeeded: no deployment is COMPLETED to go back to")
 	}
 
 	// FAILED and then gone.
 	if err := w.env.ECSModel.Drain("prod", "worker"); err != nil {
 		t.Fatal(err)
 	}
-	sameDeps(t, "drained", deps(w.describe(t)), []dep{{back, "PRIMARY", "IN_PROGRESS", "ECS deployment circuit breaker: rolling back to deploymentId " + first + ".", w.v1}})
+	sameDeps(t, "drained", deps(w.describe(t)), []dep{{first, "PRIMARY", "IN_PROGRESS", "ECS deployment circuit breaker: rolling back to deploymentId " + first + ".", w.v1}})
 	if _, err := w.env.ECSModel.Complete("prod", "worker"); err != nil {
 		t.Fatal(err)
 	}
+	sameDeps(t, "rolled back", deps(w.describe(t)), []dep{{first, "PRIMARY", "COMPLETED", "ECS deployment " + first + " completed.", w.v1}})
 	if _, err := w.env.ECSModel.RollBack(t.Context(), "prod", "worker"); err == nil {
 		t.Error("RollBack of a completed deployment succeeded")
 	}
+}
+
+// Each phase of a rollback as DescribeServices shows it: first the failed
+// deployment still ACTIVE and IN_PROGRESS beside the rollback, then
+// FAILED, and once the rollback completes, only the deployment rolled back
+// to, under its own id.
+func TestECSModelRollBackPhases(t *testing.T) {
+	w := newModelWorld(t)
+	first := aws.ToString(w.describe(t).Deployments[0].Id)
+	failing := w.update(t, w.v2)
+	rollingBack := dep{first, "PRIMARY", "IN_PROGRESS", awstest.RollingBackReason(first), w.v1}
+
+	back, err := w.env.ECSModel.StartRollBack(t.Context(), "prod", "worker")
+	if err != nil || back != first {
+		t.Fatalf("StartRollBack = %s, %v; want %s", back, err, first)
+	}
+	sameDeps(t, "first seconds", deps(w.describe(t)), []dep{
+		rollingBack,
+		{failing, "ACTIVE", "IN_PROGRESS", "ECS deployment " + failing + " in progress.", w.v2},
+	})
+	if td := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), "prod", "worker"))(t); !localaws.SameTaskDefinition(td, w.v1) {
+		t.Errorf("moto's service runs %s once the rollback started, want %s", td, w.v1)
+	}
+	list, err := w.env.ECS().ListServiceDeployments(t.Context(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("worker")})
+	if err != nil || len(list.ServiceDeployments) == 0 || list.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusRollbackInProgress {
+		t.Errorf("service deployments once the rollback started: %v %+v, want the newest ROLLBACK_IN_PROGRESS", err, list)
+	}
+
+	if back, err := w.env.ECSModel.RollBack(t.Context(), "prod", "worker"); err != nil || back != first {
+		t.Fatalf("RollBack after StartRollBack = %s, %v; want %s", back, err, first)
+	}
+	sameDeps(t, "failed", deps(w.describe(t)), []dep{rollingBack, {failing, "ACTIVE", "FAILED", awstest.CircuitBreakerFailed, w.v2}})
+
+	if _, err := w.env.ECSModel.Complete("prod", "worker"); err != nil {
+		t.Fatal(err)
+	}
+	sameDeps(t, "completed", deps(w.describe(t)), []dep{{first, "PRIMARY", "COMPLETED", "ECS deployment " + first + " completed.", w.v1}})
 }
 
 func TestECSModelFailWithoutRollback(t *testing.T) {
@@ -266,8 +312,9 @@ func TestECSModelServiceDeployments(t *testing.T) {
 	w.update(t, w.v2)
 	list, err = c.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("worker"), MaxResults: aws.Int32(2)})
 	if err != nil || len(list.ServiceDeployments) != 2 || list.NextToken == nil ||
-		list.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusInProgress || list.ServiceDeployments[1].Status != ecstypes.ServiceDeploymentStatusStopped {
-		t.Errorf("after two updates: %v %+v", err, list)
+		list.ServiceDeployments[0].Status != ecstypes.ServiceDeploymentStatusInProgress || list.ServiceDeployments[1].Status != ecstypes.ServiceDeploymentStatusStopped ||
+		aws.ToString(list.ServiceDeployments[1].StatusReason) != awstest.SupersededReason {
+		t.Errorf("after two updates: %v %+v, want the first STOPPED, superseded", err, list)
 	}
 	if _, err := c.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("nope")}); !isAPIError(err, "ServiceNotFoundException") {
 		t.Errorf("unknown service: %v, want ServiceNotFoundException", err)
@@ -411,5 +458,58 @@ func TestECSModelEventsDecode(t *testing.T) {
 	check(raw, localaws.EventDeploymentCompleted, "ECS deployment "+id+" completed.")
 	if _, err := (localaws.DeploymentEvent{ServiceARN: "arn:aws:ecs:us-east-1:1:task/x", EventName: localaws.EventDeploymentCompleted}).JSON(); err == nil {
 		t.Error("an event for a task ARN was built")
+	}
+}
+
+// Behind a Classic Load Balancer ECS reports no rolloutState: only the
+// counts say how far a rollout has got.
+func TestECSModelClassicLoadBalancer(t *testing.T) {
+	w := newModelWorld(t)
+	w.describe(t) // the model learns the service
+	if err := w.env.ECSModel.ClassicLoadBalancer("prod", "worker"); err != nil {
+		t.Fatal(err)
+	}
+	id := w.update(t, w.v2)
+	got := w.describe(t)
+	for _, d := range got.Deployments {
+		if d.RolloutState != "" || d.RolloutStateReason != nil {
+			t.Errorf("deployment %s has rolloutState %q, reason %v; want neither", aws.ToString(d.Id), d.RolloutState, aws.ToString(d.RolloutStateReason))
+		}
+	}
+	if p := got.Deployments[0]; aws.ToString(p.Id) != id || p.RunningCount == p.DesiredCount {
+		t.Errorf("rolling out: PRIMARY %s running %d of %d, want %s not yet all running", aws.ToString(p.Id), p.RunningCount, p.DesiredCount, id)
+	}
+	if _, err := w.env.ECSModel.Complete("prod", "worker"); err != nil {
+		t.Fatal(err)
+	}
+	got = w.describe(t)
+	if len(got.Deployments) != 1 || got.Deployments[0].RunningCount != got.Deployments[0].DesiredCount || got.Deployments[0].PendingCount != 0 || got.Deployments[0].RolloutState != "" {
+		t.Errorf("completed: deployments %+v, want the PRIMARY alone, every task running, no rolloutState", deps(got))
+	}
+}
+
+// A service deployment that ended says when: finishedAt, on the model's
+// clock, whether it succeeded, was rolled back or was stopped.
+func TestECSModelFinishedAt(t *testing.T) {
+	w := newModelWorld(t)
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	w.env.ECSModel.SetClock(func() time.Time { return at })
+	w.update(t, w.v2)
+	at = at.Add(time.Minute)
+	w.update(t, w.v3) // stops the first: superseded
+	at = at.Add(time.Minute)
+	if _, err := w.env.ECSModel.Complete("prod", "worker"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := w.env.ECS().ListServiceDeployments(t.Context(), &ecs.ListServiceDeploymentsInput{Cluster: aws.String("prod"), Service: aws.String("worker")})
+	if err != nil || len(list.ServiceDeployments) < 2 {
+		t.Fatalf("ListServiceDeployments: %v %+v", err, list)
+	}
+	newest, stopped := list.ServiceDeployments[0], list.ServiceDeployments[1]
+	if f := aws.ToTime(newest.FinishedAt); newest.Status != ecstypes.ServiceDeploymentStatusSuccessful || !f.Equal(at) {
+		t.Errorf("newest: %s finished %v, want SUCCESSFUL at %v", newest.Status, f, at)
+	}
+	if f, c := aws.ToTime(stopped.FinishedAt), aws.ToTime(stopped.CreatedAt); stopped.Status != ecstypes.ServiceDeploymentStatusStopped || !f.Equal(at.Add(-time.Minute)) || !c.Equal(at.Add(-2*time.Minute)) {
+		t.Errorf("stopped: %s created %v, finished %v; want STOPPED, created %v, finished %v", stopped.Status, c, f, at.Add(-2*time.Minute), at.Add(-time.Minute))
 	}
 }

@@ -240,7 +240,8 @@ func TestParseInvalid(t *testing.T) {
 		{"service-by-name-and-arn", []string{`environments.dev.services[1]: duplicate service: the same service as environments.dev.services[0] (by name or ARN, in the same cluster, account and region); a service belongs to one environment`}},
 		{"service-arn-in-two-environments", []string{`environments.staging.services[0]: duplicate service: the same service as environments.dev.services[0] (by name or ARN, in the same cluster, account and region); a service belongs to one environment`}},
 		{"service-arn-other-cluster", []string{`environments.dev.services[0]: the service ARN's cluster is not the environment's cluster: a service is deployed in the environment's cluster`}},
-		{"service-arn-other-region", []string{`environments.dev.services[0]: the service ARN's region is not the environment's region`}},
+		{"service-arn-other-region", []string{`environments.dev.services[0]: the service ARN is in us-east-1, but the environment's region is eu-west-1`}},
+		{"cluster-arn-other-region", []string{`environments.dev.cluster: the cluster ARN is in us-east-1, but the environment's region is eu-west-1: ECS is called there; set region to us-east-1, or name a cluster of eu-west-1`}},
 		{"service-arn-other-account", []string{`environments.dev.services[0]: the service ARN's account or region is not the cluster ARN's`}},
 		{"versions-empty-range", []string{`environments.dev.versions: the range can match no version: its bounds exclude each other (checked against the versions it names and their neighbours)`}},
 		{"versions-only-prereleases", []string{`environments.dev.versions: the range matches only pre-releases, and prereleases is false: no version would be deployed`}},
@@ -291,6 +292,40 @@ func TestParseInvalid(t *testing.T) {
 			lines := strings.Split(err.Error(), "\n")
 			if len(lines) != len(tt.want) {
 				t.Errorf("message has %d lines, want one per problem:\n%v", len(lines), err)
+			}
+		})
+	}
+}
+
+// An environment without region is in the function's own: a cluster or
+// service ARN of another region is refused when the function's region is
+// known (ParseIn), naming both; the ARN's own region is accepted.
+func TestParseInTheFunctionsRegion(t *testing.T) {
+	doc := func(cluster, service string) []byte {
+		return []byte(`{"environments": {"dev": {"cluster": "` + cluster + `", "services": ["` + service + `"]}}}`)
+	}
+	const other = "arn:aws:ecs:eu-west-1:123456789012:cluster/apps"
+	tests := []struct {
+		name, region string
+		data         []byte
+		want         string // the problem; "" for none
+	}{
+		{"a cluster ARN of another region", "us-east-1", doc(other, "web"),
+			`environments.dev.cluster: the cluster ARN is in eu-west-1, but the environment's region (region is not set: the function's own) is us-east-1: ECS is called there; set region to eu-west-1, or name a cluster of us-east-1`},
+		{"a service ARN of another region", "us-east-1", doc("apps", "arn:aws:ecs:eu-west-1:123456789012:service/apps/web"),
+			`environments.dev.services[0]: the service ARN is in eu-west-1, but the environment's region (region is not set: the function's own) is us-east-1`},
+		{"a cluster ARN of the function's region", "eu-west-1", doc(other, "web"), ""},
+		{"the function's region not known", "", doc(other, "web"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseIn(testParameter, tt.data, tt.region)
+			var got string
+			if err != nil {
+				got = strings.TrimPrefix(err.Error(), "config "+testParameter+": ")
+			}
+			if got != tt.want {
+				t.Errorf("ParseIn(%s) = %q, want %q", tt.region, got, tt.want)
 			}
 		})
 	}

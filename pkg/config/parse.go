@@ -31,7 +31,8 @@ import (
 // are ECS names, at least one if the field is given, without duplicates;
 // environment and secret names that are not empty and contain no '=' (or NUL),
 // a secret's valueFrom not empty and without white space, and no name in both;
-// a family that is an ECS name; a region code such as us-east-1; desiredCount
+// a family that is an ECS name; a region code such as us-east-1, and a
+// cluster or service ARN in the environment's region (see ParseIn); desiredCount
 // 0 or more; deployment.maximumPercent from 100 to 400,
 // deployment.minimumHealthyPercent from 0 to 100 and below maximumPercent when
 // both are given; promoteFrom naming another environment of the document, with
@@ -43,9 +44,17 @@ import (
 // otherwise validation problems in environment-name order). It returns a nil
 // Document with any error.
 func Parse(parameter string, data []byte) (*Document, error) {
+	return ParseIn(parameter, data, "")
+}
+
+// ParseIn is Parse for a function whose own region is region: the region of
+// an environment that does not name one, where a cluster or service ARN
+// must then be. With region "" (not known) only the ARNs of environments
+// that name their region are checked against it.
+func ParseIn(parameter string, data []byte, region string) (*Document, error) {
 	doc, problems := decode(data)
 	if len(problems) == 0 {
-		problems = validate(doc)
+		problems = validate(doc, region)
 	}
 	for _, p := range problems {
 		p.Input, p.Source = inputName, parameter
@@ -66,7 +75,7 @@ func decode(data []byte) (*Document, []*input.Error) {
 		return nil, []*input.Error{{Problem: "document starts with a byte order mark (U+FEFF): save it as UTF-8 without one"}}
 	}
 	if !utf8.Valid(data) {
-		return nil, []*input.Error{{Problem: fmt.Sprintf("document is not valid UTF-8 (at byte %d)", invalidUTF8(data))}}
+		return nil, []*input.Error{{Problem: fmt.Sprintf("document is not valid UTF-8 (at byte %d)", input.InvalidUTF8(data))}}
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, []*input.Error{{Problem: "empty document"}}
@@ -93,18 +102,6 @@ func decode(data []byte) (*Document, []*input.Error) {
 		return nil, []*input.Error{{Problem: err.Error()}}
 	}
 	return &doc, nil
-}
-
-// invalidUTF8 returns the offset of the first invalid UTF-8 sequence in data.
-func invalidUTF8(data []byte) int {
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		if r == utf8.RuneError && size == 1 {
-			return i
-		}
-		i += size
-	}
-	return -1
 }
 
 // checker walks the JSON tokens of a document alongside the Go type it decodes

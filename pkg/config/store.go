@@ -43,6 +43,11 @@ type Store struct {
 	// (the problems, never values). Nil means slog.Default(). Set it before
 	// the Store is used.
 	Log *slog.Logger
+	// Region is the function's own region, that of an environment without
+	// one, which its cluster and service ARNs must be in (ParseIn); ""
+	// checks only environments that name their region. Set it before the
+	// Store is used.
+	Region string
 
 	client SSMAPI
 	prefix string // canonical (param.Prefix)
@@ -232,7 +237,7 @@ func (s *Store) read(ctx context.Context, name string) (doc *Document, cache boo
 	case out == nil || out.Parameter == nil || out.Parameter.Value == nil:
 		return nil, false, fmt.Errorf("read config %s: response has no value", name)
 	}
-	doc, err = Parse(name, []byte(*out.Parameter.Value))
+	doc, err = ParseIn(name, []byte(*out.Parameter.Value), s.Region)
 	return doc, true, err
 }
 
@@ -260,7 +265,7 @@ func (s *Store) list(ctx context.Context) (any, bool, error) {
 			if !ok || repository == "" || p.Value == nil {
 				continue
 			}
-			doc, err := Parse(name, []byte(*p.Value))
+			doc, err := ParseIn(name, []byte(*p.Value), s.Region)
 			if err != nil {
 				log.WarnContext(ctx, "invalid configuration left out", "parameter", name, "repository", repository, "error", err.Error())
 				continue

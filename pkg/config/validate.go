@@ -35,10 +35,11 @@ var (
 )
 
 // validate checks a decoded document against the rules that Parse lists, sets
-// defaults and compiles each environment's policy. It returns every problem
-// found, in environment-name order.
-func validate(doc *Document) []*input.Error {
-	v := &validator{doc: doc}
+// defaults and compiles each environment's policy; region is the function's
+// own ("" when not known; see ParseIn). It returns every problem found, in
+// environment-name order.
+func validate(doc *Document, region string) []*input.Error {
+	v := &validator{doc: doc, region: region}
 	if len(doc.Environments) == 0 {
 		v.problem("environments", "at least one environment is required")
 		return v.problems
@@ -51,7 +52,10 @@ func validate(doc *Document) []*input.Error {
 }
 
 type validator struct {
-	doc      *Document
+	doc *Document
+	// region is the function's own region, that of an environment without
+	// one; "" when it is not known.
+	region   string
 	problems []*input.Error
 	// services holds the path of the first mention of each service, for
 	// sharedServices.
@@ -81,7 +85,7 @@ func (v *validator) environment(name string, env *Environment) {
 	}
 
 	v.policy(path, env)
-	v.cluster(path+".cluster", env.Cluster)
+	v.cluster(path+".cluster", env)
 	v.services(path+".services", env)
 	v.sharedServices(path, env)
 	v.containers(path+".container", env.Container)
@@ -154,13 +158,38 @@ func (v *validator) policy(path string, env *Environment) {
 	}
 }
 
-func (v *validator) cluster(path, cluster string) {
+// cluster checks the environment's cluster: a name, or an ARN in the
+// environment's region. ecrdeploy calls ECS in the environment's region (its
+// region, or the function's own): a cluster ARN of another region would not
+// be found there, or would be taken for a cluster of the same name.
+func (v *validator) cluster(path string, env *Environment) {
+	cluster := env.Cluster
 	switch {
 	case cluster == "":
 		v.problem(path, "required")
 	case !ecsName.MatchString(cluster) && !clusterARN.MatchString(cluster):
 		v.problem(path, "invalid cluster: want a cluster name (1 to 255 letters, digits, '_' or '-') or a cluster ARN")
+	default:
+		if a := parseARN(cluster); a != nil {
+			if where, region := v.regionOf(env); region != "" && a.region != region {
+				v.problem(path, "the cluster ARN is in %s, but %s is %s: ECS is called there; set region to %s, or name a cluster of %s",
+					a.region, where, region, a.region, region)
+			}
+		}
 	}
+}
+
+// regionOf returns the region ECS is called in for an environment, and how
+// a message names it: its own region, or the function's when it has none;
+// "" when neither is known.
+func (v *validator) regionOf(env *Environment) (where, region string) {
+	switch {
+	case env.Region != "":
+		return "the environment's region", env.Region
+	case v.region != "":
+		return "the environment's region (region is not set: the function's own)", v.region
+	}
+	return "", ""
 }
 
 // services checks the names and ARNs of an environment's services. A
@@ -193,12 +222,20 @@ func (v *validator) services(path string, env *Environment) {
 		switch {
 		case cluster != "" && env.Cluster != "" && cluster != ecsref.ClusterName(env.Cluster):
 			v.problem(p, "the service ARN's cluster is not the environment's cluster: a service is deployed in the environment's cluster")
-		case env.Region != "" && a.region != env.Region:
-			v.problem(p, "the service ARN's region is not the environment's region")
+		case regionMismatch(v, env, a.region):
+			where, region := v.regionOf(env)
+			v.problem(p, "the service ARN is in %s, but %s is %s", a.region, where, region)
 		case clusterARN != nil && (a.account != clusterARN.account || a.region != clusterARN.region || a.partition != clusterARN.partition):
 			v.problem(p, "the service ARN's account or region is not the cluster ARN's")
 		}
 	}
+}
+
+// regionMismatch reports whether an ARN's region is not the one ECS is
+// called in for the environment (when that is known).
+func regionMismatch(v *validator, env *Environment, arnRegion string) bool {
+	_, region := v.regionOf(env)
+	return region != "" && arnRegion != region
 }
 
 // arn is the part of an ECS or IAM ARN that says where a resource is.

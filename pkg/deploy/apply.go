@@ -340,7 +340,7 @@ func (d *Deployer) check(ctx context.Context, client target.ECSAPI, e environmen
 		if !a.updated(i) || !ok {
 			continue
 		}
-		v := judgeRollout(written.Services[p.service], svc, nil)
+		v := judgeRollout(written.Services[p.service], svc, nil, false)
 		views[p.service] = v
 		if v.rollout == state.Failed {
 			a.failedRollout[i], failed = true, true

@@ -49,7 +49,10 @@ type fleetGroup struct {
 }
 
 // groupKey says which DescribeServices call can describe an environment's
-// services: the same region, role and cluster.
+// services: the same region, role and cluster. The cluster is its ARN when
+// the document gives one (its account may be another than the role's),
+// else its name in the region and the role's account: two clusters of one
+// name are never described as one.
 type groupKey struct{ region, roleARN, cluster string }
 
 // pushEnvironments returns the names of a document's environments that
@@ -80,7 +83,7 @@ func (d *Deployer) observeFleet(ctx context.Context, docs map[string]*config.Doc
 			env := doc.Environments[name]
 			k := state.Key{Repository: repo, Environment: name}
 			keys = append(keys, k)
-			gk := groupKey{region: cmp.Or(env.Region, d.Region), roleARN: env.RoleARN, cluster: ecsref.ClusterName(env.Cluster)}
+			gk := groupKey{region: cmp.Or(env.Region, d.Region), roleARN: env.RoleARN, cluster: env.Cluster}
 			g := groups[gk]
 			if g == nil {
 				g = &fleetGroup{seen: map[string]bool{}}

@@ -149,7 +149,9 @@ func (d *Deployer) describeEnvironment(ctx context.Context, req Request, e envir
 // deployment it records. It reads the service-deployments history only for
 // a deployment ECS no longer lists whose end the record does not know, so
 // that a push whose last deployment ended, or is still listed, costs no
-// call; those reads run concurrently.
+// call; those reads run concurrently, and are retried as every call is. A
+// history that cannot be read is no answer: judgeRollout then goes by what
+// ECS runs, and says when that proves nothing (unknown).
 func ecsViews(ctx context.Context, client target.ECSAPI, cluster string, rec state.Record, services map[string]target.Service) map[string]ecsView {
 	views := make(map[string]ecsView, len(rec.Services))
 	var mu sync.Mutex
@@ -160,16 +162,14 @@ func ecsViews(ctx context.Context, client target.ECSAPI, cluster string, rec sta
 			continue
 		}
 		if !needsHistory(entry, svc) {
-			views[name] = judgeRollout(entry, svc, nil)
+			views[name] = judgeRollout(entry, svc, nil, false)
 			continue
 		}
 		wg.Go(func() {
-			// A history that cannot be read is no history: the services'
-			// deployments are judged on their own.
-			history, _ := target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(name), rec.Time.Add(-historyWindow))
+			history, err := target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(name), rec.Time.Add(-historyWindow))
 			mu.Lock()
 			defer mu.Unlock()
-			views[name] = judgeRollout(entry, svc, history)
+			views[name] = judgeRollout(entry, svc, history, err == nil)
 		})
 	}
 	wg.Wait()

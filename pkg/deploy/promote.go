@@ -39,6 +39,12 @@ func (d *Deployer) promote(ctx context.Context, req request.Request, requestID s
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
+	if src.Version == "" {
+		// ECS rolled back the only deployment ecrdeploy made there: what
+		// runs is not an image ecrdeploy deployed, and forcing changes that
+		// not.
+		return d.fail(ctx, res, fmt.Errorf("promote %s from %s to %s: %w in %s%s", req.Repository, from, req.To, ErrNothingCompleted, from, rolledBackHeld(src)))
+	}
 	if rollout := src.AggregateRollout(); rollout != state.Completed && !req.Force {
 		return d.fail(ctx, res, fmt.Errorf("promote %s from %s: version %s: rollout %s: %w (promote what has completed, or force)",
 			req.Repository, from, src.Version, rollout, ErrNotCompleted))
@@ -47,6 +53,20 @@ func (d *Deployer) promote(ctx context.Context, req request.Request, requestID s
 	return d.redeploy(ctx, req, doc, res, good, Request{
 		Cause: state.CausePromote, EventID: requestID, Environments: []string{req.To}, Force: req.Force, DryRun: req.DryRun,
 	})
+}
+
+// rolledBackHeld says, for a message, which version of a record ECS rolled
+// back and whether it is held there: " (1.1.0 was rolled back and is held
+// there)", or "" when the record names no failure.
+func rolledBackHeld(rec state.Record) string {
+	f := rec.Failed
+	switch {
+	case f == nil || f.Version == "":
+		return ""
+	case rec.IsHeld(f.Version):
+		return fmt.Sprintf(" (%s was rolled back and is held there)", f.Version)
+	}
+	return fmt.Sprintf(" (%s was rolled back)", f.Version)
 }
 
 // redeploy deploys the image of a deployment (promote's source, rollback's

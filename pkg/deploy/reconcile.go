@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
@@ -312,7 +313,7 @@ func planReconcile(images []target.Image, env *config.Environment, rec *state.Re
 	}
 	p.candidate = c
 	req := Request{Tag: c.Tag, Digest: c.Digest, Cause: state.CauseReconcile}
-	switch reason := compareState(req, c.version, rec); {
+	switch reason := cmp.Or(awaitECS(req, c.version, rec, views), compareState(req, c.version, rec)); {
 	case services == nil:
 		// Without ECS's word the record may say what is no longer so.
 		p.action = catchUp

@@ -10,16 +10,16 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
-// fleetViews judges the deployments a record names as ecsViews does when no
-// history is needed.
-func fleetViews(rec *state.Record, services map[string]target.Service) map[string]ecsView {
+// fleetViews judges the deployments a record names as ecsViews does when
+// the history, read, says nothing of them (read: when it could not be read).
+func fleetViews(rec *state.Record, services map[string]target.Service, read bool) map[string]ecsView {
 	if rec == nil || services == nil {
 		return nil
 	}
 	views := map[string]ecsView{}
 	for name, entry := range rec.Services {
 		if svc, ok := services[name]; ok {
-			views[name] = judgeRollout(entry, svc, nil)
+			views[name] = judgeRollout(entry, svc, nil, read)
 		}
 	}
 	return views
@@ -108,7 +108,7 @@ func TestPlanReconcile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := planReconcile(images, env, tt.rec, tt.services, fleetViews(tt.rec, tt.services), t2)
+			p := planReconcile(images, env, tt.rec, tt.services, fleetViews(tt.rec, tt.services, true), t2)
 			got := want{action: p.action, tag: p.candidate.Tag, reason: p.reason, repaired: p.repaired != nil}
 			if p.rec != nil {
 				got.version, got.held = p.rec.Version, p.rec.Held
@@ -123,6 +123,27 @@ func TestPlanReconcile(t *testing.T) {
 	}
 }
 
+// Another revision runs, ECS no longer lists the recorded deployment and
+// its history cannot be read: the recorded version may have been rolled
+// back, so it is held back, and nothing is recorded of it.
+func TestPlanReconcileHoldsBackAnUnknownEnd(t *testing.T) {
+	images := []target.Image{{Tag: "1.0.0", Digest: "sha256:a"}, {Tag: "1.1.0", Digest: "sha256:b"}}
+	env := mustEnv(t, `{"cluster":"c","services":["web"],"versions":"^1.0.0"}`)
+	rec := &state.Record{Repository: "r", Environment: "e", Version: "1.1.0", Tag: "1.1.0", Digest: "sha256:b", Rollout: state.InProgress,
+		Services: map[string]state.Service{"web": {Cluster: "c", TaskDefinition: "web:2", PreviousTaskDefinition: "web:1",
+			DeploymentID: "d2", ReplacedDeploymentID: "d1", Rollout: state.InProgress}}}
+	services := map[string]target.Service{"web": service("web:9", target.Deployment{ID: "d9", Status: "PRIMARY", TaskDefinition: "web:9", Rollout: state.Completed})}
+	p := planReconcile(images, env, rec, services, fleetViews(rec, services, false), t2)
+	if p.action != stay || p.reason != policy.RolloutUnknown || p.repaired != nil {
+		t.Errorf("plan = action %d, reason %q, repaired %v; want to stay, %s, nothing repaired", p.action, p.reason, p.repaired != nil, policy.RolloutUnknown)
+	}
+	// Once ECS's history says someone else's deployment replaced it, the
+	// environment is deployed again.
+	if p := planReconcile(images, env, rec, services, fleetViews(rec, services, true), t2); p.action != catchUp {
+		t.Errorf("with the history read: action %d, want catch up", p.action)
+	}
+}
+
 // After a rollback the fix, a newer version than the one held, is
 // deployed, from the repaired record.
 func TestPlanReconcileDeploysTheFixAfterARollback(t *testing.T) {
@@ -134,7 +155,7 @@ func TestPlanReconcileDeploysTheFixAfterARollback(t *testing.T) {
 	services := map[string]target.Service{"web": service("web:1",
 		target.Deployment{ID: "d3", Status: "PRIMARY", TaskDefinition: "web:1", Rollout: state.InProgress, Reason: "ECS deployment circuit breaker: rolling back to deploymentId d1"},
 		target.Deployment{ID: "d2", Status: "ACTIVE", TaskDefinition: "web:2", Rollout: state.Failed, UpdatedAt: t1})}
-	p := planReconcile(images, env, rec, services, fleetViews(rec, services), t2)
+	p := planReconcile(images, env, rec, services, fleetViews(rec, services, true), t2)
 	if p.repaired == nil || p.action != catchUp || p.candidate.Tag != "1.1.1" || !p.rec.IsHeld("1.1.0") || p.rec.Version != "1.0.0" {
 		t.Errorf("plan = action %d, candidate %s, repaired %v, record %s held %v; want 1.0.0 with 1.1.0 held, and 1.1.1 to deploy",
 			p.action, p.candidate.Tag, p.repaired != nil, p.rec.Version, p.rec.Held)

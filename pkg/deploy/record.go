@@ -56,12 +56,10 @@ func nextRecord(req Request, e environment, prev state.Record, plans []servicePl
 		case p.outcome == Unchanged:
 			rec.Services[p.service] = unchangedEntry(prev, e, p)
 		default:
-			entry := state.Service{Cluster: e.env.Cluster, TaskDefinition: a.revision[i], DeploymentID: a.deploymentID[i], Rollout: state.InProgress}
+			entry := state.Service{Cluster: e.env.Cluster, TaskDefinition: a.revision[i], DeploymentID: a.deploymentID[i],
+				ReplacedDeploymentID: p.replaces(), Rollout: state.InProgress}
 			if p.current() != a.revision[i] {
 				entry.PreviousTaskDefinition = p.current()
-			}
-			if primary, ok := p.observed.service.Primary(); ok {
-				entry.ReplacedDeploymentID = primary.ID
 			}
 			rec.Services[p.service] = entry
 		}

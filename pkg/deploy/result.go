@@ -202,6 +202,7 @@ func Judgement(res Result, err error) Verdict {
 // forceable are the skips a forced request goes through.
 var forceable = map[policy.Reason]bool{
 	policy.OutsideRange: true, policy.Prerelease: true, policy.OlderThanCurrent: true, policy.Retagged: true, policy.Held: true,
+	policy.RolloutUnknown: true,
 }
 
 // nothingDone says why a manual request did nothing, and whether --force
@@ -235,6 +236,10 @@ var (
 	// ErrNotCompleted is a promote from an environment whose last deployment
 	// has not completed.
 	ErrNotCompleted = errors.New("last deployment has not completed")
+	// ErrNothingCompleted is a promote from an environment where nothing
+	// ecrdeploy deployed runs: its only deployment was rolled back. It is
+	// bad input (the request names the wrong source), not nothing done.
+	ErrNothingCompleted = errors.New("nothing completed to promote")
 )
 
 // kindOf classifies the error of a request that was not carried out.

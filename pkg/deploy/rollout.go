@@ -9,8 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Masterminds/semver/v3"
+
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
@@ -37,7 +40,7 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 		doc := docs[repo]
 		for _, name := range doc.Names() {
 			env := doc.Environments[name]
-			if cmp.Or(env.Region, d.Region) != ev.Region || ecsref.ClusterName(env.Cluster) != ev.Cluster {
+			if cmp.Or(env.Region, d.Region) != ev.Region || !ev.InCluster(env.Cluster) {
 				continue
 			}
 			for _, svc := range env.Services {
@@ -159,33 +162,74 @@ type ecsView struct {
 	// replaced says another deployment, not ecrdeploy's, replaced it:
 	// someone changed the service outside ecrdeploy.
 	replaced bool
+	// unknown says ECS no longer lists the deployment, its
+	// service-deployments history could not be read, and what runs proves
+	// neither that ECS rolled it back nor that it runs: how it ended is
+	// not known yet. Its version is held back (awaitECS) until it is, and
+	// nothing is recorded of it.
+	unknown bool
 }
 
 // judgeRollout decides what became of the deployment a record's entry
 // names, from ECS's description of the service and, where ECS no longer
-// lists that deployment, from the service-deployments history (nil when the
-// API is not available). It calls nothing.
-func judgeRollout(entry state.Service, svc target.Service, history []target.ServiceDeployment) ecsView {
+// lists that deployment, from the service-deployments history (read says
+// whether it was read: false when it was not needed or could not be). It
+// calls nothing.
+//
+// ECS's circuit breaker and alarms roll a failed deployment back by making
+// the deployment it replaced PRIMARY again, under that deployment's own id:
+// the entry's ReplacedDeploymentID back as PRIMARY is a rollback, whether
+// the failed deployment is still listed (IN_PROGRESS in the first seconds,
+// then FAILED) or already gone, and whatever the PRIMARY's reason says by
+// then ("ECS deployment ... completed." once the rollback is done). A
+// PRIMARY under any other id is someone's new deployment: UpdateService
+// always starts one with a new id.
+func judgeRollout(entry state.Service, svc target.Service, history []target.ServiceDeployment, read bool) ecsView {
 	v := ecsView{running: svc.TaskDefinition}
 	primary, _ := svc.Primary()
 	if entry.DeploymentID == "" {
 		return v
 	}
 	if dep, ok := svc.Deployment(entry.DeploymentID); ok {
-		v.rollout, v.reason, v.at = dep.Rollout, dep.Reason, dep.UpdatedAt
+		v.rollout, v.reason, v.at = rolloutOf(svc, dep), dep.Reason, dep.UpdatedAt
 		switch {
-		case dep.Rollout == state.Failed && dep.Status != "PRIMARY" && !ecsref.SameRevision(primary.TaskDefinition, entry.TaskDefinition):
-			v.rolledBack, v.rollback = true, primary
-		case dep.Status != "PRIMARY" && dep.Rollout == state.InProgress:
+		case dep.Status == "PRIMARY":
+		case rolledBackTo(entry, primary):
+			v.rollout, v.rolledBack, v.rollback = state.Failed, true, primary
+			if dep.Rollout != state.Failed {
+				// The first seconds of the rollback: the failed deployment
+				// is still listed as it was.
+				v.reason, v.at = rollbackReason(primary), primary.UpdatedAt
+			}
+		case dep.Rollout == state.Failed:
+			// Failed, and then replaced. A record written before the
+			// replaced deployment was kept cannot tell a rollback from
+			// someone's deployment: another revision is taken for one.
+			if entry.ReplacedDeploymentID == "" && !ecsref.SameRevision(primary.TaskDefinition, entry.TaskDefinition) {
+				v.rolledBack, v.rollback = true, primary
+			}
+		case dep.Rollout != state.Completed:
 			// A newer deployment took over before this one finished.
-			v.rollout, v.replaced = "", !ecsref.SameRevision(primary.TaskDefinition, entry.TaskDefinition)
+			v = ecsView{running: svc.TaskDefinition, replaced: !ecsref.SameRevision(primary.TaskDefinition, entry.TaskDefinition)}
 		}
 		return v
 	}
 	// ECS no longer lists it: the history says how it ended.
 	for _, h := range history {
 		if ecsref.SameRevision(h.TaskDefinition, entry.TaskDefinition) {
-			v.rollout, v.reason, v.at = h.Rollout(), h.Reason, h.CreatedAt
+			if h.Rollout() == state.Superseded {
+				// Stopped because a newer deployment started: nothing
+				// failed, nothing is recorded of it; what runs now says
+				// the rest (drift, when it is not this revision).
+				v.replaced = !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition)
+				if !v.replaced {
+					v.rollout, v.reason, v.at = rolloutOf(svc, primary), primary.Reason, primary.UpdatedAt
+				}
+				return v
+			}
+			// When it ended, not when it was created; zero (the time of
+			// this look) while it runs or when ECS does not say.
+			v.rollout, v.reason, v.at = h.Rollout(), h.Reason, h.FinishedAt
 			v.rolledBack = h.RolledBack() && !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition)
 			if v.rolledBack {
 				v.rollback = primary
@@ -196,27 +240,76 @@ func judgeRollout(entry state.Service, svc target.Service, history []target.Serv
 			return v
 		}
 	}
-	// Without a history, the shape of what ECS runs: the deployment's own
-	// revision (ECS replaced the deployment with another of the same
-	// revision: a forced new deployment), the revision it replaced (a
-	// rollback: ECS goes back to the last deployment that completed), or
-	// something else (someone else's deployment).
+	// Without it, what ECS runs: the deployment the entry's replaced back
+	// as PRIMARY (a rollback), the entry's own revision (ECS replaced the
+	// deployment with another of the same revision: a forced new
+	// deployment), or something else, which is someone else's deployment
+	// only when ECS said so (its history was read and does not list this
+	// one) or the record already knows how the deployment ended.
 	switch {
+	case rolledBackTo(entry, primary):
+		v.rollout, v.reason, v.at, v.rolledBack, v.rollback = state.Failed, rollbackReason(primary), primary.UpdatedAt, true, primary
 	case ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition):
-		v.rollout, v.reason, v.at = primary.Rollout, primary.Reason, primary.UpdatedAt
-	case entry.PreviousTaskDefinition != "" && ecsref.SameRevision(svc.TaskDefinition, entry.PreviousTaskDefinition) && rollingBack(primary.Reason):
-		v.rollout, v.reason, v.at, v.rolledBack, v.rollback = state.Failed, primary.Reason, primary.UpdatedAt, true, primary
-	default:
+		v.rollout, v.reason, v.at = rolloutOf(svc, primary), primary.Reason, primary.UpdatedAt
+	case read || entry.Rollout.Terminal():
 		v.replaced = true
+	default:
+		v.unknown = true
 	}
 	return v
 }
 
+// rolloutOf is a listed deployment's rollout as ECS reports it, or, for a
+// service whose deployments have no rolloutState (ECS gives none to a
+// service behind a Classic Load Balancer), as its task counts say: the
+// PRIMARY, alone, with every desired task running and none pending, has
+// completed; anything else is in progress. ("The rolloutState of a service
+// is only returned for services that use the rolling update (ECS)
+// deployment type that aren't behind a Classic Load Balancer": rolloutState,
+// "Deployment", Amazon ECS API Reference,
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment.html.
+// Nor can the circuit breaker fail such a deployment: there is no failed
+// state to read.)
+func rolloutOf(svc target.Service, d target.Deployment) state.Rollout {
+	switch {
+	case d.Rollout != "":
+		return d.Rollout
+	case d.ID == "":
+		return ""
+	case d.Status == "PRIMARY" && len(svc.Deployments) == 1 && d.RunningCount == d.DesiredCount && d.PendingCount == 0:
+		return state.Completed
+	}
+	return state.InProgress
+}
+
+// rolledBackTo reports whether ECS's PRIMARY deployment is a rollback of the
+// entry's deployment: the deployment the entry's replaced, PRIMARY again
+// under its own id. For an entry written before the replaced deployment was
+// recorded, it is a PRIMARY on the revision the entry replaced whose reason
+// says it rolls back (which it says only until the rollback completes).
+func rolledBackTo(entry state.Service, primary target.Deployment) bool {
+	switch {
+	case primary.ID == "" || primary.ID == entry.DeploymentID:
+		return false
+	case entry.ReplacedDeploymentID != "":
+		return primary.ID == entry.ReplacedDeploymentID
+	}
+	return entry.PreviousTaskDefinition != "" && ecsref.SameRevision(primary.TaskDefinition, entry.PreviousTaskDefinition) && rollingBack(primary.Reason)
+}
+
+// rollbackReason is the reason recorded for a deployment ECS rolled back to
+// primary: the PRIMARY's own while it says it rolls back, otherwise (the
+// rollback has completed, and its reason says only that) ours.
+func rollbackReason(primary target.Deployment) string {
+	if rollingBack(primary.Reason) {
+		return primary.Reason
+	}
+	return "ECS rolled the service back to deployment " + primary.ID
+}
+
 // rollingBack reports whether a deployment's rolloutStateReason says ECS
 // started it to roll a failed deployment back ("ECS deployment circuit
-// breaker: rolling back to deploymentId ..."). Only then does a service
-// back on the revision it ran before count as rolled back: someone may have
-// put it there by hand, or a slower delivery of an older version.
+// breaker: rolling back to deploymentId ...").
 func rollingBack(reason string) bool {
 	r := strings.ToLower(reason)
 	return strings.Contains(r, "rolling back") || strings.Contains(r, "rollback") || strings.Contains(r, "roll back")
@@ -231,6 +324,33 @@ func needsHistory(entry state.Service, svc target.Service) bool {
 	}
 	_, listed := svc.Deployment(entry.DeploymentID)
 	return !listed
+}
+
+// awaitECS holds back the version of a record whose end ECS has not told
+// (a view unknown: the deployment is no longer listed and its history could
+// not be read): until ECS's answer is known, a request for that version is
+// skipped with policy.RolloutUnknown, and nothing is recorded, neither a
+// failure nor a hold, so that the next look that can read ECS's answer
+// decides. Another version, or a forced request, goes on (Accepted). It
+// calls nothing.
+func awaitECS(req Request, v *semver.Version, rec *state.Record, views map[string]ecsView) policy.Reason {
+	if rec == nil || v == nil || req.Force || v.String() != rec.Version {
+		return policy.Accepted
+	}
+	for _, view := range views {
+		if view.unknown {
+			return policy.RolloutUnknown
+		}
+	}
+	return policy.Accepted
+}
+
+// replaces is the id of the deployment the service ran (its PRIMARY) when
+// the plan was made: the one its update replaces, which ECS makes PRIMARY
+// again to roll the update back.
+func (p servicePlan) replaces() string {
+	primary, _ := p.observed.service.Primary()
+	return primary.ID
 }
 
 // repairRecord brings an environment's record up to what ECS says of each

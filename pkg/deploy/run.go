@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -132,7 +133,7 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environmen
 		d.release(ctx, obs.claim)
 		return environmentRows(e.name, e.env, "", err), retryable(e.name, "", err)
 	}
-	if reason := compareState(req, e.version, obs.rec); reason != policy.Accepted {
+	if reason := cmp.Or(awaitECS(req, e.version, obs.rec, obs.views), compareState(req, e.version, obs.rec)); reason != policy.Accepted {
 		d.release(ctx, obs.claim)
 		return environmentRows(e.name, e.env, reason, nil), nil
 	}

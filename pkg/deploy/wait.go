@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
@@ -99,8 +100,14 @@ func (d *Deployer) poll(ctx context.Context, repository, name string, env *confi
 	}
 	var pending []*Row
 	rolledBack := false
+	// The record is read only for a deployment ECS no longer lists: its
+	// entry knows the deployment the update replaced.
+	recorded := sync.OnceValue(func() state.Record {
+		rec, _ := d.State.Get(ctx, repository, name)
+		return rec
+	})
 	for _, r := range rows {
-		v := d.viewOf(ctx, client, env.Cluster, r, observed[ecsref.ServiceName(r.Service)], start)
+		v := d.viewOf(ctx, client, env.Cluster, r, observed[ecsref.ServiceName(r.Service)], start, recorded)
 		if d.Progress != nil {
 			d.Progress(Progress{Environment: name, Service: r.Service, DeploymentID: r.DeploymentID, Rollout: v.rollout, Elapsed: d.now().Sub(start)})
 		}
@@ -137,14 +144,19 @@ func (d *Deployer) poll(ctx context.Context, repository, name string, env *confi
 }
 
 // viewOf is what ECS says of the deployment a waited row started, reading
-// the service-deployments history when ECS no longer lists it.
-func (d *Deployer) viewOf(ctx context.Context, client target.ECSAPI, cluster string, r *Row, svc target.Service, since time.Time) ecsView {
+// the service-deployments history when ECS no longer lists it, and then
+// the deployment the update replaced from the environment's record
+// (recorded), when it still names the row's deployment.
+func (d *Deployer) viewOf(ctx context.Context, client target.ECSAPI, cluster string, r *Row, svc target.Service, since time.Time, recorded func() state.Record) ecsView {
 	entry := state.Service{TaskDefinition: r.TaskDefinition, PreviousTaskDefinition: r.PreviousTaskDefinition, DeploymentID: r.DeploymentID, Rollout: state.InProgress}
-	var history []target.ServiceDeployment
-	if needsHistory(entry, svc) {
-		history, _ = target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(r.Service), since.Add(-time.Minute))
+	if !needsHistory(entry, svc) {
+		return judgeRollout(entry, svc, nil, false)
 	}
-	return judgeRollout(entry, svc, history)
+	if e, ok := recorded().Services[r.Service]; ok && e.DeploymentID == r.DeploymentID {
+		entry.ReplacedDeploymentID = e.ReplacedDeploymentID
+	}
+	history, err := target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(r.Service), since.Add(-time.Minute))
+	return judgeRollout(entry, svc, history, err == nil)
 }
 
 // failureText says why a rollout failed, in ECS's words.

@@ -68,17 +68,39 @@ func (p Push) IsImage() bool {
 
 // DeploymentChange is an ECS service deployment state change.
 type DeploymentChange struct {
-	ID           string
-	Time         time.Time
-	Account      string
-	Region       string
-	ServiceARN   string // arn:aws:ecs:region:account:service/cluster/service
+	ID         string
+	Time       time.Time
+	Account    string
+	Region     string
+	ServiceARN string // arn:aws:ecs:region:account:service/cluster/service
+	// Cluster is the service's cluster, "" when the event does not say:
+	// the service ARN has the short form of services created before 2021
+	// (arn:aws:ecs:region:account:service/service), and the event's
+	// detail names no cluster. See InCluster.
 	Cluster      string
 	Service      string
 	EventName    string // SERVICE_DEPLOYMENT_IN_PROGRESS, _COMPLETED or _FAILED
 	DeploymentID string
 	Reason       string
 	UpdatedAt    time.Time
+}
+
+// InCluster reports whether the event may be of a service in cluster (a
+// name or an ARN): its own cluster, or any when the event does not name
+// one. A service with a short ARN is named by the event only by its name,
+// unique in its cluster only; the deployment id, which ECS gives no two
+// deployments, then tells whose event it is.
+//
+// Sources: "Migrate an Amazon ECS short service ARN to a long ARN" (Amazon
+// ECS Developer Guide,
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-arn-migration.html):
+// "Services that were created before 2021 have a short ARN format:
+// arn:aws:ecs:region:aws_account_id:service/service-name"; the examples of
+// "Amazon ECS service deployment state change events" (Developer Guide):
+// the detail holds eventType, eventName, deploymentId, updatedAt and
+// reason, no cluster.
+func (d DeploymentChange) InCluster(cluster string) bool {
+	return d.Cluster == "" || d.Cluster == ecsref.ClusterName(cluster)
 }
 
 // Rollout returns the rollout status the event reports: IN_PROGRESS,
@@ -119,12 +141,18 @@ func (Schedule) event()         {}
 
 // Decode decodes one EventBridge event and returns a Push, a
 // DeploymentChange or a Schedule. It returns a nil value and an *input.Error
-// (its message starting "bad event: ") for anything malformed (including a
+// (its message starting "bad event: ") for anything malformed (including
+// bytes that are not valid UTF-8, anywhere, named by their offset, and a
 // key given twice, or beside the same key in another case, anywhere in the
 // event), of another source, or not a successful push.
 func Decode(raw []byte) (Event, error) {
 	if len(raw) > MaxSize {
 		return nil, bad("", fmt.Sprintf("event is %d bytes, more than the %d an EventBridge event can be", len(raw), MaxSize))
+	}
+	// Before anything is read: encoding/json would decode each invalid
+	// byte as U+FFFD, and the checks below would judge another event.
+	if e := input.CheckUTF8("", raw); e != nil {
+		return nil, bad(e.Field, e.Problem)
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {

@@ -189,3 +189,36 @@ func TestSampleEvents(t *testing.T) {
 		}
 	}
 }
+
+// A service created before 2021 has a short ARN without its cluster, and
+// the event's detail names none: the event may be of that service name in
+// any cluster; one with the cluster, only of its own.
+func TestDeploymentChangeInCluster(t *testing.T) {
+	short := `{"version":"0","id":"d1","detail-type":"ECS Deployment State Change","source":"aws.ecs","account":"123456789012",` +
+		`"time":"2026-11-27T09:35:00Z","region":"us-east-1","resources":["arn:aws:ecs:us-east-1:123456789012:service/hello-color-staging"],` +
+		`"detail":{"eventType":"INFO","eventName":"SERVICE_DEPLOYMENT_COMPLETED","deploymentId":"ecs-svc/123","updatedAt":"2026-11-27T09:34:59Z","reason":"ECS deployment ecs-svc/123 completed."}}`
+	v, err := Decode([]byte(short))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := v.(DeploymentChange)
+	if old.Cluster != "" || old.Service != "hello-color-staging" {
+		t.Errorf("short ARN decoded as cluster %q, service %q; want no cluster, hello-color-staging", old.Cluster, old.Service)
+	}
+	long := DeploymentChange{Cluster: "apps", Service: "hello-color-staging"}
+	for _, tc := range []struct {
+		ev      DeploymentChange
+		cluster string
+		want    bool
+	}{
+		{old, "apps", true},
+		{old, "arn:aws:ecs:us-east-1:123456789012:cluster/other", true},
+		{long, "apps", true},
+		{long, "arn:aws:ecs:us-east-1:123456789012:cluster/apps", true},
+		{long, "other", false},
+	} {
+		if got := tc.ev.InCluster(tc.cluster); got != tc.want {
+			t.Errorf("event of cluster %q InCluster(%q) = %v, want %v", tc.ev.Cluster, tc.cluster, got, tc.want)
+		}
+	}
+}

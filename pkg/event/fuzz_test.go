@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
@@ -24,8 +25,10 @@ import (
 // holds real ECR pushes (with and without media types, by digest only, Helm
 // charts, signatures), ECS deployment state changes and scheduled events,
 // and the same with a key given twice or beside itself in another case
-// (which every decoder must refuse, lest the last one win); the samples in
-// events/ are added here.
+// (which every decoder must refuse, lest the last one win), or with a byte
+// that is not UTF-8 (refused too: encoding/json would read it as U+FFFD,
+// and a key beside it could hide its twin); the samples in events/ are
+// added here.
 func FuzzDecode(f *testing.F) {
 	samples, _ := filepath.Glob("../../events/*.json")
 	for _, s := range samples {
@@ -43,6 +46,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if clash := keyClash(data); clash != "" {
 			t.Fatalf("accepted an event with %s", clash)
+		}
+		if !utf8.Valid(data) {
+			t.Fatalf("accepted an event that is not valid UTF-8: %q", data)
 		}
 		checkAccepted(t, v)
 	})

@@ -76,7 +76,7 @@ func TestDecodeLimits(t *testing.T) {
 		{"repository with a Cyrillic a", pushJSON(pushDetail("repository-name", `"hello-cолor"`)), "detail.repository-name", "is not an ECR repository name"},
 		{"repository with NUL", pushJSON(pushDetail("repository-name", `"hello\u0000"`)), "detail.repository-name", `"hello\x00" is not`},
 		{"repository with a newline", pushJSON(pushDetail("repository-name", `"hello\ncolor"`)), "detail.repository-name", `"hello\ncolor" is not`},
-		{"repository with invalid UTF-8", pushJSON(pushDetail("repository-name", "\"hello\xff\"")), "detail.repository-name", "is not an ECR repository name"},
+		{"repository with invalid UTF-8", pushJSON(pushDetail("repository-name", "\"hello\xff\"")), "", "not valid UTF-8 at byte 221"},
 		{"repository with a trailing slash", pushJSON(pushDetail("repository-name", `"team/"`)), "detail.repository-name", "is not"},
 
 		// Tags: up to 300 characters.

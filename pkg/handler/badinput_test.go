@@ -116,6 +116,11 @@ func TestDeployerBadEvents(t *testing.T) {
 		{"ecs event for a task", `{"source":"aws.ecs","detail-type":"ECS Deployment State Change","resources":["arn:aws:ecs:us-east-1:123456789012:task/apps/1"],"detail":{"eventName":"SERVICE_DEPLOYMENT_COMPLETED","deploymentId":"d"}}`, "is not an ECS service ARN"},
 		{"ecs event with an unknown name", `{"source":"aws.ecs","detail-type":"ECS Deployment State Change","resources":["arn:aws:ecs:us-east-1:123456789012:service/apps/web"],"detail":{"eventName":"SERVICE_STEADY_STATE","deploymentId":"d"}}`, `unknown deployment event "SERVICE_STEADY_STATE"`},
 		{"bad time", strings.Replace(pushOf(`"hello-color"`, `"1.0.0"`), "2026-11-27T09:30:00Z", strings.Repeat("9", 100000), 1), "bad time"},
+		// A stray byte in the id would have hidden the tag given twice
+		// from the key check, and the second tag been deployed.
+		{"a stray byte and a tag given twice", strings.Replace(pushOf(`"hello-color"`, `"1.0.0","image-tag":"9.9.9"`), `"id":"e1"`, "\"id\":\"e1\xff\"", 1),
+			"not valid UTF-8 at byte 23"},
+		{"a stray byte in the detail", pushOf(`"hello-color"`, "\"1.0.0\xc3\""), "not valid UTF-8 at byte 357"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,6 +178,9 @@ func TestPromoterBadRequests(t *testing.T) {
 		{"promote to itself", `{"action":"promote","repository":"hello-color","from":"production","to":"production"}`, "to: promote from an environment to itself", "hello-color"},
 		{"force on status", `{"action":"status","repository":"hello-color","force":true}`, "force: not used by status", "hello-color"},
 		{"dryRun on plan", `{"action":"plan","repository":"hello-color","tag":"1.0.0","dryRun":true}`, "dryRun: not used by plan", "hello-color"},
+		{"a stray byte in a value", "{\"action\":\"deploy\",\"repository\":\"hello-color\",\"tag\":\"1.0.0\xff\",\"environment\":\"dev\"}", "not valid UTF-8 at byte 58", ""},
+		{"a stray byte in a key beside a key given twice", "{\"action\":\"deploy\",\"repository\":\"hello-color\",\"tag\":\"1.0.0\",\"environment\":\"dev\",\"environment\xed\xa0\x80\":\"production\"}",
+			"not valid UTF-8 at byte 92", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

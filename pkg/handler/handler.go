@@ -80,7 +80,7 @@ func Wire(cfg aws.Config, s Settings, opts Options) *Handler {
 	}
 	ssmClient := ssm.NewFromConfig(cfg)
 	store := config.NewStore(ssmClient, s.Prefix, s.ConfigTTL)
-	store.Log = log
+	store.Log, store.Region = log, cfg.Region
 	targets := &target.Pool{Base: cfg}
 	states := state.NewStore(dynamodb.NewFromConfig(cfg), cmp.Or(s.Table, DefaultTable))
 	states.Legacy = state.NewLegacy(ssmClient, s.Prefix)

@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
+	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
@@ -232,5 +234,19 @@ func TestReadSettings(t *testing.T) {
 		}); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%q: err = %v, want an error naming the variable", k, v, err)
 		}
+	}
+}
+
+// The configuration store validates documents in the function's own
+// region: an environment without region is there (config.ParseIn).
+func TestWireValidatesInTheFunctionsRegion(t *testing.T) {
+	cfg := aws.Config{Region: "us-east-1"}
+	h := Wire(cfg, Settings{Prefix: "/ecrdeploy", ConfigTTL: time.Minute}, Options{Log: slog.New(slog.DiscardHandler)})
+	store, ok := h.Deployer.Config.(*config.Store)
+	if !ok {
+		t.Fatalf("the deployer's configuration is a %T, want *config.Store", h.Deployer.Config)
+	}
+	if store.Region != "us-east-1" {
+		t.Errorf("store region %q, want the function's us-east-1", store.Region)
 	}
 }

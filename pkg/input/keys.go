@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // KeySet is the keys of one JSON object read so far, for a decoder that
@@ -62,14 +61,15 @@ func fold(s string) string {
 // nested: no key given twice and no two keys that differ only in case (see
 // KeySet). It returns the first problem as an *Error whose Field is the
 // path of the key at fault below path ("detail.image-tag",
-// "resources[0].Name"), and nil when there is none. It also returns nil
-// for what it cannot judge (invalid JSON, invalid UTF-8), which the
-// decoder that follows reports.
+// "resources[0].Name"), and nil when there is none. Data that is not valid
+// UTF-8 is refused (CheckUTF8: the offset is data's), since its keys cannot
+// be told apart as encoding/json will read them. It returns nil for
+// invalid JSON, which the decoder that follows reports.
 //
 // A key's path is written with KeyPath.
 func CheckKeys(path string, data []byte) *Error {
-	if !utf8.Valid(data) {
-		return nil
+	if e := CheckUTF8(path, data); e != nil {
+		return e
 	}
 	c := keyChecker{dec: json.NewDecoder(bytes.NewReader(data)), path: path}
 	c.dec.UseNumber()

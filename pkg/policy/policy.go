@@ -62,6 +62,12 @@ const (
 	// Superseded is a delivery whose version another, higher one replaced
 	// before it took effect: that one is deployed instead.
 	Superseded Reason = "superseded"
+	// RolloutUnknown is the version whose last deployment in the
+	// environment ECS no longer lists, when how it ended cannot be read
+	// yet (the service-deployments history is unavailable) and what runs
+	// proves nothing: it may have been rolled back, so it is not deployed
+	// there again until ECS says.
+	RolloutUnknown Reason = "rollout-unknown"
 )
 
 // versionGroup is the name of the capture group of a tag pattern that holds the

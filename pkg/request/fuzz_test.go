@@ -17,7 +17,8 @@ import (
 // *input.Error with a bounded message, and that every request it accepts is
 // well formed for its action and decodes the same after a round trip through
 // JSON. The seed corpus (testdata/fuzz/FuzzDecode) holds the requests the
-// README shows and the CLI's, and near misses of them.
+// README shows and the CLI's, and near misses of them (a field twice, in
+// another case, bytes that are not UTF-8).
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"action":"deploy","repository":"hello-color","tag":"1.0.1","environment":"production"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -44,6 +45,9 @@ func FuzzDecode(f *testing.F) {
 				}
 			}
 			return
+		}
+		if !utf8.Valid(data) {
+			t.Fatalf("accepted a request that is not valid UTF-8: %q", data)
 		}
 		checkAccepted(t, data, r)
 	})

@@ -67,7 +67,8 @@ var fieldNames = []string{"action", "repository", "tag", "environment", "from", 
 
 // Decode decodes and validates a request. It returns an *input.Error (its
 // message starting "bad request: ") for: a request larger than MaxSize;
-// anything but one JSON object; invalid JSON; a field that is unknown (names
+// bytes that are not valid UTF-8 (named by their offset); anything but one
+// JSON object; invalid JSON; a field that is unknown (names
 // are case-sensitive), given twice, null or of the wrong type; data after the
 // object; and any problem Validate finds. On a
 // validation error the decoded request is returned with the error when its
@@ -77,6 +78,11 @@ func Decode(data []byte) (Request, error) {
 	var r Request
 	if len(data) > MaxSize {
 		return r, bad("", fmt.Sprintf("request is %d bytes, more than %d", len(data), MaxSize))
+	}
+	// encoding/json would decode each invalid byte as U+FFFD, and the
+	// checks below would judge another request.
+	if e := input.CheckUTF8("", data); e != nil {
+		return r, bad(e.Field, e.Problem)
 	}
 	// encoding/json matches field names case-insensitively, takes the last
 	// of duplicate keys and ignores null, so {"environment": "dev",

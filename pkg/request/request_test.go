@@ -133,7 +133,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"single quotes", `{'action':'status'}`, "", "invalid JSON"},
 		{"trailing comma", `{` + status + `,}`, "", "invalid JSON"},
 		{"byte order mark", "\uFEFF{" + status + "}", "", "want a JSON object"},
-		{"invalid UTF-8 outside strings", "{" + status + "}\xff", "", "data after the request object"},
+		{"invalid UTF-8 outside strings", "{" + status + "}\xff", "", "not valid UTF-8 at byte 46"},
 
 		// Trailing data.
 		{"second object", `{` + status + `} {}`, "", "data after the request object"},
@@ -245,7 +245,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"repository with a newline", `{"action":"status","repository":"hello\n"}`, "repository", `"hello\n" is not`},
 		{"repository with NUL", `{"action":"status","repository":"hello\u0000color"}`, "repository", `"hello\x00color" is not`},
 		{"repository with a right-to-left override", `{"action":"status","repository":"hello\u202ecolor"}`, "repository", `"hello\u202ecolor" is not`},
-		{"repository with invalid UTF-8", "{\"action\":\"status\",\"repository\":\"hello\xffcolor\"}", "repository", "\"hello\uFFFDcolor\" is not"},
+		{"repository with invalid UTF-8", "{\"action\":\"status\",\"repository\":\"hello\xffcolor\"}", "", "not valid UTF-8 at byte 38"},
 		{"repository of 60000 characters", `{"action":"status","repository":"` + strings.Repeat("a", 60000) + `"}`, "repository", "… (60000 bytes) is not"},
 
 		// Tags.

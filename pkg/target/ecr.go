@@ -142,8 +142,11 @@ func ListImages(ctx context.Context, client ECRAPI, region, repository string) (
 }
 
 // CheckReplica checks that the image of a digest exists in the registry of
-// account (a replica an environment pulls from). registry names it in the
-// error. It returns ErrReplicaMissing (wrapped) when it does not.
+// account (a replica an environment pulls from), and can be pulled there.
+// registry names it in the error. It returns ErrReplicaMissing (wrapped)
+// when it does not exist, and ErrImageArchived (wrapped, with the command
+// that restores it) when ECR has archived it there (imageStatus ARCHIVED or
+// ACTIVATING): a task could not pull it.
 func CheckReplica(ctx context.Context, client ECRAPI, registry, account, repository, digest string) error {
 	out, err := client.DescribeImages(ctx, &ecr.DescribeImagesInput{
 		RegistryId:     aws.String(account),
@@ -157,6 +160,9 @@ func CheckReplica(ctx context.Context, client ECRAPI, registry, account, reposit
 		return fmt.Errorf("%s/%s@%s: %w", registry, repository, digest, ErrReplicaMissing)
 	case err != nil:
 		return fmt.Errorf("check replica in %s: %w", registry, err)
+	}
+	if err := image(out.ImageDetails[0], "").Pullable(repository); err != nil {
+		return fmt.Errorf("replica in %s: %w", registry, err)
 	}
 	return nil
 }

@@ -49,6 +49,10 @@ type Deployment struct {
 	// (the circuit breaker's verdict, for one).
 	Reason    string
 	UpdatedAt time.Time
+	// The deployment's task counts. ECS reports no rolloutState for a
+	// service behind a Classic Load Balancer: they are what says how far
+	// its rollout has got.
+	DesiredCount, RunningCount, PendingCount int32
 }
 
 // Primary returns the PRIMARY deployment, the one ECS is rolling out or
@@ -115,6 +119,7 @@ func service(s ecstypes.Service) Service {
 		d := Deployment{
 			ID: aws.ToString(dep.Id), Status: aws.ToString(dep.Status), TaskDefinition: aws.ToString(dep.TaskDefinition),
 			Rollout: state.ParseRollout(string(dep.RolloutState)), Reason: aws.ToString(dep.RolloutStateReason),
+			DesiredCount: dep.DesiredCount, RunningCount: dep.RunningCount, PendingCount: dep.PendingCount,
 		}
 		if dep.UpdatedAt != nil {
 			d.UpdatedAt = *dep.UpdatedAt
@@ -271,6 +276,9 @@ type ServiceDeployment struct {
 	Reason         string
 	TaskDefinition string
 	CreatedAt      time.Time
+	// FinishedAt is when it ended (ListServiceDeployments' finishedAt);
+	// zero while it runs, or when ECS does not say.
+	FinishedAt time.Time
 }
 
 // RolledBack reports whether ECS rolled the deployment back (the circuit
@@ -278,30 +286,53 @@ type ServiceDeployment struct {
 func (sd ServiceDeployment) RolledBack() bool { return strings.HasPrefix(sd.Status, "ROLLBACK_") }
 
 // Rollout is the rollout state a service deployment's status means: a
-// deployment rolled back or stopped failed, a successful one completed.
+// successful one completed, one rolled back failed, and one stopped either
+// failed (its failure detection stopped it: the circuit breaker or an
+// alarm, without the rollback option) or was superseded (a newer
+// deployment started: nothing failed).
 func (sd ServiceDeployment) Rollout() state.Rollout {
 	switch {
 	case sd.Status == string(ecstypes.ServiceDeploymentStatusSuccessful):
 		return state.Completed
-	case sd.RolledBack(), sd.Status == string(ecstypes.ServiceDeploymentStatusStopped), sd.Status == string(ecstypes.ServiceDeploymentStatusStopRequested):
+	case sd.RolledBack():
 		return state.Failed
+	case sd.Status == string(ecstypes.ServiceDeploymentStatusStopped), sd.Status == string(ecstypes.ServiceDeploymentStatusStopRequested):
+		if sd.stoppedByFailure() {
+			return state.Failed
+		}
+		return state.Superseded
 	}
 	return state.InProgress
 }
 
+// stoppedByFailure reports whether a stopped service deployment's
+// statusReason says its failure detection stopped it. AWS documents that a
+// service deployment stops when "a user manually stops the deployment" or
+// "the rollback option is not in use for the failure detection mechanism
+// (the circuit breaker or alarm-based) and the service fails" (stoppedAt,
+// "ServiceDeployment", Amazon ECS API Reference), and gives a failure's
+// reason in the detector's words ("ECS deployment circuit breaker: ...");
+// it documents no text for a deployment stopped because a newer one
+// started, so anything that does not name a failure is taken for that.
+func (sd ServiceDeployment) stoppedByFailure() bool {
+	r := strings.ToLower(sd.Reason)
+	return strings.Contains(r, "circuit breaker") || strings.Contains(r, "alarm") || strings.Contains(r, "fail")
+}
+
 // ServiceDeployments returns the deployments of a service created since a
 // time, newest first, with the task definition each deployed: one
-// ListServiceDeployments and one DescribeServiceRevisions. The API is
-// optional (not every account or region has it, and moto does not): it is
-// tried once, without retries, and any failure is ErrNoServiceDeployments
-// (wrapped), for the caller to fall back on what DescribeServices says.
+// ListServiceDeployments and one DescribeServiceRevisions, retried as
+// every call is (a throttled read is an answer delayed, not refused). The
+// API is optional (not every account or region has it, the role may lack
+// the permission, and moto does not have it): any failure is
+// ErrNoServiceDeployments (wrapped), for the caller to fall back on what
+// DescribeServices says, and to know that it is all it has.
 func ServiceDeployments(ctx context.Context, client ECSAPI, cluster, service string, since time.Time) ([]ServiceDeployment, error) {
-	once := func(o *ecs.Options) { o.RetryMaxAttempts = 1 }
 	in := &ecs.ListServiceDeploymentsInput{Cluster: aws.String(cluster), Service: aws.String(service)}
 	if !since.IsZero() {
 		in.CreatedAt = &ecstypes.CreatedAt{After: aws.Time(since)}
 	}
-	out, err := client.ListServiceDeployments(ctx, in, once)
+	out, err := client.ListServiceDeployments(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("list service deployments of %s/%s: %w: %w", cluster, service, ErrNoServiceDeployments, err)
 	}
@@ -312,13 +343,16 @@ func ServiceDeployments(ctx context.Context, client ECSAPI, cluster, service str
 		if b.CreatedAt != nil {
 			sd.CreatedAt = *b.CreatedAt
 		}
+		if b.FinishedAt != nil {
+			sd.FinishedAt = *b.FinishedAt
+		}
 		list = append(list, sd)
 		revisions = append(revisions, aws.ToString(b.TargetServiceRevisionArn))
 	}
 	if len(list) == 0 {
 		return nil, nil
 	}
-	described, err := client.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: compactRevisions(revisions)}, once)
+	described, err := client.DescribeServiceRevisions(ctx, &ecs.DescribeServiceRevisionsInput{ServiceRevisionArns: compactRevisions(revisions)})
 	if err != nil {
 		return nil, fmt.Errorf("describe service revisions of %s/%s: %w: %w", cluster, service, ErrNoServiceDeployments, err)
 	}

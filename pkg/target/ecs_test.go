@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // fakeRetryer stands for a client's retryer: it retries nothing of its own
@@ -73,5 +75,32 @@ func TestRetryConcurrentRegistrationWrapsTheClientsRetryer(t *testing.T) {
 	}
 	if _, err := r.GetAttemptToken(t.Context()); err != nil || client.attemptTokens != 1 {
 		t.Errorf("GetAttemptToken: err %v, client's attempt tokens taken %d, want 1", err, client.attemptTokens)
+	}
+}
+
+// A stopped service deployment failed only when its failure detection
+// stopped it; one stopped because a newer deployment started was
+// superseded: nothing failed.
+func TestServiceDeploymentRollout(t *testing.T) {
+	tests := []struct {
+		status, reason string
+		want           state.Rollout
+	}{
+		{"SUCCESSFUL", "", state.Completed},
+		{"IN_PROGRESS", "", state.InProgress},
+		{"PENDING", "", state.InProgress},
+		{"ROLLBACK_IN_PROGRESS", "ECS deployment circuit breaker: tasks failed to start.", state.Failed},
+		{"ROLLBACK_SUCCESSFUL", "", state.Failed},
+		{"ROLLBACK_FAILED", "", state.Failed},
+		{"STOPPED", "ECS deployment circuit breaker: tasks failed to start.", state.Failed},
+		{"STOPPED", "CloudWatch alarm high-5xx is in ALARM state", state.Failed},
+		{"STOPPED", "ECS deployment stopped: a new service deployment started.", state.Superseded},
+		{"STOPPED", "", state.Superseded},
+		{"STOP_REQUESTED", "", state.Superseded},
+	}
+	for _, tt := range tests {
+		if got := (ServiceDeployment{Status: tt.status, Reason: tt.reason}).Rollout(); got != tt.want {
+			t.Errorf("%s %q: Rollout() = %s, want %s", tt.status, tt.reason, got, tt.want)
+		}
 	}
 }

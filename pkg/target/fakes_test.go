@@ -1,0 +1,36 @@
+package target
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+)
+
+// fakeECS answers the ECS calls a test sets; the others are not expected.
+type fakeECS struct {
+	ECSAPI                     // nil: a call the test does not set panics
+	ListServiceDeploymentsFn   func(*ecs.ListServiceDeploymentsInput) (*ecs.ListServiceDeploymentsOutput, error)
+	DescribeServiceRevisionsFn func(*ecs.DescribeServiceRevisionsInput) (*ecs.DescribeServiceRevisionsOutput, error)
+}
+
+var _ ECSAPI = (*fakeECS)(nil)
+
+func (f *fakeECS) ListServiceDeployments(_ context.Context, in *ecs.ListServiceDeploymentsInput, _ ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error) {
+	return f.ListServiceDeploymentsFn(in)
+}
+
+func (f *fakeECS) DescribeServiceRevisions(_ context.Context, in *ecs.DescribeServiceRevisionsInput, _ ...func(*ecs.Options)) (*ecs.DescribeServiceRevisionsOutput, error) {
+	return f.DescribeServiceRevisionsFn(in)
+}
+
+// fakeECR answers DescribeImages as the test sets.
+type fakeECR struct {
+	DescribeImagesFn func(*ecr.DescribeImagesInput) (*ecr.DescribeImagesOutput, error)
+}
+
+var _ ECRAPI = (*fakeECR)(nil)
+
+func (f *fakeECR) DescribeImages(_ context.Context, in *ecr.DescribeImagesInput, _ ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error) {
+	return f.DescribeImagesFn(in)
+}
