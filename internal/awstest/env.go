@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -121,8 +122,14 @@ type Env struct {
 	// moto's ECS (see [ECSModel]): it answers what moto lacks, and drives
 	// rollouts to completion, failure or rollback.
 	ECSModel *ECSModel
+	// CodeDeployModel is the model of CodeDeploy's deployments in the
+	// proxy, in front of moto's CodeDeploy (see [CodeDeployModel]): a test
+	// drives them to success, failure or a stop, and the ECS model's
+	// CODE_DEPLOY services follow.
+	CodeDeployModel *CodeDeployModel
 
 	ecs         *ecs.Client
+	codedeploy  *codedeploy.Client
 	ssm         *ssm.Client
 	ecr         *ecr.Client
 	sts         *sts.Client
@@ -161,7 +168,9 @@ func New(t testing.TB) *Env {
 		Config:   localaws.Config(srv.URL),
 		ECSModel: NewECSModel(p, localaws.Config(m.URL)),
 	}
+	e.CodeDeployModel = NewCodeDeployModel(p, localaws.Config(m.URL), e.ECSModel)
 	e.ecs = ecs.NewFromConfig(e.Config)
+	e.codedeploy = codedeploy.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)
 	e.ecr = ecr.NewFromConfig(e.Config)
 	e.sts = sts.NewFromConfig(e.Config)
@@ -212,6 +221,9 @@ func (e *Env) SetEnv(t testing.TB) {
 
 // ECS returns an ECS client that goes through the proxy.
 func (e *Env) ECS() *ecs.Client { return e.ecs }
+
+// CodeDeploy returns a CodeDeploy client that goes through the proxy.
+func (e *Env) CodeDeploy() *codedeploy.Client { return e.codedeploy }
 
 // SSM returns an SSM client that goes through the proxy.
 func (e *Env) SSM() *ssm.Client { return e.ssm }
