@@ -10,7 +10,10 @@ package awstest
 // GetDeployment, BatchGetDeployments, ListDeployments and StopDeployment;
 // CreateDeployment reaches moto (which checks the application and group
 // and makes the id) after the model's own checks. BatchGetDeploymentGroups
-// is left to moto, so that code under test meets its absence.
+// is left to moto, so that code under test meets its absence. moto's
+// ListDeploymentGroups lists nothing for an application that does not exist
+// (AWS answers ApplicationDoesNotExistException), and its applications'
+// createTime is an ISO string: the model mends both.
 //
 // Shapes and texts, with their sources:
 //   - DeploymentInfo ("DeploymentInfo", AWS CodeDeploy API Reference,
@@ -52,6 +55,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -60,6 +64,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	"gopkg.in/yaml.v3"
 )
 
@@ -117,7 +122,9 @@ type cdDeployment struct {
 // then runs the AppSpec's task definition, in the ECS model and in moto),
 // failed with a rollback or stopped (the service stays on what it ran). It
 // intercepts CreateDeployment, GetDeployment, BatchGetDeployments,
-// ListDeployments and StopDeployment.
+// ListDeployments and StopDeployment, and mends moto's answers to
+// ListDeploymentGroups (an unknown application), BatchGetApplications and
+// GetApplication (their times).
 //
 // Its methods are safe for concurrent use; the drivers must not be called
 // from a proxy hook while a call waits on them.
@@ -148,7 +155,50 @@ func NewCodeDeployModel(p *Proxy, moto aws.Config, ecs *ECSModel) *CodeDeployMod
 	p.Intercept("codedeploy:BatchGetDeployments", m.batchGetDeployments)
 	p.Intercept("codedeploy:ListDeployments", m.listDeployments)
 	p.Intercept("codedeploy:StopDeployment", m.stopDeployment)
+	p.Intercept("codedeploy:ListDeploymentGroups", m.listDeploymentGroups)
+	p.Intercept("codedeploy:BatchGetApplications", epochTimes)
+	p.Intercept("codedeploy:GetApplication", epochTimes)
 	return m
+}
+
+// epochTimes forwards the call and writes the createTime moto answers as
+// an ISO string as the epoch seconds awsJson1_1 carries, which the SDK
+// requires.
+func epochTimes(ctx context.Context, in Intercepted) (*Response, error) {
+	return rewrite(ctx, in, func(out map[string]any) { epochCreateTimes(out) })
+}
+
+func epochCreateTimes(v any) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && k == "createTime" {
+				v[k] = epoch(parseEpoch(s))
+				continue
+			}
+			epochCreateTimes(x)
+		}
+	case []any:
+		for _, x := range v {
+			epochCreateTimes(x)
+		}
+	}
+}
+
+// listDeploymentGroups answers ApplicationDoesNotExistException for an
+// application that does not exist, as AWS does (ListDeploymentGroups'
+// errors, API Reference), where moto lists no groups.
+func (m *CodeDeployModel) listDeploymentGroups(ctx context.Context, in Intercepted) (*Response, error) {
+	var req struct {
+		ApplicationName string `json:"applicationName"`
+	}
+	_ = json.Unmarshal(in.Call.Request, &req)
+	_, err := m.moto.GetApplication(ctx, &codedeploy.GetApplicationInput{ApplicationName: aws.String(req.ApplicationName)})
+	var missing *cdtypes.ApplicationDoesNotExistException
+	if errors.As(err, &missing) {
+		return in.Error(http.StatusBadRequest, "ApplicationDoesNotExistException", missing.ErrorMessage()), nil
+	}
+	return in.Forward(ctx)
 }
 
 // Deployment returns the deployment with the id; ok is false if the model

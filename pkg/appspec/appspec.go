@@ -130,6 +130,13 @@ func Build(taskDefinitionARN string, service target.Service, containers []string
 	return append(out, '\n'), nil
 }
 
+// Container returns the container and port of the service's load balancer
+// that a deployment routes traffic to, as Build chooses it. It returns an
+// error wrapping ErrNoLoadBalancer or ErrAmbiguousContainer.
+func Container(service target.Service, containers []string) (LoadBalancerInfo, error) {
+	return chooseLoadBalancer(service.LoadBalancers, containers)
+}
+
 // chooseLoadBalancer returns the one container and port the load balancers
 // route to, among those of containers when any are named.
 func chooseLoadBalancer(lbs []target.LoadBalancer, containers []string) (LoadBalancerInfo, error) {
