@@ -172,7 +172,9 @@ type ECSDeployment struct {
 // API, and the refusal of a task definition change under a CODE_DEPLOY or
 // EXTERNAL controller. It intercepts CreateService, UpdateService,
 // DescribeServices, ListServiceDeployments, DescribeServiceDeployments and
-// DescribeServiceRevisions; every other call reaches moto unchanged.
+// DescribeServiceRevisions; every other call reaches moto unchanged. A
+// CODE_DEPLOY service has task sets instead of deployments (tasksets.go),
+// which the CodeDeploy model's deployments change.
 //
 // It learns a service it has not seen created (one seeded through
 // [Env.Local]) from moto, the first time a call names it, as a service that
@@ -231,6 +233,7 @@ type modelService struct {
 	// classic says the service is behind a Classic Load Balancer: its
 	// deployments have no rolloutState (see [ECSModel.ClassicLoadBalancer]).
 	classic bool
+	taskSets        []*modelTaskSet // of a CODE_DEPLOY service (tasksets.go)
 }
 
 type modelDeployment struct {
@@ -560,6 +563,7 @@ func (m *ECSModel) learn(k serviceKey, v seen, fresh bool) *modelService {
 	s := &modelService{arn: v.arn, clusterARN: v.clusterARN, controller: cmp.Or(v.controller, "ECS"), taskDefinition: v.taskDefinition}
 	m.services[k] = s
 	if s.controller != "ECS" || v.deploymentID == "" {
+		s.firstTaskSet(v.taskDefinition, m.now())
 		return s
 	}
 	at := v.createdAt
@@ -785,6 +789,11 @@ func (m *ECSModel) render(ctx context.Context, svc map[string]any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.learn(serviceKey{cluster, name}, v, false)
+	if s.controller == "CODE_DEPLOY" {
+		s.firstTaskSet(s.taskDefinition, m.now())
+		m.renderTaskSets(svc, s)
+		return
+	}
 	p := s.primary()
 	if s.controller != "ECS" || p == nil {
 		return

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -125,8 +126,14 @@ type Env struct {
 	// Table is the state table, created from template.yaml's resource
 	// (localaws.CreateStateTable) in every Env.
 	Table string
+	// CodeDeployModel is the model of CodeDeploy's deployments in the
+	// proxy, in front of moto's CodeDeploy (see [CodeDeployModel]): a test
+	// drives them to success, failure or a stop, and the ECS model's
+	// CODE_DEPLOY services follow.
+	CodeDeployModel *CodeDeployModel
 
 	ecs         *ecs.Client
+	codedeploy  *codedeploy.Client
 	ssm         *ssm.Client
 	dynamodb    *dynamodb.Client
 	ecr         *ecr.Client
@@ -170,7 +177,9 @@ func New(t testing.TB) *Env {
 	if err := e.Local.CreateStateTable(t.Context(), e.Table); err != nil {
 		t.Fatal(err)
 	}
+	e.CodeDeployModel = NewCodeDeployModel(p, localaws.Config(m.URL), e.ECSModel)
 	e.ecs = ecs.NewFromConfig(e.Config)
+	e.codedeploy = codedeploy.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)
 	e.dynamodb = dynamodb.NewFromConfig(e.Config)
 	e.ecr = ecr.NewFromConfig(e.Config)
@@ -222,6 +231,9 @@ func (e *Env) SetEnv(t testing.TB) {
 
 // ECS returns an ECS client that goes through the proxy.
 func (e *Env) ECS() *ecs.Client { return e.ecs }
+
+// CodeDeploy returns a CodeDeploy client that goes through the proxy.
+func (e *Env) CodeDeploy() *codedeploy.Client { return e.codedeploy }
 
 // SSM returns an SSM client that goes through the proxy.
 func (e *Env) SSM() *ssm.Client { return e.ssm }

@@ -103,6 +103,19 @@ type Deployment struct {
 	MaximumPercent        *int32 `json:"maximumPercent,omitempty" jsonschema:"minimum=100,maximum=400" jsonschema_description:"The upper limit of running and pending tasks during a deployment, as a percentage of the desired count."`
 	MinimumHealthyPercent *int32 `json:"minimumHealthyPercent,omitempty" jsonschema:"minimum=0,maximum=100" jsonschema_description:"The lower limit of running tasks during a deployment, as a percentage of the desired count."`
 	CircuitBreaker        *bool  `json:"circuitBreaker,omitempty" jsonschema_description:"Enable the ECS deployment circuit breaker, with rollback."`
+	// CodeDeploy names what deploys the services whose deployment
+	// controller is CODE_DEPLOY; nil means they are looked up.
+	CodeDeploy *CodeDeploy `json:"codeDeploy,omitempty" jsonschema_description:"For services whose deployment controller is CODE_DEPLOY: the CodeDeploy application, and optionally the deployment group, that deploy them. Left out, the deployment group that deploys each service is looked up among every CodeDeploy application of the account and region (which needs codedeploy:ListApplications)."`
+}
+
+// CodeDeploy names the CodeDeploy application, and optionally the
+// deployment group, that deploy an environment's CODE_DEPLOY services. With
+// only the application, the group that deploys each service is looked up
+// among that application's groups. A deployment group deploys one ECS
+// service, so a group can be named only for an environment of one service.
+type CodeDeploy struct {
+	Application     string `json:"application" jsonschema:"minLength=1,maxLength=100" jsonschema_description:"The CodeDeploy application (compute platform ECS)."`
+	DeploymentGroup string `json:"deploymentGroup,omitempty" jsonschema:"maxLength=100" jsonschema_description:"The deployment group that deploys the environment's service. Only for an environment of one service; left out (or empty), the application's group that deploys each service is looked up."`
 }
 
 // Names is a list of container names. In JSON it is a string or a list of

@@ -223,6 +223,11 @@ func TestParseInvalid(t *testing.T) {
 		{"trigger-invalid", []string{`environments.dev.trigger: invalid trigger: want "push" or "manual"`}},
 		{"truncated", []string{`environments.dev: invalid JSON: unexpected end of the document`}},
 		{"unknown-deployment-field", []string{`environments.dev.deployment.rollback: unknown field`}},
+		{"codedeploy-no-application", []string{`environments.dev.deployment.codeDeploy.application: required`}},
+		{"codedeploy-group-for-two-services", []string{`environments.dev.deployment.codeDeploy.deploymentGroup: a deployment group deploys one ECS service, and this environment has 2: name only the application, and the group that deploys each service is looked up`}},
+		{"codedeploy-name-too-long", []string{`environments.dev.deployment.codeDeploy.application: longer than the 100 characters CodeDeploy allows`}},
+		{"codedeploy-name-whitespace", []string{`environments.dev.deployment.codeDeploy.deploymentGroup: invalid name: leading or trailing white space, or a control character`}},
+		{"codedeploy-unknown-field", []string{`environments.dev.deployment.codeDeploy.group: unknown field`}},
 		{`bad-roleArn`, []string{`environments.production.roleArn: invalid role ARN: want arn:aws:iam::<account>:role/<name>`}},
 		{`bad-registry`, []string{`environments.production.registry: invalid registry: want an ECR registry host such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com`}},
 		{`bad-imageRef`, []string{`environments.production.imageRef: invalid imageRef: want "tag" or "digest"`}},
@@ -385,6 +390,22 @@ func TestParseValid(t *testing.T) {
 			name: "empty deployment block",
 			doc:  `{"environments": {"dev": {"cluster": "apps", "services": ["web"], "deployment": {}}}}`,
 			want: &Environment{Trigger: TriggerPush, Cluster: "apps", Services: []string{"web"}, Deployment: &Deployment{}},
+		},
+		{
+			name: "CodeDeploy application only, for several services",
+			doc:  `{"environments": {"dev": {"cluster": "apps", "services": ["web", "api"], "deployment": {"codeDeploy": {"application": "apps"}}}}}`,
+			want: &Environment{
+				Trigger: TriggerPush, Cluster: "apps", Services: []string{"web", "api"},
+				Deployment: &Deployment{CodeDeploy: &CodeDeploy{Application: "apps"}},
+			},
+		},
+		{
+			name: "CodeDeploy application and deployment group",
+			doc:  `{"environments": {"dev": {"cluster": "apps", "services": ["web"], "deployment": {"codeDeploy": {"application": "AppECS-apps-web", "deploymentGroup": "DgpECS-apps-web"}}}}}`,
+			want: &Environment{
+				Trigger: TriggerPush, Cluster: "apps", Services: []string{"web"},
+				Deployment: &Deployment{CodeDeploy: &CodeDeploy{Application: "AppECS-apps-web", DeploymentGroup: "DgpECS-apps-web"}},
+			},
 		},
 		{
 			name: "regions and families",

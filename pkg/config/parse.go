@@ -35,7 +35,10 @@ import (
 // cluster or service ARN in the environment's region (see ParseIn); desiredCount
 // 0 or more; deployment.maximumPercent from 100 to 400,
 // deployment.minimumHealthyPercent from 0 to 100 and below maximumPercent when
-// both are given; promoteFrom naming another environment of the document, with
+// both are given; deployment.codeDeploy with an application and an optional
+// deploymentGroup, each of 1 to 100 characters without surrounding white
+// space or control characters, the group only for an environment of one
+// service; promoteFrom naming another environment of the document, with
 // no cycle of promotions. Parse sets Trigger to TriggerPush where it is absent.
 //
 // Every problem is reported as an *input.Error naming the parameter (Source)

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/input"
@@ -130,7 +132,7 @@ func (v *validator) environment(name string, env *Environment) {
 	if env.DesiredCount != nil && *env.DesiredCount < 0 {
 		v.problem(path+".desiredCount", "must be 0 or more")
 	}
-	v.deployment(path+".deployment", env.Deployment)
+	v.deployment(path+".deployment", env.Deployment, len(env.Services))
 
 	switch from := env.PromoteFrom; {
 	case from == "":
@@ -360,10 +362,11 @@ func variableName(name string) string {
 
 func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
 
-func (v *validator) deployment(path string, d *Deployment) {
+func (v *validator) deployment(path string, d *Deployment, services int) {
 	if d == nil {
 		return
 	}
+	v.codeDeploy(path+".codeDeploy", d.CodeDeploy, services)
 	if m := d.MaximumPercent; m != nil && (*m < minMaximumPercent || *m > maxMaximumPercent) {
 		v.problem(path+".maximumPercent", "must be from %d to %d", minMaximumPercent, maxMaximumPercent)
 	}
@@ -372,6 +375,34 @@ func (v *validator) deployment(path string, d *Deployment) {
 	}
 	if d.MaximumPercent != nil && d.MinimumHealthyPercent != nil && *d.MinimumHealthyPercent >= *d.MaximumPercent {
 		v.problem(path, "minimumHealthyPercent is not below maximumPercent: a rolling update would have no room to replace a task")
+	}
+}
+
+// maxCodeDeployName is the longest CodeDeploy application or deployment
+// group name: "Length Constraints: Minimum length of 1. Maximum length of
+// 100." (CodeDeploy API Reference, CreateApplication and
+// CreateDeploymentGroup).
+const maxCodeDeployName = 100
+
+func (v *validator) codeDeploy(path string, c *CodeDeploy, services int) {
+	if c == nil {
+		return
+	}
+	name := func(field, value string, required bool) {
+		switch {
+		case value == "" && required:
+			v.problem(path+"."+field, "required")
+		case value == "":
+		case utf8.RuneCountInString(value) > maxCodeDeployName:
+			v.problem(path+"."+field, "longer than the %d characters CodeDeploy allows", maxCodeDeployName)
+		case strings.TrimSpace(value) != value || strings.ContainsFunc(value, unicode.IsControl):
+			v.problem(path+"."+field, "invalid name: leading or trailing white space, or a control character")
+		}
+	}
+	name("application", c.Application, true)
+	name("deploymentGroup", c.DeploymentGroup, false)
+	if c.DeploymentGroup != "" && services > 1 {
+		v.problem(path+".deploymentGroup", "a deployment group deploys one ECS service, and this environment has %d: name only the application, and the group that deploys each service is looked up", services)
 	}
 }
 

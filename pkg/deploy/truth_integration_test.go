@@ -405,7 +405,8 @@ func TestCodeDeployServiceIsSkipped(t *testing.T) {
 	if n := countUpdates(w.env, "hello-color-dev"); n != 0 {
 		t.Errorf("%d UpdateService calls of dev, want none", n)
 	}
-	// config verify says so.
+	// config verify says what CodeDeploy lacks to deploy it: no deployment
+	// group deploys it.
 	v := &verify.Verifier{Config: w.d.Config, Targets: w.d.Targets.(*target.Pool)}
 	checks, err := v.Verify(t.Context(), "hello-color")
 	if err != nil {
@@ -413,15 +414,15 @@ func TestCodeDeployServiceIsSkipped(t *testing.T) {
 	}
 	reported := false
 	for _, c := range checks {
-		if c.Environment == "dev" && strings.Contains(c.What, "is deployed by ECS") {
+		if c.Environment == "dev" && strings.Contains(c.What, "is deployed by a CodeDeploy deployment group") {
 			reported = true
-			if c.OK || !strings.Contains(c.Detail, "CODE_DEPLOY") {
-				t.Errorf("verify: %+v, want a failed check naming CODE_DEPLOY", c)
+			if c.OK || !strings.Contains(c.Detail, target.ErrNoDeploymentGroup.Error()) {
+				t.Errorf("verify: %+v, want a failed check: no deployment group deploys it", c)
 			}
 		}
 	}
 	if !reported {
-		t.Errorf("verify does not report dev's deployment controller: %+v", checks)
+		t.Errorf("verify does not report dev's CodeDeploy deployment group: %+v", checks)
 	}
 }
 

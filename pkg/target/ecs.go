@@ -35,8 +35,66 @@ type Service struct {
 	// Controller is the service's deployment controller: "ECS" (or ""),
 	// "CODE_DEPLOY" or "EXTERNAL".
 	Controller string
-	// Deployments are the deployments ECS lists, PRIMARY first.
+	// Deployments are the deployments ECS lists, PRIMARY first. A
+	// CODE_DEPLOY or EXTERNAL service has none: it has TaskSets.
 	Deployments []Deployment
+	// TaskSets are the task sets of a CODE_DEPLOY or EXTERNAL service,
+	// PRIMARY (the one serving production traffic) first.
+	TaskSets []TaskSet
+	// LoadBalancers are the service's load balancers: for a CODE_DEPLOY
+	// service, the container and port its deployments route traffic to.
+	LoadBalancers []LoadBalancer
+	// PlatformVersion is the service's Fargate platform version, "" when
+	// it has none.
+	PlatformVersion string
+	// CapacityProviderStrategy is the service's capacity provider
+	// strategy, nil when it has none (a launch type instead).
+	CapacityProviderStrategy []CapacityProvider
+}
+
+// TaskSet is one of the task sets of a CODE_DEPLOY or EXTERNAL service, as
+// DescribeServices lists them ("TaskSet", Amazon ECS API Reference).
+type TaskSet struct {
+	ID             string
+	Status         string // PRIMARY, ACTIVE or DRAINING
+	TaskDefinition string
+	// ExternalID is, for a task set a CodeDeploy deployment created, the
+	// id of that deployment.
+	ExternalID string
+	// StartedBy is CODE_DEPLOY for a task set a CodeDeploy deployment
+	// created.
+	StartedBy string
+	// StabilityStatus is STEADY_STATE or STABILIZING.
+	StabilityStatus string
+}
+
+// LoadBalancer is one of a service's load balancers.
+type LoadBalancer struct {
+	TargetGroupARN   string
+	LoadBalancerName string
+	ContainerName    string
+	ContainerPort    int32
+}
+
+// CapacityProvider is one entry of a capacity provider strategy.
+type CapacityProvider struct {
+	Name         string
+	Base, Weight int32
+}
+
+// CodeDeployControlled reports whether CodeDeploy runs the service's
+// deployments: a new revision goes out as a CodeDeploy deployment.
+func (s Service) CodeDeployControlled() bool { return s.Controller == "CODE_DEPLOY" }
+
+// PrimaryTaskSet returns the task set that serves production traffic; ok
+// is false when ECS lists none (a service ECS deploys itself).
+func (s Service) PrimaryTaskSet() (TaskSet, bool) {
+	for _, ts := range s.TaskSets {
+		if ts.Status == "PRIMARY" {
+			return ts, true
+		}
+	}
+	return TaskSet{}, false
 }
 
 // Deployment is one of a service's deployments as DescribeServices lists it.
@@ -111,10 +169,28 @@ func DescribeServices(ctx context.Context, client ECSAPI, cluster string, names 
 // service converts ECS's description of a service, where ECS's spelling of
 // rollout states enters.
 func service(s ecstypes.Service) Service {
-	o := Service{TaskDefinition: aws.ToString(s.TaskDefinition), DesiredCount: s.DesiredCount}
+	o := Service{TaskDefinition: aws.ToString(s.TaskDefinition), DesiredCount: s.DesiredCount, PlatformVersion: aws.ToString(s.PlatformVersion)}
 	if s.DeploymentController != nil {
 		o.Controller = string(s.DeploymentController.Type)
 	}
+	for _, lb := range s.LoadBalancers {
+		o.LoadBalancers = append(o.LoadBalancers, LoadBalancer{
+			TargetGroupARN: aws.ToString(lb.TargetGroupArn), LoadBalancerName: aws.ToString(lb.LoadBalancerName),
+			ContainerName: aws.ToString(lb.ContainerName), ContainerPort: aws.ToInt32(lb.ContainerPort),
+		})
+	}
+	for _, cp := range s.CapacityProviderStrategy {
+		o.CapacityProviderStrategy = append(o.CapacityProviderStrategy, CapacityProvider{Name: aws.ToString(cp.CapacityProvider), Base: cp.Base, Weight: cp.Weight})
+	}
+	for _, ts := range s.TaskSets {
+		o.TaskSets = append(o.TaskSets, TaskSet{
+			ID: aws.ToString(ts.Id), Status: aws.ToString(ts.Status), TaskDefinition: aws.ToString(ts.TaskDefinition),
+			ExternalID: aws.ToString(ts.ExternalId), StartedBy: aws.ToString(ts.StartedBy), StabilityStatus: string(ts.StabilityStatus),
+		})
+	}
+	slices.SortStableFunc(o.TaskSets, func(a, b TaskSet) int {
+		return primaryTaskSetFirst(a) - primaryTaskSetFirst(b)
+	})
 	for _, dep := range s.Deployments {
 		d := Deployment{
 			ID: aws.ToString(dep.Id), Status: aws.ToString(dep.Status), TaskDefinition: aws.ToString(dep.TaskDefinition),
@@ -130,6 +206,13 @@ func service(s ecstypes.Service) Service {
 		return primaryFirst(a) - primaryFirst(b)
 	})
 	return o
+}
+
+func primaryTaskSetFirst(ts TaskSet) int {
+	if ts.Status == "PRIMARY" {
+		return 0
+	}
+	return 1
 }
 
 func primaryFirst(d Deployment) int {

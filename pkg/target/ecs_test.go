@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
@@ -102,5 +103,43 @@ func TestServiceDeploymentRollout(t *testing.T) {
 		if got := (ServiceDeployment{Status: tt.status, Reason: tt.reason}).Rollout(); got != tt.want {
 			t.Errorf("%s %q: Rollout() = %s, want %s", tt.status, tt.reason, got, tt.want)
 		}
+	}
+}
+
+// A CODE_DEPLOY service's description carries what its deployments need:
+// the load balancer's container and port, the platform version, the
+// capacity provider strategy, and its task sets, PRIMARY first.
+func TestServiceOfCodeDeployController(t *testing.T) {
+	got := service(ecstypes.Service{
+		TaskDefinition:       aws.String("arn:aws:ecs:us-east-1:111111111111:task-definition/web:4"),
+		DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeCodeDeploy},
+		PlatformVersion:      aws.String("1.4.0"),
+		LoadBalancers: []ecstypes.LoadBalancer{{
+			TargetGroupArn: aws.String("arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/blue/1"),
+			ContainerName:  aws.String("web"), ContainerPort: aws.Int32(8080),
+		}},
+		CapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE_SPOT"), Weight: 3, Base: 1}},
+		TaskSets: []ecstypes.TaskSet{
+			{Id: aws.String("ecs-svc/2"), Status: aws.String("ACTIVE"), TaskDefinition: aws.String("web:5"), ExternalId: aws.String("d-2"), StartedBy: aws.String("CODE_DEPLOY"), StabilityStatus: ecstypes.StabilityStatusStabilizing},
+			{Id: aws.String("ecs-svc/1"), Status: aws.String("PRIMARY"), TaskDefinition: aws.String("web:4"), StabilityStatus: ecstypes.StabilityStatusSteadyState},
+		},
+	})
+	want := Service{
+		TaskDefinition: "arn:aws:ecs:us-east-1:111111111111:task-definition/web:4", Controller: "CODE_DEPLOY", PlatformVersion: "1.4.0",
+		LoadBalancers:            []LoadBalancer{{TargetGroupARN: "arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/blue/1", ContainerName: "web", ContainerPort: 8080}},
+		CapacityProviderStrategy: []CapacityProvider{{Name: "FARGATE_SPOT", Base: 1, Weight: 3}},
+		TaskSets: []TaskSet{
+			{ID: "ecs-svc/1", Status: "PRIMARY", TaskDefinition: "web:4", StabilityStatus: "STEADY_STATE"},
+			{ID: "ecs-svc/2", Status: "ACTIVE", TaskDefinition: "web:5", ExternalID: "d-2", StartedBy: "CODE_DEPLOY", StabilityStatus: "STABILIZING"},
+		},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("service (-want +got):\n%s", diff)
+	}
+	if !got.CodeDeployControlled() || got.ECSControlled() {
+		t.Error("a CODE_DEPLOY service is deployed by CodeDeploy, not ECS")
+	}
+	if ts, ok := got.PrimaryTaskSet(); !ok || ts.ID != "ecs-svc/1" {
+		t.Errorf("PrimaryTaskSet() = %+v, %v", ts, ok)
 	}
 }

@@ -14,12 +14,13 @@ import (
 
 // Retryable reports whether a retry of the whole invocation could succeed
 // after err: throttling, 5xx answers, timeouts and dropped connections, once
-// the SDK's own retryer has given up. Bad input and client errors are not.
+// the SDK's own retryer has given up, and a CodeDeploy deployment group busy
+// with another deployment, which ends. Bad input and client errors are not.
 func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrReplicaMissing) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrReplicaMissing) || errors.Is(err, ErrDeploymentInProgress) {
 		return true
 	}
 	// Another delivery acts on the environment, or wrote its record first:

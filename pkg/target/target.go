@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -64,10 +65,11 @@ type Pool struct {
 	// STS assumes target roles; nil means a client from Base.
 	STS stscreds.AssumeRoleAPIClient
 
-	mu    sync.Mutex
-	ecs   map[Target]*ecs.Client
-	ecr   map[Target]*ecr.Client
-	creds map[Target]*aws.CredentialsCache
+	mu         sync.Mutex
+	ecs        map[Target]*ecs.Client
+	ecr        map[Target]*ecr.Client
+	codedeploy map[Target]*codedeploy.Client
+	creds      map[Target]*aws.CredentialsCache
 }
 
 // ECS returns the target's ECS client.

@@ -1,7 +1,8 @@
 // Package verify checks a repository's configuration against AWS before it
 // is relied on: that each environment's role can be assumed, its cluster and
-// services exist, its task definitions have the containers it names, and
-// the secrets it references exist.
+// services exist, its task definitions have the containers it names, the
+// secrets it references exist, and a CODE_DEPLOY service has the CodeDeploy
+// deployment group and load balancer its deployments need.
 package verify
 
 import (
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/appspec"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -26,6 +28,7 @@ import (
 type Targets interface {
 	ECS(ctx context.Context, t target.Target) (target.ECSAPI, error)
 	SSM(ctx context.Context, t target.Target) (target.SSMAPI, error)
+	CodeDeploy(ctx context.Context, t target.Target) (target.CodeDeployAPI, error)
 }
 
 // ConfigSource returns a repository's configuration document.
@@ -50,7 +53,10 @@ type Check struct {
 // Verify checks a repository's configuration against AWS: that each
 // environment's role can be assumed, that its cluster and services exist,
 // that each service's task definition (or the template) has the containers
-// the configuration names, and that secret parameters exist. Secrets in
+// the configuration names, that secret parameters exist, and that a
+// CODE_DEPLOY service is deployed by a CodeDeploy deployment group (the one
+// named in deployment.codeDeploy, or one found) and routes traffic to one
+// container and port. An EXTERNAL service is reported as skipped. Secrets in
 // Secrets Manager are listed as not checked. It returns an error only when
 // the configuration cannot be read; every problem found is a failed Check.
 func (d *Verifier) Verify(ctx context.Context, repository string) ([]Check, error) {
@@ -90,8 +96,11 @@ func (d *Verifier) verifyEnvironment(ctx context.Context, repository, name strin
 		if !ok {
 			continue
 		}
-		if !obs.ECSControlled() {
-			add(false, "service "+svc+" is deployed by ECS", "its deployment controller is "+obs.Controller+
+		switch {
+		case obs.CodeDeployControlled():
+			checks = append(checks, d.verifyCodeDeploy(ctx, t, name, env, svc, obs)...)
+		case !obs.ECSControlled():
+			add(false, "service "+svc+" is deployed by ECS or CodeDeploy", "its deployment controller is "+obs.Controller+
 				": ecrdeploy cannot change its task definition, and skips it (unsupported-controller)")
 			continue
 		}
@@ -121,6 +130,46 @@ func (d *Verifier) verifyEnvironment(ctx context.Context, repository, name strin
 		add(err == nil, what, detail)
 	}
 	checks = append(checks, d.verifySecrets(ctx, t, name, env)...)
+	return checks
+}
+
+// verifyCodeDeploy checks a CODE_DEPLOY service: that a CodeDeploy
+// deployment group deploys it (the one the environment names, or one found
+// among the named application's or the account's), and that its load
+// balancer names the container and port a deployment routes traffic to.
+func (d *Verifier) verifyCodeDeploy(ctx context.Context, t target.Target, name string, env *config.Environment, svc string, obs target.Service) []Check {
+	var checks []Check
+	add := func(ok bool, what, detail string) {
+		checks = append(checks, Check{Environment: name, What: what, OK: ok, Detail: detail})
+	}
+	var application, group string
+	if env.Deployment != nil && env.Deployment.CodeDeploy != nil {
+		application, group = env.Deployment.CodeDeploy.Application, env.Deployment.CodeDeploy.DeploymentGroup
+	}
+	what := "service " + svc + " is deployed by a CodeDeploy deployment group"
+	switch {
+	case group != "":
+		what = "service " + svc + " is deployed by CodeDeploy deployment group " + application + "/" + group
+	case application != "":
+		what = "service " + svc + " is deployed by a deployment group of CodeDeploy application " + application
+	}
+	client, err := d.Targets.CodeDeploy(ctx, t)
+	if err == nil {
+		var g target.CodeDeployGroup
+		g, err = target.FindCodeDeployGroup(ctx, client, env.Cluster, svc, application, group)
+		if err == nil {
+			add(true, what, g.String()+" ("+g.DeploymentConfig+")")
+		}
+	}
+	if err != nil {
+		add(false, what, errText(err))
+	}
+	lb, err := appspec.Container(obs, env.Container)
+	detail := errText(err)
+	if err == nil {
+		detail = fmt.Sprintf("%s:%d", lb.ContainerName, lb.ContainerPort)
+	}
+	add(err == nil, "service "+svc+" routes traffic to one container and port for CodeDeploy's AppSpec", detail)
 	return checks
 }
 
