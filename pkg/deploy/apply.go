@@ -198,7 +198,7 @@ func deploymentConfiguration(dc *config.Deployment) *ecstypes.DeploymentConfigur
 		MinimumHealthyPercent: dc.MinimumHealthyPercent,
 	}
 	if dc.CircuitBreaker != nil {
-		out.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: *dc.CircuitBreaker, Rollback: *dc.CircuitBreaker}
+		out.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: dc.CircuitBreaker.Enable, Rollback: dc.CircuitBreaker.Rollback}
 	}
 	return out
 }

@@ -322,7 +322,7 @@ func updateFields(env *config.Environment, svc target.Service) string {
 			parts = append(parts, fmt.Sprintf("minimumHealthyPercent %d", *dc.MinimumHealthyPercent))
 		}
 		if dc.CircuitBreaker != nil {
-			parts = append(parts, fmt.Sprintf("circuit breaker with rollback %v", *dc.CircuitBreaker))
+			parts = append(parts, fmt.Sprintf("circuit breaker with rollback %v", dc.CircuitBreaker.Rollback))
 		}
 	}
 	return strings.Join(parts, ", ")
