@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
@@ -135,7 +134,9 @@ func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request,
 	ids := make([]string, len(plans))
 	updateErrs := make([]error, len(plans))
 	for _, i := range a.pending() {
-		wg.Go(func() { ids[i], updateErrs[i] = d.update(ctx, client, e, a.rows[i].Service, a.rows[i].TaskDefinition) })
+		wg.Go(func() {
+			ids[i], updateErrs[i] = d.update(ctx, client, e, a.rows[i].Service, a.rows[i].TaskDefinition, a.plans[i].observed.service.DeploymentConfiguration)
+		})
 	}
 	wg.Wait()
 	for i := range plans {
@@ -179,28 +180,15 @@ func (d *Deployer) register(ctx context.Context, client target.ECSAPI, region st
 // update points a service at a revision, sending desiredCount and the
 // deployment configuration only when the environment configures them, and
 // returns the id of the deployment ECS started.
-func (d *Deployer) update(ctx context.Context, client target.ECSAPI, e environment, service, taskDefinition string) (string, error) {
+func (d *Deployer) update(ctx context.Context, client target.ECSAPI, e environment, service, taskDefinition string, current *ecstypes.DeploymentConfiguration) (string, error) {
 	in := &ecs.UpdateServiceInput{
-		Cluster:        aws.String(e.env.Cluster),
-		Service:        aws.String(service),
-		TaskDefinition: aws.String(taskDefinition),
-		DesiredCount:   e.env.DesiredCount,
-	}
-	if dc := e.env.Deployment; dc != nil {
-		in.DeploymentConfiguration = deploymentConfiguration(dc)
+		Cluster:                 aws.String(e.env.Cluster),
+		Service:                 aws.String(service),
+		TaskDefinition:          aws.String(taskDefinition),
+		DesiredCount:            e.env.DesiredCount,
+		DeploymentConfiguration: deploymentConfiguration(e.env.Deployment, current),
 	}
 	return target.UpdateService(ctx, client, in)
-}
-
-func deploymentConfiguration(dc *config.Deployment) *ecstypes.DeploymentConfiguration {
-	out := &ecstypes.DeploymentConfiguration{
-		MaximumPercent:        dc.MaximumPercent,
-		MinimumHealthyPercent: dc.MinimumHealthyPercent,
-	}
-	if dc.CircuitBreaker != nil {
-		out.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: dc.CircuitBreaker.Enable, Rollback: dc.CircuitBreaker.Rollback}
-	}
-	return out
 }
 
 // record writes the environment's new state after an update and returns
@@ -407,7 +395,7 @@ func (d *Deployer) restore(ctx context.Context, client target.ECSAPI, a *applyin
 			// A revision whose deployment failed is never put back.
 			continue
 		}
-		id, err := d.update(ctx, client, a.e, r.Service, entry.TaskDefinition)
+		id, err := d.update(ctx, client, a.e, r.Service, entry.TaskDefinition, a.plans[i].observed.service.DeploymentConfiguration)
 		switch {
 		case err != nil:
 			a.fail(i, err)

@@ -37,6 +37,37 @@ type Service struct {
 	Controller string
 	// Deployments are the deployments ECS lists, PRIMARY first.
 	Deployments []Deployment
+	// DeploymentConfiguration is the service's deployment configuration as
+	// ECS reports it (strategy, bake time, alarms, hooks, ...); nil when
+	// ECS reports none. An UpdateService that sends part of a nested
+	// object is completed from it, so that what is left out is kept.
+	DeploymentConfiguration *ecstypes.DeploymentConfiguration
+	// CurrentServiceDeployment is the ARN of the service deployment ECS
+	// runs, or ran last; "" when ECS does not say.
+	CurrentServiceDeployment string
+	// LoadBalancers are the service's load balancers.
+	LoadBalancers []LoadBalancer
+	// ServiceConnect reports whether the PRIMARY deployment uses Service
+	// Connect.
+	ServiceConnect bool
+}
+
+// LoadBalancer is a load balancer of a service, with what a deployment of
+// the blue-green family needs of it ("AdvancedConfiguration", Amazon ECS API
+// Reference).
+type LoadBalancer struct {
+	TargetGroupARN string
+	ContainerName  string
+	ContainerPort  int32
+	// AlternateTargetGroupARN is the target group of the new revision
+	// during a blue-green deployment.
+	AlternateTargetGroupARN string
+	// ProductionListenerRule and TestListenerRule are the listener rules
+	// (an Application Load Balancer's) or listeners (a Network Load
+	// Balancer's) that route production and test traffic.
+	ProductionListenerRule, TestListenerRule string
+	// RoleARN is the role ECS assumes to shift traffic.
+	RoleARN string
 }
 
 // Deployment is one of a service's deployments as DescribeServices lists it.
@@ -107,9 +138,25 @@ func DescribeServices(ctx context.Context, client ECSAPI, cluster string, names 
 // service converts ECS's description of a service, where ECS's spelling of
 // rollout states enters.
 func service(s ecstypes.Service) Service {
-	o := Service{TaskDefinition: aws.ToString(s.TaskDefinition), DesiredCount: s.DesiredCount}
+	o := Service{
+		TaskDefinition: aws.ToString(s.TaskDefinition), DesiredCount: s.DesiredCount,
+		DeploymentConfiguration: s.DeploymentConfiguration, CurrentServiceDeployment: aws.ToString(s.CurrentServiceDeployment),
+	}
 	if s.DeploymentController != nil {
 		o.Controller = string(s.DeploymentController.Type)
+	}
+	for _, lb := range s.LoadBalancers {
+		l := LoadBalancer{TargetGroupARN: aws.ToString(lb.TargetGroupArn), ContainerName: aws.ToString(lb.ContainerName), ContainerPort: aws.ToInt32(lb.ContainerPort)}
+		if a := lb.AdvancedConfiguration; a != nil {
+			l.AlternateTargetGroupARN, l.RoleARN = aws.ToString(a.AlternateTargetGroupArn), aws.ToString(a.RoleArn)
+			l.ProductionListenerRule, l.TestListenerRule = aws.ToString(a.ProductionListenerRule), aws.ToString(a.TestListenerRule)
+		}
+		o.LoadBalancers = append(o.LoadBalancers, l)
+	}
+	for _, dep := range s.Deployments {
+		if aws.ToString(dep.Status) == "PRIMARY" && dep.ServiceConnectConfiguration != nil {
+			o.ServiceConnect = dep.ServiceConnectConfiguration.Enabled
+		}
 	}
 	for _, dep := range s.Deployments {
 		d := Deployment{
