@@ -161,6 +161,7 @@ func New(t testing.TB) *Env {
 		Config:   localaws.Config(srv.URL),
 		ECSModel: NewECSModel(p, localaws.Config(m.URL)),
 	}
+	serveCloudWatch(p, e.Local)
 	e.ecs = ecs.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)
 	e.ecr = ecr.NewFromConfig(e.Config)
