@@ -221,6 +221,13 @@ type modelService struct {
 	history         []*serviceDeployment
 	revisions       []*serviceRevision
 	lastCompleted   *modelDeployment
+	// config is the service's deploymentConfiguration as ECS keeps it: an
+	// UpdateService replaces the members it sends and keeps the others
+	// (moto replaces the whole object). nil: as moto has it.
+	config map[string]any
+	// hookEvents are the ECS Hook State Change events of the service's
+	// lifecycle hooks, in the order ECS would send them.
+	hookEvents []hookEvent
 }
 
 type modelDeployment struct {
@@ -247,6 +254,9 @@ type serviceDeployment struct {
 	rollback             *sdRollback
 	breaker              string // MONITORING, TRIGGERED, MONITORING_COMPLETE
 	failures             int
+	// rollout is the progress of a deployment of the blue-green family
+	// (ecsmodel_rollouts.go); nil for a rolling update.
+	rollout *rollout
 }
 
 type sdRollback struct {
@@ -273,6 +283,7 @@ func NewECSModel(p *Proxy, moto aws.Config) *ECSModel {
 	p.Intercept("ecs:ListServiceDeployments", m.refusable(m.listServiceDeployments))
 	p.Intercept("ecs:DescribeServiceDeployments", m.refusable(m.describeServiceDeployments))
 	p.Intercept("ecs:DescribeServiceRevisions", m.refusable(m.describeServiceRevisions))
+	m.interceptRollouts(p)
 	return m
 }
 
@@ -376,36 +387,57 @@ func (m *ECSModel) Fail(cluster, service, reason string) (string, error) {
 func (m *ECSModel) RollBack(ctx context.Context, cluster, service string) (string, error) {
 	var td string
 	id, err := m.drive(cluster, service, func(s *modelService, p *modelDeployment, now time.Time) error {
-		to := s.lastCompleted
-		switch {
-		case p.rollout == RolloutCompleted:
-			return fmt.Errorf("deployment %s has completed: nothing to roll back", p.id)
-		case to == nil:
-			return errors.New("no deployment has completed: the circuit breaker has nothing to roll back to")
+		var err error
+		td, err = s.rollBack(p, CircuitBreakerFailed, "", now)
+		if err == nil {
+			p.sd.breaker, p.sd.failures = "TRIGGERED", circuitBreakerThreshold
 		}
-		p.status, p.rollout, p.reason, p.updatedAt = DeploymentActive, RolloutFailed, CircuitBreakerFailed, now
-		sd := p.sd
-		sd.status, sd.statusReason, sd.updatedAt = ServiceDeploymentRollbackInProgress, CircuitBreakerFailed, now
-		sd.breaker, sd.failures = "TRIGGERED", circuitBreakerThreshold
-		sd.rollback = &sdRollback{reason: RollingBackReason(to.id), revision: to.revision, startedAt: now}
-		rb := &modelDeployment{
-			id: s.newID(), status: DeploymentPrimary, rollout: RolloutInProgress, reason: RollingBackReason(to.id),
-			taskDefinition: to.taskDefinition, createdAt: now, updatedAt: now,
-			revision: to.revision, sd: sd, rollback: true,
-		}
-		s.deployments = slices.Insert(s.deployments, 0, rb)
-		td = to.taskDefinition
-		return nil
+		return err
 	})
 	if err != nil {
 		return "", err
 	}
+	return id, m.repoint(ctx, cluster, service, td)
+}
+
+// rollBack rolls the PRIMARY deployment p of a rolling update back to the
+// last completed deployment, as the circuit breaker does (see
+// [ECSModel.RollBack]): p fails with reason, and a new PRIMARY deployment
+// of the completed one's task definition starts. The rollback's reason is
+// rollbackReason, or [RollingBackReason] if empty. It returns the task
+// definition rolled back to. Called with m.mu held.
+func (s *modelService) rollBack(p *modelDeployment, reason, rollbackReason string, now time.Time) (string, error) {
+	to := s.lastCompleted
+	switch {
+	case p.rollout == RolloutCompleted:
+		return "", fmt.Errorf("deployment %s has completed: nothing to roll back", p.id)
+	case to == nil:
+		return "", errors.New("no deployment has completed: the circuit breaker has nothing to roll back to")
+	}
+	rollbackReason = cmp.Or(rollbackReason, RollingBackReason(to.id))
+	p.status, p.rollout, p.reason, p.updatedAt = DeploymentActive, RolloutFailed, reason, now
+	sd := p.sd
+	sd.status, sd.statusReason, sd.updatedAt = ServiceDeploymentRollbackInProgress, reason, now
+	sd.rollback = &sdRollback{reason: rollbackReason, revision: to.revision, startedAt: now}
+	rb := &modelDeployment{
+		id: s.newID(), status: DeploymentPrimary, rollout: RolloutInProgress, reason: rollbackReason,
+		taskDefinition: to.taskDefinition, createdAt: now, updatedAt: now,
+		revision: to.revision, sd: sd, rollback: true,
+	}
+	s.deployments = slices.Insert(s.deployments, 0, rb)
+	return to.taskDefinition, nil
+}
+
+// repoint points moto's service at the task definition a rollback returned
+// to, so that [Env.Local] agrees with the model. It must not be called
+// with m.mu held.
+func (m *ECSModel) repoint(ctx context.Context, cluster, service, td string) error {
 	if _, err := m.moto.UpdateService(ctx, &ecs.UpdateServiceInput{
 		Cluster: aws.String(cluster), Service: aws.String(service), TaskDefinition: aws.String(td),
 	}); err != nil {
-		return id, fmt.Errorf("point moto's %s/%s at %s: %w", cluster, service, td, err)
+		return fmt.Errorf("point moto's %s/%s at %s: %w", cluster, service, td, err)
 	}
-	return id, nil
+	return nil
 }
 
 // Drain removes every deployment but the PRIMARY one from the list, as ECS
@@ -443,6 +475,7 @@ type seen struct {
 	arn, clusterARN, controller, taskDefinition string
 	deploymentID, rollout                       string
 	createdAt                                   time.Time
+	config                                      map[string]any // moto's deploymentConfiguration
 }
 
 // learn returns the model of the service, creating it from moto's view if the
@@ -555,12 +588,15 @@ func (s *modelService) primary() *modelDeployment {
 // serviceRequest holds the members of CreateService and UpdateService the
 // model reads.
 type serviceRequest struct {
-	Cluster              string `json:"cluster"`
-	Service              string `json:"service"`
-	ServiceName          string `json:"serviceName"`
-	TaskDefinition       string `json:"taskDefinition"`
-	ForceNewDeployment   bool   `json:"forceNewDeployment"`
-	DeploymentController *struct {
+	Cluster            string `json:"cluster"`
+	Service            string `json:"service"`
+	ServiceName        string `json:"serviceName"`
+	TaskDefinition     string `json:"taskDefinition"`
+	ForceNewDeployment bool   `json:"forceNewDeployment"`
+	// DeploymentConfiguration is the configuration sent, merged into the
+	// model's (see modelService.config).
+	DeploymentConfiguration map[string]any `json:"deploymentConfiguration"`
+	DeploymentController    *struct {
 		Type string `json:"type"`
 	} `json:"deploymentController"`
 }
@@ -569,7 +605,8 @@ func (m *ECSModel) createService(ctx context.Context, in Intercepted) (*Response
 	return m.rewriteService(ctx, in, func(ctx context.Context, req serviceRequest, v seen) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		m.learn(keyOf(req.Cluster, req.ServiceName), v, true)
+		s := m.learn(keyOf(req.Cluster, req.ServiceName), v, true)
+		s.config = mergeConfig(nil, req.DeploymentConfiguration)
 	})
 }
 
@@ -601,6 +638,9 @@ func (m *ECSModel) updateService(ctx context.Context, in Intercepted) (*Response
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		s.taskDefinition = v.taskDefinition
+		if req.DeploymentConfiguration != nil {
+			s.config = mergeConfig(s.config, req.DeploymentConfiguration)
+		}
 		p := s.primary()
 		if s.controller != "ECS" || p == nil {
 			return
@@ -610,7 +650,8 @@ func (m *ECSModel) updateService(ctx context.Context, in Intercepted) (*Response
 			if id == "" || s.hasID(id) {
 				id = s.newID()
 			}
-			s.start(id, cmp.Or(want, p.taskDefinition), m.now())
+			listed := len(s.deployments)
+			m.beginRollout(s, s.start(id, cmp.Or(want, p.taskDefinition), m.now()), listed)
 		}
 	})
 }
@@ -703,7 +744,13 @@ func (m *ECSModel) render(ctx context.Context, svc map[string]any) {
 	}
 	svc["deployments"] = deployments
 	svc["taskDefinition"] = p.taskDefinition
-	svc["currentServiceDeployment"] = p.sd.arn
+	svc["currentServiceDeployment"] = s.history[len(s.history)-1].arn
+	if s.config == nil && v.config != nil {
+		s.config = v.config
+	}
+	if s.config != nil {
+		svc["deploymentConfiguration"] = s.config
+	}
 }
 
 // seenOf reads what the model needs from a service object of moto's answer.
@@ -712,6 +759,7 @@ func (m *ECSModel) seenOf(ctx context.Context, svc map[string]any) seen {
 	if dc, ok := svc["deploymentController"].(map[string]any); ok {
 		v.controller = str(dc["type"])
 	}
+	v.config, _ = svc["deploymentConfiguration"].(map[string]any)
 	if ds, _ := svc["deployments"].([]any); len(ds) > 0 {
 		if d, ok := ds[0].(map[string]any); ok {
 			v.deploymentID, v.rollout, v.createdAt = str(d["id"]), str(d["rolloutState"]), parseEpoch(d["createdAt"])
@@ -932,6 +980,9 @@ func (s *modelService) serviceDeployment(sd *serviceDeployment) map[string]any {
 	setString(o, "statusReason", sd.statusReason)
 	if rb := sd.rollback; rb != nil {
 		o["rollback"] = map[string]any{"reason": rb.reason, "serviceRevisionArn": rb.revision.arn, "startedAt": epoch(rb.startedAt)}
+	}
+	if r := sd.rollout; r != nil {
+		r.describe(o)
 	}
 	return o
 }
