@@ -29,7 +29,8 @@ func (p *Pool) CloudWatch(ctx context.Context, t Target) (CloudWatchAPI, error) 
 // MissingAlarms returns the alarms among names that CloudWatch does not
 // have, metric or composite, in the order given: the alarms an ECS
 // deployment would watch in vain. It asks for 100 names a call, the most
-// DescribeAlarms takes.
+// DescribeAlarms takes, and returns DescribeAlarms' error, wrapped, when a
+// call fails.
 func MissingAlarms(ctx context.Context, client CloudWatchAPI, names []string) ([]string, error) {
 	found := map[string]bool{}
 	for chunk := range slices.Chunk(names, 100) {

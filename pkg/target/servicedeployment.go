@@ -104,7 +104,8 @@ type ServiceDeploymentDetail struct {
 	ARN string
 	// Status is ECS's: PENDING, IN_PROGRESS, SUCCESSFUL, STOP_REQUESTED,
 	// STOPPED, ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS,
-	// ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED.
+	// ROLLBACK_SUCCESSFUL, ROLLBACK_FAILED ("ServiceDeployment", API
+	// Reference; ServiceDeploymentStatus in aws-sdk-go-v2/service/ecs).
 	Status string
 	Reason string
 	// Stage is the lifecycle stage, as ECS spells it; "" for a rolling
