@@ -19,6 +19,17 @@
 //
 //	awstest.Must(env.Local.PutParameter(t.Context(), name, value))(t)
 //
+// [Env.ECSModel] shows what moto's ECS lacks: deployments that complete,
+// fail or roll back, the service-deployments API, and deployments of the
+// blue-green family (blue-green, linear, canary) that go through ECS's
+// lifecycle stages, shift test and production traffic, bake, pause at hooks
+// until ContinueServiceDeployment or their timeout, roll back on a hook, an
+// alarm or StopServiceDeployment, and send ECS Hook State Change events. A
+// test moves them ([ECSModel.Progress], [ECSModel.Elapse],
+// [ECSModel.LambdaHookReturns], [ECSModel.AlarmFires]). CloudWatch's
+// DescribeAlarms is answered from moto's alarms in the protocol the SDK
+// speaks.
+//
 // In throttling mode ([Proxy.Throttle] with [NewBuckets]) the proxy answers
 // ThrottlingException as AWS's request token buckets would, one bucket per
 // account, region and action category, with the sizes and refill rates AWS

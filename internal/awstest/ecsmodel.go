@@ -232,8 +232,15 @@ type modelService struct {
 	lastCompleted   *modelDeployment
 	// classic says the service is behind a Classic Load Balancer: its
 	// deployments have no rolloutState (see [ECSModel.ClassicLoadBalancer]).
-	classic bool
-	taskSets        []*modelTaskSet // of a CODE_DEPLOY service (tasksets.go)
+	classic  bool
+	taskSets []*modelTaskSet // of a CODE_DEPLOY service (tasksets.go)
+	// config is the service's deploymentConfiguration as ECS keeps it: an
+	// UpdateService replaces the members it sends and keeps the others
+	// (moto replaces the whole object). nil: as moto has it.
+	config map[string]any
+	// hookEvents are the ECS Hook State Change events of the service's
+	// lifecycle hooks, in the order ECS would send them.
+	hookEvents []hookEvent
 }
 
 type modelDeployment struct {
@@ -262,6 +269,9 @@ type serviceDeployment struct {
 	rollback             *sdRollback
 	breaker              string // MONITORING, TRIGGERED, MONITORING_COMPLETE
 	failures             int
+	// rollout is the progress of a deployment of the blue-green family
+	// (ecsmodel_rollouts.go); nil for a rolling update.
+	rollout *rollout
 }
 
 type sdRollback struct {
@@ -288,6 +298,7 @@ func NewECSModel(p *Proxy, moto aws.Config) *ECSModel {
 	p.Intercept("ecs:ListServiceDeployments", m.refusable(m.listServiceDeployments))
 	p.Intercept("ecs:DescribeServiceDeployments", m.refusable(m.describeServiceDeployments))
 	p.Intercept("ecs:DescribeServiceRevisions", m.refusable(m.describeServiceRevisions))
+	m.interceptRollouts(p)
 	return m
 }
 
@@ -439,7 +450,7 @@ func (m *ECSModel) Fail(cluster, service, reason string) (string, error) {
 // PRIMARY deployment has completed or no deployment is COMPLETED (ECS needs
 // one to roll back to).
 func (m *ECSModel) RollBack(ctx context.Context, cluster, service string) (string, error) {
-	return m.rollBack(ctx, cluster, service, true)
+	return m.circuitRollBack(ctx, cluster, service, true)
 }
 
 // StartRollBack is the first moment of [ECSModel.RollBack]: the deployment
@@ -453,10 +464,10 @@ func (m *ECSModel) RollBack(ctx context.Context, cluster, service string) (strin
 // service deployment is ROLLBACK_IN_PROGRESS already. RollBack, Drain or
 // Complete take it on. It returns the id of the deployment rolled back to.
 func (m *ECSModel) StartRollBack(ctx context.Context, cluster, service string) (string, error) {
-	return m.rollBack(ctx, cluster, service, false)
+	return m.circuitRollBack(ctx, cluster, service, false)
 }
 
-func (m *ECSModel) rollBack(ctx context.Context, cluster, service string, failNow bool) (string, error) {
+func (m *ECSModel) circuitRollBack(ctx context.Context, cluster, service string, failNow bool) (string, error) {
 	var td string
 	id, err := m.drive(cluster, service, func(s *modelService, p *modelDeployment, now time.Time) error {
 		if failing := s.rollingBack(p); failing != nil {
@@ -466,40 +477,62 @@ func (m *ECSModel) rollBack(ctx context.Context, cluster, service string, failNo
 			}
 			return nil
 		}
-		to := s.lastCompleted
-		switch {
-		case p.rollout == RolloutCompleted:
-			return fmt.Errorf("deployment %s has completed: nothing to roll back", p.id)
-		case to == nil || to == p:
-			return errors.New("no deployment is COMPLETED: the circuit breaker has nothing to roll back to")
+		rollout, reason := p.rollout, p.reason
+		var err error
+		if td, err = s.rollBack(p, CircuitBreakerFailed, "", now); err != nil {
+			return err
 		}
-		p.status, p.updatedAt = DeploymentActive, now
-		if failNow {
-			p.rollout, p.reason = RolloutFailed, CircuitBreakerFailed
+		if !failNow {
+			// The first seconds: the failed deployment still reads as it did.
+			p.rollout, p.reason = rollout, reason
 		}
-		sd := p.sd
-		sd.status, sd.statusReason, sd.updatedAt = ServiceDeploymentRollbackInProgress, CircuitBreakerFailed, now
-		sd.breaker, sd.failures = "TRIGGERED", circuitBreakerThreshold
-		sd.rollback = &sdRollback{reason: RollingBackReason(to.id), revision: to.revision, startedAt: now}
-		// The deployment rolled back to is PRIMARY again, with its own id,
-		// and is no longer COMPLETED.
-		s.deployments = slices.DeleteFunc(s.deployments, func(d *modelDeployment) bool { return d == to })
-		to.status, to.rollout, to.reason, to.updatedAt = DeploymentPrimary, RolloutInProgress, RollingBackReason(to.id), now
-		to.sd, to.rollback = sd, true
-		s.deployments = slices.Insert(s.deployments, 0, to)
-		s.lastCompleted = nil
-		td = to.taskDefinition
+		p.sd.breaker, p.sd.failures = "TRIGGERED", circuitBreakerThreshold
 		return nil
 	})
 	if err != nil || td == "" {
 		return id, err
 	}
+	return id, m.repoint(ctx, cluster, service, td)
+}
+
+// rollBack rolls the PRIMARY deployment p of a rolling update back to the
+// last completed deployment, as the circuit breaker does (see
+// [ECSModel.RollBack]): p fails with reason, and the completed deployment
+// becomes PRIMARY again, with its own id, IN_PROGRESS and no longer
+// COMPLETED. The rollback's reason is rollbackReason, or
+// [RollingBackReason] if empty. It returns the task definition rolled back
+// to. Called with m.mu held.
+func (s *modelService) rollBack(p *modelDeployment, reason, rollbackReason string, now time.Time) (string, error) {
+	to := s.lastCompleted
+	switch {
+	case p.rollout == RolloutCompleted:
+		return "", fmt.Errorf("deployment %s has completed: nothing to roll back", p.id)
+	case to == nil || to == p:
+		return "", errors.New("no deployment is COMPLETED: the circuit breaker has nothing to roll back to")
+	}
+	rollbackReason = cmp.Or(rollbackReason, RollingBackReason(to.id))
+	p.status, p.rollout, p.reason, p.updatedAt = DeploymentActive, RolloutFailed, reason, now
+	sd := p.sd
+	sd.status, sd.statusReason, sd.updatedAt = ServiceDeploymentRollbackInProgress, reason, now
+	sd.rollback = &sdRollback{reason: rollbackReason, revision: to.revision, startedAt: now}
+	s.deployments = slices.DeleteFunc(s.deployments, func(d *modelDeployment) bool { return d == to })
+	to.status, to.rollout, to.reason, to.updatedAt = DeploymentPrimary, RolloutInProgress, rollbackReason, now
+	to.sd, to.rollback = sd, true
+	s.deployments = slices.Insert(s.deployments, 0, to)
+	s.lastCompleted = nil
+	return to.taskDefinition, nil
+}
+
+// repoint points moto's service at the task definition a rollback returned
+// to, so that [Env.Local] agrees with the model. It must not be called
+// with m.mu held.
+func (m *ECSModel) repoint(ctx context.Context, cluster, service, td string) error {
 	if _, err := m.moto.UpdateService(ctx, &ecs.UpdateServiceInput{
 		Cluster: aws.String(cluster), Service: aws.String(service), TaskDefinition: aws.String(td),
 	}); err != nil {
-		return id, fmt.Errorf("point moto's %s/%s at %s: %w", cluster, service, td, err)
+		return fmt.Errorf("point moto's %s/%s at %s: %w", cluster, service, td, err)
 	}
-	return id, nil
+	return nil
 }
 
 // rollingBack returns, when p is a rollback deployment StartRollBack began,
@@ -551,6 +584,7 @@ type seen struct {
 	arn, clusterARN, controller, taskDefinition string
 	deploymentID, rollout                       string
 	createdAt                                   time.Time
+	config                                      map[string]any // moto's deploymentConfiguration
 }
 
 // learn returns the model of the service, creating it from moto's view if the
@@ -670,12 +704,15 @@ func (s *modelService) primary() *modelDeployment {
 // serviceRequest holds the members of CreateService and UpdateService the
 // model reads.
 type serviceRequest struct {
-	Cluster              string `json:"cluster"`
-	Service              string `json:"service"`
-	ServiceName          string `json:"serviceName"`
-	TaskDefinition       string `json:"taskDefinition"`
-	ForceNewDeployment   bool   `json:"forceNewDeployment"`
-	DeploymentController *struct {
+	Cluster            string `json:"cluster"`
+	Service            string `json:"service"`
+	ServiceName        string `json:"serviceName"`
+	TaskDefinition     string `json:"taskDefinition"`
+	ForceNewDeployment bool   `json:"forceNewDeployment"`
+	// DeploymentConfiguration is the configuration sent, merged into the
+	// model's (see modelService.config).
+	DeploymentConfiguration map[string]any `json:"deploymentConfiguration"`
+	DeploymentController    *struct {
 		Type string `json:"type"`
 	} `json:"deploymentController"`
 }
@@ -684,7 +721,8 @@ func (m *ECSModel) createService(ctx context.Context, in Intercepted) (*Response
 	return m.rewriteService(ctx, in, func(ctx context.Context, req serviceRequest, v seen) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		m.learn(keyOf(req.Cluster, req.ServiceName), v, true)
+		s := m.learn(keyOf(req.Cluster, req.ServiceName), v, true)
+		s.config = mergeConfig(nil, req.DeploymentConfiguration)
 	})
 }
 
@@ -716,6 +754,9 @@ func (m *ECSModel) updateService(ctx context.Context, in Intercepted) (*Response
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		s.taskDefinition = v.taskDefinition
+		if req.DeploymentConfiguration != nil {
+			s.config = mergeConfig(s.config, req.DeploymentConfiguration)
+		}
 		p := s.primary()
 		if s.controller != "ECS" || p == nil {
 			return
@@ -725,7 +766,8 @@ func (m *ECSModel) updateService(ctx context.Context, in Intercepted) (*Response
 			if id == "" || s.hasID(id) {
 				id = s.newID()
 			}
-			s.start(id, cmp.Or(want, p.taskDefinition), m.now())
+			listed := len(s.deployments)
+			m.beginRollout(s, s.start(id, cmp.Or(want, p.taskDefinition), m.now()), listed)
 		}
 	})
 }
@@ -828,7 +870,13 @@ func (m *ECSModel) render(ctx context.Context, svc map[string]any) {
 	}
 	svc["deployments"] = deployments
 	svc["taskDefinition"] = p.taskDefinition
-	svc["currentServiceDeployment"] = p.sd.arn
+	svc["currentServiceDeployment"] = s.history[len(s.history)-1].arn
+	if s.config == nil && v.config != nil {
+		s.config = v.config
+	}
+	if s.config != nil {
+		svc["deploymentConfiguration"] = s.config
+	}
 }
 
 // seenOf reads what the model needs from a service object of moto's answer.
@@ -837,6 +885,7 @@ func (m *ECSModel) seenOf(ctx context.Context, svc map[string]any) seen {
 	if dc, ok := svc["deploymentController"].(map[string]any); ok {
 		v.controller = str(dc["type"])
 	}
+	v.config, _ = svc["deploymentConfiguration"].(map[string]any)
 	if ds, _ := svc["deployments"].([]any); len(ds) > 0 {
 		if d, ok := ds[0].(map[string]any); ok {
 			v.deploymentID, v.rollout, v.createdAt = str(d["id"]), str(d["rolloutState"]), parseEpoch(d["createdAt"])
@@ -1057,6 +1106,9 @@ func (s *modelService) serviceDeployment(sd *serviceDeployment) map[string]any {
 	setString(o, "statusReason", sd.statusReason)
 	if rb := sd.rollback; rb != nil {
 		o["rollback"] = map[string]any{"reason": rb.reason, "serviceRevisionArn": rb.revision.arn, "startedAt": epoch(rb.startedAt)}
+	}
+	if r := sd.rollout; r != nil {
+		r.describe(o)
 	}
 	return o
 }

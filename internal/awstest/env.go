@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -178,6 +178,7 @@ func New(t testing.TB) *Env {
 		t.Fatal(err)
 	}
 	e.CodeDeployModel = NewCodeDeployModel(p, localaws.Config(m.URL), e.ECSModel)
+	serveCloudWatch(p, e.Local)
 	e.ecs = ecs.NewFromConfig(e.Config)
 	e.codedeploy = codedeploy.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)

@@ -77,8 +77,9 @@ func ParseTaskDefinition(data []byte) (*ecs.RegisterTaskDefinitionInput, error) 
 // CreateService creates a service with desired tasks of the task definition
 // taskDefARN (an ARN or family[:revision]) and returns it. A task definition
 // that requires FARGATE gets launch type FARGATE, others EC2; an awsvpc one
-// gets the [Client.Network] subnet and security group.
-func (c *Client) CreateService(ctx context.Context, cluster, service, taskDefARN string, desired int32) (*ecstypes.Service, error) {
+// gets the [Client.Network] subnet and security group. Each of opts may set
+// more of the request (load balancers, say) before it is sent.
+func (c *Client) CreateService(ctx context.Context, cluster, service, taskDefARN string, desired int32, opts ...func(*ecs.CreateServiceInput)) (*ecstypes.Service, error) {
 	td, _, err := c.DescribeTaskDefinition(ctx, taskDefARN)
 	if err != nil {
 		return nil, fmt.Errorf("create service %s/%s: %w", cluster, service, err)
@@ -105,6 +106,9 @@ func (c *Client) CreateService(ctx context.Context, cluster, service, taskDefARN
 				AssignPublicIp: ecstypes.AssignPublicIpDisabled,
 			},
 		}
+	}
+	for _, o := range opts {
+		o(in)
 	}
 	out, err := c.ecs.CreateService(ctx, in)
 	if err != nil {

@@ -84,41 +84,49 @@ func (c *Client) createNetwork(ctx context.Context) (Network, error) {
 // ec2 sends one signed EC2 query request to moto and decodes the XML answer
 // into out, if not nil.
 func (c *Client) ec2(ctx context.Context, form url.Values, out any) error {
+	return c.query(ctx, "ec2", "2016-11-15", form, out)
+}
+
+// query sends one signed query-protocol request of the service with the
+// signing name service and API version to moto, and decodes the XML answer
+// into out, if not nil. moto serves EC2 and CloudWatch this way (the SDK's
+// CloudWatch client speaks another protocol, which moto does not serve).
+func (c *Client) query(ctx context.Context, service, version string, form url.Values, out any) error {
 	action := form.Get("Action")
-	form.Set("Version", "2016-11-15")
+	form.Set("Version", version)
 	body := form.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL+"/", strings.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("ec2 %s: %w", action, err)
+		return fmt.Errorf("%s %s: %w", service, action, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	creds, err := c.Config.Credentials.Retrieve(ctx)
 	if err != nil {
-		return fmt.Errorf("ec2 %s: %w", action, err)
+		return fmt.Errorf("%s %s: %w", service, action, err)
 	}
 	sum := sha256.Sum256([]byte(body))
 	// moto routes a request to a service by the signing name in its
 	// Authorization header.
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "ec2", Region, time.Now()); err != nil {
-		return fmt.Errorf("ec2 %s: sign: %w", action, err)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), service, Region, time.Now()); err != nil {
+		return fmt.Errorf("%s %s: sign: %w", service, action, err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("ec2 %s: %w", action, err)
+		return fmt.Errorf("%s %s: %w", service, action, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("ec2 %s: read answer: %w", action, err)
+		return fmt.Errorf("%s %s: read answer: %w", service, action, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("ec2 %s: status %s: %s", action, resp.Status, b)
+		return fmt.Errorf("%s %s: status %s: %s", service, action, resp.Status, b)
 	}
 	if out == nil {
 		return nil
 	}
 	if err := xml.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("ec2 %s: decode answer: %w", action, err)
+		return fmt.Errorf("%s %s: decode answer: %w", service, action, err)
 	}
 	return nil
 }

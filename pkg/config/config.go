@@ -73,7 +73,7 @@ type Environment struct {
 	Family         string            `json:"family,omitempty" jsonschema_description:"The task definition family to register into. Default: the current family."`
 	Region         string            `json:"region,omitempty" jsonschema_description:"The AWS region of the cluster. Default: the function's own region."`
 	DesiredCount   *int32            `json:"desiredCount,omitempty" jsonschema:"minimum=0" jsonschema_description:"The desired count set on deploy. Left out, the count is not touched (autoscaling owns it)."`
-	Deployment     *Deployment       `json:"deployment,omitempty" jsonschema_description:"Deployment settings set on the services on deploy. Left out, they are not touched."`
+	Deployment     *Deployment       `json:"deployment,omitempty" jsonschema_description:"How ECS rolls a revision out: strategy, bake time, alarms, approval, hooks. Each field is sent on deploy only when set; what is left out stays as the service has it."`
 	TaskDefinition TaskDefinition    `json:"taskDefinition,omitzero"`
 	RoleARN        string            `json:"roleArn,omitempty" jsonschema_description:"The IAM role to assume for this environment's deployment (cross-account targets). Default: the function's own role."`
 	Registry       string            `json:"registry,omitempty" jsonschema_description:"The ECR registry host this environment pulls from (a replica in another region or account), e.g. 222222222222.dkr.ecr.eu-west-1.amazonaws.com. The digest is checked to exist there before anything is registered. Default: the pushing registry."`
@@ -96,17 +96,6 @@ const (
 	ImageRefTag    ImageRef = "tag"
 	ImageRefDigest ImageRef = "digest"
 )
-
-// Deployment holds the ECS deployment settings of an environment. A nil field
-// is left as the service has it.
-type Deployment struct {
-	MaximumPercent        *int32 `json:"maximumPercent,omitempty" jsonschema:"minimum=100,maximum=400" jsonschema_description:"The upper limit of running and pending tasks during a deployment, as a percentage of the desired count."`
-	MinimumHealthyPercent *int32 `json:"minimumHealthyPercent,omitempty" jsonschema:"minimum=0,maximum=100" jsonschema_description:"The lower limit of running tasks during a deployment, as a percentage of the desired count."`
-	CircuitBreaker        *bool  `json:"circuitBreaker,omitempty" jsonschema_description:"Enable the ECS deployment circuit breaker, with rollback."`
-	// CodeDeploy names what deploys the services whose deployment
-	// controller is CODE_DEPLOY; nil means they are looked up.
-	CodeDeploy *CodeDeploy `json:"codeDeploy,omitempty" jsonschema_description:"For services whose deployment controller is CODE_DEPLOY: the CodeDeploy application, and optionally the deployment group, that deploy them. Left out, the deployment group that deploys each service is looked up among every CodeDeploy application of the account and region (which needs codedeploy:ListApplications)."`
-}
 
 // CodeDeploy names the CodeDeploy application, and optionally the
 // deployment group, that deploy an environment's CODE_DEPLOY services. With

@@ -76,7 +76,7 @@ func TestParseSample(t *testing.T) {
 			Environment:  map[string]string{"OCTO_COLOR": "#f00", "OCTO_ENV": "Production"},
 			Secrets:      map[string]string{"DB_PASSWORD": "arn:aws:secretsmanager:ap-southeast-1:222222222222:secret:hello/prod/db-AbCdEf"},
 			DesiredCount: ptr[int32](2),
-			Deployment:   &Deployment{MaximumPercent: ptr[int32](200), MinimumHealthyPercent: ptr[int32](100), CircuitBreaker: ptr(true)},
+			Deployment:   &Deployment{MaximumPercent: ptr[int32](200), MinimumHealthyPercent: ptr[int32](100), CircuitBreaker: &CircuitBreaker{Enable: true, Rollback: true}},
 			Wait:         true,
 		},
 	}}
@@ -375,7 +375,7 @@ func TestParseValid(t *testing.T) {
 				"deployment": {"maximumPercent": 400, "minimumHealthyPercent": 0, "circuitBreaker": false}}}}`,
 			want: &Environment{
 				Trigger: TriggerPush, Cluster: "apps", Services: []string{"web"}, DesiredCount: ptr[int32](0),
-				Deployment: &Deployment{MaximumPercent: ptr[int32](400), MinimumHealthyPercent: ptr[int32](0), CircuitBreaker: ptr(false)},
+				Deployment: &Deployment{MaximumPercent: ptr[int32](400), MinimumHealthyPercent: ptr[int32](0), CircuitBreaker: &CircuitBreaker{}},
 			},
 		},
 		{

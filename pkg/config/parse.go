@@ -38,7 +38,12 @@ import (
 // both are given; deployment.codeDeploy with an application and an optional
 // deploymentGroup, each of 1 to 100 characters without surrounding white
 // space or control characters, the group only for an environment of one
-// service; promoteFrom naming another environment of the document, with
+// service; the rest of the deployment block within the ranges ECS
+// documents (bake times 0 to 1440 minutes, traffic shares in tenths of a
+// percent, an approval's timeout 1 to 20160 minutes, a hook's 1 to 1440, at
+// most 10 hooks, stages where ECS runs hooks) and each field beside the
+// strategies it belongs to (see Deployment); promoteFrom naming another
+// environment of the document, with
 // no cycle of promotions. Parse sets Trigger to TriggerPush where it is absent.
 //
 // Every problem is reported as an *input.Error naming the parameter (Source)
@@ -123,8 +128,9 @@ type checker struct {
 }
 
 var (
-	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
-	namesType       = reflect.TypeFor[Names]()
+	unmarshalerType    = reflect.TypeFor[json.Unmarshaler]()
+	namesType          = reflect.TypeFor[Names]()
+	circuitBreakerType = reflect.TypeFor[CircuitBreaker]()
 )
 
 // value checks one JSON value that decodes into t. Problems of type and of
@@ -153,6 +159,17 @@ func (c *checker) check(path string, t reflect.Type, tok json.Token, start int64
 			}
 		}
 		return c.mismatch(path, "a container name or a list of names", tok)
+	}
+	if t == circuitBreakerType || t == reflect.PointerTo(circuitBreakerType) {
+		// true, false or an object, whose fields are checked here like any
+		// other object's, at their own paths.
+		switch tok {
+		case true, false:
+			return nil
+		case json.Delim('{'):
+			return c.check(path, reflect.TypeFor[circuitBreakerObject](), tok, start)
+		}
+		return c.mismatch(path, "true, false or an object", tok)
 	}
 
 	if reflect.PointerTo(t).Implements(unmarshalerType) {
@@ -216,6 +233,14 @@ func (c *checker) check(path string, t reflect.Type, tok json.Token, start int64
 			c.problem(path, fmt.Sprintf("expected an integer from %d to %d", lo, hi))
 		} else if err != nil {
 			c.problem(path, "expected an integer, got a number with a fraction or an exponent")
+		}
+	case reflect.Float32, reflect.Float64:
+		n, ok := tok.(json.Number)
+		if !ok {
+			return c.mismatch(path, "a number", tok)
+		}
+		if _, err := strconv.ParseFloat(n.String(), t.Bits()); err != nil {
+			c.problem(path, "expected a number in range")
 		}
 	default:
 		// A kind the document does not use yet: encoding/json judges it.

@@ -362,22 +362,6 @@ func variableName(name string) string {
 
 func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
 
-func (v *validator) deployment(path string, d *Deployment, services int) {
-	if d == nil {
-		return
-	}
-	v.codeDeploy(path+".codeDeploy", d.CodeDeploy, services)
-	if m := d.MaximumPercent; m != nil && (*m < minMaximumPercent || *m > maxMaximumPercent) {
-		v.problem(path+".maximumPercent", "must be from %d to %d", minMaximumPercent, maxMaximumPercent)
-	}
-	if m := d.MinimumHealthyPercent; m != nil && (*m < 0 || *m > maxMinimumHealthy) {
-		v.problem(path+".minimumHealthyPercent", "must be from 0 to %d", maxMinimumHealthy)
-	}
-	if d.MaximumPercent != nil && d.MinimumHealthyPercent != nil && *d.MinimumHealthyPercent >= *d.MaximumPercent {
-		v.problem(path, "minimumHealthyPercent is not below maximumPercent: a rolling update would have no room to replace a task")
-	}
-}
-
 // maxCodeDeployName is the longest CodeDeploy application or deployment
 // group name: "Length Constraints: Minimum length of 1. Maximum length of
 // 100." (CodeDeploy API Reference, CreateApplication and

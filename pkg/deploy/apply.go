@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
@@ -178,24 +177,24 @@ func (d *Deployer) update(ctx context.Context, client target.ECSAPI, e environme
 			continue
 		}
 		wg.Go(func() {
-			a.deploymentID[i], a.updateErr[i] = d.updateService(ctx, client, e, plans[i].service, a.revision[i])
+			a.deploymentID[i], a.updateErr[i] = d.updateService(ctx, client, e, plans[i].service, a.revision[i], plans[i].observed.service.DeploymentConfiguration)
 		})
 	}
 	wg.Wait()
 }
 
 // updateService points a service at a revision, sending desiredCount and the
-// deployment configuration only when the environment configures them, and
-// returns the id of the deployment ECS started.
-func (d *Deployer) updateService(ctx context.Context, client target.ECSAPI, e environment, service, taskDefinition string) (string, error) {
+// deployment configuration only when the environment configures them (what
+// the document leaves out of a nested object is completed from the
+// service's current configuration, so that it is kept), and returns the id
+// of the deployment ECS started.
+func (d *Deployer) updateService(ctx context.Context, client target.ECSAPI, e environment, service, taskDefinition string, current *ecstypes.DeploymentConfiguration) (string, error) {
 	in := &ecs.UpdateServiceInput{
-		Cluster:        aws.String(e.env.Cluster),
-		Service:        aws.String(service),
-		TaskDefinition: aws.String(taskDefinition),
-		DesiredCount:   e.env.DesiredCount,
-	}
-	if dc := e.env.Deployment; dc != nil {
-		in.DeploymentConfiguration = deploymentConfiguration(dc)
+		Cluster:                 aws.String(e.env.Cluster),
+		Service:                 aws.String(service),
+		TaskDefinition:          aws.String(taskDefinition),
+		DesiredCount:            e.env.DesiredCount,
+		DeploymentConfiguration: deploymentConfiguration(e.env.Deployment, current),
 	}
 	return target.UpdateService(ctx, client, in)
 }
@@ -312,7 +311,7 @@ func (d *Deployer) undo(ctx context.Context, client target.ECSAPI, e environment
 		if !a.updated(i) || !ok || entry.Rollout == state.Failed || ecsref.SameRevision(entry.TaskDefinition, a.revision[i]) {
 			continue
 		}
-		if _, err := d.updateService(ctx, client, e, p.service, entry.TaskDefinition); err != nil {
+		if _, err := d.updateService(ctx, client, e, p.service, entry.TaskDefinition, p.observed.service.DeploymentConfiguration); err != nil {
 			a.updateErr[i] = fmt.Errorf("put %s back on %s, which a higher version recorded meanwhile: %w", p.service, entry.TaskDefinition, err)
 			continue
 		}
@@ -357,14 +356,15 @@ func (d *Deployer) check(ctx context.Context, client target.ECSAPI, e environmen
 		if !a.updated(i) || !ok || ecsref.SameRevision(svc.TaskDefinition, a.revision[i]) {
 			continue
 		}
-		d.correct(ctx, client, e, written, p.service, svc.TaskDefinition, a.revision[i])
+		d.correct(ctx, client, e, written, p.service, svc, a.revision[i])
 	}
 }
 
 // correct points a service back at the revision just recorded when the
 // revision it runs instead is another delivery's of this repository, of a
 // version that does not stand over the recorded one.
-func (d *Deployer) correct(ctx context.Context, client target.ECSAPI, e environment, written state.Record, service, running, recorded string) {
+func (d *Deployer) correct(ctx context.Context, client target.ECSAPI, e environment, written state.Record, service string, svc target.Service, recorded string) {
+	running := svc.TaskDefinition
 	td, ok, err := target.DescribeTaskDefinition(ctx, client, running)
 	if err != nil || !ok || revisionTag(td, "ecrdeploy:repository") != written.Repository {
 		return // someone else's change: drift, which status shows
@@ -375,7 +375,7 @@ func (d *Deployer) correct(ctx context.Context, client target.ECSAPI, e environm
 	}
 	d.log().WarnContext(ctx, "a late delivery replaced a recorded deployment: put back", "repository", written.Repository,
 		"environment", e.name, "service", service, "running", running, "taskDefinition", recorded)
-	if _, err := d.updateService(ctx, client, e, service, recorded); err != nil {
+	if _, err := d.updateService(ctx, client, e, service, recorded, svc.DeploymentConfiguration); err != nil {
 		d.log().ErrorContext(ctx, "put back a recorded deployment", "repository", written.Repository, "environment", e.name,
 			"service", service, "error", err.Error())
 	}
@@ -432,15 +432,4 @@ func outcome(e environment, plans []servicePlan, a *applied) ([]Row, []error) {
 		rows[i], errs[i] = r, err
 	}
 	return rows, errs
-}
-
-func deploymentConfiguration(dc *config.Deployment) *ecstypes.DeploymentConfiguration {
-	out := &ecstypes.DeploymentConfiguration{
-		MaximumPercent:        dc.MaximumPercent,
-		MinimumHealthyPercent: dc.MinimumHealthyPercent,
-	}
-	if dc.CircuitBreaker != nil {
-		out.DeploymentCircuitBreaker = &ecstypes.DeploymentCircuitBreaker{Enable: *dc.CircuitBreaker, Rollback: *dc.CircuitBreaker}
-	}
-	return out
 }

@@ -2,8 +2,6 @@ package deploy
 
 import (
 	"cmp"
-	"fmt"
-	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -304,28 +302,6 @@ func dryRun(p servicePlan, env *config.Environment) servicePlan {
 	}
 	p.outcome, p.diff, p.update = Planned, diff, updateFields(env, p.observed.service)
 	return p
-}
-
-// updateFields says what UpdateService would send besides the task
-// definition: the desired count and the deployment settings, only those the
-// environment configures.
-func updateFields(env *config.Environment, svc target.Service) string {
-	var parts []string
-	if env.DesiredCount != nil {
-		parts = append(parts, fmt.Sprintf("desiredCount %d (now %d)", *env.DesiredCount, svc.DesiredCount))
-	}
-	if dc := env.Deployment; dc != nil {
-		if dc.MaximumPercent != nil {
-			parts = append(parts, fmt.Sprintf("maximumPercent %d", *dc.MaximumPercent))
-		}
-		if dc.MinimumHealthyPercent != nil {
-			parts = append(parts, fmt.Sprintf("minimumHealthyPercent %d", *dc.MinimumHealthyPercent))
-		}
-		if dc.CircuitBreaker != nil {
-			parts = append(parts, fmt.Sprintf("circuit breaker with rollback %v", *dc.CircuitBreaker))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 // row is the result row of a plan that apply does not carry further.

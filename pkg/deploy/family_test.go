@@ -68,6 +68,18 @@ func (f *fakeECS) DescribeServiceRevisions(context.Context, *ecs.DescribeService
 	return nil, fmt.Errorf("no service deployments here")
 }
 
+func (f *fakeECS) DescribeServiceDeployments(context.Context, *ecs.DescribeServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error) {
+	return nil, fmt.Errorf("no service deployments here")
+}
+
+func (f *fakeECS) ContinueServiceDeployment(context.Context, *ecs.ContinueServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.ContinueServiceDeploymentOutput, error) {
+	return nil, fmt.Errorf("no service deployments here")
+}
+
+func (f *fakeECS) StopServiceDeployment(context.Context, *ecs.StopServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error) {
+	return nil, fmt.Errorf("no service deployments here")
+}
+
 func (f *fakeECS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
 	return &ecs.UpdateServiceOutput{Service: &ecstypes.Service{Deployments: []ecstypes.Deployment{{Id: aws.String("ecs-svc/1"), Status: aws.String("PRIMARY")}}}}, nil
 }

@@ -1,6 +1,7 @@
 // Package event decodes the events the deployer function receives (ECR image
-// pushes, ECS deployment state changes and the reconcile schedule) from the
-// EventBridge envelope into plain values the deployment library works with.
+// pushes, ECS deployment and hook state changes and the reconcile schedule)
+// from the EventBridge envelope into plain values the deployment library
+// works with.
 package event
 
 import (
@@ -24,6 +25,11 @@ const (
 	DetailImageAction      = "ECR Image Action"
 	DetailDeploymentChange = "ECS Deployment State Change"
 	DetailScheduled        = "Scheduled Event"
+	// DetailHookChange is the detail-type of a lifecycle hook's state
+	// change ("Amazon ECS service deployment hook state change events",
+	// Amazon ECS Developer Guide,
+	// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_hook_state_change_events.html).
+	DetailHookChange = "ECS Hook State Change"
 )
 
 // MaxSize is the largest event accepted. EventBridge events are at most 256 KiB.
@@ -131,18 +137,20 @@ type ecsDeploymentDetail struct {
 }
 
 // Event is one of the events the deployer acts on: a Push, a
-// DeploymentChange or a Schedule. The set is closed: only this package's
-// types implement it.
+// DeploymentChange, a HookChange or a Schedule. The set is closed: only this
+// package's types implement it.
 type Event interface{ event() }
 
 func (Push) event()             {}
 func (DeploymentChange) event() {}
+func (HookChange) event()       {}
 func (Schedule) event()         {}
 
 // Decode decodes one EventBridge event and returns a Push, a
-// DeploymentChange or a Schedule. It returns a nil value and an *input.Error
-// (its message starting "bad event: ") for anything malformed (including
-// bytes that are not valid UTF-8, anywhere, named by their offset, and a
+// DeploymentChange, a HookChange or a Schedule. It returns a nil value and an
+// *input.Error (its message starting "bad event: ") for anything malformed
+// (including bytes that are not valid UTF-8, anywhere, named by their
+// offset, and a
 // key given twice, or beside the same key in another case, anywhere in the
 // event), of another source, or not a successful push.
 func Decode(raw []byte) (Event, error) {
@@ -176,13 +184,15 @@ func Decode(raw []byte) (Event, error) {
 		return orNil(decodePush(env))
 	case env.Source == SourceECS && env.DetailType == DetailDeploymentChange:
 		return orNil(decodeDeploymentChange(env))
+	case env.Source == SourceECS && env.DetailType == DetailHookChange:
+		return orNil(decodeHookChange(env))
 	case env.Source == SourceSchedule && env.DetailType == DetailScheduled:
 		return Schedule{ID: env.ID, Time: env.Time}, nil
 	case env.Source == "" && env.DetailType == "":
 		return nil, bad("", `no "source" or "detail-type": not an EventBridge event`)
 	}
-	return nil, bad("source", fmt.Sprintf("unsupported event %s / %s (want %s %q, %s %q or %s %q)",
-		input.Quote(env.Source), input.Quote(env.DetailType), SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange, SourceSchedule, DetailScheduled))
+	return nil, bad("source", fmt.Sprintf("unsupported event %s / %s (want %s %q, %s %q or %q, or %s %q)",
+		input.Quote(env.Source), input.Quote(env.DetailType), SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange, DetailHookChange, SourceSchedule, DetailScheduled))
 }
 
 // orNil returns v, or nil when err is not nil.

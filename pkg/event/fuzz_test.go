@@ -222,6 +222,20 @@ func checkAccepted(t *testing.T, v any) {
 		detail := map[string]any{"eventType": "INFO", "eventName": v.EventName, "deploymentId": v.DeploymentID,
 			"updatedAt": v.UpdatedAt, "reason": v.Reason}
 		env = envelope(t, v.ID, v.Time, v.Account, v.Region, SourceECS, DetailDeploymentChange, []string{v.ServiceARN}, detail)
+	case HookChange:
+		cluster, service, _ := parseServiceDeploymentARN(v.ServiceDeploymentARN)
+		switch {
+		case v.Status() == v.EventName || v.HookID == "" || v.Stage == "":
+			t.Fatalf("accepted %+v", v)
+		case cluster != v.Cluster || service != v.Service || !strings.HasSuffix(v.ServiceARN, ":service/"+v.Cluster+"/"+v.Service):
+			t.Fatalf("service deployment %q of service %q gave cluster %q, service %q", v.ServiceDeploymentARN, v.ServiceARN, v.Cluster, v.Service)
+		}
+		detail := map[string]any{"eventType": "INFO", "eventName": v.EventName, "hookId": v.HookID, "hookType": v.HookType,
+			"lifecycleStage": v.Stage, "serviceArn": v.ServiceARN, "serviceDeploymentArn": v.ServiceDeploymentARN, "updatedAt": v.UpdatedAt}
+		if !v.ExpiresAt.IsZero() {
+			detail["expiresAt"] = v.ExpiresAt
+		}
+		env = envelope(t, v.ID, v.Time, v.Account, v.Region, SourceECS, DetailHookChange, []string{v.ServiceDeploymentARN}, detail)
 	case Schedule:
 		env = envelope(t, v.ID, v.Time, "123456789012", "us-east-1", SourceSchedule, DetailScheduled,
 			[]string{"arn:aws:events:us-east-1:123456789012:rule/ecrdeploy-reconcile"}, map[string]any{})

@@ -102,8 +102,6 @@ var (
 	// *DeploymentInProgressError, which names it. A retry can succeed once
 	// that deployment has ended.
 	ErrDeploymentInProgress = errors.New("another CodeDeploy deployment of the deployment group is in progress")
-	// ErrDeploymentEnded is a stop of a deployment that has already ended.
-	ErrDeploymentEnded = errors.New("the CodeDeploy deployment has already ended")
 	// ErrCodeDeployRefused is a deployment CodeDeploy refuses for what it
 	// was asked or how the group is set up (the revision, the group's
 	// role, configuration, load balancer or service): a retry will not

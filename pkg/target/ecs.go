@@ -42,7 +42,8 @@ type Service struct {
 	// PRIMARY (the one serving production traffic) first.
 	TaskSets []TaskSet
 	// LoadBalancers are the service's load balancers: for a CODE_DEPLOY
-	// service, the container and port its deployments route traffic to.
+	// service, the container and port its deployments route traffic to;
+	// for the blue-green family, the target groups and listener rules.
 	LoadBalancers []LoadBalancer
 	// PlatformVersion is the service's Fargate platform version, "" when
 	// it has none.
@@ -50,6 +51,17 @@ type Service struct {
 	// CapacityProviderStrategy is the service's capacity provider
 	// strategy, nil when it has none (a launch type instead).
 	CapacityProviderStrategy []CapacityProvider
+	// DeploymentConfiguration is the service's deployment configuration as
+	// ECS reports it (strategy, bake time, alarms, hooks, ...); nil when
+	// ECS reports none. An UpdateService that sends part of a nested
+	// object is completed from it, so that what is left out is kept.
+	DeploymentConfiguration *ecstypes.DeploymentConfiguration
+	// CurrentServiceDeployment is the ARN of the service deployment ECS
+	// runs, or ran last; "" when ECS does not say.
+	CurrentServiceDeployment string
+	// ServiceConnect reports whether the PRIMARY deployment uses Service
+	// Connect.
+	ServiceConnect bool
 }
 
 // TaskSet is one of the task sets of a CODE_DEPLOY or EXTERNAL service, as
@@ -66,14 +78,6 @@ type TaskSet struct {
 	StartedBy string
 	// StabilityStatus is STEADY_STATE or STABILIZING.
 	StabilityStatus string
-}
-
-// LoadBalancer is one of a service's load balancers.
-type LoadBalancer struct {
-	TargetGroupARN   string
-	LoadBalancerName string
-	ContainerName    string
-	ContainerPort    int32
 }
 
 // CapacityProvider is one entry of a capacity provider strategy.
@@ -95,6 +99,26 @@ func (s Service) PrimaryTaskSet() (TaskSet, bool) {
 		}
 	}
 	return TaskSet{}, false
+
+}
+
+// LoadBalancer is a load balancer of a service, with what a deployment of
+// the blue-green family needs of it ("AdvancedConfiguration", Amazon ECS API
+// Reference).
+type LoadBalancer struct {
+	TargetGroupARN   string
+	LoadBalancerName string // a Classic Load Balancer's
+	ContainerName    string
+	ContainerPort    int32
+	// AlternateTargetGroupARN is the target group of the new revision
+	// during a blue-green deployment.
+	AlternateTargetGroupARN string
+	// ProductionListenerRule and TestListenerRule are the listener rules
+	// (an Application Load Balancer's) or listeners (a Network Load
+	// Balancer's) that route production and test traffic.
+	ProductionListenerRule, TestListenerRule string
+	// RoleARN is the role ECS assumes to shift traffic.
+	RoleARN string
 }
 
 // Deployment is one of a service's deployments as DescribeServices lists it.
@@ -169,15 +193,23 @@ func DescribeServices(ctx context.Context, client ECSAPI, cluster string, names 
 // service converts ECS's description of a service, where ECS's spelling of
 // rollout states enters.
 func service(s ecstypes.Service) Service {
-	o := Service{TaskDefinition: aws.ToString(s.TaskDefinition), DesiredCount: s.DesiredCount, PlatformVersion: aws.ToString(s.PlatformVersion)}
+	o := Service{
+		TaskDefinition: aws.ToString(s.TaskDefinition), DesiredCount: s.DesiredCount, PlatformVersion: aws.ToString(s.PlatformVersion),
+		DeploymentConfiguration: s.DeploymentConfiguration, CurrentServiceDeployment: aws.ToString(s.CurrentServiceDeployment),
+	}
 	if s.DeploymentController != nil {
 		o.Controller = string(s.DeploymentController.Type)
 	}
 	for _, lb := range s.LoadBalancers {
-		o.LoadBalancers = append(o.LoadBalancers, LoadBalancer{
+		l := LoadBalancer{
 			TargetGroupARN: aws.ToString(lb.TargetGroupArn), LoadBalancerName: aws.ToString(lb.LoadBalancerName),
 			ContainerName: aws.ToString(lb.ContainerName), ContainerPort: aws.ToInt32(lb.ContainerPort),
-		})
+		}
+		if a := lb.AdvancedConfiguration; a != nil {
+			l.AlternateTargetGroupARN, l.RoleARN = aws.ToString(a.AlternateTargetGroupArn), aws.ToString(a.RoleArn)
+			l.ProductionListenerRule, l.TestListenerRule = aws.ToString(a.ProductionListenerRule), aws.ToString(a.TestListenerRule)
+		}
+		o.LoadBalancers = append(o.LoadBalancers, l)
 	}
 	for _, cp := range s.CapacityProviderStrategy {
 		o.CapacityProviderStrategy = append(o.CapacityProviderStrategy, CapacityProvider{Name: aws.ToString(cp.CapacityProvider), Base: cp.Base, Weight: cp.Weight})
@@ -191,6 +223,11 @@ func service(s ecstypes.Service) Service {
 	slices.SortStableFunc(o.TaskSets, func(a, b TaskSet) int {
 		return primaryTaskSetFirst(a) - primaryTaskSetFirst(b)
 	})
+	for _, dep := range s.Deployments {
+		if aws.ToString(dep.Status) == "PRIMARY" && dep.ServiceConnectConfiguration != nil {
+			o.ServiceConnect = dep.ServiceConnectConfiguration.Enabled
+		}
+	}
 	for _, dep := range s.Deployments {
 		d := Deployment{
 			ID: aws.ToString(dep.Id), Status: aws.ToString(dep.Status), TaskDefinition: aws.ToString(dep.TaskDefinition),

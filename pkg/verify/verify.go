@@ -1,8 +1,10 @@
 // Package verify checks a repository's configuration against AWS before it
 // is relied on: that each environment's role can be assumed, its cluster and
 // services exist, its task definitions have the containers it names, the
-// secrets it references exist, and a CODE_DEPLOY service has the CodeDeploy
-// deployment group and load balancer its deployments need.
+// secrets it references exist, a CODE_DEPLOY service has the CodeDeploy
+// deployment group and load balancer its deployments need, its services can
+// shift traffic the way its deployment strategy does, and the alarms it
+// names exist.
 package verify
 
 import (
@@ -29,6 +31,7 @@ type Targets interface {
 	ECS(ctx context.Context, t target.Target) (target.ECSAPI, error)
 	SSM(ctx context.Context, t target.Target) (target.SSMAPI, error)
 	CodeDeploy(ctx context.Context, t target.Target) (target.CodeDeployAPI, error)
+	CloudWatch(ctx context.Context, t target.Target) (target.CloudWatchAPI, error)
 }
 
 // ConfigSource returns a repository's configuration document.
@@ -53,10 +56,12 @@ type Check struct {
 // Verify checks a repository's configuration against AWS: that each
 // environment's role can be assumed, that its cluster and services exist,
 // that each service's task definition (or the template) has the containers
-// the configuration names, that secret parameters exist, and that a
+// the configuration names, that secret parameters exist, that a
 // CODE_DEPLOY service is deployed by a CodeDeploy deployment group (the one
 // named in deployment.codeDeploy, or one found) and routes traffic to one
-// container and port. An EXTERNAL service is reported as skipped. Secrets in
+// container and port, that each service can shift traffic when the strategy
+// is of the blue-green family, and that the deployment's alarms exist. An
+// EXTERNAL service is reported as skipped. Secrets in
 // Secrets Manager are listed as not checked. It returns an error only when
 // the configuration cannot be read; every problem found is a failed Check.
 func (d *Verifier) Verify(ctx context.Context, repository string) ([]Check, error) {
@@ -104,6 +109,10 @@ func (d *Verifier) verifyEnvironment(ctx context.Context, repository, name strin
 				": ecrdeploy cannot change its task definition, and skips it (unsupported-controller)")
 			continue
 		}
+		if dc := env.Deployment; dc != nil && dc.Strategy.BlueGreenFamily() {
+			ok, detail := trafficShifting(obs)
+			add(ok, fmt.Sprintf("service %s can shift traffic (strategy %s)", svc, dc.Strategy), detail)
+		}
 		in, where := template, "template"
 		if in == nil {
 			td, found, err := target.DescribeTaskDefinition(ctx, client, obs.TaskDefinition)
@@ -130,6 +139,7 @@ func (d *Verifier) verifyEnvironment(ctx context.Context, repository, name strin
 		add(err == nil, what, detail)
 	}
 	checks = append(checks, d.verifySecrets(ctx, t, name, env)...)
+	checks = append(checks, d.verifyAlarms(ctx, t, name, env)...)
 	return checks
 }
 
