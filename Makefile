@@ -163,7 +163,7 @@ BENCH_REPORT := docs/benchmarks.md
 
 bench-gobench: check-tools
 	@mkdir -p $(BIN)
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./pkg/policy ./pkg/taskdef ./pkg/deploy > $(BIN)/gobench.txt || { cat $(BIN)/gobench.txt; exit 1; }
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./pkg/policy ./pkg/taskdef ./pkg/deploy ./pkg/board > $(BIN)/gobench.txt || { cat $(BIN)/gobench.txt; exit 1; }
 	@cat $(BIN)/gobench.txt
 
 bench: bench-gobench

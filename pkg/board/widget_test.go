@@ -65,7 +65,10 @@ func TestWidget(t *testing.T) {
 			t.Fatalf("the answer is not a JSON string: %v: %.100s", err, out)
 		}
 		// Unescaped: a large fleet's board stays well inside Lambda's
-		// response limit, where \u003c for every < would add half again.
+		// response limit ("For synchronous invocations, the maximum payload
+		// size is 6 MB", Lambda API Reference, Invoke,
+		// https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html),
+		// where \u003c for every < would add half again.
 		if !strings.HasPrefix(string(out), `"<div class=\"cwdb-no-default-styles\"></div>`) {
 			t.Errorf("the answer starts %.60s", out)
 		}
