@@ -2,8 +2,9 @@ package board
 
 import (
 	"fmt"
-	"html/template"
+	"html"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
@@ -132,46 +133,43 @@ var boardCSS = func() string {
 	return b.String()
 }()
 
-// htmlCell is a cell as the template shows it.
+// htmlCell is a cell as the page shows it.
 type htmlCell struct {
-	Present     bool
 	State       State
-	Repository  string
 	Environment string
 	Version     string
 	VersionInfo string // tag and digest, for the tooltip
 	Digest      string
 	Age         string
-	AgeInfo     string       // when it was deployed, for the tooltip
-	Traffic     template.CSS // the traffic bar's width
+	AgeInfo     string // when it was deployed, for the tooltip
+	Traffic     string // the traffic bar's width, a CSS percentage
 	TrafficText string
 	Notes       []note
 }
 
-type htmlRow struct {
-	Repository string
-	Error      string
-	Cells      []htmlCell
-}
-
-type htmlCount struct {
-	State State
-	N     int
-}
-
-type htmlView struct {
-	Fragment     bool
-	Class        string
-	Style        template.CSS
-	CSS          template.CSS
-	At           string
-	Summary      string
-	Counts       []htmlCount
-	Environments []string
-	Rows         []htmlRow
-}
-
-var boardTemplate = template.Must(template.New("page").Parse(`{{define "page"}}<!DOCTYPE html>
+// WriteHTML writes g as one self-contained HTML page (or, with
+// opts.Fragment, the part of it to embed): no script, no external style
+// sheet, font or image; its style sheet inline; readable in light and dark
+// schemes. Every environment's cell carries its state as a class
+// (state-failed) and as data-state, with data-repository and
+// data-environment, so that tests and scripts can read the board from the
+// document; a deployment that waits for approval shows the command that
+// approves it. Every text from the fleet is escaped. It returns the
+// writer's error.
+//
+// The page is written directly rather than with html/template, whose
+// reflection keeps the linker from dropping unused methods and grew the
+// functions that show the board by half.
+func WriteHTML(w io.Writer, g Grid, opts HTMLOptions) error {
+	var b strings.Builder
+	p := func(parts ...string) {
+		for _, s := range parts {
+			b.WriteString(s)
+		}
+	}
+	esc := html.EscapeString
+	if !opts.Fragment {
+		p(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -181,57 +179,17 @@ var boardTemplate = template.Must(template.New("page").Parse(`{{define "page"}}<
 <style>body{margin:0}</style>
 </head>
 <body>
-{{template "board" .}}</body>
-</html>
-{{end}}{{define "board"}}{{if .Fragment}}<div class="cwdb-no-default-styles"></div>
-{{end}}<style>{{.CSS}}</style>
-<section class="{{.Class}}"{{with .Style}} style="{{.}}"{{end}}>
-{{if not .Fragment}}<h1>Release board</h1>
-{{end}}<p class="summary">{{.At}} · {{.Summary}}</p>
-<ul class="counts">{{range .Counts}}<li class="state-{{.State}}" data-state="{{.State}}">{{.N}} {{.State}}</li>{{end}}</ul>
-<table>
-<thead><tr><th scope="col" class="repository">repository</th>{{range .Environments}}<th scope="col" title="{{.}}">{{.}}</th>{{end}}</tr></thead>
-<tbody>
-{{range .Rows}}<tr data-repository="{{.Repository}}"><th scope="row" class="repository" title="{{.Repository}}"><span class="name">{{.Repository}}</span>{{with .Error}}<div class="error">{{.}}</div>{{end}}</th>
-{{range .Cells}}{{if .Present}}<td class="cell state-{{.State}}" data-state="{{.State}}" data-repository="{{.Repository}}" data-environment="{{.Environment}}">
-<div><span class="version"{{with .VersionInfo}} title="{{.}}"{{end}}>{{.Version}}</span><span class="state">{{.State}}</span></div>
-{{if .Age}}<div class="age" title="{{.AgeInfo}}">{{.Age}}</div>
-{{end}}{{if .Traffic}}<div class="traffic" title="{{.TrafficText}}"><span style="width:{{.Traffic}}"></span></div>
-{{end}}{{range .Notes}}<div class="note">{{.Text}}{{with .Command}}<br><code class="approve">{{.}}</code>{{end}}</div>
-{{end}}{{with .Digest}}<div class="digest secondary">{{.}}</div>
-{{end}}</td>
-{{else}}<td class="absent"></td>
-{{end}}{{end}}</tr>
-{{end}}</tbody>
-</table>
-</section>
-{{end}}`))
-
-// WriteHTML writes g as one self-contained HTML page (or, with
-// opts.Fragment, the part of it to embed): no script, no external style
-// sheet, font or image; its style sheet inline; readable in light and dark
-// schemes. Every environment's cell carries its state as a class
-// (state-failed) and as data-state, with data-repository and
-// data-environment, so that tests and scripts can read the board from the
-// document; a deployment that waits for approval shows the command that
-// approves it. It returns the writer's error.
-func WriteHTML(w io.Writer, g Grid, opts HTMLOptions) error {
-	head, _ := summary(g)
-	v := htmlView{
-		Summary:  head,
-		Fragment: opts.Fragment,
-		Class:    "ecrdeploy-board",
-		CSS:      template.CSS(boardCSS),
-		At:       formatTime(g.At),
-
-		Environments: g.Environments,
+`)
+	} else {
+		p(`<div class="cwdb-no-default-styles"></div>` + "\n")
 	}
+	class := "ecrdeploy-board"
 	switch opts.Theme {
 	case Light, Dark:
-		v.Class += " theme-" + string(opts.Theme)
+		class += " theme-" + string(opts.Theme)
 	}
 	if opts.Width > 0 && opts.Width < compactWidth {
-		v.Class += " compact"
+		class += " compact"
 	}
 	var style []string
 	if opts.Width > 0 {
@@ -240,42 +198,78 @@ func WriteHTML(w io.Writer, g Grid, opts HTMLOptions) error {
 	if opts.Height > 0 {
 		style = append(style, fmt.Sprintf("max-height:%dpx", opts.Height))
 	}
-	v.Style = template.CSS(strings.Join(style, ";"))
+	p("<style>", boardCSS, "</style>\n", `<section class="`, class, `"`)
+	if len(style) > 0 {
+		p(` style="`, strings.Join(style, ";"), `"`)
+	}
+	p(">\n")
+	if !opts.Fragment {
+		p("<h1>Release board</h1>\n")
+	}
+	head, _ := summary(g)
+	p(`<p class="summary">`, formatTime(g.At), " · ", esc(head), "</p>\n", `<ul class="counts">`)
 	for _, s := range States {
 		if n := g.Counts[s]; n > 0 {
-			v.Counts = append(v.Counts, htmlCount{State: s, N: n})
+			p(`<li class="state-`, string(s), `" data-state="`, string(s), `">`, strconv.Itoa(n), " ", string(s), "</li>")
 		}
 	}
+	p("</ul>\n<table>\n", `<thead><tr><th scope="col" class="repository">repository</th>`)
+	for _, env := range g.Environments {
+		p(`<th scope="col" title="`, esc(env), `">`, esc(env), "</th>")
+	}
+	p("</tr></thead>\n<tbody>\n")
 	for _, row := range g.Repositories {
-		hr := htmlRow{Repository: row.Repository, Error: row.Error}
+		repo := esc(row.Repository)
+		p(`<tr data-repository="`, repo, `"><th scope="row" class="repository" title="`, repo, `"><span class="name">`, repo, "</span>")
+		if row.Error != "" {
+			p(`<div class="error">`, esc(row.Error), "</div>")
+		}
+		p("</th>\n")
 		for _, env := range g.Environments {
 			c, ok := row.Cell(env)
 			if !ok {
-				hr.Cells = append(hr.Cells, htmlCell{})
+				p(`<td class="absent"></td>` + "\n")
 				continue
 			}
-			hr.Cells = append(hr.Cells, newHTMLCell(row.Repository, c))
+			h := newHTMLCell(c)
+			st := string(h.State)
+			p(`<td class="cell state-`, st, `" data-state="`, st, `" data-repository="`, repo, `" data-environment="`, esc(h.Environment), `">`+"\n")
+			p(`<div><span class="version"`)
+			if h.VersionInfo != "" {
+				p(` title="`, esc(h.VersionInfo), `"`)
+			}
+			p(">", esc(h.Version), `</span><span class="state">`, st, "</span></div>\n")
+			if h.Age != "" {
+				p(`<div class="age" title="`, esc(h.AgeInfo), `">`, esc(h.Age), "</div>\n")
+			}
+			if h.Traffic != "" {
+				p(`<div class="traffic" title="`, esc(h.TrafficText), `"><span style="width:`, h.Traffic, `"></span></div>`+"\n")
+			}
+			for _, n := range h.Notes {
+				p(`<div class="note">`, esc(n.Text))
+				if n.Command != "" {
+					p(`<br><code class="approve">`, esc(n.Command), "</code>")
+				}
+				p("</div>\n")
+			}
+			if h.Digest != "" {
+				p(`<div class="digest secondary">`, esc(h.Digest), "</div>\n")
+			}
+			p("</td>\n")
 		}
-		v.Rows = append(v.Rows, hr)
+		p("</tr>\n")
 	}
-	var b strings.Builder
-	name := "page"
-	if opts.Fragment {
-		name = "board"
-	}
-	if err := boardTemplate.ExecuteTemplate(&b, name, v); err != nil {
-		return fmt.Errorf("render board: %w", err)
+	p("</tbody>\n</table>\n</section>\n")
+	if !opts.Fragment {
+		p("</body>\n</html>\n")
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// newHTMLCell prepares a cell for the template.
-func newHTMLCell(repository string, c Cell) htmlCell {
-	h := htmlCell{
-		Present: true, State: c.State, Repository: repository, Environment: c.Name,
-		Version: c.Version, Digest: shortDigest(c.Digest),
-	}
+// newHTMLCell prepares a cell for the page.
+func newHTMLCell(c Cell) htmlCell {
+	h := htmlCell{State: c.State, Environment: c.Name, Version: c.Version, Digest: shortDigest(c.Digest)}
 	switch {
 	case c.State == Unknown:
 		h.Version = "?"
@@ -304,7 +298,7 @@ func newHTMLCell(repository string, c Cell) htmlCell {
 		h.Notes = append(h.Notes, note{Text: "last failure: " + failureText(*c.Failed)})
 	}
 	if p := c.Progress; p != nil && c.Rollout == state.InProgress && p.TrafficPercent != nil {
-		h.Traffic = template.CSS(fmt.Sprintf("%g%%", min(max(*p.TrafficPercent, 0), 100)))
+		h.Traffic = fmt.Sprintf("%g%%", min(max(*p.TrafficPercent, 0), 100))
 		h.TrafficText = formatPercent(*p.TrafficPercent) + " of production traffic on " + c.Version
 	}
 	return h
