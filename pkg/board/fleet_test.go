@@ -36,7 +36,8 @@ func completed(name, from, version string, d time.Duration) Environment {
 // version (team/…/notifications-dispatcher-service/dev), an environment
 // with no record (its staging), a baking canary (search/production), a
 // rollout in progress (search/dev), environments named differently in
-// different repositories (prod and production, qa), and a repository whose
+// different repositories (prod and production, qa), an environment whose
+// record could not be read (payments/perf) and a repository whose
 // configuration could not be read (reports).
 func seedFleet() Board {
 	with := func(e Environment, f func(*Environment)) Environment { f(&e); return e }
@@ -91,6 +92,7 @@ func seedFleet() Board {
 				e.Drift = []ServiceDrift{{Service: "payments-dev", Recorded: "payments-dev:41", Running: "payments-dev:42"}}
 			}),
 			completed("prod", "dev", "3.0.2", 12*24*time.Hour),
+			{Name: "perf", PromoteFrom: "dev", Error: "state /ecrdeploy/state/payments/perf: not a state record: unexpected end of JSON input"},
 		}},
 		{Name: "team/platform/notifications-dispatcher-service", Environments: []Environment{
 			with(completed("dev", "", "2.2.1", 45*time.Minute), func(e *Environment) {

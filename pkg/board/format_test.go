@@ -173,7 +173,7 @@ func TestJSONFields(t *testing.T) {
 		"billing/dev": "completed", "billing/staging": "failed", "billing/production": "completed",
 		"hello-color/dev": "completed", "hello-color/staging": "completed", "hello-color/production": "awaiting-approval",
 		"orders/dev": "completed", "orders/staging": "completed", "orders/production": "frozen",
-		"payments/dev": "drift", "payments/prod": "completed",
+		"payments/dev": "drift", "payments/prod": "completed", "payments/perf": "unknown",
 		"search/dev": "in-progress", "search/qa": "completed", "search/production": "baking",
 		"team/platform/notifications-dispatcher-service/dev":     "completed",
 		"team/platform/notifications-dispatcher-service/staging": "no-record",
@@ -181,7 +181,7 @@ func TestJSONFields(t *testing.T) {
 	if diff := cmp.Diff(want, states); diff != "" {
 		t.Errorf("states (-want +got):\n%s", diff)
 	}
-	if got := doc.Environments; !cmp.Equal(got, []string{"dev", "prod", "qa", "staging", "production"}) {
+	if got := doc.Environments; !cmp.Equal(got, []string{"dev", "perf", "prod", "qa", "staging", "production"}) {
 		t.Errorf("environments %q", got)
 	}
 	if doc.At != "2026-11-30T12:00:00Z" || doc.Counts["completed"] != 9 {

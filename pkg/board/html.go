@@ -35,7 +35,7 @@ type HTMLOptions struct {
 	Fragment bool
 	// Width and Height, in CSS pixels, bound the board (0: unbounded); it
 	// scrolls within them. A narrow board leaves out the secondary details
-	// (digests, who deployed).
+	// (digests).
 	Width, Height int
 }
 
