@@ -18,7 +18,7 @@ help:
 	@echo "                     hello-color, send EVENT (default $(EVENT)), print the result, stop"
 	@echo "make invoke-promote  stand-alone: the same with both functions; push 1.1.0 and complete staging's"
 	@echo "                     rollout, then send REQUEST (JSON or a file; default: promote staging to production)"
-	@echo "make build           both Lambda bootstrap binaries for linux/arm64 into $(BIN)/"
+	@echo "make build           the Lambda bootstrap binaries (deployer, promoter, board) for linux/arm64 into $(BIN)/"
 	@echo "make lint            cfn-lint template.yaml (also part of make test)"
 	@echo "make deploy          sam build && sam deploy (SAM_DEPLOY_FLAGS for extra flags)"
 	@echo "make bench           calls per decision, wall time, burst, cold start: prints the report"
@@ -26,9 +26,9 @@ help:
 	@echo "make fuzz            every fuzz target for FUZZTIME (default 30s) each"
 	@echo "make clean           remove build output"
 
-## build: both Lambda binaries, as Lambda runs them (provided.al2023, arm64).
+## build: the Lambda binaries, as Lambda runs them (provided.al2023, arm64).
 build:
-	@for fn in deployer promoter; do \
+	@for fn in deployer promoter board; do \
 		echo "build $(BIN)/$$fn/bootstrap"; \
 		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(BIN)/$$fn/bootstrap ./functions/$$fn || exit 1; \
 	done
@@ -90,7 +90,7 @@ invoke-promote: demo-program
 SAM_HINT := pip install aws-sam-cli
 SAM_DEPLOY_FLAGS ?=
 
-.PHONY: build-DeployerFunction build-PromoterFunction lint deploy
+.PHONY: build-DeployerFunction build-PromoterFunction build-BoardFunction lint deploy
 
 build-DeployerFunction:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: sam build sets it; by hand: make $@ ARTIFACTS_DIR=/tmp/out"; exit 1; }
@@ -99,6 +99,10 @@ build-DeployerFunction:
 build-PromoterFunction:
 	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: sam build sets it; by hand: make $@ ARTIFACTS_DIR=/tmp/out"; exit 1; }
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/promoter
+
+build-BoardFunction:
+	@test -n "$(ARTIFACTS_DIR)" || { echo "ARTIFACTS_DIR is not set: sam build sets it; by hand: make $@ ARTIFACTS_DIR=/tmp/out"; exit 1; }
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/board
 
 ## lint: cfn-lint on the SAM template (part of make test).
 lint:
@@ -159,7 +163,7 @@ BENCH_REPORT := docs/benchmarks.md
 
 bench-gobench: check-tools
 	@mkdir -p $(BIN)
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./pkg/policy ./pkg/taskdef ./pkg/deploy > $(BIN)/gobench.txt || { cat $(BIN)/gobench.txt; exit 1; }
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./pkg/policy ./pkg/taskdef ./pkg/deploy ./pkg/board > $(BIN)/gobench.txt || { cat $(BIN)/gobench.txt; exit 1; }
 	@cat $(BIN)/gobench.txt
 
 bench: bench-gobench

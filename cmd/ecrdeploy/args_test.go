@@ -119,7 +119,7 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"deploy", "--help"}, {"promote", "-h"}, {"rollback", "hello-color", "--help"}, {"plan", "-help"}, {"status", "--help"},
 		{"config", "validate", "--help"}, {"config", "put", "-h"}, {"config", "get", "--help"}, {"handle", "--help"},
-		{"config", "help"}, {"help"},
+		{"config", "help"}, {"help"}, {"board", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, "", args...)

@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/board"
 )
 
 // Exit codes.
@@ -30,6 +33,8 @@ manual requests (run the promoter locally, or with --function NAME invoke the de
   plan REPO TAG [--env E]      show what deploying a tag would do, with task definition diffs
   status REPO                  show what runs in each environment, beside what ECS runs
   history REPO [--env E] [--limit N]  show the audit log: every change of the environments' records
+  board [-o table|json|html]   show every repository and environment: what runs, what moves, what
+                               is stuck, what waits for approval (--out FILE writes it to a file)
 
 configuration documents ({prefix}/config/{REPO} in SSM Parameter Store):
   config validate FILE|-       check a document; exit 2 when it is invalid
@@ -88,6 +93,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return c.handle(ctx, args[1:])
 	case "deploy", "promote", "rollback", "plan", "status", "history":
 		return c.manual(ctx, args[0], args[1:])
+	case "board":
+		return c.board(ctx, args[1:])
 	case "config":
 		return c.config(ctx, args[1:])
 	case "help", "-h", "-help", "--help":
@@ -115,6 +122,10 @@ type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	aws            awsFlags // --region and --profile of the command that calls AWS
+	// boardSource, when set, is what the board is read from instead of the
+	// handler's source; now, when set, is the board's clock (tests).
+	boardSource board.Source
+	now         func() time.Time
 }
 
 // color reports whether output to w may be coloured: w is a terminal and

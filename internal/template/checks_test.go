@@ -15,6 +15,7 @@ import (
 const (
 	deployer = "DeployerFunction"
 	promoter = "PromoterFunction"
+	board    = "BoardFunction"
 )
 
 // ARN prefixes (as written in !Sub) that permissions are confined to.
@@ -386,10 +387,10 @@ func checkFunctions(t tmpl) []string {
 	fail := func(fn, format string, args ...any) {
 		probs = append(probs, fn+": "+fmt.Sprintf(format, args...))
 	}
-	if got, want := t.namesOfType("AWS::Serverless::Function"), []string{deployer, promoter}; !slices.Equal(got, want) {
+	if got, want := t.namesOfType("AWS::Serverless::Function"), []string{board, deployer, promoter}; !slices.Equal(got, want) {
 		probs = append(probs, fmt.Sprintf("functions %q, want %q", got, want))
 	}
-	for _, fn := range []string{deployer, promoter} {
+	for _, fn := range []string{deployer, promoter, board} {
 		if got := t.functionProperty(fn, "Runtime"); got != "provided.al2023" {
 			fail(fn, "Runtime %v, want provided.al2023", got)
 		}
@@ -513,6 +514,9 @@ func checkEvents(t tmpl) []string {
 	if events := asMap(props(t.resource(promoter))["Events"]); len(events) != 0 {
 		fail("%s: Events %q: the promoter takes manual requests by direct invocation only", promoter, slices.Sorted(maps.Keys(events)))
 	}
+	if events := asMap(props(t.resource(board))["Events"]); len(events) != 0 {
+		fail("%s: Events %q: the board is invoked by the dashboard only", board, slices.Sorted(maps.Keys(events)))
+	}
 
 	dp := props(t.resource(deployer))
 	var ecr, ecs, schedule int
@@ -618,10 +622,47 @@ func queuePolicyAllowsRule(t tmpl, queue, rule string) bool {
 	return false
 }
 
+// readVerbs are how the names of the actions that only read begin.
+var readVerbs = []string{"Get", "BatchGet", "List", "Describe", "Query", "Scan"}
+
+// checkBoardReadOnly checks that the board function can only read: every
+// statement of every policy it has allows only actions whose names say they
+// read (Get…, List…, Describe…, BatchGet…, Query, Scan), and none assumes a
+// role (a role may write).
+func checkBoardReadOnly(t tmpl) []string {
+	var probs []string
+	policies := asList(props(t.resource(board))["Policies"])
+	if len(policies) == 0 {
+		return []string{board + ": no Policies: want its read-only policy"}
+	}
+	var sts []statement
+	for i, pol := range policies {
+		m := asMap(pol)
+		if ref, ok := m["Ref"].(string); ok && len(m) == 1 {
+			walkPolicies(t.resource(ref), ref, nil, &sts)
+			continue
+		}
+		walkPolicies(pol, fmt.Sprintf("%s.Policies[%d]", board, i), nil, &sts)
+	}
+	for _, st := range sts {
+		if effect, _ := st.body["Effect"].(string); effect != "Allow" {
+			continue
+		}
+		actions, _ := stringList(st.body["Action"])
+		for _, a := range actions {
+			_, name, _ := strings.Cut(a, ":")
+			if !slices.ContainsFunc(readVerbs, func(v string) bool { return strings.HasPrefix(name, v) }) {
+				probs = append(probs, fmt.Sprintf("%s: %s: the board function may only read, and %s does not (want %s… actions)", board, st.where, a, strings.Join(readVerbs, "…, ")))
+			}
+		}
+	}
+	return probs
+}
+
 // checkAll runs every check.
 func checkAll(t tmpl) []string {
 	var probs []string
-	for _, check := range []func(tmpl) []string{checkStatements, checkFunctionPolicies, checkFunctions, checkParameters, checkEvents, checkStateTable} {
+	for _, check := range []func(tmpl) []string{checkStatements, checkFunctionPolicies, checkFunctions, checkParameters, checkEvents, checkStateTable, checkBoardReadOnly} {
 		probs = append(probs, check(t)...)
 	}
 	return probs

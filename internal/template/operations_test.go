@@ -279,15 +279,59 @@ func checkDashboard(t tmpl, e emitted) []string {
 	return probs
 }
 
+// checkBoardWidget checks that the dashboard shows the release board: a
+// custom widget whose endpoint is the board function's ARN, drawn again on
+// refresh and on resize (it is sized to the widget). A custom widget is
+// {"type": "custom", "properties": {"endpoint": ARN, "params", "title",
+// "updateOn": {"refresh", "resize", "timeRange"}}}, as AWS's CDK writes it
+// (aws/aws-cdk, packages/aws-cdk-lib/aws-cloudwatch/lib/graph.ts,
+// CustomWidget.toJson) and AWS's samples use it
+// (aws-samples/cloudwatch-custom-widgets-samples, samples/*/dashboard.json).
+func checkBoardWidget(t tmpl) []string {
+	names := t.namesOfType("AWS::CloudWatch::Dashboard")
+	if len(names) != 1 {
+		return []string{fmt.Sprintf("want one AWS::CloudWatch::Dashboard, have %d", len(names))}
+	}
+	body, _ := asMap(props(t.resource(names[0]))["DashboardBody"])["Fn::Sub"].(string)
+	var doc struct {
+		Widgets []struct {
+			Type       string
+			Width      int
+			Properties struct {
+				Endpoint string
+				Title    string
+				UpdateOn map[string]bool
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		return []string{"dashboard: DashboardBody is not JSON: " + err.Error()}
+	}
+	for _, w := range doc.Widgets {
+		if w.Type != "custom" || w.Properties.Endpoint != "${"+board+".Arn}" {
+			continue
+		}
+		var probs []string
+		if !w.Properties.UpdateOn["refresh"] || !w.Properties.UpdateOn["resize"] {
+			probs = append(probs, fmt.Sprintf("dashboard: the board's widget updateOn %v: want refresh and resize", w.Properties.UpdateOn))
+		}
+		if w.Properties.Title == "" {
+			probs = append(probs, "dashboard: the board's widget has no title")
+		}
+		return probs
+	}
+	return []string{"dashboard: no custom widget with endpoint ${" + board + ".Arn}: the release board is not on it"}
+}
+
 // TestOperations checks the alarms and the dashboard against the metrics
-// the code emits.
+// the code emits, and that the dashboard shows the release board.
 func TestOperations(t *testing.T) {
 	tpl, err := load(mustReadTemplate(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e := emittedMetrics(t)
-	for _, p := range append(checkAlarms(tpl, e), checkDashboard(tpl, e)...) {
+	for _, p := range append(append(checkAlarms(tpl, e), checkDashboard(tpl, e)...), checkBoardWidget(tpl)...) {
 		t.Error(p)
 	}
 }
@@ -308,6 +352,8 @@ func TestOperationsChecksBite(t *testing.T) {
 		{"an alarm without the topic", "      OKActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]\n\n  FailedInvocationQueueAlarm:", "\n  FailedInvocationQueueAlarm:", "OKActions <nil>"},
 		{"no alarm on the promoter", "          Value: !Ref PromoterFunction\n", "          Value: !Ref DeployerFunction\n", "no alarm on function map[Ref:PromoterFunction]"},
 		{"a search for another metric", `MetricName=\"Deployments\"`, `MetricName=\"Deployment\"`, "metric ecrdeploy/Deployment is not one"},
+		{"no board", `"endpoint": "${BoardFunction.Arn}"`, `"endpoint": "${PromoterFunction.Arn}"`, "no custom widget with endpoint ${BoardFunction.Arn}"},
+		{"a board not redrawn on resize", `"resize": true, "timeRange": false`, `"resize": false, "timeRange": false`, "want refresh and resize"},
 	}
 	e := emittedMetrics(t)
 	for _, tt := range tests {
@@ -319,7 +365,7 @@ func TestOperationsChecksBite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			probs := append(checkAlarms(tpl, e), checkDashboard(tpl, e)...)
+			probs := append(append(checkAlarms(tpl, e), checkDashboard(tpl, e)...), checkBoardWidget(tpl)...)
 			if !slices.ContainsFunc(probs, func(p string) bool { return strings.Contains(p, tt.want) }) {
 				t.Errorf("no problem mentions %q; problems:\n%s", tt.want, strings.Join(probs, "\n"))
 			}

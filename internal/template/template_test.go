@@ -21,6 +21,7 @@ func TestTemplate(t *testing.T) {
 		{"parameters", checkParameters},
 		{"events", checkEvents},
 		{"state table", checkStateTable},
+		{"board reads only", checkBoardReadOnly},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -138,8 +139,8 @@ func TestChecksCatchWidening(t *testing.T) {
 		},
 		{
 			name: "SSM read outside the prefix",
-			old:  "parameter${Prefix}/config/*",
-			new:  "parameter/*",
+			old:  "parameter${Prefix}/config\n              - !Sub arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/config/*\n          - Sid: ReadWriteState",
+			new:  "parameter${Prefix}/config\n              - !Sub arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/*\n          - Sid: ReadWriteState",
 			want: "want parameters under",
 		},
 		{
@@ -231,6 +232,30 @@ func TestChecksCatchWidening(t *testing.T) {
 			old:  "        DestinationConfig:\n          OnFailure:\n            Type: SQS\n            Destination: !GetAtt FailedInvocationQueue.Arn\n",
 			new:  "",
 			want: "OnFailure",
+		},
+		{
+			name: "the board writes",
+			old:  "Action: [ssm:GetParameters]",
+			new:  "Action: [ssm:GetParameters, ssm:PutParameter]",
+			want: "the board function may only read, and ssm:PutParameter does not",
+		},
+		{
+			name: "the board with the deployers' policy",
+			old:  "        - !Ref BoardReadPolicy\n",
+			new:  "        - !Ref BoardReadPolicy\n        - !Ref DeployPolicy\n",
+			want: "the board function may only read, and ecs:UpdateService does not",
+		},
+		{
+			name: "the board with an inline write",
+			old:  "        - !Ref BoardReadPolicy\n",
+			new:  "        - !Ref BoardReadPolicy\n        - Statement:\n            - Effect: Allow\n              Action: ecs:UpdateService\n              Resource: !Sub arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service/*\n",
+			want: "the board function may only read, and ecs:UpdateService does not",
+		},
+		{
+			name: "the board on a schedule",
+			old:  "        - !Ref BoardReadPolicy\n",
+			new:  "        - !Ref BoardReadPolicy\n      Events:\n        Tick:\n          Type: Schedule\n          Properties:\n            Schedule: rate(1 minute)\n",
+			want: "the board is invoked by the dashboard only",
 		},
 		{
 			name: "prefix setting not wired",

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/board"
 	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
@@ -57,15 +58,18 @@ func FuzzDecode(f *testing.F) {
 // (json.Marshal of a Request), so that validation sees far more well-formed
 // requests than byte mutations reach. Decode must agree with Validate.
 func FuzzRequestFields(f *testing.F) {
-	f.Add("deploy", "hello-color", "1.0.1", "production", "", "", false, false, false)
-	f.Add("promote", "hello-color", "", "", "staging", "production", true, true, true)
-	f.Add("promote", "team/web", "", "", "production", "production", false, false, false)
-	f.Add("rollback", "hello-color", "", "production", "", "", false, false, true)
-	f.Add("plan", "hello-color", "1.5.0-rc.1", "", "", "", false, true, false)
-	f.Add("status", "hello-color", "", "..", "", "", false, false, false)
-	f.Fuzz(func(t *testing.T, action, repository, tag, environment, from, to string, force, wait, dryRun bool) {
+	f.Add("deploy", "hello-color", "1.0.1", "production", "", "", false, false, false, "")
+	f.Add("promote", "hello-color", "", "", "staging", "production", true, true, true, "")
+	f.Add("promote", "team/web", "", "", "production", "production", false, false, false, "")
+	f.Add("rollback", "hello-color", "", "production", "", "", false, false, true, "")
+	f.Add("plan", "hello-color", "1.5.0-rc.1", "", "", "", false, true, false, "")
+	f.Add("status", "hello-color", "", "..", "", "", false, false, false, "")
+	f.Add("board", "", "", "", "", "", false, false, false, "html")
+	f.Add("board", "hello-color", "", "", "", "", false, false, false, "")
+	f.Add("status", "hello-color", "", "", "", "", false, false, false, "json")
+	f.Fuzz(func(t *testing.T, action, repository, tag, environment, from, to string, force, wait, dryRun bool, output string) {
 		req := Request{Action: action, Repository: repository, Tag: tag, Environment: environment,
-			From: from, To: to, Force: force, Wait: wait, DryRun: dryRun}
+			From: from, To: to, Force: force, Wait: wait, DryRun: dryRun, Output: output}
 		data, err := json.Marshal(req)
 		if err != nil {
 			t.Fatal(err)
@@ -80,7 +84,7 @@ func FuzzRequestFields(f *testing.F) {
 		}
 		// json.Marshal writes invalid UTF-8 as U+FFFD, so the request
 		// decoded is not quite the one sent; it is still refused.
-		sent := []string{action, repository, tag, environment, from, to}
+		sent := []string{action, repository, tag, environment, from, to, output}
 		if !slices.ContainsFunc(sent, func(s string) bool { return !utf8.ValidString(s) }) {
 			if (err == nil) != (verr == nil) || (err != nil && err.Error() != verr.Error()) {
 				t.Fatalf("Decode(%s) = %v, but Validate = %v", data, err, verr)
@@ -120,8 +124,13 @@ func checkAccepted(t *testing.T, data []byte, r Request) {
 		}
 	}
 
-	if !input.ValidRepository(r.Repository) {
+	if !input.ValidRepository(r.Repository) && (r.Action != Board || r.Repository != "") {
 		t.Fatalf("accepted repository %q", r.Repository)
+	}
+	if r.Output != "" {
+		if _, err := board.ParseFormat(r.Output); err != nil || r.Action != Board {
+			t.Fatalf("accepted output %q for %s", r.Output, r.Action)
+		}
 	}
 	if r.Tag != "" && !input.ValidTag(r.Tag) {
 		t.Fatalf("accepted tag %q", r.Tag)
@@ -145,6 +154,10 @@ func checkAccepted(t *testing.T, data []byte, r Request) {
 		ok = has(r.Tag) && !has(r.From) && !has(r.To) && !flags
 	case Status:
 		ok = !has(r.Tag) && !has(r.Environment) && !has(r.From) && !has(r.To) && !flags
+	case History:
+		ok = !has(r.Tag) && !has(r.From) && !has(r.To) && !flags
+	case Board:
+		ok = !has(r.Repository) && !has(r.Tag) && !has(r.Environment) && !has(r.From) && !has(r.To) && !flags
 	}
 	if !ok {
 		t.Fatalf("accepted %+v, which is not a well-formed %q request", r, r.Action)

@@ -1,5 +1,5 @@
 // Package request decodes the manual requests the promoter function takes:
-// deploy, promote, rollback, plan and status.
+// deploy, promote, rollback, plan, status, history and board.
 package request
 
 import (
@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/board"
 	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
@@ -23,6 +24,9 @@ const (
 	Plan     = "plan"
 	Status   = "status"
 	History  = "history"
+	// Board asks for the release board: every configured repository and
+	// environment. It names no repository.
+	Board = "board"
 )
 
 // MaxSize is the largest request accepted; a request is a few hundred bytes.
@@ -43,6 +47,9 @@ type Request struct {
 	// DefaultPage), after those the answer's cursor stopped at.
 	Limit  int    `json:"limit,omitempty"`
 	Cursor string `json:"cursor,omitempty"`
+	// Output is how a board request wants the board written: a
+	// board.Format (table, json or html); empty leaves it to the answer.
+	Output string `json:"output,omitempty"`
 }
 
 // DefaultPage is how many changes one history answer holds when the request
@@ -63,7 +70,7 @@ func bad(field, problem string) *input.Error {
 }
 
 // fieldNames are the JSON names of Request's fields, as they must be written.
-var fieldNames = []string{"action", "repository", "tag", "environment", "from", "to", "force", "wait", "dryRun", "limit", "cursor"}
+var fieldNames = []string{"action", "repository", "tag", "environment", "from", "to", "force", "wait", "dryRun", "limit", "cursor", "output"}
 
 // Decode decodes and validates a request. It returns an *input.Error (its
 // message starting "bad request: ") for: a request larger than MaxSize;
@@ -187,14 +194,24 @@ func quoteField(key string) string {
 	return input.Quote(key)
 }
 
+// actions are the actions, as error messages list them.
+const actions = "deploy, promote, rollback, plan, status, history or board"
+
 // Validate checks that the request has exactly the fields its action needs
-// and that each is well formed: a known action; an ECR repository name; a
-// tag that ECR accepts; environment names (environment, from, to) of 1 to 64
-// letters, digits, '_', '.' or '-' other than "." and "..", as the
-// configuration requires; no promotion from an environment to itself; and
-// no force, wait or dryRun on plan or status, which change nothing. It
-// returns the first problem as an *input.Error.
+// and that each is well formed: a known action; an ECR repository name
+// (none for board); a tag that ECR accepts; environment names (environment,
+// from, to) of 1 to 64 letters, digits, '_', '.' or '-' other than "." and
+// "..", as the configuration requires; no promotion from an environment to
+// itself; no force, wait or dryRun on plan, status, history or board, which
+// change nothing; and an output format (table, json or html) on board
+// only. It returns the first problem as an *input.Error.
 func (r Request) Validate() error {
+	if r.Action == Board {
+		return r.validateBoard()
+	}
+	if r.Output != "" && isAction(r.Action) {
+		return bad("output", "not used by "+r.Action)
+	}
 	need := map[string]bool{}
 	switch r.Action {
 	case Deploy:
@@ -209,9 +226,9 @@ func (r Request) Validate() error {
 	case History:
 		need["environment?"] = true
 	case "":
-		return bad("action", "missing (want deploy, promote, rollback, plan, status or history)")
+		return bad("action", "missing (want "+actions+")")
 	default:
-		return bad("action", fmt.Sprintf("unknown action %s (want deploy, promote, rollback, plan, status or history)", input.Quote(r.Action)))
+		return bad("action", fmt.Sprintf("unknown action %s (want %s)", input.Quote(r.Action), actions))
 	}
 	if !input.ValidRepository(r.Repository) {
 		if r.Repository == "" {
@@ -257,6 +274,35 @@ func (r Request) Validate() error {
 			if f.set {
 				return bad(f.name, "not used by "+r.Action)
 			}
+		}
+	}
+	return nil
+}
+
+// isAction reports whether action is one of the actions.
+func isAction(action string) bool {
+	return slices.Contains([]string{Deploy, Promote, Rollback, Plan, Status, History, Board}, action)
+}
+
+// validateBoard checks a board request: no repository, environment, tag or
+// flag (the board is the whole fleet, and shows it without changing it), and
+// an output format or none.
+func (r Request) validateBoard() error {
+	// In a fixed order, so that the same request always gets the same error.
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{
+		{"repository", r.Repository != ""}, {"tag", r.Tag != ""}, {"environment", r.Environment != ""},
+		{"from", r.From != ""}, {"to", r.To != ""}, {"force", r.Force}, {"wait", r.Wait}, {"dryRun", r.DryRun},
+	} {
+		if f.set {
+			return bad(f.name, "not used by board (it shows every repository)")
+		}
+	}
+	if r.Output != "" {
+		if _, err := board.ParseFormat(r.Output); err != nil {
+			return bad("output", fmt.Sprintf("%s is not a format (want table, json or html)", input.Quote(r.Output)))
 		}
 	}
 	return nil

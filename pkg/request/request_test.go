@@ -70,6 +70,11 @@ func TestDecode(t *testing.T) {
 			Request{Action: Rollback, Repository: "hello-color", Environment: strings.Repeat("e", 64)}},
 		{"environment with dots", `{"action":"rollback","repository":"hello-color","environment":"eu.prod-1_a"}`,
 			Request{Action: Rollback, Repository: "hello-color", Environment: "eu.prod-1_a"}},
+		{"board", `{"action": "board"}`, Request{Action: Board}},
+		{"board as a table", `{"action":"board","output":"table"}`, Request{Action: Board, Output: "table"}},
+		{"board as JSON", `{"action":"board","output":"json"}`, Request{Action: Board, Output: "json"}},
+		{"board as HTML", `{"output":"html","action":"board"}`, Request{Action: Board, Output: "html"}},
+		{"board with an empty output", `{"action":"board","output":""}`, Request{Action: Board}},
 		{"at the size limit", `{"action":"status","repository":"hello-color"}` + strings.Repeat(" ", MaxSize-len(`{"action":"status","repository":"hello-color"}`)),
 			Request{Action: Status, Repository: "hello-color"}},
 	}
@@ -156,7 +161,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"shallow nesting in a field", `{"action":[["deploy"]]}`, "action", "want string, got JSON array"},
 
 		// Field names: exact, known, once, not null.
-		{"unknown field", `{` + deploy + `,"version":"1.0.0"}`, "version", "unknown field (want action, repository, tag, environment, from, to, force, wait, dryRun)"},
+		{"unknown field", `{` + deploy + `,"version":"1.0.0"}`, "version", "unknown field (want action, repository, tag, environment, from, to, force, wait, dryRun, output)"},
 		{"unknown field first", `{"image":"x",` + deploy + `}`, "image", "unknown field"},
 		{"field name in upper case", `{"ACTION":"status","repository":"hello-color"}`, "ACTION", `unknown field (did you mean "action"?)`},
 		{"field name capitalised", `{"action":"status","Repository":"hello-color"}`, "Repository", `did you mean "repository"?`},
@@ -184,7 +189,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"dryRun a list", `{` + deploy + `,"dryRun":[true]}`, "dryRun", "want bool, got JSON array"},
 
 		// Actions.
-		{"no action", `{"repository":"hello-color"}`, "action", "missing (want deploy, promote, rollback, plan, status or history)"},
+		{"no action", `{"repository":"hello-color"}`, "action", "missing (want deploy, promote, rollback, plan, status, history or board)"},
 		{"empty action", `{"action":"","repository":"hello-color"}`, "action", "missing"},
 		{"unknown action", `{"action":"destroy","repository":"hello-color"}`, "action", `unknown action "destroy"`},
 		{"action in upper case", `{"action":"DEPLOY","repository":"hello-color","tag":"1.0.0","environment":"dev"}`, "action", `unknown action "DEPLOY"`},
@@ -225,6 +230,23 @@ func TestDecodeErrors(t *testing.T) {
 		{"status with wait", `{` + status + `,"wait":true}`, "wait", "not used by status"},
 		{"status with dryRun", `{` + status + `,"dryRun":true}`, "dryRun", "not used by status"},
 		{"status with all three names force first", `{` + status + `,"dryRun":true,"wait":true,"force":true}`, "force", "not used by status"},
+
+		// The board shows every repository and changes nothing.
+		{"board for a repository", `{"action":"board","repository":"hello-color"}`, "repository", "not used by board (it shows every repository)"},
+		{"board for an environment", `{"action":"board","environment":"dev"}`, "environment", "not used by board"},
+		{"board with a tag", `{"action":"board","tag":"1.0.0"}`, "tag", "not used by board"},
+		{"board with from", `{"action":"board","from":"dev"}`, "from", "not used by board"},
+		{"board with to", `{"action":"board","to":"dev"}`, "to", "not used by board"},
+		{"board with force", `{"action":"board","force":true}`, "force", "not used by board"},
+		{"board with wait", `{"action":"board","wait":true}`, "wait", "not used by board"},
+		{"board with dryRun", `{"action":"board","dryRun":true}`, "dryRun", "not used by board"},
+		{"board in an unknown format", `{"action":"board","output":"yaml"}`, "output", `"yaml" is not a format (want table, json or html)`},
+		{"board in a format in upper case", `{"action":"board","output":"HTML"}`, "output", `"HTML" is not a format`},
+		{"board output a number", `{"action":"board","output":1}`, "output", "want string, got JSON number"},
+		{"board output null", `{"action":"board","output":null}`, "output", "null"},
+		{"output of a status", `{` + status + `,"output":"json"}`, "output", "not used by status"},
+		{"output of a deploy", `{` + deploy + `,"output":"html"}`, "output", "not used by deploy"},
+		{"action in upper case before the output", `{"action":"BOARD","output":"html"}`, "action", `unknown action "BOARD"`},
 
 		// Promote to itself.
 		{"promote to itself", `{"action":"promote","repository":"hello-color","from":"production","to":"production"}`, "to", "promote from an environment to itself"},
