@@ -74,7 +74,8 @@ func TestHoldsOutliveNewerDeployments(t *testing.T) {
 			t.Fatalf("%s to dev: %s", v, got)
 		}
 		awstest.Must(w.env.ECSModel.RollBack(t.Context(), cluster, "hello-color-dev"))(t)
-		w.reconcile(t) // learns the rollback from ECS, and holds the version
+		w.complete(t, "hello-color-dev") // the rollback completes: 1.0.0 runs, COMPLETED again
+		w.reconcile(t)                   // learns the rollback from ECS, and holds the version
 		if got := w.runsVersion(t); got != "1.0.0" {
 			t.Fatalf("after %s's rollback dev runs %s, want 1.0.0", v, got)
 		}

@@ -161,7 +161,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"shallow nesting in a field", `{"action":[["deploy"]]}`, "action", "want string, got JSON array"},
 
 		// Field names: exact, known, once, not null.
-		{"unknown field", `{` + deploy + `,"version":"1.0.0"}`, "version", "unknown field (want action, repository, tag, environment, from, to, force, wait, dryRun, output)"},
+		{"unknown field", `{` + deploy + `,"version":"1.0.0"}`, "version", "unknown field (want action, repository, tag, environment, from, to, force, wait, dryRun, limit, cursor, output)"},
 		{"unknown field first", `{"image":"x",` + deploy + `}`, "image", "unknown field"},
 		{"field name in upper case", `{"ACTION":"status","repository":"hello-color"}`, "ACTION", `unknown field (did you mean "action"?)`},
 		{"field name capitalised", `{"action":"status","Repository":"hello-color"}`, "Repository", `did you mean "repository"?`},
