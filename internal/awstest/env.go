@@ -121,6 +121,9 @@ type Env struct {
 	// moto's ECS (see [ECSModel]): it answers what moto lacks, and drives
 	// rollouts to completion, failure or rollback.
 	ECSModel *ECSModel
+	// Calendars is the model of SSM Change Calendars in the proxy (see
+	// [CalendarModel]): moto has no GetCalendarState.
+	Calendars *CalendarModel
 
 	ecs         *ecs.Client
 	ssm         *ssm.Client
@@ -161,6 +164,7 @@ func New(t testing.TB) *Env {
 		Config:   localaws.Config(srv.URL),
 		ECSModel: NewECSModel(p, localaws.Config(m.URL)),
 	}
+	e.Calendars = NewCalendarModel(p)
 	e.ecs = ecs.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)
 	e.ecr = ecr.NewFromConfig(e.Config)

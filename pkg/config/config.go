@@ -95,6 +95,7 @@ type Environment struct {
 	ImageRef       ImageRef          `json:"imageRef,omitempty" jsonschema:"enum=tag,enum=digest,default=tag" jsonschema_description:"How the image is written in the task definition: tag (repo:1.2.3) or digest (repo@sha256:...)."`
 	PromoteFrom    string            `json:"promoteFrom,omitempty" jsonschema_description:"The environment that promote copies from when no source is named."`
 	Wait           bool              `json:"wait,omitempty" jsonschema:"default=false" jsonschema_description:"Wait for the rollout to finish within the invocation (manual requests only)."`
+	Freeze         *Freeze           `json:"freeze,omitempty" jsonschema_description:"SSM Change Calendars that hold the environment's deployments: while any is CLOSED, pushes and reconcile skip it (frozen) and manual requests are refused unless forced."`
 
 	policy *policy.Policy
 }
@@ -118,6 +119,14 @@ type Deployment struct {
 	MaximumPercent        *int32 `json:"maximumPercent,omitempty" jsonschema:"minimum=100,maximum=400" jsonschema_description:"The upper limit of running and pending tasks during a deployment, as a percentage of the desired count."`
 	MinimumHealthyPercent *int32 `json:"minimumHealthyPercent,omitempty" jsonschema:"minimum=0,maximum=100" jsonschema_description:"The lower limit of running tasks during a deployment, as a percentage of the desired count."`
 	CircuitBreaker        *bool  `json:"circuitBreaker,omitempty" jsonschema_description:"Enable the ECS deployment circuit breaker, with rollback."`
+}
+
+// Freeze names the SSM Change Calendars that gate an environment.
+type Freeze struct {
+	// Calendars are calendar names (SSM documents of type ChangeCalendar in
+	// the function's own account and region) or ARNs (a calendar in another
+	// region, or one shared from another account).
+	Calendars []string `json:"calendars" jsonschema:"minItems=1,uniqueItems=true" jsonschema_description:"Change calendars, by name (in the function's own account and region) or by document ARN (another region, or a calendar shared from another account): arn:aws:ssm:REGION:ACCOUNT:document/NAME."`
 }
 
 // Names is a list of container names. In JSON it is a string or a list of

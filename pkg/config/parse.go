@@ -35,7 +35,9 @@ import (
 // 0 or more; deployment.maximumPercent from 100 to 400,
 // deployment.minimumHealthyPercent from 0 to 100 and below maximumPercent when
 // both are given; promoteFrom naming another environment of the document, with
-// no cycle of promotions. Parse sets Trigger to TriggerPush where it is absent.
+// no cycle of promotions; freeze.calendars not empty, each a change calendar
+// name (3 to 128 letters, digits, '_', '-' or '.') or a document ARN, none
+// twice. Parse sets Trigger to TriggerPush where it is absent.
 //
 // Every problem is reported as an *input.Error naming the parameter (Source)
 // and the JSON path of the field (Field); when there are several, Parse

@@ -138,6 +138,9 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environmen
 	if err != nil {
 		return environmentRows(e.name, e.env, "", err), retryable(e.name, "", err)
 	}
+	if obs.held != nil {
+		return obs.held.rows(e), nil // a closed change calendar, a replica without the image yet
+	}
 	if reason := compareState(req, e.version, obs.rec); reason != policy.Accepted {
 		return environmentRows(e.name, e.env, reason, nil), nil
 	}

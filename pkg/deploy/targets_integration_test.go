@@ -3,7 +3,6 @@ package deploy_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 	"github.com/ecrdeploy/ecrdeploy/pkg/verify"
@@ -158,7 +158,11 @@ func TestDeployIntoAnotherAccountThroughAssumedRole(t *testing.T) {
 	}
 }
 
-func TestMissingReplicaFailsRetryablyAndRegistersNothing(t *testing.T) {
+// TestAPushBeforeReplicationAwaitsTheReplica: a push that arrives before
+// ECR has replicated the image to the registry an environment pulls from
+// skips that environment (awaiting-replica), registers nothing, and is not
+// an error: retried, it would only end in the dead-letter queue.
+func TestAPushBeforeReplicationAwaitsTheReplica(t *testing.T) {
 	env := awstest.New(t)
 	seedOtherAccount(t, env)
 	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
@@ -169,11 +173,12 @@ func TestMissingReplicaFailsRetryablyAndRegistersNothing(t *testing.T) {
 	p := w.push(t, "1.4.0")
 	env.Proxy.Reset()
 	res, err := w.d.Push(t.Context(), p)
-	if err == nil || !target.Retryable(err) || !errors.Is(err, target.ErrReplicaMissing) {
-		t.Errorf("Push error = %v, want a retryable ErrReplicaMissing", err)
+	if err != nil {
+		t.Errorf("Push error = %v, want none: replication is waited for, not retried", err)
 	}
-	if r := row(t, res, "production"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, "not replicated") || !strings.Contains(r.Error, replica) {
-		t.Errorf("production = %+v", r)
+	if r := row(t, res, "production"); r.Outcome != deploy.Skipped || r.Reason != policy.AwaitingReplica ||
+		!strings.Contains(r.Detail, replica+"/hello-color@"+p.Digest) {
+		t.Errorf("production = %+v, want skipped awaiting-replica naming %s/hello-color@%s", r, replica, p.Digest)
 	}
 	if ops := mutating(env); len(ops) != 0 && !(len(ops) == 1 && ops[0] == "AssumeRole") {
 		t.Errorf("a missing replica made mutating calls: %v", ops)

@@ -1,12 +1,14 @@
 // Package event decodes the events the deployer function receives (ECR image
-// pushes, ECS deployment state changes and the reconcile schedule) from the
-// EventBridge envelope into plain values the deployment library works with.
+// pushes, ECS deployment state changes, change calendar state changes and
+// the reconcile schedule) from the EventBridge envelope into plain values
+// the deployment library works with.
 package event
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -21,9 +23,11 @@ const (
 	SourceECR              = "aws.ecr"
 	SourceECS              = "aws.ecs"
 	SourceSchedule         = "aws.events"
+	SourceSSM              = "aws.ssm"
 	DetailImageAction      = "ECR Image Action"
 	DetailDeploymentChange = "ECS Deployment State Change"
 	DetailScheduled        = "Scheduled Event"
+	DetailCalendarChange   = "Calendar State Change"
 )
 
 // MaxSize is the largest event accepted. EventBridge events are at most 256 KiB.
@@ -93,11 +97,51 @@ type Schedule struct {
 	Time time.Time
 }
 
+// CalendarChange is an SSM Change Calendar that opened or closed. SSM sends
+// it for the calendars of the account itself only: "State changes for
+// calendars shared from other AWS accounts are not currently supported"
+// ("Amazon EventBridge event examples for Systems Manager", AWS Systems
+// Manager User Guide), so a shared calendar's opening is caught up by the
+// reconcile schedule.
+type CalendarChange struct {
+	ID       string
+	Time     time.Time
+	Account  string
+	Region   string
+	Calendar string // the calendar document's ARN: arn:aws:ssm:region:account:document/name
+	State    string // OPEN or CLOSED
+	// AtTime is when the state changed; NextTransition when it changes
+	// again (zero when the event does not say).
+	AtTime, NextTransition time.Time
+}
+
+// Open reports whether the calendar opened.
+func (c CalendarChange) Open() bool { return c.State == "OPEN" }
+
+// Name is the calendar document's name, the last part of its ARN.
+func (c CalendarChange) Name() string {
+	_, name, _ := strings.Cut(c.Calendar, ":document/")
+	return name
+}
+
 // ecrMediaTypes are the fields ECR adds to the detail of an image action for
 // OCI artifacts, which the aws-lambda-go type does not have yet.
 type ecrMediaTypes struct {
 	ManifestMediaType string `json:"manifest-media-type"`
 	ArtifactMediaType string `json:"artifact-media-type"`
+}
+
+// calendarDetail is the detail of a Calendar State Change event, as the
+// examples of "Amazon EventBridge event examples for Systems Manager" (AWS
+// Systems Manager User Guide,
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html)
+// show it: {"state": "OPEN", "atTime": "2020-09-19T18:00:07Z",
+// "nextTransitionTime": "2020-10-11T18:00:07Z"}, the calendar's document
+// ARN in resources.
+type calendarDetail struct {
+	State              string `json:"state"`
+	AtTime             string `json:"atTime"`
+	NextTransitionTime string `json:"nextTransitionTime"`
 }
 
 type ecsDeploymentDetail struct {
@@ -116,9 +160,10 @@ type Event interface{ event() }
 func (Push) event()             {}
 func (DeploymentChange) event() {}
 func (Schedule) event()         {}
+func (CalendarChange) event()   {}
 
 // Decode decodes one EventBridge event and returns a Push, a
-// DeploymentChange or a Schedule. It returns a nil value and an *input.Error
+// DeploymentChange, a CalendarChange or a Schedule. It returns a nil value and an *input.Error
 // (its message starting "bad event: ") for anything malformed (including a
 // key given twice, or beside the same key in another case, anywhere in the
 // event), of another source, or not a successful push.
@@ -150,11 +195,14 @@ func Decode(raw []byte) (Event, error) {
 		return orNil(decodeDeploymentChange(env))
 	case env.Source == SourceSchedule && env.DetailType == DetailScheduled:
 		return Schedule{ID: env.ID, Time: env.Time}, nil
+	case env.Source == SourceSSM && env.DetailType == DetailCalendarChange:
+		return orNil(decodeCalendarChange(env))
 	case env.Source == "" && env.DetailType == "":
 		return nil, bad("", `no "source" or "detail-type": not an EventBridge event`)
 	}
-	return nil, bad("source", fmt.Sprintf("unsupported event %s / %s (want %s %q, %s %q or %s %q)",
-		input.Quote(env.Source), input.Quote(env.DetailType), SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange, SourceSchedule, DetailScheduled))
+	return nil, bad("source", fmt.Sprintf("unsupported event %s / %s (want %s %q, %s %q, %s %q or %s %q)",
+		input.Quote(env.Source), input.Quote(env.DetailType), SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange,
+		SourceSSM, DetailCalendarChange, SourceSchedule, DetailScheduled))
 }
 
 // orNil returns v, or nil when err is not nil.
@@ -222,6 +270,40 @@ func decodeDeploymentChange(env events.CloudWatchEvent) (DeploymentChange, error
 		ServiceARN: env.Resources[0], Cluster: cluster, Service: service,
 		EventName: d.EventName, DeploymentID: d.DeploymentID, Reason: d.Reason, UpdatedAt: d.UpdatedAt,
 	}, nil
+}
+
+// calendarARN is the ARN of an SSM document.
+var calendarARN = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document/[A-Za-z0-9_.-]{3,128}$`)
+
+func decodeCalendarChange(env events.CloudWatchEvent) (CalendarChange, error) {
+	var d calendarDetail
+	if err := decodeDetail(env.Detail, &d); err != nil {
+		return CalendarChange{}, err
+	}
+	if len(env.Resources) != 1 {
+		return CalendarChange{}, bad("resources", fmt.Sprintf("want exactly one calendar ARN, got %d", len(env.Resources)))
+	}
+	if !calendarARN.MatchString(env.Resources[0]) {
+		return CalendarChange{}, bad("resources[0]", fmt.Sprintf("%s is not an SSM document ARN", input.Quote(env.Resources[0])))
+	}
+	if d.State != "OPEN" && d.State != "CLOSED" {
+		return CalendarChange{}, bad("detail.state", fmt.Sprintf("unknown calendar state %s (want OPEN or CLOSED)", input.Quote(d.State)))
+	}
+	c := CalendarChange{ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region, Calendar: env.Resources[0], State: d.State}
+	for _, f := range []struct {
+		name, text string
+		into       *time.Time
+	}{{"detail.atTime", d.AtTime, &c.AtTime}, {"detail.nextTransitionTime", d.NextTransitionTime, &c.NextTransition}} {
+		if f.text == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, f.text)
+		if err != nil {
+			return CalendarChange{}, bad(f.name, fmt.Sprintf("%s is not an ISO 8601 time", input.Quote(f.text)))
+		}
+		*f.into = t.UTC()
+	}
+	return c, nil
 }
 
 func decodeDetail(raw json.RawMessage, v any) error {

@@ -59,6 +59,13 @@ const (
 	// ForeignRegistry is a push from a registry the environment does not
 	// pull from: another account's or region's.
 	ForeignRegistry Reason = "foreign-registry"
+	// Frozen is an environment held by a change calendar that is CLOSED:
+	// automatic deploys wait for it to open, manual ones need force.
+	Frozen Reason = "frozen"
+	// AwaitingReplica is an environment pulling from a replica registry
+	// that does not have the image yet: replication (or the next
+	// reconcile) deploys it.
+	AwaitingReplica Reason = "awaiting-replica"
 )
 
 // versionGroup is the name of the capture group of a tag pattern that holds the

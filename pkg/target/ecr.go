@@ -19,7 +19,9 @@ var (
 	ErrImageNotFound      = errors.New("image not found")
 	ErrRepositoryNotFound = errors.New("repository not found")
 	// ErrReplicaMissing is an image not (yet) replicated to the registry an
-	// environment pulls from. Replication catches up, so it is retryable.
+	// environment pulls from. Replication catches up, and tells when it
+	// has (an ECR Replication Action event): a retry of the invocation is
+	// not how it is waited for, so it is not retryable.
 	ErrReplicaMissing = errors.New("image not replicated to the environment's registry yet")
 	// ErrImageArchived is an image ECR archived: pulling it fails until it
 	// is restored.

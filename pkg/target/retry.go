@@ -17,7 +17,7 @@ func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrReplicaMissing) {
+	if errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	var maxAttempts *retry.MaxAttemptsError

@@ -64,10 +64,11 @@ type Pool struct {
 	// STS assumes target roles; nil means a client from Base.
 	STS stscreds.AssumeRoleAPIClient
 
-	mu    sync.Mutex
-	ecs   map[Target]*ecs.Client
-	ecr   map[Target]*ecr.Client
-	creds map[Target]*aws.CredentialsCache
+	mu        sync.Mutex
+	ecs       map[Target]*ecs.Client
+	ecr       map[Target]*ecr.Client
+	calendars map[string]*ssm.Client
+	creds     map[Target]*aws.CredentialsCache
 }
 
 // ECS returns the target's ECS client.
@@ -116,6 +117,28 @@ func (p *Pool) SSM(ctx context.Context, t Target) (SSMAPI, error) {
 		return nil, err
 	}
 	return ssm.NewFromConfig(cfg), nil
+}
+
+// Calendars returns the SSM client that reads change calendars in region
+// ("" for the function's own), with the function's own credentials: a
+// calendar of another account is read by its ARN once shared with this one.
+// It returns no error of its own.
+func (p *Pool) Calendars(_ context.Context, region string) (CalendarAPI, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.calendars[region]; ok {
+		return c, nil
+	}
+	if p.calendars == nil {
+		p.calendars = map[string]*ssm.Client{}
+	}
+	cfg := p.Base.Copy()
+	if region != "" {
+		cfg.Region = region
+	}
+	c := ssm.NewFromConfig(cfg)
+	p.calendars[region] = c
+	return c, nil
 }
 
 // config returns the AWS configuration of a target: its region and, with a
