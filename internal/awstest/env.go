@@ -124,6 +124,9 @@ type Env struct {
 	// Calendars is the model of SSM Change Calendars in the proxy (see
 	// [CalendarModel]): moto has no GetCalendarState.
 	Calendars *CalendarModel
+	// ECRModel is the model of what moto's ECR lacks (see [ECRModel]):
+	// archived and restoring images.
+	ECRModel *ECRModel
 
 	ecs         *ecs.Client
 	ssm         *ssm.Client
@@ -165,6 +168,7 @@ func New(t testing.TB) *Env {
 		ECSModel: NewECSModel(p, localaws.Config(m.URL)),
 	}
 	e.Calendars = NewCalendarModel(p)
+	e.ECRModel = NewECRModel(p)
 	e.ecs = ecs.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)
 	e.ecr = ecr.NewFromConfig(e.Config)

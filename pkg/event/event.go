@@ -91,6 +91,24 @@ func (d DeploymentChange) Rollout() string {
 	return strings.TrimPrefix(d.EventName, "SERVICE_DEPLOYMENT_")
 }
 
+// ImageRestored is an archived image ECR restored to the standard storage
+// class: an ECR Image Action of action-type UPDATE_STORAGE_CLASS to
+// STANDARD ("Event for an image restore action", Amazon ECR events and
+// EventBridge, Amazon ECR User Guide,
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html).
+// Deployments waiting on the restore are resumed.
+type ImageRestored struct {
+	ID         string
+	Time       time.Time
+	Account    string
+	Region     string
+	Repository string
+	Digest     string
+	// ActivatedAt is when ECR last restored the image (last-activated-at);
+	// zero when the event does not say.
+	ActivatedAt time.Time
+}
+
 // Schedule is the reconcile schedule firing.
 type Schedule struct {
 	ID   string
@@ -122,6 +140,14 @@ func (c CalendarChange) Open() bool { return c.State == "OPEN" }
 func (c CalendarChange) Name() string {
 	_, name, _ := strings.Cut(c.Calendar, ":document/")
 	return name
+}
+
+// ecrStorageClass are the fields of an ECR Image Action that moved an image
+// between storage classes (its action-type is UPDATE_STORAGE_CLASS): the
+// class it moved to, and for a restore, when.
+type ecrStorageClass struct {
+	TargetStorageClass string `json:"target-storage-class"`
+	LastActivatedAt    string `json:"last-activated-at"`
 }
 
 // ecrMediaTypes are the fields ECR adds to the detail of an image action for
@@ -161,9 +187,10 @@ func (Push) event()             {}
 func (DeploymentChange) event() {}
 func (Schedule) event()         {}
 func (CalendarChange) event()   {}
+func (ImageRestored) event()    {}
 
-// Decode decodes one EventBridge event and returns a Push, a
-// DeploymentChange, a CalendarChange or a Schedule. It returns a nil value and an *input.Error
+// Decode decodes one EventBridge event and returns a Push, an
+// ImageRestored, a DeploymentChange, a CalendarChange or a Schedule. It returns a nil value and an *input.Error
 // (its message starting "bad event: ") for anything malformed (including a
 // key given twice, or beside the same key in another case, anywhere in the
 // event), of another source, or not a successful push.
@@ -189,6 +216,8 @@ func Decode(raw []byte) (Event, error) {
 	// DeploymentChange beside the error, so that a type switch on the
 	// value cannot act on it.
 	switch {
+	case env.Source == SourceECR && env.DetailType == DetailImageAction && isStorageClassAction(env.Detail):
+		return orNil(decodeRestore(env))
 	case env.Source == SourceECR && env.DetailType == DetailImageAction:
 		return orNil(decodePush(env))
 	case env.Source == SourceECS && env.DetailType == DetailDeploymentChange:
@@ -223,7 +252,7 @@ func decodePush(env events.CloudWatchEvent) (Push, error) {
 		return Push{}, err
 	}
 	if d.ActionType != "PUSH" || d.Result != "SUCCESS" {
-		return Push{}, bad("detail.action-type", fmt.Sprintf("not a successful push (action-type %s, result %s)", input.Quote(d.ActionType), input.Quote(d.Result)))
+		return Push{}, bad("detail.action-type", fmt.Sprintf("not a successful push or restore (action-type %s, result %s)", input.Quote(d.ActionType), input.Quote(d.Result)))
 	}
 	p := Push{
 		ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region,
@@ -270,6 +299,48 @@ func decodeDeploymentChange(env events.CloudWatchEvent) (DeploymentChange, error
 		ServiceARN: env.Resources[0], Cluster: cluster, Service: service,
 		EventName: d.EventName, DeploymentID: d.DeploymentID, Reason: d.Reason, UpdatedAt: d.UpdatedAt,
 	}, nil
+}
+
+// isStorageClassAction reports whether the detail of an ECR Image Action
+// says it moved an image between storage classes.
+func isStorageClassAction(raw json.RawMessage) bool {
+	var d struct {
+		ActionType string `json:"action-type"`
+	}
+	return json.Unmarshal(raw, &d) == nil && d.ActionType == "UPDATE_STORAGE_CLASS"
+}
+
+// decodeRestore decodes an ECR Image Action that moved an image between
+// storage classes: only a successful restore (to STANDARD) is one the
+// deployer acts on.
+func decodeRestore(env events.CloudWatchEvent) (ImageRestored, error) {
+	var d events.ECRImageActionEventDetailType
+	if err := decodeDetail(env.Detail, &d); err != nil {
+		return ImageRestored{}, err
+	}
+	var sc ecrStorageClass
+	if err := decodeDetail(env.Detail, &sc); err != nil {
+		return ImageRestored{}, err
+	}
+	if sc.TargetStorageClass != "STANDARD" || d.Result != "SUCCESS" {
+		return ImageRestored{}, bad("detail.target-storage-class", fmt.Sprintf("not a successful restore (target-storage-class %s, result %s)",
+			input.Quote(sc.TargetStorageClass), input.Quote(d.Result)))
+	}
+	r := ImageRestored{ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region, Repository: d.RepositoryName, Digest: d.ImageDigest}
+	switch {
+	case !input.ValidRepository(r.Repository):
+		return ImageRestored{}, bad("detail.repository-name", fmt.Sprintf("%s is not an ECR repository name", input.Quote(r.Repository)))
+	case !input.ValidDigest(r.Digest):
+		return ImageRestored{}, bad("detail.image-digest", fmt.Sprintf("%s is not an image digest (sha256:<64 hex>)", input.Quote(r.Digest)))
+	}
+	if sc.LastActivatedAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, sc.LastActivatedAt)
+		if err != nil {
+			return ImageRestored{}, bad("detail.last-activated-at", fmt.Sprintf("%s is not an ISO 8601 time", input.Quote(sc.LastActivatedAt)))
+		}
+		r.ActivatedAt = t.UTC()
+	}
+	return r, nil
 }
 
 // calendarARN is the ARN of an SSM document.

@@ -66,6 +66,9 @@ const (
 	// that does not have the image yet: replication (or the next
 	// reconcile) deploys it.
 	AwaitingReplica Reason = "awaiting-replica"
+	// Restoring is an image ECR archived, being restored for the request:
+	// the request is carried out once ECR reports it ACTIVE.
+	Restoring Reason = "restoring"
 )
 
 // versionGroup is the name of the capture group of a tag pattern that holds the

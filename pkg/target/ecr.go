@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,9 +22,6 @@ var (
 	// has (an ECR Replication Action event): a retry of the invocation is
 	// not how it is waited for, so it is not retryable.
 	ErrReplicaMissing = errors.New("image not replicated to the environment's registry yet")
-	// ErrImageArchived is an image ECR archived: pulling it fails until it
-	// is restored.
-	ErrImageArchived = errors.New("image archived")
 )
 
 // Image is an image ECR has.
@@ -55,24 +51,20 @@ func image(d ecrtypes.ImageDetail, region string) Image {
 	return img
 }
 
-// Pullable returns an error wrapping ErrImageArchived, naming the command
-// that restores it, when ECR has archived the image (or is restoring it):
-// a task cannot pull it.
-func (img Image) Pullable(repository string) error {
-	if img.Status != string(ecrtypes.ImageStatusArchived) && img.Status != string(ecrtypes.ImageStatusActivating) {
-		return nil
-	}
-	return fmt.Errorf("%s@%s: %w (%s); restore it with: aws ecr update-image-storage-class --repository-name %s --image-id imageDigest=%s --target-storage-class STANDARD",
-		repository, img.Digest, ErrImageArchived, strings.ToLower(img.Status), repository, img.Digest)
-}
+// anyStatus asks DescribeImages for images whatever their status: without
+// it, "only images with ACTIVE status are returned" ("DescribeImagesFilter",
+// Amazon ECR API Reference), and an archived image would read as missing.
+var anyStatus = &ecrtypes.DescribeImagesFilter{ImageStatus: ecrtypes.ImageStatusFilterAny}
 
 // FindImage looks an image up by digest in a registry (registryID "" for
-// the client's own). It returns ErrImageNotFound or ErrRepositoryNotFound
-// (wrapped, naming the digest) when it is not there.
+// the client's own), whatever its status (Image.Status says it). It returns
+// ErrImageNotFound or ErrRepositoryNotFound (wrapped, naming the digest)
+// when it is not there.
 func FindImage(ctx context.Context, client ECRAPI, registryID, region, repository, digest string) (Image, error) {
 	in := &ecr.DescribeImagesInput{
 		RepositoryName: aws.String(repository),
 		ImageIds:       []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest)}},
+		Filter:         anyStatus,
 	}
 	if registryID != "" {
 		in.RegistryId = aws.String(registryID)
@@ -91,12 +83,14 @@ func FindImage(ctx context.Context, client ECRAPI, registryID, region, repositor
 	return image(out.ImageDetails[0], region), nil
 }
 
-// ResolveTag looks a tag up in the ECR of region. It returns
-// ErrImageNotFound or ErrRepositoryNotFound (wrapped) when it is not there.
+// ResolveTag looks a tag up in the ECR of region, whatever the status of
+// its image (Image.Status says it). It returns ErrImageNotFound or
+// ErrRepositoryNotFound (wrapped) when it is not there.
 func ResolveTag(ctx context.Context, client ECRAPI, region, repository, tag string) (Image, error) {
 	out, err := client.DescribeImages(ctx, &ecr.DescribeImagesInput{
 		RepositoryName: aws.String(repository),
 		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: aws.String(tag)}},
+		Filter:         anyStatus,
 	})
 	var inf *ecrtypes.ImageNotFoundException
 	var rnf *ecrtypes.RepositoryNotFoundException
@@ -116,7 +110,9 @@ func ResolveTag(ctx context.Context, client ECRAPI, region, repository, tag stri
 }
 
 // ListImages returns the tagged images of a repository in the ECR of
-// region, one per tag.
+// region, one per tag: the ACTIVE ones, which are all DescribeImages lists
+// without a status filter (an archived image is not a candidate of a
+// reconcile).
 func ListImages(ctx context.Context, client ECRAPI, region, repository string) ([]Image, error) {
 	var out []Image
 	pages := ecr.NewDescribeImagesPaginator(client, &ecr.DescribeImagesInput{
@@ -161,4 +157,42 @@ func CheckReplica(ctx context.Context, client ECRAPI, registry, account, reposit
 		return fmt.Errorf("check replica in %s: %w", registry, err)
 	}
 	return nil
+}
+
+// Image statuses, as ECR spells them ("ImageDetail", Amazon ECR API
+// Reference).
+const (
+	StatusActive     = string(ecrtypes.ImageStatusActive)
+	StatusArchived   = string(ecrtypes.ImageStatusArchived)
+	StatusActivating = string(ecrtypes.ImageStatusActivating)
+)
+
+// Restore asks ECR to restore an archived image to the standard storage
+// class (UpdateImageStorageClass, targetStorageClass STANDARD) in a
+// registry (registryID "" for the client's own), and returns the status ECR
+// answers: ACTIVATING while it restores ("typically takes up to 20 minutes",
+// "Restoring an image", Amazon ECR User Guide). It returns ErrImageNotFound
+// or ErrRepositoryNotFound (wrapped, naming the digest) when the image is
+// not there.
+func Restore(ctx context.Context, client ECRAPI, registryID, repository, digest string) (string, error) {
+	in := &ecr.UpdateImageStorageClassInput{
+		RepositoryName:     aws.String(repository),
+		ImageId:            &ecrtypes.ImageIdentifier{ImageDigest: aws.String(digest)},
+		TargetStorageClass: ecrtypes.TargetStorageClassStandard,
+	}
+	if registryID != "" {
+		in.RegistryId = aws.String(registryID)
+	}
+	out, err := client.UpdateImageStorageClass(ctx, in)
+	var inf *ecrtypes.ImageNotFoundException
+	var rnf *ecrtypes.RepositoryNotFoundException
+	switch {
+	case errors.As(err, &inf):
+		return "", fmt.Errorf("restore %s@%s: %w in its registry (deleted, perhaps by a lifecycle rule)", repository, digest, ErrImageNotFound)
+	case errors.As(err, &rnf):
+		return "", fmt.Errorf("restore %s@%s: ECR repository %s: %w", repository, digest, repository, ErrRepositoryNotFound)
+	case err != nil:
+		return "", fmt.Errorf("restore %s@%s: %w", repository, digest, err)
+	}
+	return string(out.ImageStatus), nil
 }
