@@ -43,7 +43,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 
@@ -61,9 +60,11 @@ const (
 type ECRModel struct {
 	proxy *Proxy
 
-	mu     sync.Mutex
-	now    func() time.Time
-	images map[imageKey]*imageState // images that are, or were, archived
+	mu       sync.Mutex
+	now      func() time.Time
+	images   map[imageKey]*imageState // images that are, or were, archived
+	pushedAt map[imageKey]time.Time   // push times a test set (SetPushedAt)
+	previews map[previewKey]*preview  // lifecycle policy previews started
 }
 
 // imageKey names an image: the registry (account and region), the
@@ -81,6 +82,8 @@ func NewECRModel(p *Proxy) *ECRModel {
 	p.Intercept("ecr:DescribeImages", m.describeImages)
 	p.Intercept("ecr:UpdateImageStorageClass", m.updateImageStorageClass)
 	p.Intercept("ecr:PutImage", m.putImage)
+	p.Intercept("ecr:StartLifecyclePolicyPreview", m.startLifecyclePolicyPreview)
+	p.Intercept("ecr:GetLifecyclePolicyPreview", m.getLifecyclePolicyPreview)
 	return m
 }
 
@@ -175,6 +178,9 @@ func (m *ECRModel) describeImages(ctx context.Context, in Intercepted) (*Respons
 				continue
 			}
 			img["imageStatus"] = s.status
+			if t, ok := m.pushedAt[imageKey{account, region, req.RepositoryName, str(img["imageDigest"])}]; ok {
+				setTime(img, "imagePushedAt", t)
+			}
 			setTime(img, "lastArchivedAt", s.archivedAt)
 			setTime(img, "lastActivatedAt", s.activatedAt)
 			kept = append(kept, img)
@@ -213,11 +219,6 @@ func (m *ECRModel) updateImageStorageClass(ctx context.Context, in Intercepted) 
 		account = req.RegistryID
 	}
 	// The image must exist: ask moto, with the caller's credentials.
-	cfg := localaws.Config(m.proxy.target)
-	cfg.Region = region
-	if key != "" {
-		cfg.Credentials = credentials.NewStaticCredentialsProvider(key, "awstest", "")
-	}
 	lookup := &ecr.DescribeImagesInput{RepositoryName: aws.String(req.RepositoryName), ImageIds: []ecrtypes.ImageIdentifier{{}}}
 	if id.ImageDigest != "" {
 		lookup.ImageIds[0].ImageDigest = aws.String(id.ImageDigest)
@@ -227,7 +228,7 @@ func (m *ECRModel) updateImageStorageClass(ctx context.Context, in Intercepted) 
 	if req.RegistryID != "" {
 		lookup.RegistryId = aws.String(req.RegistryID)
 	}
-	out, err := ecr.NewFromConfig(cfg).DescribeImages(context.WithoutCancel(ctx), lookup)
+	out, err := m.motoECR(region, key).DescribeImages(context.WithoutCancel(ctx), lookup)
 	switch {
 	case err != nil:
 		return apiError(in, err)

@@ -45,6 +45,12 @@ type Document struct {
 	// Environments maps an environment name to its configuration. Names become
 	// SSM parameter path segments ({prefix}/state/{repository}/{environment}).
 	Environments map[string]*Environment `json:"environments" jsonschema:"minProperties=1" jsonschema_description:"The environments this repository is deployed to, by name. A name is 1 to 64 letters, digits, '_', '.' or '-'."`
+	// Protect has ecrdeploy tag the digests its environments run, or may
+	// roll back to, with a tag of its own (ecrdeploy-keep-...) that a keep
+	// rule of the repository's lifecycle policy spares, and remove the tag
+	// once a digest is neither. Without it, ecrdeploy writes nothing to ECR
+	// but the restores its deployments need.
+	Protect bool `json:"protect,omitempty" jsonschema:"default=false" jsonschema_description:"Tag the digests the environments run or may roll back to with ecrdeploy-keep-<digest>, so that a lifecycle rule keeping that tag prefix spares them; the tag is removed once a digest is neither. Without it, ecrdeploy never tags images."`
 }
 
 // Names returns the environment names, sorted. Iterate over Names rather than

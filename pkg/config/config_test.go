@@ -257,6 +257,7 @@ func TestParseInvalid(t *testing.T) {
 			`environments.production.freeze.calendars[3]: duplicate calendar`,
 		}},
 		{"freeze-unknown-field", []string{`environments.production.freeze.calendar: unknown field`}},
+		{"protect-not-bool", []string{`protect: expected true or false, got a string`}},
 	}
 
 	files, err := filepath.Glob("testdata/invalid/*.json")
@@ -409,6 +410,16 @@ func TestParseValid(t *testing.T) {
 				t.Errorf("Policy() = nil, want the compiled policy")
 			}
 		})
+	}
+}
+
+func TestParseProtect(t *testing.T) {
+	doc := mustParse(t, []byte(`{"protect": true, "environments": {"dev": {"cluster": "apps", "services": ["web"]}}}`))
+	if !doc.Protect {
+		t.Error("Protect = false, want true")
+	}
+	if doc := mustParse(t, []byte(`{"environments": {"dev": {"cluster": "apps", "services": ["web"]}}}`)); doc.Protect {
+		t.Error("Protect = true without the field, want false: ecrdeploy tags nothing unless asked")
 	}
 }
 

@@ -26,7 +26,10 @@ var (
 
 // Image is an image ECR has.
 type Image struct {
-	Tag      string
+	Tag string
+	// Tags are all the image's tags, where the call says them
+	// (AllImages).
+	Tags     []string
 	Digest   string
 	Registry string // the registry host, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com
 	PushedAt time.Time
@@ -43,7 +46,7 @@ func image(d ecrtypes.ImageDetail, region string) Image {
 	img := Image{
 		Digest: aws.ToString(d.ImageDigest), Registry: input.RegistryHost(aws.ToString(d.RegistryId), region),
 		ManifestMediaType: aws.ToString(d.ImageManifestMediaType), ArtifactMediaType: aws.ToString(d.ArtifactMediaType),
-		Status: string(d.ImageStatus),
+		Status: string(d.ImageStatus), Tags: d.ImageTags,
 	}
 	if d.ImagePushedAt != nil {
 		img.PushedAt = *d.ImagePushedAt
