@@ -25,6 +25,7 @@ const (
 	SourceSchedule         = "aws.events"
 	SourceSSM              = "aws.ssm"
 	DetailImageAction      = "ECR Image Action"
+	DetailReplication      = "ECR Replication Action"
 	DetailDeploymentChange = "ECS Deployment State Change"
 	DetailScheduled        = "Scheduled Event"
 	DetailCalendarChange   = "Calendar State Change"
@@ -91,6 +92,32 @@ func (d DeploymentChange) Rollout() string {
 	return strings.TrimPrefix(d.EventName, "SERVICE_DEPLOYMENT_")
 }
 
+// Replication is ECR replicating an image to a destination registry (the
+// event's account and region), from the pushing one (SourceAccount,
+// SourceRegion): "ECR Replication Action", sent in the destination when
+// the replication completed (result SUCCESS) or failed (result FAILED)
+// ("Event for a completed image replication", "Event for a failed image
+// replication", Amazon ECR events and EventBridge, Amazon ECR User Guide,
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html).
+type Replication struct {
+	ID            string
+	Time          time.Time
+	Account       string // destination registry account
+	Region        string // destination registry region
+	Repository    string
+	Digest        string
+	Tag           string // "" when the event names none
+	SourceAccount string
+	SourceRegion  string
+	Result        string // SUCCESS or FAILED
+}
+
+// Registry returns the host of the registry the image was replicated to.
+func (r Replication) Registry() string { return input.RegistryHost(r.Account, r.Region) }
+
+// Succeeded reports whether the image is in the destination registry now.
+func (r Replication) Succeeded() bool { return r.Result == "SUCCESS" }
+
 // ImageRestored is an archived image ECR restored to the standard storage
 // class: an ECR Image Action of action-type UPDATE_STORAGE_CLASS to
 // STANDARD ("Event for an image restore action", Amazon ECR events and
@@ -142,6 +169,20 @@ func (c CalendarChange) Name() string {
 	return name
 }
 
+// replicationDetail is the detail of an ECR Replication Action: the fields
+// of the examples of "Amazon ECR events and EventBridge" (Amazon ECR User
+// Guide): result, repository-name, image-digest, source-account,
+// action-type (REPLICATE), source-region, image-tag.
+type replicationDetail struct {
+	Result         string `json:"result"`
+	RepositoryName string `json:"repository-name"`
+	ImageDigest    string `json:"image-digest"`
+	SourceAccount  string `json:"source-account"`
+	ActionType     string `json:"action-type"`
+	SourceRegion   string `json:"source-region"`
+	ImageTag       string `json:"image-tag"`
+}
+
 // ecrStorageClass are the fields of an ECR Image Action that moved an image
 // between storage classes (its action-type is UPDATE_STORAGE_CLASS): the
 // class it moved to, and for a restore, when.
@@ -188,9 +229,11 @@ func (DeploymentChange) event() {}
 func (Schedule) event()         {}
 func (CalendarChange) event()   {}
 func (ImageRestored) event()    {}
+func (Replication) event()      {}
 
 // Decode decodes one EventBridge event and returns a Push, an
-// ImageRestored, a DeploymentChange, a CalendarChange or a Schedule. It returns a nil value and an *input.Error
+// ImageRestored, a Replication, a DeploymentChange, a CalendarChange or a
+// Schedule. It returns a nil value and an *input.Error
 // (its message starting "bad event: ") for anything malformed (including a
 // key given twice, or beside the same key in another case, anywhere in the
 // event), of another source, or not a successful push.
@@ -220,6 +263,8 @@ func Decode(raw []byte) (Event, error) {
 		return orNil(decodeRestore(env))
 	case env.Source == SourceECR && env.DetailType == DetailImageAction:
 		return orNil(decodePush(env))
+	case env.Source == SourceECR && env.DetailType == DetailReplication:
+		return orNil(decodeReplication(env))
 	case env.Source == SourceECS && env.DetailType == DetailDeploymentChange:
 		return orNil(decodeDeploymentChange(env))
 	case env.Source == SourceSchedule && env.DetailType == DetailScheduled:
@@ -229,8 +274,8 @@ func Decode(raw []byte) (Event, error) {
 	case env.Source == "" && env.DetailType == "":
 		return nil, bad("", `no "source" or "detail-type": not an EventBridge event`)
 	}
-	return nil, bad("source", fmt.Sprintf("unsupported event %s / %s (want %s %q, %s %q, %s %q or %s %q)",
-		input.Quote(env.Source), input.Quote(env.DetailType), SourceECR, DetailImageAction, SourceECS, DetailDeploymentChange,
+	return nil, bad("source", fmt.Sprintf("unsupported event %s / %s (want %s %q or %q, %s %q, %s %q or %s %q)",
+		input.Quote(env.Source), input.Quote(env.DetailType), SourceECR, DetailImageAction, DetailReplication, SourceECS, DetailDeploymentChange,
 		SourceSSM, DetailCalendarChange, SourceSchedule, DetailScheduled))
 }
 
@@ -339,6 +384,40 @@ func decodeRestore(env events.CloudWatchEvent) (ImageRestored, error) {
 			return ImageRestored{}, bad("detail.last-activated-at", fmt.Sprintf("%s is not an ISO 8601 time", input.Quote(sc.LastActivatedAt)))
 		}
 		r.ActivatedAt = t.UTC()
+	}
+	return r, nil
+}
+
+func decodeReplication(env events.CloudWatchEvent) (Replication, error) {
+	var d replicationDetail
+	if err := decodeDetail(env.Detail, &d); err != nil {
+		return Replication{}, err
+	}
+	if d.ActionType != "REPLICATE" {
+		return Replication{}, bad("detail.action-type", fmt.Sprintf("not a replication (action-type %s)", input.Quote(d.ActionType)))
+	}
+	r := Replication{
+		ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region,
+		Repository: d.RepositoryName, Digest: d.ImageDigest, Tag: d.ImageTag,
+		SourceAccount: d.SourceAccount, SourceRegion: d.SourceRegion, Result: d.Result,
+	}
+	switch {
+	case r.Result != "SUCCESS" && r.Result != "FAILED":
+		return Replication{}, bad("detail.result", fmt.Sprintf("unknown replication result %s (want SUCCESS or FAILED)", input.Quote(r.Result)))
+	case !input.ValidRepository(r.Repository):
+		return Replication{}, bad("detail.repository-name", fmt.Sprintf("%s is not an ECR repository name", input.Quote(r.Repository)))
+	case !input.ValidDigest(r.Digest):
+		return Replication{}, bad("detail.image-digest", fmt.Sprintf("%s is not an image digest (sha256:<64 hex>)", input.Quote(r.Digest)))
+	case r.Tag != "" && !input.ValidTag(r.Tag):
+		return Replication{}, bad("detail.image-tag", fmt.Sprintf("%s is not an image tag", input.Quote(r.Tag)))
+	case !input.ValidAccount(r.Account):
+		return Replication{}, bad("account", fmt.Sprintf("%s is not an AWS account id", input.Quote(r.Account)))
+	case !input.ValidRegion(r.Region):
+		return Replication{}, bad("region", fmt.Sprintf("%s is not an AWS region", input.Quote(r.Region)))
+	case !input.ValidAccount(r.SourceAccount):
+		return Replication{}, bad("detail.source-account", fmt.Sprintf("%s is not an AWS account id", input.Quote(r.SourceAccount)))
+	case !input.ValidRegion(r.SourceRegion):
+		return Replication{}, bad("detail.source-region", fmt.Sprintf("%s is not an AWS region", input.Quote(r.SourceRegion)))
 	}
 	return r, nil
 }
