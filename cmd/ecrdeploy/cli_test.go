@@ -154,7 +154,7 @@ func TestRegionAndProfile(t *testing.T) {
 	}
 	// Every command that calls AWS has both flags.
 	for _, args := range [][]string{{"deploy"}, {"promote"}, {"rollback"}, {"plan"}, {"status"}, {"handle"},
-		{"config", "put"}, {"config", "get"}, {"config", "list"}, {"config", "diff"}, {"config", "verify"}} {
+		{"config", "put"}, {"config", "get"}, {"config", "list"}, {"config", "diff"}, {"config", "verify"}, {"lifecycle"}} {
 		_, stdout, _ := runCLI(t, "", append(args, "--help")...)
 		if !strings.Contains(stdout, "--region region") || !strings.Contains(stdout, "--profile profile") {
 			t.Errorf("%s --help does not list --region and --profile:\n%s", strings.Join(args, " "), stdout)

@@ -603,9 +603,11 @@ func (c *cli) configVerify(ctx context.Context, args []string) int {
 	cmd := c.awsCommand("config verify", "REPO [flags]", `
 Check the configuration stored for REPO against AWS: that each environment's
 role can be assumed, that its cluster and services exist, that each service's
-task definition (or the template) has the containers named, and that secrets
-kept in SSM Parameter Store exist. Prints one line per check; exits 1 when any
-check fails, 2 when REPO has no valid configuration.`)
+task definition (or the template) has the containers named, that secrets
+kept in SSM Parameter Store exist, and that the repository's lifecycle policy
+spares the digests the environments run and may roll back to (ecrdeploy
+lifecycle). Prints one line per check; exits 1 when any check fails, 2 when
+REPO has no valid configuration.`)
 	repo, code, ok := c.repositoryArg(cmd, args)
 	if !ok {
 		return code
@@ -619,6 +621,9 @@ check fails, 2 when REPO has no valid configuration.`)
 	if err != nil {
 		c.errorf("%v", err)
 		return exitFailed
+	}
+	if len(checks) > 0 && checks[0].OK {
+		checks = append(checks, lifecycleCheck(ctx, h.Deployer, repo))
 	}
 	color := c.color(c.stdout)
 	failed := 0

@@ -183,11 +183,13 @@ func TestConfigVerify(t *testing.T) {
 	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
 	awstest.Must(env.Local.CreateService(t.Context(), "apps", "hello-color-dev", arn, 1))(t)
 	awstest.Must(env.Local.PutParameter(t.Context(), "/hello/dev/db", "x"))(t)
+	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
 
 	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web",
 		"secrets":{"DB_PASSWORD":"/hello/dev/db"}}}}`))(t)
 	code, stdout, stderr := runCLI(t, "", "config", "verify", "hello-color")
-	if code != exitOK || !strings.Contains(stdout, "all 5 checks passed") {
+	if code != exitOK || !strings.Contains(stdout, "all 6 checks passed") ||
+		!strings.Contains(stdout, "ok   lifecycle policy spares every running and rollback-target digest (no lifecycle policy)") {
 		t.Errorf("good config: exit %d\nstdout:\n%s\nstderr: %s", code, stdout, stderr)
 	}
 
@@ -197,7 +199,7 @@ func TestConfigVerify(t *testing.T) {
 	if code != exitFailed {
 		t.Errorf("bad config: exit %d, want %d\n%s", code, exitFailed, stdout)
 	}
-	for _, want := range []string{"FAIL dev: hello-color:1 has container(s) sidecar", "FAIL dev: secret DB_PASSWORD parameter /hello/dev/missing exists (parameter /hello/dev/missing not found)", "2 of 5 checks failed"} {
+	for _, want := range []string{"FAIL dev: hello-color:1 has container(s) sidecar", "FAIL dev: secret DB_PASSWORD parameter /hello/dev/missing exists (parameter /hello/dev/missing not found)", "2 of 6 checks failed"} {
 		if !strings.Contains(strings.ReplaceAll(stdout, "arn:aws:ecs:us-east-1:123456789012:task-definition/", ""), want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}

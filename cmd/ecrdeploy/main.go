@@ -43,7 +43,12 @@ configuration documents ({prefix}/config/{REPO} in SSM Parameter Store):
   config list                  list the configured repositories
   config diff REPO FILE|-      show what config put would change
   config verify REPO           check the document against AWS (clusters, services, containers,
-                               secret parameters, roles); exit 1 when a check fails
+                               secret parameters, roles, the lifecycle policy); exit 1 when a
+                               check fails
+
+images:
+  lifecycle REPO               say which running and rollback-target digests the repository's
+                               lifecycle policy would expire or archive; exit 1 when one would
 
 events:
   handle [FILE|-]              run the deployer's handler locally on an event and print the
@@ -97,6 +102,8 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return c.board(ctx, args[1:])
 	case "config":
 		return c.config(ctx, args[1:])
+	case "lifecycle":
+		return c.lifecycle(ctx, args[1:])
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -131,6 +131,12 @@ type Env struct {
 	// drives them to success, failure or a stop, and the ECS model's
 	// CODE_DEPLOY services follow.
 	CodeDeployModel *CodeDeployModel
+	// Calendars is the model of SSM Change Calendars in the proxy (see
+	// [CalendarModel]): moto has no GetCalendarState.
+	Calendars *CalendarModel
+	// ECRModel is the model of what moto's ECR lacks (see [ECRModel]):
+	// archived and restoring images.
+	ECRModel *ECRModel
 
 	ecs         *ecs.Client
 	codedeploy  *codedeploy.Client
@@ -179,6 +185,8 @@ func New(t testing.TB) *Env {
 	}
 	e.CodeDeployModel = NewCodeDeployModel(p, localaws.Config(m.URL), e.ECSModel)
 	serveCloudWatch(p, e.Local)
+	e.Calendars = NewCalendarModel(p)
+	e.ECRModel = NewECRModel(p)
 	e.ecs = ecs.NewFromConfig(e.Config)
 	e.codedeploy = codedeploy.NewFromConfig(e.Config)
 	e.ssm = ssm.NewFromConfig(e.Config)

@@ -18,8 +18,13 @@ const (
 	board    = "BoardFunction"
 )
 
+// imageTagWrites are the ECR actions that tag and untag images: granted only
+// on ProtectRepositoryArns, and only when it names any.
+var imageTagWrites = []string{"ecr:BatchGetImage", "ecr:PutImage", "ecr:BatchDeleteImage"}
+
 // ARN prefixes (as written in !Sub) that permissions are confined to.
 const (
+	ownDocuments = "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/*"
 	ssmPrefix = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/"
 	// stateTable is the only resource the DynamoDB actions may name.
 	stateTable      = "!GetAtt StateTable.Arn"
@@ -51,10 +56,21 @@ var allowedActions = map[string]bool{
 	"ecs:ListServiceDeployments":   true,
 	"ecs:DescribeServiceRevisions": true,
 	"ecr:DescribeImages":           true,
-	"events:PutEvents":             true,
-	"iam:PassRole":                 true,
-	"sts:AssumeRole":               true,
-	"kms:Decrypt":                  true,
+	// Restoring an archived image a deployment needs; the lifecycle check.
+	"ecr:UpdateImageStorageClass":     true,
+	"ecr:GetLifecyclePolicy":          true,
+	"ecr:StartLifecyclePolicyPreview": true,
+	"ecr:GetLifecyclePolicyPreview":   true,
+	// "protect": keep tags (only on ProtectRepositoryArns).
+	"ecr:BatchGetImage":    true,
+	"ecr:PutImage":         true,
+	"ecr:BatchDeleteImage": true,
+	// freeze.calendars.
+	"ssm:GetCalendarState": true,
+	"events:PutEvents":     true,
+	"iam:PassRole":         true,
+	"sts:AssumeRole":       true,
+	"kms:Decrypt":          true,
 }
 
 // starResourceActions are the actions ECS offers no resource-level
@@ -290,6 +306,31 @@ func checkStatement(t tmpl, st statement) []string {
 			fail("sts:AssumeRole only under the condition that TargetRoleArns is not empty (Fn::If), so an empty list grants nothing")
 		}
 	}
+	if slices.ContainsFunc(actions, func(a string) bool { return slices.Contains(imageTagWrites, a) }) {
+		if !slices.Equal(resources, []string{"!Ref ProtectRepositoryArns"}) {
+			fail("image tag writes (%q) on %q: want exactly !Ref ProtectRepositoryArns", actions, resources)
+		}
+		if !slices.ContainsFunc(st.guards, func(g string) bool { return isNotEmptyCondition(t, g, "ProtectRepositoryArns") }) {
+			fail("image tag writes (%q) only under the condition that ProtectRepositoryArns is not empty (Fn::If), so that ecrdeploy writes no image tag unless protect is used", actions)
+		}
+	}
+	if slices.Contains(actions, "ssm:GetCalendarState") {
+		if !slices.Equal(actions, []string{"ssm:GetCalendarState"}) {
+			fail("ssm:GetCalendarState beside %q: want it alone in its statement (it is on documents, not parameters)", actions)
+		}
+		for _, r := range resources {
+			switch {
+			case r == ownDocuments:
+			case r == "!Ref CalendarArns":
+				if !slices.ContainsFunc(st.guards, func(g string) bool { return isNotEmptyCondition(t, g, "CalendarArns") }) {
+					fail("ssm:GetCalendarState on !Ref CalendarArns only under the condition that CalendarArns is not empty (Fn::If)")
+				}
+			default:
+				fail("ssm:GetCalendarState on %q: want the documents of this account (%s) or !Ref CalendarArns", r, ownDocuments)
+			}
+		}
+		return probs
+	}
 	if has("ssm:") {
 		write := slices.ContainsFunc(actions, func(a string) bool { return strings.HasPrefix(a, "ssm:") && !strings.HasPrefix(a, "ssm:Get") })
 		if write {
@@ -519,39 +560,60 @@ func checkEvents(t tmpl) []string {
 	}
 
 	dp := props(t.resource(deployer))
-	var ecr, ecs, schedule int
+	var ecr, restore, replication, calendar, ecs, schedule int
+	// wantDetail checks the detail fields of a rule's pattern.
+	wantDetail := func(name string, pattern map[string]any, want map[string][]any) {
+		detail := asMap(pattern["detail"])
+		for _, key := range slices.Sorted(maps.Keys(want)) {
+			if got := detail[key]; !reflect.DeepEqual(got, want[key]) {
+				fail("%s.%s: pattern detail.%s %v, want %v", deployer, name, key, got, want[key])
+			}
+		}
+	}
 	for name, ev := range asMap(dp["Events"]) {
 		ev := asMap(ev)
 		p := asMap(ev["Properties"])
 		pattern := asMap(p["Pattern"])
+		detailType := pattern["detail-type"]
 		switch {
 		case ev["Type"] == "Schedule":
 			schedule++
 			if got := p["Schedule"]; !reflect.DeepEqual(got, map[string]any{"Ref": "ReconcileSchedule"}) {
 				fail("%s.%s: Schedule %v, want !Ref ReconcileSchedule", deployer, name, got)
 			}
+		case reflect.DeepEqual(pattern["source"], []any{"aws.ecr"}) && reflect.DeepEqual(detailType, []any{"ECR Replication Action"}):
+			replication++
+			wantDetail(name, pattern, map[string][]any{"action-type": {"REPLICATE"}, "result": {"SUCCESS", "FAILED"}})
+		case reflect.DeepEqual(pattern["source"], []any{"aws.ecr"}) && slices.Contains(asList(asMap(pattern["detail"])["action-type"]), any("UPDATE_STORAGE_CLASS")):
+			restore++
+			wantDetail(name, pattern, map[string][]any{"action-type": {"UPDATE_STORAGE_CLASS"}, "target-storage-class": {"STANDARD"}, "result": {"SUCCESS"}})
+			if !reflect.DeepEqual(detailType, []any{"ECR Image Action"}) {
+				fail("%s.%s: pattern detail-type %v, want [ECR Image Action]", deployer, name, detailType)
+			}
 		case reflect.DeepEqual(pattern["source"], []any{"aws.ecr"}):
 			ecr++
-			detail := asMap(pattern["detail"])
-			for key, want := range map[string][]any{"action-type": {"PUSH"}, "result": {"SUCCESS"}} {
-				if got := detail[key]; !reflect.DeepEqual(got, want) {
-					fail("%s.%s: pattern detail.%s %v, want %v", deployer, name, key, got, want)
-				}
+			wantDetail(name, pattern, map[string][]any{"action-type": {"PUSH"}, "result": {"SUCCESS"}})
+			if !reflect.DeepEqual(detailType, []any{"ECR Image Action"}) {
+				fail("%s.%s: pattern detail-type %v, want [ECR Image Action]", deployer, name, detailType)
 			}
-			if got := pattern["detail-type"]; !reflect.DeepEqual(got, []any{"ECR Image Action"}) {
-				fail("%s.%s: pattern detail-type %v, want [ECR Image Action]", deployer, name, got)
+		case reflect.DeepEqual(pattern["source"], []any{"aws.ssm"}):
+			calendar++
+			if !reflect.DeepEqual(detailType, []any{"Calendar State Change"}) {
+				fail("%s.%s: pattern detail-type %v, want [Calendar State Change]", deployer, name, detailType)
 			}
+			wantDetail(name, pattern, map[string][]any{"state": {"OPEN"}})
 		case reflect.DeepEqual(pattern["source"], []any{"aws.ecs"}):
 			ecs++
-			if got := pattern["detail-type"]; !reflect.DeepEqual(got, []any{"ECS Deployment State Change"}) {
-				fail("%s.%s: pattern detail-type %v, want [ECS Deployment State Change]", deployer, name, got)
+			if !reflect.DeepEqual(detailType, []any{"ECS Deployment State Change"}) {
+				fail("%s.%s: pattern detail-type %v, want [ECS Deployment State Change]", deployer, name, detailType)
 			}
 		default:
-			fail("%s.%s: not one of the deployer's triggers (ECR push, ECS deployment state change, reconcile schedule)", deployer, name)
+			fail("%s.%s: not one of the deployer's triggers (ECR push, restore and replication, ECS deployment state change, change calendar, reconcile schedule)", deployer, name)
 		}
 	}
-	if ecr != 1 || ecs != 1 || schedule != 1 {
-		fail("%s: %d ECR push rules, %d ECS deployment rules, %d schedules; want one of each", deployer, ecr, ecs, schedule)
+	if ecr != 1 || restore != 1 || replication != 1 || calendar != 1 || ecs != 1 || schedule != 1 {
+		fail("%s: %d ECR push rules, %d ECR restore rules, %d ECR replication rules, %d calendar rules, %d ECS deployment rules, %d schedules; want one of each",
+			deployer, ecr, restore, replication, calendar, ecs, schedule)
 	}
 
 	if got := dp["ReservedConcurrentExecutions"]; !reflect.DeepEqual(got, map[string]any{"Ref": "DeployerReservedConcurrency"}) {

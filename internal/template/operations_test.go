@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/announce"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
@@ -26,6 +27,7 @@ type emitted struct {
 	metrics    map[string]bool // metric name
 	dimensions map[string]bool // "Outcome,Environment"
 	outcomes   map[string]bool // values of the Outcome dimension
+	reasons    map[string]bool // values of the Reason dimension
 }
 
 func emittedMetrics(t *testing.T) emitted {
@@ -37,10 +39,13 @@ func emittedMetrics(t *testing.T) emitted {
 	for _, r := range []state.Rollout{state.InProgress, state.Completed, state.Failed} {
 		rows = append(rows, deploy.Row{Environment: "dev", Rollout: r, LeadTime: time.Minute})
 	}
+	for _, r := range []policy.Reason{policy.Frozen, policy.AwaitingReplica, policy.Restoring, policy.Held} {
+		rows = append(rows, deploy.Row{Environment: "dev", Outcome: deploy.Skipped, Reason: r})
+	}
 	var buf bytes.Buffer
 	a := &announce.Announcer{Metrics: &buf}
 	a.Measure(deploy.Result{Repository: "hello-color", Results: rows}, time.Second)
-	e := emitted{metrics: map[string]bool{}, dimensions: map[string]bool{}, outcomes: map[string]bool{}}
+	e := emitted{metrics: map[string]bool{}, dimensions: map[string]bool{}, outcomes: map[string]bool{}, reasons: map[string]bool{}}
 	dec := json.NewDecoder(&buf)
 	for dec.More() {
 		var line struct {
@@ -51,12 +56,15 @@ func emittedMetrics(t *testing.T) emitted {
 					Metrics    []struct{ Name string }
 				}
 			} `json:"_aws"`
-			Outcome string
+			Outcome, Reason string
 		}
 		if err := dec.Decode(&line); err != nil {
 			t.Fatalf("an EMF line: %v", err)
 		}
 		e.outcomes[line.Outcome] = true
+		if line.Reason != "" {
+			e.reasons[line.Reason] = true
+		}
 		for _, m := range line.AWS.CloudWatchMetrics {
 			e.namespace = m.Namespace
 			for _, d := range m.Dimensions {
@@ -93,7 +101,7 @@ func (e emitted) checkOwnMetric(m metricRef) []string {
 		probs = append(probs, fmt.Sprintf("%s: metric %s/%s is not one the functions emit (%s)", m.where, m.namespace, m.name, strings.Join(sortedKeys(e.metrics), ", ")))
 	}
 	var dims []string
-	for _, d := range []string{"Outcome", "Environment"} {
+	for _, d := range []string{"Outcome", "Environment", "Reason"} {
 		if _, ok := m.dimensions[d]; ok {
 			dims = append(dims, d)
 		}
@@ -103,6 +111,9 @@ func (e emitted) checkOwnMetric(m metricRef) []string {
 	}
 	if o := m.dimensions["Outcome"]; o != "" && !e.outcomes[o] {
 		probs = append(probs, fmt.Sprintf("%s: metric %s with Outcome %q: the functions emit %s", m.where, m.name, o, strings.Join(sortedKeys(e.outcomes), ", ")))
+	}
+	if r := m.dimensions["Reason"]; r != "" && !e.reasons[r] {
+		probs = append(probs, fmt.Sprintf("%s: metric %s with Reason %q: the functions emit %s", m.where, m.name, r, strings.Join(sortedKeys(e.reasons), ", ")))
 	}
 	return probs
 }
@@ -263,12 +274,21 @@ func checkDashboard(t tmpl, e emitted) []string {
 		if m.namespace != e.namespace {
 			continue
 		}
-		shown[m.name+" "+m.dimensions["Outcome"]] = true
+		if r := m.dimensions["Reason"]; r != "" {
+			shown[m.name+" reason "+r] = true
+		} else {
+			shown[m.name+" "+m.dimensions["Outcome"]] = true
+		}
 		shown[m.name+" "+m.stat] = true
 	}
 	for o := range e.outcomes {
 		if !shown["Deployments "+o] {
 			probs = append(probs, fmt.Sprintf("dashboard: no graph of Deployments with Outcome %q", o))
+		}
+	}
+	for r := range e.reasons {
+		if !shown["Deployments reason "+r] {
+			probs = append(probs, fmt.Sprintf("dashboard: no graph of the Deployments held back with Reason %q", r))
 		}
 	}
 	for _, stat := range []string{"p50", "p90"} {
@@ -354,6 +374,9 @@ func TestOperationsChecksBite(t *testing.T) {
 		{"a search for another metric", `MetricName=\"Deployments\"`, `MetricName=\"Deployment\"`, "metric ecrdeploy/Deployment is not one"},
 		{"no board", `"endpoint": "${BoardFunction.Arn}"`, `"endpoint": "${PromoterFunction.Arn}"`, "no custom widget with endpoint ${BoardFunction.Arn}"},
 		{"a board not redrawn on resize", `"resize": true, "timeRange": false`, `"resize": false, "timeRange": false`, "want refresh and resize"},
+		{"a reason the code does not count", `"Reason", "awaiting-replica"]`, `"Reason", "held"]`, `Reason "held"`},
+		{"no graph of frozen", `                ["ecrdeploy", "Deployments", "Outcome", "skipped", "Reason", "frozen"],
+`, "", `no graph of the Deployments held back with Reason "frozen"`},
 	}
 	e := emittedMetrics(t)
 	for _, tt := range tests {

@@ -92,8 +92,8 @@ func TestChecksCatchWidening(t *testing.T) {
 		{
 			name: "an action the code does not call",
 			old:  "              - ecr:DescribeImages\n",
-			new:  "              - ecr:DescribeImages\n              - ecr:BatchDeleteImage\n",
-			want: `"ecr:BatchDeleteImage" is not one the code calls`,
+			new:  "              - ecr:DescribeImages\n              - ecr:DeleteRepository\n",
+			want: `"ecr:DeleteRepository" is not one the code calls`,
 		},
 		{
 			name: "AssumeRole on any role",
@@ -193,9 +193,45 @@ func TestChecksCatchWidening(t *testing.T) {
 		},
 		{
 			name: "ECR rule for any result",
-			old:  "                result: [SUCCESS]\n",
-			new:  "",
+			old:  "                action-type: [PUSH]\n                result: [SUCCESS]\n",
+			new:  "                action-type: [PUSH]\n",
 			want: "pattern detail.result",
+		},
+		{
+			name: "image tag writes beyond protect",
+			old:  "            Action:\n              - ecr:DescribeImages\n",
+			new:  "            Action:\n              - ecr:DescribeImages\n              - ecr:PutImage\n",
+			want: "image tag writes",
+		},
+		{
+			name: "image tag writes without the condition",
+			old:  "          - !If\n            - HasProtectRepositoryArns\n            - Sid: TagProtectedImages",
+			new:  "          - !If\n            - HasCalendarArns\n            - Sid: TagProtectedImages",
+			want: "only under the condition that ProtectRepositoryArns is not empty",
+		},
+		{
+			name: "calendars of any account",
+			old:  "              - !Sub arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/*",
+			new:  "              - !Sub arn:${AWS::Partition}:ssm:*:*:document/*",
+			want: "ssm:GetCalendarState on",
+		},
+		{
+			name: "restore rule for archiving too",
+			old:  "                target-storage-class: [STANDARD]",
+			new:  "                target-storage-class: [STANDARD, ARCHIVE]",
+			want: "pattern detail.target-storage-class",
+		},
+		{
+			name: "replication rule without failures",
+			old:  "                result: [SUCCESS, FAILED]",
+			new:  "                result: [SUCCESS]",
+			want: "pattern detail.result [SUCCESS], want [SUCCESS FAILED]",
+		},
+		{
+			name: "calendar rule for closings too",
+			old:  "                state: [OPEN]",
+			new:  "                state: [OPEN, CLOSED]",
+			want: "pattern detail.state",
 		},
 		{
 			name: "ECR rule for deletions too",
@@ -205,8 +241,8 @@ func TestChecksCatchWidening(t *testing.T) {
 		},
 		{
 			name: "rule without retry policy",
-			old:  "                result: [SUCCESS]\n            RetryPolicy:\n              MaximumRetryAttempts: 20\n              MaximumEventAgeInSeconds: 3600\n",
-			new:  "                result: [SUCCESS]\n",
+			old:  "                action-type: [PUSH]\n                result: [SUCCESS]\n            RetryPolicy:\n              MaximumRetryAttempts: 20\n              MaximumEventAgeInSeconds: 3600\n",
+			new:  "                action-type: [PUSH]\n                result: [SUCCESS]\n",
 			want: "ImagePush: RetryPolicy.MaximumRetryAttempts missing",
 		},
 		{

@@ -56,13 +56,23 @@ var quiet = map[policy.Reason]bool{
 	policy.ManualEnvironment: true, policy.NoConfig: true,
 }
 
+// heldBack are the skips that hold an environment back until something
+// outside ecrdeploy happens (a change calendar opens, ECR replicates or
+// restores the image): news whatever started the request, a reconcile
+// included, since they say why a version the environment takes is not
+// running there yet. They are counted by reason too (metrics.go).
+var heldBack = map[policy.Reason]bool{
+	policy.Frozen: true, policy.AwaitingReplica: true, policy.Restoring: true,
+}
+
 // detailType is the result event a row is announced with; "" for none.
 // Unchanged and planned rows are not news, and neither is a skip that says a
 // push was never meant for an environment (a tag that is not a version, a
 // Helm chart, a manual environment): announcing those would cost a call on
 // every push of "latest" and every push to a repository with a production
 // environment. An environment a reconcile leaves alone (ahead, held,
-// outside its range) is not news every quarter of an hour either.
+// outside its range) is not news every quarter of an hour either; one held
+// back (heldBack) is.
 func detailType(cause state.Cause, r deploy.Row) string {
 	switch {
 	case r.Rollout == state.Completed:
@@ -71,6 +81,8 @@ func detailType(cause state.Cause, r deploy.Row) string {
 		return DetailTypeFailed
 	case r.Outcome == deploy.Deployed:
 		return DetailTypeStarted
+	case r.Outcome == deploy.Skipped && heldBack[r.Reason]:
+		return DetailTypeSkipped
 	case r.Outcome == deploy.Skipped && cause != state.CauseReconcile && !quiet[r.Reason]:
 		return DetailTypeSkipped
 	}

@@ -19,6 +19,7 @@ type emf struct {
 	Repository  string   `json:"Repository"`
 	Environment string   `json:"Environment"`
 	Outcome     string   `json:"Outcome"`
+	Reason      string   `json:"Reason,omitempty"`
 	Trigger     string   `json:"Trigger,omitempty"`
 	Deployments *int     `json:"Deployments,omitempty"`
 	LeadTime    *float64 `json:"LeadTime,omitempty"`
@@ -38,7 +39,10 @@ type emfDefinition struct {
 
 // emitMetrics writes one EMF line per result row: a count by outcome (or
 // rollout) and environment, the decision time of rows with an outcome, and
-// the lead time from push to completion of rows that report one.
+// the lead time from push to completion of rows that report one. A row held
+// back (heldBack: frozen, awaiting-replica, restoring) is counted by its
+// reason too, so that a dashboard shows them; other skips are not, each
+// reason a metric of its own being a cost.
 func (a *Announcer) emitMetrics(res deploy.Result, decision time.Duration) {
 	if a.Metrics == nil {
 		return
@@ -70,9 +74,14 @@ func (a *Announcer) emitMetrics(res deploy.Result, decision time.Duration) {
 			m.LeadTime = &s
 			defs = append(defs, emfDefinition{Name: "LeadTime", Unit: "Seconds"})
 		}
+		dims := [][]string{{"Outcome", "Environment"}, {"Outcome"}}
+		if r.Outcome == deploy.Skipped && heldBack[r.Reason] {
+			m.Reason = string(r.Reason)
+			dims = append(dims, []string{"Outcome", "Reason"})
+		}
 		m.AWS.CloudWatchMetrics = []emfMetric{{
 			Namespace:  MetricsNamespace,
-			Dimensions: [][]string{{"Outcome", "Environment"}, {"Outcome"}},
+			Dimensions: dims,
 			Metrics:    defs,
 		}}
 		_ = enc.Encode(m)

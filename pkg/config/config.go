@@ -30,6 +30,12 @@ type Document struct {
 	// part of the state table's keys and of the paths of records earlier
 	// releases kept in SSM ({prefix}/state/{repository}/{environment}).
 	Environments map[string]*Environment `json:"environments" jsonschema:"minProperties=1" jsonschema_description:"The environments this repository is deployed to, by name. A name is 1 to 64 letters, digits, '_', '.' or '-'."`
+	// Protect has ecrdeploy tag the digests its environments run, or may
+	// roll back to, with a tag of its own (ecrdeploy-keep-...) that a keep
+	// rule of the repository's lifecycle policy spares, and remove the tag
+	// once a digest is neither. Without it, ecrdeploy writes nothing to ECR
+	// but the restores its deployments need.
+	Protect bool `json:"protect,omitempty" jsonschema:"default=false" jsonschema_description:"Tag the digests the environments run or may roll back to with ecrdeploy-keep-<digest>, so that a lifecycle rule keeping that tag prefix spares them; the tag is removed once a digest is neither. Without it, ecrdeploy never tags images."`
 }
 
 // Names returns the environment names, sorted. Iterate over Names rather than
@@ -80,6 +86,7 @@ type Environment struct {
 	ImageRef       ImageRef          `json:"imageRef,omitempty" jsonschema:"enum=tag,enum=digest,default=tag" jsonschema_description:"How the image is written in the task definition: tag (repo:1.2.3) or digest (repo@sha256:...)."`
 	PromoteFrom    string            `json:"promoteFrom,omitempty" jsonschema_description:"The environment that promote copies from when no source is named."`
 	Wait           bool              `json:"wait,omitempty" jsonschema:"default=false" jsonschema_description:"Wait for the rollout to finish within the invocation (manual requests only)."`
+	Freeze         *Freeze           `json:"freeze,omitempty" jsonschema_description:"SSM Change Calendars that hold the environment's deployments: while any is CLOSED, pushes and reconcile skip it (frozen) and manual requests are refused unless forced."`
 
 	policy *policy.Policy
 }
@@ -105,6 +112,14 @@ const (
 type CodeDeploy struct {
 	Application     string `json:"application" jsonschema:"minLength=1,maxLength=100" jsonschema_description:"The CodeDeploy application (compute platform ECS)."`
 	DeploymentGroup string `json:"deploymentGroup,omitempty" jsonschema:"maxLength=100" jsonschema_description:"The deployment group that deploys the environment's service. Only for an environment of one service; left out (or empty), the application's group that deploys each service is looked up."`
+}
+
+// Freeze names the SSM Change Calendars that gate an environment.
+type Freeze struct {
+	// Calendars are calendar names (SSM documents of type ChangeCalendar in
+	// the function's own account and region) or ARNs (a calendar in another
+	// region, or one shared from another account).
+	Calendars []string `json:"calendars" jsonschema:"minItems=1,uniqueItems=true" jsonschema_description:"Change calendars, by name (in the function's own account and region) or by document ARN (another region, or a calendar shared from another account): arn:aws:ssm:REGION:ACCOUNT:document/NAME."`
 }
 
 // Names is a list of container names. In JSON it is a string or a list of

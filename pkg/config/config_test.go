@@ -256,6 +256,14 @@ func TestParseInvalid(t *testing.T) {
 		{"taskDefinition-case-variant-key", []string{`environments.production.taskDefinition.Family: the same key as family in another case: give it once, spelled one way`}},
 		{"taskDefinition-case-variant-in-container", []string{`environments.production.taskDefinition.containerDefinitions[0].Image: the same key as image in another case: give it once, spelled one way`}},
 		{"whitespace-only", []string{`empty document`}},
+		{"freeze-no-calendars", []string{`environments.production.freeze.calendars: at least one calendar is required: name a change calendar, or leave freeze out`}},
+		{"freeze-bad-calendars", []string{
+			`environments.production.freeze.calendars[0]: invalid calendar name: use 3 to 128 letters, digits, '_', '-' or '.', or a document ARN`,
+			`environments.production.freeze.calendars[1]: invalid calendar ARN: want arn:aws:ssm:<region>:<account>:document/<name>`,
+			`environments.production.freeze.calendars[3]: duplicate calendar`,
+		}},
+		{"freeze-unknown-field", []string{`environments.production.freeze.calendar: unknown field`}},
+		{"protect-not-bool", []string{`protect: expected true or false, got a string`}},
 	}
 
 	files, err := filepath.Glob("testdata/invalid/*.json")
@@ -434,6 +442,15 @@ func TestParseValid(t *testing.T) {
 			want: &Environment{Trigger: TriggerPush, TagPattern: "release-(?P<version>.+)", Cluster: "apps", Services: []string{"web"}},
 		},
 		{
+			name: "change calendars by name and by ARN",
+			doc: `{"environments": {"dev": {"cluster": "apps", "services": ["web"],
+				"freeze": {"calendars": ["release-freeze", "arn:aws:ssm:eu-west-1:222222222222:document/sales.peak_2026"]}}}}`,
+			want: &Environment{
+				Trigger: TriggerPush, Cluster: "apps", Services: []string{"web"},
+				Freeze: &Freeze{Calendars: []string{"release-freeze", "arn:aws:ssm:eu-west-1:222222222222:document/sales.peak_2026"}},
+			},
+		},
+		{
 			name: "surrounding white space",
 			doc:  "\n\t {\"environments\": {\"dev\": {\"cluster\": \"apps\", \"services\": [\"web\"]}}} \n\n",
 			want: &Environment{Trigger: TriggerPush, Cluster: "apps", Services: []string{"web"}},
@@ -449,6 +466,16 @@ func TestParseValid(t *testing.T) {
 				t.Errorf("Policy() = nil, want the compiled policy")
 			}
 		})
+	}
+}
+
+func TestParseProtect(t *testing.T) {
+	doc := mustParse(t, []byte(`{"protect": true, "environments": {"dev": {"cluster": "apps", "services": ["web"]}}}`))
+	if !doc.Protect {
+		t.Error("Protect = false, want true")
+	}
+	if doc := mustParse(t, []byte(`{"environments": {"dev": {"cluster": "apps", "services": ["web"]}}}`)); doc.Protect {
+		t.Error("Protect = true without the field, want false: ecrdeploy tags nothing unless asked")
 	}
 }
 

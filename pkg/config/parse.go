@@ -43,8 +43,10 @@ import (
 // percent, an approval's timeout 1 to 20160 minutes, a hook's 1 to 1440, at
 // most 10 hooks, stages where ECS runs hooks) and each field beside the
 // strategies it belongs to (see Deployment); promoteFrom naming another
-// environment of the document, with
-// no cycle of promotions. Parse sets Trigger to TriggerPush where it is absent.
+// environment of the document, with no cycle of promotions; freeze.calendars
+// not empty, each a change calendar name (3 to 128 letters, digits, '_', '-'
+// or '.') or a document ARN, none twice. Parse sets Trigger to TriggerPush
+// where it is absent.
 //
 // Every problem is reported as an *input.Error naming the parameter (Source)
 // and the JSON path of the field (Field); when there are several, Parse

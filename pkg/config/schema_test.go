@@ -64,7 +64,7 @@ func TestSchemaShape(t *testing.T) {
 		t.Error("environment allows unknown fields")
 	}
 	for _, f := range []string{"trigger", "versions", "prereleases", "tagPattern", "cluster", "services", "container", "environment", "secrets",
-		"taskDefinition", "family", "region", "roleArn", "registry", "imageRef", "desiredCount", "deployment", "promoteFrom", "wait"} {
+		"taskDefinition", "family", "region", "roleArn", "registry", "imageRef", "desiredCount", "deployment", "promoteFrom", "wait", "freeze"} {
 		if _, ok := env.Properties[f]; !ok {
 			t.Errorf("schema lacks %s", f)
 		}

@@ -34,6 +34,13 @@ var (
 	// one (service/name).
 	serviceARN = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service/([A-Za-z0-9_-]{1,255}/)?[A-Za-z0-9_-]{1,255}$`)
 	roleARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+	// calendarName is the name of an SSM document ("CreateDocument",
+	// AWS Systems Manager API Reference: Name, pattern
+	// ^[a-zA-Z0-9_\-.]{3,128}$); calendarARN a document's ARN, which
+	// GetCalendarState takes for a calendar of another region or shared
+	// from another account.
+	calendarName = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,128}$`)
+	calendarARN  = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document/[A-Za-z0-9_.-]{3,128}$`)
 )
 
 // validate checks a decoded document against the rules that Parse lists, sets
@@ -133,6 +140,7 @@ func (v *validator) environment(name string, env *Environment) {
 		v.problem(path+".desiredCount", "must be 0 or more")
 	}
 	v.deployment(path+".deployment", env.Deployment, len(env.Services))
+	v.freeze(path+".freeze", env.Freeze)
 
 	switch from := env.PromoteFrom; {
 	case from == "":
@@ -387,6 +395,33 @@ func (v *validator) codeDeploy(path string, c *CodeDeploy, services int) {
 	name("deploymentGroup", c.DeploymentGroup, false)
 	if c.DeploymentGroup != "" && services > 1 {
 		v.problem(path+".deploymentGroup", "a deployment group deploys one ECS service, and this environment has %d: name only the application, and the group that deploys each service is looked up", services)
+	}
+}
+
+// freeze checks the change calendars of an environment: at least one, each
+// a document name or a document ARN, none twice (by name or ARN alike would
+// be the same calendar only in the function's own account and region, which
+// the document does not know, so only exact repeats are refused).
+func (v *validator) freeze(path string, f *Freeze) {
+	if f == nil {
+		return
+	}
+	if len(f.Calendars) == 0 {
+		v.problem(path+".calendars", "at least one calendar is required: name a change calendar, or leave freeze out")
+		return
+	}
+	seen := make(map[string]bool, len(f.Calendars))
+	for i, c := range f.Calendars {
+		p := fmt.Sprintf("%s.calendars[%d]", path, i)
+		switch {
+		case strings.HasPrefix(c, "arn:") && !calendarARN.MatchString(c):
+			v.problem(p, "invalid calendar ARN: want arn:aws:ssm:<region>:<account>:document/<name>")
+		case !strings.HasPrefix(c, "arn:") && !calendarName.MatchString(c):
+			v.problem(p, "invalid calendar name: use 3 to 128 letters, digits, '_', '-' or '.', or a document ARN")
+		case seen[c]:
+			v.problem(p, "duplicate calendar")
+		}
+		seen[c] = true
 	}
 }
 

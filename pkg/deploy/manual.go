@@ -45,21 +45,38 @@ func (d *Deployer) deployTag(ctx context.Context, req request.Request, requestID
 		return d.fail(ctx, res, err)
 	}
 	img, err := target.ResolveTag(ctx, d.ECR, d.Region, req.Repository, req.Tag)
-	if err == nil {
-		err = img.Pullable(req.Repository)
-	}
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
 	if !input.RunnableImage(img.ManifestMediaType, img.ArtifactMediaType) {
 		return d.notAnImage(ctx, res, img), nil
 	}
-	res, err = d.Deploy(ctx, Request{
+	dep := Request{
 		Repository: req.Repository, Tag: req.Tag, Digest: img.Digest, Registry: img.Registry,
 		Cause: state.CauseDeploy, EventID: requestID, Environments: []string{req.Environment},
 		Force: req.Force, DryRun: req.DryRun,
-	})
+	}
+	// An image ECR archived is restored first, and waited for.
+	waits, err := d.prepareImage(ctx, dep, doc)
+	if err != nil {
+		return d.fail(ctx, res, err)
+	}
+	res.Digest = img.Digest
+	if len(waits) > 0 {
+		return d.waitForImage(ctx, req, doc, res, dep, waits)
+	}
+	res, err = d.Deploy(ctx, dep)
 	return d.waitIfAsked(ctx, res, err, req, doc)
+}
+
+// wantsWait reports whether a manual request waits within the invocation:
+// it asks to, or its environment does.
+func wantsWait(req request.Request, doc *config.Document) bool {
+	env := req.Environment
+	if req.Action == request.Promote {
+		env = req.To
+	}
+	return req.Wait || (doc.Environments[env] != nil && doc.Environments[env].Wait)
 }
 
 // plan shows, without changing anything, what a manual deploy of a tag would
@@ -126,11 +143,7 @@ func (d *Deployer) waitIfAsked(ctx context.Context, res Result, err error, req r
 	if err != nil || req.DryRun || res.Error != "" {
 		return res, err
 	}
-	env := req.Environment
-	if req.Action == request.Promote {
-		env = req.To
-	}
-	if req.Wait || (doc.Environments[env] != nil && doc.Environments[env].Wait) {
+	if wantsWait(req, doc) {
 		res = d.wait(ctx, res)
 	}
 	return res, nil

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
-	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -44,6 +43,10 @@ type observation struct {
 	// another and would not act on it anyway (unclaimed).
 	claim     *claim
 	unclaimed bool
+	// held, when set, holds the environment back as a whole (a closed
+	// change calendar, a replica without the image yet): nothing is
+	// decided of it.
+	held *holdBack
 }
 
 // recordRead reads an environment's record for a delivery: nil when it has
@@ -104,9 +107,10 @@ func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e enviro
 	if err == nil {
 		err = r.err
 	}
-	if err != nil {
+	if err != nil || obs.held != nil {
 		d.release(ctx, obs.claim)
-		return observation{}, err
+		obs.claim = nil
+		return obs, err
 	}
 	if r.rec != nil && !r.unclaimed {
 		obs.read, obs.views = *r.rec, ecsViews(ctx, obs.client, e.env.Cluster, *r.rec, obs.services)
@@ -119,25 +123,29 @@ func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e enviro
 }
 
 // describeEnvironment returns the ECS client of an environment and its
-// services, having checked (beside the describe) that its replica has the
-// image when it pulls from one.
+// services, having checked beside the describe what may hold it back as a
+// whole (gates: a closed change calendar, a replica without the image yet);
+// when something does, the observation says so (held) and nothing else.
 func (d *Deployer) describeEnvironment(ctx context.Context, req Request, e environment) (observation, error) {
 	client, err := d.Targets.ECS(ctx, targetOf(req.Repository, e.name, e.env))
 	if err != nil {
 		return observation{}, err
 	}
-	// The replica check runs beside the describe: both must pass.
-	replica := make(chan error, 1)
+	type gate struct {
+		held *holdBack
+		err  error
+	}
+	gates := make(chan gate, 1)
 	go func() {
-		if e.env.Registry == "" {
-			replica <- nil
-			return
-		}
-		replica <- d.checkReplica(ctx, req, e)
+		held, err := d.gates(ctx, req, e)
+		gates <- gate{held, err}
 	}()
 	services, err := target.DescribeServices(ctx, client, e.env.Cluster, e.env.Services)
-	if rerr := <-replica; rerr != nil {
-		return observation{}, rerr
+	switch g := <-gates; {
+	case g.err != nil:
+		return observation{}, g.err
+	case g.held != nil:
+		return observation{client: client, held: g.held}, nil
 	}
 	if err != nil {
 		return observation{}, err
@@ -255,18 +263,26 @@ func (d *Deployer) refresh(ctx context.Context, rec state.Record, env *config.En
 	return rec, services, err
 }
 
-// checkReplica checks, before anything is registered, that the image exists
-// in the registry the environment pulls from (a replica in another region or
-// account). It returns target.ErrReplicaMissing (wrapped) when it does not.
-func (d *Deployer) checkReplica(ctx context.Context, req Request, e environment) error {
-	account, region, _ := input.ParseRegistryHost(e.env.Registry)
-	t := targetOf(req.Repository, e.name, e.env)
-	t.Region = region
-	client, err := d.Targets.ECR(ctx, t)
-	if err != nil {
-		return err
+// gates reads, concurrently, what may hold an environment back before
+// anything of it is decided: its change calendars (freezeCheck) and the
+// replica it pulls from (replicaCheck). A freeze is told before a missing
+// replica: the environment would not deploy either way.
+func (d *Deployer) gates(ctx context.Context, req Request, e environment) (*holdBack, error) {
+	var frozen, replica *holdBack
+	var ferr, rerr error
+	var wg sync.WaitGroup
+	wg.Go(func() { frozen, ferr = d.freezeCheck(ctx, req, e) })
+	wg.Go(func() { replica, rerr = d.replicaCheck(ctx, req, e) })
+	wg.Wait()
+	switch {
+	case ferr != nil:
+		return nil, ferr
+	case frozen != nil:
+		return frozen, nil
+	case rerr != nil:
+		return nil, rerr
 	}
-	return target.CheckReplica(ctx, client, e.env.Registry, account, req.Repository, req.Digest)
+	return replica, nil
 }
 
 // serviceObservation is what ECS says about one configured service and the

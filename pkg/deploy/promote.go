@@ -1,13 +1,11 @@
 package deploy
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
-	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -71,13 +69,15 @@ func rolledBackHeld(rec state.Record) string {
 
 // redeploy deploys the image of a deployment (promote's source, rollback's
 // last good version) as req says, by digest when its tag has moved since,
-// and waits when asked. The image must still be pullable where the
-// environments pull from: nothing is changed otherwise.
+// and waits when asked. The image must still be in the registry the
+// environments pull from: nothing is changed otherwise. An image ECR has
+// archived is restored first (prepareImage), and the request waits for it.
 func (d *Deployer) redeploy(ctx context.Context, manual request.Request, doc *config.Document, res Result, dep state.Deployment, req Request) (Result, error) {
 	res.Tag, res.Digest = dep.Tag, dep.Digest
 	req.Repository, req.Tag, req.Digest = manual.Repository, dep.Tag, dep.Digest
 	req.Registry = taskdef.ParseImage(dep.Image).Registry
-	if err := d.checkImage(ctx, req, doc); err != nil {
+	waits, err := d.prepareImage(ctx, req, doc)
+	if err != nil {
 		return d.fail(ctx, res, err)
 	}
 	byDigest, err := d.tagMoved(ctx, manual.Repository, dep)
@@ -85,8 +85,35 @@ func (d *Deployer) redeploy(ctx context.Context, manual request.Request, doc *co
 		return d.fail(ctx, res, err)
 	}
 	req.ByDigest = byDigest
+	if len(waits) > 0 {
+		return d.waitForImage(ctx, manual, doc, res, req, waits)
+	}
 	res, err = d.Deploy(ctx, req)
 	return d.waitIfAsked(ctx, res, err, manual, doc)
+}
+
+// waitForImage waits, when the request or its environment asks to wait,
+// for ECR to restore the image a request needs, and deploys it once ACTIVE;
+// otherwise, or when the restore outlasts the wait, it answers that the
+// environments wait on the restore (restoring), remembered to be resumed.
+func (d *Deployer) waitForImage(ctx context.Context, manual request.Request, doc *config.Document, res Result, req Request, waits []imageWait) (Result, error) {
+	if wantsWait(manual, doc) {
+		var err error
+		if waits, err = d.awaitImages(ctx, req, waits); err != nil {
+			return d.fail(ctx, res, err)
+		}
+		if len(waits) == 0 {
+			res, err = d.Deploy(ctx, req)
+			return d.waitIfAsked(ctx, res, err, manual, doc)
+		}
+	}
+	replaces := map[string]string{}
+	if recs, err := d.State.GetMany(ctx, req.Repository, req.Environments); err == nil {
+		for name, rec := range recs {
+			replaces[name] = rec.Digest
+		}
+	}
+	return d.restoring(ctx, req, doc, res, waits, replaces), nil
 }
 
 // tagMoved reports whether the tag of a deployment now points to another
@@ -95,43 +122,10 @@ func (d *Deployer) redeploy(ctx context.Context, manual request.Request, doc *co
 func (d *Deployer) tagMoved(ctx context.Context, repository string, dep state.Deployment) (bool, error) {
 	img, err := target.ResolveTag(ctx, d.ECR, d.Region, repository, dep.Tag)
 	if errors.Is(err, target.ErrImageNotFound) {
-		return true, nil // the tag is gone; the digest is there (checkImage)
+		return true, nil // the tag is gone; the digest is there (prepareImage)
 	}
 	if err != nil {
 		return false, err
 	}
 	return img.Digest != dep.Digest, nil
-}
-
-// checkImage checks, before anything is registered, that the digest a
-// manual request deploys exists, and is not archived, in the registry each
-// of its environments pulls from: the environment's registry, or the one
-// the image came from. It returns an error naming the digest otherwise.
-func (d *Deployer) checkImage(ctx context.Context, req Request, doc *config.Document) error {
-	for _, name := range req.Environments {
-		env := doc.Environments[name]
-		client, registryID, region := d.ECR, "", d.Region
-		if host := cmp.Or(env.Registry, req.Registry); host != "" {
-			if account, r, ok := input.ParseRegistryHost(host); ok && (env.Registry != "" || r != d.Region) {
-				t := targetOf(req.Repository, name, env)
-				t.Region = r
-				c, err := d.Targets.ECR(ctx, t)
-				if err != nil {
-					return err
-				}
-				client, registryID, region = c, account, r
-			}
-		}
-		img, err := target.FindImage(ctx, client, registryID, region, req.Repository, req.Digest)
-		if err != nil {
-			return fmt.Errorf("%s in %s: %w", req.Repository, name, err)
-		}
-		if err := img.Pullable(req.Repository); err != nil {
-			return fmt.Errorf("%s in %s: %w", req.Repository, name, err)
-		}
-		if !input.RunnableImage(img.ManifestMediaType, img.ArtifactMediaType) {
-			return fmt.Errorf("%s in %s: %s@%s is not a runnable container image", req.Repository, name, req.Repository, req.Digest)
-		}
-	}
-	return nil
 }

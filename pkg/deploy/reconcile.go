@@ -42,6 +42,7 @@ type candidate struct {
 // non-nil only when a retry could succeed.
 func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, error) {
 	out := Result{Cause: state.CauseReconcile}
+	resumed, resumeErr := d.ResumeRestores(ctx, "") // deployments that waited on a restore (restore.go)
 	docs, err := d.Config.List(ctx)
 	if err != nil {
 		if target.Retryable(err) {
@@ -100,7 +101,8 @@ func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, er
 	if len(out.NotReached) > 0 {
 		d.log().WarnContext(ctx, "reconcile stopped before the deadline", "notReached", out.NotReached)
 	}
-	return out, errors.Join(errs...)
+	out.Repositories = append(resumed.Repositories, out.Repositories...)
+	return out, errors.Join(append(errs, resumeErr)...)
 }
 
 // reconcileRepository brings each push environment of one repository to

@@ -93,7 +93,14 @@ type Row struct {
 	// an ECS deployment state change.
 	Rollout state.Rollout `json:"rollout,omitempty"`
 	Error   string        `json:"error,omitempty"`
-	Diff    string        `json:"diff,omitempty"`
+	// Detail says in words why an environment was held back (a closed
+	// change calendar, a replica without the image yet, an image being
+	// restored), beyond the reason's code.
+	Detail string `json:"detail,omitempty"`
+	// Until is when a held-back environment is expected to proceed: when
+	// its change calendars open. Absent when not known.
+	Until *time.Time `json:"until,omitempty"`
+	Diff  string     `json:"diff,omitempty"`
 	// Update is what a planned UpdateService would send besides the task
 	// definition (desired count, deployment settings).
 	Update string `json:"update,omitempty"`
@@ -116,7 +123,10 @@ type EnvironmentStatus struct {
 	DeployedBy  state.Cause    `json:"deployedBy,omitempty"` // what caused the last deployment
 	DeployedAt  *time.Time     `json:"deployedAt,omitempty"`
 	// Failed is the last deployment ECS failed or rolled back here.
-	Failed   *state.Failure  `json:"failed,omitempty"`
+	Failed *state.Failure `json:"failed,omitempty"`
+	// Frozen says which of the environment's change calendars are CLOSED,
+	// and until when; absent when none is.
+	Frozen   *FreezeStatus   `json:"frozen,omitempty"`
 	Services []ServiceStatus `json:"services"`
 	// Error says why ECS could not be asked what runs.
 	Error string `json:"error,omitempty"`
@@ -203,6 +213,7 @@ func Judgement(res Result, err error) Verdict {
 var forceable = map[policy.Reason]bool{
 	policy.OutsideRange: true, policy.Prerelease: true, policy.OlderThanCurrent: true, policy.Retagged: true, policy.Held: true,
 	policy.RolloutUnknown: true,
+	policy.Frozen: true,
 }
 
 // nothingDone says why a manual request did nothing, and whether --force
@@ -215,7 +226,11 @@ func nothingDone(res Result) string {
 		if r.Service != "" && where != "" {
 			where += "/" + r.Service
 		}
-		parts = append(parts, strings.TrimPrefix(where+": "+string(r.Reason), ": "))
+		part := strings.TrimPrefix(where+": "+string(r.Reason), ": ")
+		if r.Detail != "" {
+			part += " (" + r.Detail + ")"
+		}
+		parts = append(parts, part)
 		force = force && forceable[r.Reason]
 	}
 	msg := "nothing done: " + strings.Join(slices.Compact(parts), ", ")

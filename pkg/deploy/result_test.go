@@ -62,7 +62,6 @@ func TestKindOf(t *testing.T) {
 		{fmt.Errorf("promote: %w", ErrNotCompleted), BadInput},
 		{errors.New("unknown action"), BadInput},
 		{fmt.Errorf("read config: %w", &smithy.GenericAPIError{Code: "AccessDeniedException"}), AWS},
-		{fmt.Errorf("check replica: %w", target.ErrReplicaMissing), AWS},
 	}
 	for _, tt := range tests {
 		if got := kindOf(tt.err); got != tt.want {

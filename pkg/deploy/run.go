@@ -133,6 +133,9 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environmen
 		d.release(ctx, obs.claim)
 		return environmentRows(e.name, e.env, "", err), retryable(e.name, "", err)
 	}
+	if obs.held != nil {
+		return obs.held.rows(e), nil // a closed change calendar, a replica without the image yet
+	}
 	if reason := cmp.Or(awaitECS(req, e.version, obs.rec, obs.views), compareState(req, e.version, obs.rec)); reason != policy.Accepted {
 		d.release(ctx, obs.claim)
 		return environmentRows(e.name, e.env, reason, nil), nil

@@ -60,6 +60,7 @@ func (d *Deployer) environmentStatus(ctx context.Context, repository, name strin
 	if err != nil {
 		st.Error = err.Error()
 	}
+	st.Frozen = d.freezeStatus(ctx, env)
 	if ok {
 		st.Version, st.Tag, st.Digest, st.Image = rec.Version, rec.Tag, rec.Digest, rec.Image
 		st.Rollout, st.Held, st.DeployedBy, st.Failed = rec.AggregateRollout(), rec.Held, rec.Cause, rec.Failed

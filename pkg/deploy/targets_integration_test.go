@@ -3,10 +3,10 @@ package deploy_test
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -18,7 +18,10 @@ import (
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
+	"github.com/ecrdeploy/ecrdeploy/pkg/announce"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 	"github.com/ecrdeploy/ecrdeploy/pkg/taskdef"
 	"github.com/ecrdeploy/ecrdeploy/pkg/verify"
@@ -158,7 +161,11 @@ func TestDeployIntoAnotherAccountThroughAssumedRole(t *testing.T) {
 	}
 }
 
-func TestMissingReplicaFailsRetryablyAndRegistersNothing(t *testing.T) {
+// TestAPushBeforeReplicationAwaitsTheReplica: a push that arrives before
+// ECR has replicated the image to the registry an environment pulls from
+// skips that environment (awaiting-replica), registers nothing, and is not
+// an error: retried, it would only end in the dead-letter queue.
+func TestAPushBeforeReplicationAwaitsTheReplica(t *testing.T) {
 	env := awstest.New(t)
 	seedOtherAccount(t, env)
 	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
@@ -169,29 +176,93 @@ func TestMissingReplicaFailsRetryablyAndRegistersNothing(t *testing.T) {
 	p := w.push(t, "1.4.0")
 	env.Proxy.Reset()
 	res, err := w.d.Push(t.Context(), p)
-	if err == nil || !target.Retryable(err) || !errors.Is(err, target.ErrReplicaMissing) {
-		t.Errorf("Push error = %v, want a retryable ErrReplicaMissing", err)
+	if err != nil {
+		t.Errorf("Push error = %v, want none: replication is waited for, not retried", err)
 	}
-	if r := row(t, res, "production"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, "not replicated") || !strings.Contains(r.Error, replica) {
-		t.Errorf("production = %+v", r)
+	if r := row(t, res, "production"); r.Outcome != deploy.Skipped || r.Reason != policy.AwaitingReplica ||
+		!strings.Contains(r.Detail, replica+"/hello-color@"+p.Digest) {
+		t.Errorf("production = %+v, want skipped awaiting-replica naming %s/hello-color@%s", r, replica, p.Digest)
 	}
 	if ops := mutating(env); len(ops) != 0 && !(len(ops) == 1 && ops[0] == "AssumeRole") {
 		t.Errorf("a missing replica made mutating calls: %v", ops)
 	}
 
-	// Replication catches up: the same event now deploys, pulling from the replica.
+	// ECR replicates the image, and says so in the destination: the
+	// replication event deploys it, pulling from the replica. A replication
+	// to a registry nobody pulls from does nothing.
+	replicate(t, env, p)
+	replicated := event.Replication{ID: "repl-1", Time: time.Now().UTC(), Account: otherAccount, Region: otherRegion,
+		Repository: "hello-color", Digest: p.Digest, Tag: "1.4.0", SourceAccount: localaws.AccountID, SourceRegion: localaws.Region, Result: "SUCCESS"}
+	elsewhere := replicated
+	elsewhere.Region = "eu-west-3"
+	env.Proxy.Reset()
+	if res, err := w.d.Replicated(t.Context(), elsewhere); err != nil || len(res.Results) != 0 || env.Proxy.Total() > 1 {
+		t.Errorf("replication elsewhere: %+v, %v, %d calls; want nothing done", res, err, env.Proxy.Total())
+	}
+	res, err = w.d.Replicated(t.Context(), replicated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := row(t, res, "production"); r.Outcome != deploy.Deployed || r.Image != replica+"/hello-color:1.4.0" {
+		t.Errorf("after replication: production = %+v", r)
+	}
+}
+
+// replicate puts a pushed image in the replica registry of the second
+// account and region, as ECR's replication does.
+func replicate(t *testing.T, env *awstest.Env, p event.Push) {
+	t.Helper()
 	repl := ecr.NewFromConfig(otherAccountConfig(t, env))
 	if _, err := repl.CreateRepository(t.Context(), &ecr.CreateRepositoryInput{RepositoryName: aws.String("hello-color")}); err != nil {
 		t.Fatal(err)
 	}
-	manifest := localaws.ImageManifest("hello-color 1.4.0")
+	manifest := localaws.ImageManifest("hello-color " + p.Tag)
 	if _, err := repl.PutImage(t.Context(), &ecr.PutImageInput{RepositoryName: aws.String("hello-color"), ImageManifest: aws.String(string(manifest)),
-		ImageTag: aws.String("1.4.0"), ImageDigest: aws.String(p.Digest)}); err != nil {
+		ImageTag: aws.String(p.Tag), ImageDigest: aws.String(p.Digest)}); err != nil {
 		t.Fatal(err)
 	}
-	res = w.deliver(t, p)
-	if r := row(t, res, "production"); r.Outcome != deploy.Deployed || r.Image != replica+"/hello-color:1.4.0" {
-		t.Errorf("after replication: production = %+v", r)
+}
+
+// TestAFailedReplicationIsReportedForTheEnvironmentsWaiting: a FAILED
+// replication to the registry an environment pulls from is published as a
+// failure of that environment (Deployment Failed), naming the digest and
+// the registry; nothing is deployed.
+func TestAFailedReplicationIsReportedForTheEnvironmentsWaiting(t *testing.T) {
+	env := awstest.New(t)
+	seedOtherAccount(t, env)
+	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
+	replica := otherAccount + ".dkr.ecr." + otherRegion + ".amazonaws.com"
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", `{"environments":{
+		"production":{"cluster":"apps-prod","services":["hello-color"],"region":"`+otherRegion+`","roleArn":"`+targetRole+`","registry":"`+replica+`"},
+		"eu":{"versions":"^2.0.0","cluster":"apps-prod","services":["hello-color-eu"],"region":"`+otherRegion+`","roleArn":"`+targetRole+`","registry":"`+replica+`"}}}`))(t)
+	w := &world{env: env, d: newDeployer(env, nil)}
+	w.d.Reporter = &announce.Announcer{Events: env.EventBridge()}
+	p := w.push(t, "1.4.0")
+	env.Proxy.Reset()
+	res, err := w.d.Replicated(t.Context(), event.Replication{ID: "repl-2", Time: time.Now().UTC(), Account: otherAccount, Region: otherRegion,
+		Repository: "hello-color", Digest: p.Digest, Tag: "1.4.0", SourceAccount: localaws.AccountID, SourceRegion: localaws.Region, Result: "FAILED"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := row(t, res, "production"); r.Outcome != deploy.Failed || !strings.Contains(r.Error, p.Digest) || !strings.Contains(r.Error, replica) {
+		t.Errorf("production = %+v, want failed naming %s and %s", r, p.Digest, replica)
+	}
+	if got := outcomes(res); len(got) != 1 {
+		t.Errorf("outcomes %v, want production only: eu would not have taken 1.4.0", got)
+	}
+	var failed int
+	for _, batch := range publishedEvents(t, env) {
+		for _, e := range batch {
+			if e.DetailType == announce.DetailTypeFailed && e.Detail.Environment == "production" {
+				failed++
+			}
+		}
+	}
+	if failed != 1 {
+		t.Errorf("published %d Deployment Failed events for production, want 1", failed)
+	}
+	if ops := ecsChanges(env); len(ops) != 0 {
+		t.Errorf("a failed replication changed ECS: %v", ops)
 	}
 }
 

@@ -164,57 +164,36 @@ func (w *world) describeImagesAs(change func(image map[string]any)) {
 	})
 }
 
-// archive makes ECR say the image is archived, as ECR shows it
-// (imageStatus ARCHIVED): moto has no archive.
-func (w *world) archive(digest string) {
-	w.describeImagesAs(func(m map[string]any) {
-		if m["imageDigest"] == digest {
-			m["imageStatus"] = "ARCHIVED"
-		}
-	})
-}
-
+// TestRollbackAndPromoteOfAnImageThatIsGone: a rollback or promote whose
+// image ECR no longer has (deleted, perhaps by a lifecycle rule) fails
+// clearly, naming the digest, and changes nothing. (An archived image is
+// restored: restore_integration_test.go.)
 func TestRollbackAndPromoteOfAnImageThatIsGone(t *testing.T) {
-	for _, how := range []string{"deleted", "archived"} {
-		t.Run(how, func(t *testing.T) {
-			w := newWorld(t, fargateFixture, nil)
-			pushes := completedInDev(t, w, "1.1.0", "1.2.0")
-			gone := pushes["1.1.0"].Digest
-			if how == "deleted" {
-				w.deleteImage(t, gone)
-			} else {
-				w.archive(gone)
-			}
-			w.env.Proxy.Reset()
-			res := w.rollback(t)
-			if !strings.Contains(res.Error, gone) || deploy.Judge(res, nil).ExitCode() != 2 {
-				t.Errorf("rollback to %s 1.1.0: %q (exit %d), want a clear error naming %s, exit 2", how, res.Error, deploy.Judge(res, nil).ExitCode(), gone)
-			}
-			if how == "archived" && !strings.Contains(res.Error, "update-image-storage-class") {
-				t.Errorf("rollback to an archived image: %q, want the command that restores it", res.Error)
-			}
-			if ops := ecsChanges(w.env); len(ops) != 0 {
-				t.Errorf("rollback changed ECS: %v; nothing may change", ops)
-			}
-			if got := w.runsVersion(t); got != "1.2.0" {
-				t.Errorf("dev runs %s, want 1.2.0 still", got)
-			}
-			// Promote of dev's image (1.2.0) to production, once it is gone
-			// too, is checked the same way.
-			if how == "deleted" {
-				w.deleteImage(t, pushes["1.2.0"].Digest)
-			} else {
-				w.archive(pushes["1.2.0"].Digest)
-			}
-			w.env.Proxy.Reset()
-			pr, err := w.manual(t, request.Request{Action: "promote", Repository: "hello-color", From: "dev", To: "production", Force: true})
-			if err != nil || !strings.Contains(pr.Error, pushes["1.2.0"].Digest) || deploy.Judge(pr, nil).ExitCode() != 2 {
-				t.Errorf("promote of a %s image: %v %q, want a clear error naming the digest, exit 2", how, err, pr.Error)
-			}
-			if ops := ecsChanges(w.env); len(ops) != 0 {
-				t.Errorf("promote changed ECS: %v", ops)
-			}
-		})
+	w := newWorld(t, fargateFixture, nil)
+	pushes := completedInDev(t, w, "1.1.0", "1.2.0")
+	gone := pushes["1.1.0"].Digest
+	w.deleteImage(t, gone)
+	w.env.Proxy.Reset()
+	res := w.rollback(t)
+	if !strings.Contains(res.Error, gone) || deploy.Judge(res, nil).ExitCode() != 2 {
+		t.Errorf("rollback to deleted 1.1.0: %q (exit %d), want a clear error naming %s, exit 2", res.Error, deploy.Judge(res, nil).ExitCode(), gone)
+	}
+	if ops := ecsChanges(w.env); len(ops) != 0 {
+		t.Errorf("rollback changed ECS: %v; nothing may change", ops)
+	}
+	if got := w.runsVersion(t); got != "1.2.0" {
+		t.Errorf("dev runs %s, want 1.2.0 still", got)
+	}
+	// Promote of dev's image (1.2.0) to production, once it is gone too, is
+	// checked the same way.
+	w.deleteImage(t, pushes["1.2.0"].Digest)
+	w.env.Proxy.Reset()
+	pr, err := w.manual(t, request.Request{Action: "promote", Repository: "hello-color", From: "dev", To: "production", Force: true})
+	if err != nil || !strings.Contains(pr.Error, pushes["1.2.0"].Digest) || deploy.Judge(pr, nil).ExitCode() != 2 {
+		t.Errorf("promote of a deleted image: %v %q, want a clear error naming the digest, exit 2", err, pr.Error)
+	}
+	if ops := ecsChanges(w.env); len(ops) != 0 {
+		t.Errorf("promote changed ECS: %v", ops)
 	}
 }
 

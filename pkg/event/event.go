@@ -1,13 +1,15 @@
 // Package event decodes the events the deployer function receives (ECR image
-// pushes, ECS deployment and hook state changes and the reconcile schedule)
-// from the EventBridge envelope into plain values the deployment library
-// works with.
+// pushes, ECS deployment and hook state changes, change calendar state
+// changes, image restores and replications, and the reconcile schedule) from
+// the EventBridge envelope into plain values the deployment library works
+// with.
 package event
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -22,7 +24,9 @@ const (
 	SourceECR              = "aws.ecr"
 	SourceECS              = "aws.ecs"
 	SourceSchedule         = "aws.events"
+	SourceSSM              = "aws.ssm"
 	DetailImageAction      = "ECR Image Action"
+	DetailReplication      = "ECR Replication Action"
 	DetailDeploymentChange = "ECS Deployment State Change"
 	DetailScheduled        = "Scheduled Event"
 	// DetailHookChange is the detail-type of a lifecycle hook's state
@@ -30,6 +34,7 @@ const (
 	// Amazon ECS Developer Guide,
 	// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_hook_state_change_events.html).
 	DetailHookChange = "ECS Hook State Change"
+	DetailCalendarChange   = "Calendar State Change"
 )
 
 // MaxSize is the largest event accepted. EventBridge events are at most 256 KiB.
@@ -115,10 +120,103 @@ func (d DeploymentChange) Rollout() string {
 	return strings.TrimPrefix(d.EventName, "SERVICE_DEPLOYMENT_")
 }
 
+// Replication is ECR replicating an image to a destination registry (the
+// event's account and region), from the pushing one (SourceAccount,
+// SourceRegion): "ECR Replication Action", sent in the destination when
+// the replication completed (result SUCCESS) or failed (result FAILED)
+// ("Event for a completed image replication", "Event for a failed image
+// replication", Amazon ECR events and EventBridge, Amazon ECR User Guide,
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html).
+type Replication struct {
+	ID            string
+	Time          time.Time
+	Account       string // destination registry account
+	Region        string // destination registry region
+	Repository    string
+	Digest        string
+	Tag           string // "" when the event names none
+	SourceAccount string
+	SourceRegion  string
+	Result        string // SUCCESS or FAILED
+}
+
+// Registry returns the host of the registry the image was replicated to.
+func (r Replication) Registry() string { return input.RegistryHost(r.Account, r.Region) }
+
+// Succeeded reports whether the image is in the destination registry now.
+func (r Replication) Succeeded() bool { return r.Result == "SUCCESS" }
+
+// ImageRestored is an archived image ECR restored to the standard storage
+// class: an ECR Image Action of action-type UPDATE_STORAGE_CLASS to
+// STANDARD ("Event for an image restore action", Amazon ECR events and
+// EventBridge, Amazon ECR User Guide,
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/ecr-eventbridge.html).
+// Deployments waiting on the restore are resumed.
+type ImageRestored struct {
+	ID         string
+	Time       time.Time
+	Account    string
+	Region     string
+	Repository string
+	Digest     string
+	// ActivatedAt is when ECR last restored the image (last-activated-at);
+	// zero when the event does not say.
+	ActivatedAt time.Time
+}
+
 // Schedule is the reconcile schedule firing.
 type Schedule struct {
 	ID   string
 	Time time.Time
+}
+
+// CalendarChange is an SSM Change Calendar that opened or closed. SSM sends
+// it for the calendars of the account itself only: "State changes for
+// calendars shared from other AWS accounts are not currently supported"
+// ("Amazon EventBridge event examples for Systems Manager", AWS Systems
+// Manager User Guide), so a shared calendar's opening is caught up by the
+// reconcile schedule.
+type CalendarChange struct {
+	ID       string
+	Time     time.Time
+	Account  string
+	Region   string
+	Calendar string // the calendar document's ARN: arn:aws:ssm:region:account:document/name
+	State    string // OPEN or CLOSED
+	// AtTime is when the state changed; NextTransition when it changes
+	// again (zero when the event does not say).
+	AtTime, NextTransition time.Time
+}
+
+// Open reports whether the calendar opened.
+func (c CalendarChange) Open() bool { return c.State == "OPEN" }
+
+// Name is the calendar document's name, the last part of its ARN.
+func (c CalendarChange) Name() string {
+	_, name, _ := strings.Cut(c.Calendar, ":document/")
+	return name
+}
+
+// replicationDetail is the detail of an ECR Replication Action: the fields
+// of the examples of "Amazon ECR events and EventBridge" (Amazon ECR User
+// Guide): result, repository-name, image-digest, source-account,
+// action-type (REPLICATE), source-region, image-tag.
+type replicationDetail struct {
+	Result         string `json:"result"`
+	RepositoryName string `json:"repository-name"`
+	ImageDigest    string `json:"image-digest"`
+	SourceAccount  string `json:"source-account"`
+	ActionType     string `json:"action-type"`
+	SourceRegion   string `json:"source-region"`
+	ImageTag       string `json:"image-tag"`
+}
+
+// ecrStorageClass are the fields of an ECR Image Action that moved an image
+// between storage classes (its action-type is UPDATE_STORAGE_CLASS): the
+// class it moved to, and for a restore, when.
+type ecrStorageClass struct {
+	TargetStorageClass string `json:"target-storage-class"`
+	LastActivatedAt    string `json:"last-activated-at"`
 }
 
 // ecrMediaTypes are the fields ECR adds to the detail of an image action for
@@ -126,6 +224,19 @@ type Schedule struct {
 type ecrMediaTypes struct {
 	ManifestMediaType string `json:"manifest-media-type"`
 	ArtifactMediaType string `json:"artifact-media-type"`
+}
+
+// calendarDetail is the detail of a Calendar State Change event, as the
+// examples of "Amazon EventBridge event examples for Systems Manager" (AWS
+// Systems Manager User Guide,
+// https://docs.aws.amazon.com/systems-manager/latest/userguide/monitoring-systems-manager-event-examples.html)
+// show it: {"state": "OPEN", "atTime": "2020-09-19T18:00:07Z",
+// "nextTransitionTime": "2020-10-11T18:00:07Z"}, the calendar's document
+// ARN in resources.
+type calendarDetail struct {
+	State              string `json:"state"`
+	AtTime             string `json:"atTime"`
+	NextTransitionTime string `json:"nextTransitionTime"`
 }
 
 type ecsDeploymentDetail struct {
@@ -145,9 +256,13 @@ func (Push) event()             {}
 func (DeploymentChange) event() {}
 func (HookChange) event()       {}
 func (Schedule) event()         {}
+func (CalendarChange) event()   {}
+func (ImageRestored) event()    {}
+func (Replication) event()      {}
 
-// Decode decodes one EventBridge event and returns a Push, a
-// DeploymentChange, a HookChange or a Schedule. It returns a nil value and an
+// Decode decodes one EventBridge event and returns a Push, an
+// ImageRestored, a Replication, a DeploymentChange, a HookChange, a
+// CalendarChange or a Schedule. It returns a nil value and an
 // *input.Error (its message starting "bad event: ") for anything malformed
 // (including bytes that are not valid UTF-8, anywhere, named by their
 // offset, and a
@@ -180,14 +295,20 @@ func Decode(raw []byte) (Event, error) {
 	// DeploymentChange beside the error, so that a type switch on the
 	// value cannot act on it.
 	switch {
+	case env.Source == SourceECR && env.DetailType == DetailImageAction && isStorageClassAction(env.Detail):
+		return orNil(decodeRestore(env))
 	case env.Source == SourceECR && env.DetailType == DetailImageAction:
 		return orNil(decodePush(env))
+	case env.Source == SourceECR && env.DetailType == DetailReplication:
+		return orNil(decodeReplication(env))
 	case env.Source == SourceECS && env.DetailType == DetailDeploymentChange:
 		return orNil(decodeDeploymentChange(env))
 	case env.Source == SourceECS && env.DetailType == DetailHookChange:
 		return orNil(decodeHookChange(env))
 	case env.Source == SourceSchedule && env.DetailType == DetailScheduled:
 		return Schedule{ID: env.ID, Time: env.Time}, nil
+	case env.Source == SourceSSM && env.DetailType == DetailCalendarChange:
+		return orNil(decodeCalendarChange(env))
 	case env.Source == "" && env.DetailType == "":
 		return nil, bad("", `no "source" or "detail-type": not an EventBridge event`)
 	}
@@ -213,7 +334,7 @@ func decodePush(env events.CloudWatchEvent) (Push, error) {
 		return Push{}, err
 	}
 	if d.ActionType != "PUSH" || d.Result != "SUCCESS" {
-		return Push{}, bad("detail.action-type", fmt.Sprintf("not a successful push (action-type %s, result %s)", input.Quote(d.ActionType), input.Quote(d.Result)))
+		return Push{}, bad("detail.action-type", fmt.Sprintf("not a successful push or restore (action-type %s, result %s)", input.Quote(d.ActionType), input.Quote(d.Result)))
 	}
 	p := Push{
 		ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region,
@@ -260,6 +381,116 @@ func decodeDeploymentChange(env events.CloudWatchEvent) (DeploymentChange, error
 		ServiceARN: env.Resources[0], Cluster: cluster, Service: service,
 		EventName: d.EventName, DeploymentID: d.DeploymentID, Reason: d.Reason, UpdatedAt: d.UpdatedAt,
 	}, nil
+}
+
+// isStorageClassAction reports whether the detail of an ECR Image Action
+// says it moved an image between storage classes.
+func isStorageClassAction(raw json.RawMessage) bool {
+	var d struct {
+		ActionType string `json:"action-type"`
+	}
+	return json.Unmarshal(raw, &d) == nil && d.ActionType == "UPDATE_STORAGE_CLASS"
+}
+
+// decodeRestore decodes an ECR Image Action that moved an image between
+// storage classes: only a successful restore (to STANDARD) is one the
+// deployer acts on.
+func decodeRestore(env events.CloudWatchEvent) (ImageRestored, error) {
+	var d events.ECRImageActionEventDetailType
+	if err := decodeDetail(env.Detail, &d); err != nil {
+		return ImageRestored{}, err
+	}
+	var sc ecrStorageClass
+	if err := decodeDetail(env.Detail, &sc); err != nil {
+		return ImageRestored{}, err
+	}
+	if sc.TargetStorageClass != "STANDARD" || d.Result != "SUCCESS" {
+		return ImageRestored{}, bad("detail.target-storage-class", fmt.Sprintf("not a successful restore (target-storage-class %s, result %s)",
+			input.Quote(sc.TargetStorageClass), input.Quote(d.Result)))
+	}
+	r := ImageRestored{ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region, Repository: d.RepositoryName, Digest: d.ImageDigest}
+	switch {
+	case !input.ValidRepository(r.Repository):
+		return ImageRestored{}, bad("detail.repository-name", fmt.Sprintf("%s is not an ECR repository name", input.Quote(r.Repository)))
+	case !input.ValidDigest(r.Digest):
+		return ImageRestored{}, bad("detail.image-digest", fmt.Sprintf("%s is not an image digest (sha256:<64 hex>)", input.Quote(r.Digest)))
+	}
+	if sc.LastActivatedAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, sc.LastActivatedAt)
+		if err != nil {
+			return ImageRestored{}, bad("detail.last-activated-at", fmt.Sprintf("%s is not an ISO 8601 time", input.Quote(sc.LastActivatedAt)))
+		}
+		r.ActivatedAt = t.UTC()
+	}
+	return r, nil
+}
+
+func decodeReplication(env events.CloudWatchEvent) (Replication, error) {
+	var d replicationDetail
+	if err := decodeDetail(env.Detail, &d); err != nil {
+		return Replication{}, err
+	}
+	if d.ActionType != "REPLICATE" {
+		return Replication{}, bad("detail.action-type", fmt.Sprintf("not a replication (action-type %s)", input.Quote(d.ActionType)))
+	}
+	r := Replication{
+		ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region,
+		Repository: d.RepositoryName, Digest: d.ImageDigest, Tag: d.ImageTag,
+		SourceAccount: d.SourceAccount, SourceRegion: d.SourceRegion, Result: d.Result,
+	}
+	switch {
+	case r.Result != "SUCCESS" && r.Result != "FAILED":
+		return Replication{}, bad("detail.result", fmt.Sprintf("unknown replication result %s (want SUCCESS or FAILED)", input.Quote(r.Result)))
+	case !input.ValidRepository(r.Repository):
+		return Replication{}, bad("detail.repository-name", fmt.Sprintf("%s is not an ECR repository name", input.Quote(r.Repository)))
+	case !input.ValidDigest(r.Digest):
+		return Replication{}, bad("detail.image-digest", fmt.Sprintf("%s is not an image digest (sha256:<64 hex>)", input.Quote(r.Digest)))
+	case r.Tag != "" && !input.ValidTag(r.Tag):
+		return Replication{}, bad("detail.image-tag", fmt.Sprintf("%s is not an image tag", input.Quote(r.Tag)))
+	case !input.ValidAccount(r.Account):
+		return Replication{}, bad("account", fmt.Sprintf("%s is not an AWS account id", input.Quote(r.Account)))
+	case !input.ValidRegion(r.Region):
+		return Replication{}, bad("region", fmt.Sprintf("%s is not an AWS region", input.Quote(r.Region)))
+	case !input.ValidAccount(r.SourceAccount):
+		return Replication{}, bad("detail.source-account", fmt.Sprintf("%s is not an AWS account id", input.Quote(r.SourceAccount)))
+	case !input.ValidRegion(r.SourceRegion):
+		return Replication{}, bad("detail.source-region", fmt.Sprintf("%s is not an AWS region", input.Quote(r.SourceRegion)))
+	}
+	return r, nil
+}
+
+// calendarARN is the ARN of an SSM document.
+var calendarARN = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document/[A-Za-z0-9_.-]{3,128}$`)
+
+func decodeCalendarChange(env events.CloudWatchEvent) (CalendarChange, error) {
+	var d calendarDetail
+	if err := decodeDetail(env.Detail, &d); err != nil {
+		return CalendarChange{}, err
+	}
+	if len(env.Resources) != 1 {
+		return CalendarChange{}, bad("resources", fmt.Sprintf("want exactly one calendar ARN, got %d", len(env.Resources)))
+	}
+	if !calendarARN.MatchString(env.Resources[0]) {
+		return CalendarChange{}, bad("resources[0]", fmt.Sprintf("%s is not an SSM document ARN", input.Quote(env.Resources[0])))
+	}
+	if d.State != "OPEN" && d.State != "CLOSED" {
+		return CalendarChange{}, bad("detail.state", fmt.Sprintf("unknown calendar state %s (want OPEN or CLOSED)", input.Quote(d.State)))
+	}
+	c := CalendarChange{ID: env.ID, Time: env.Time, Account: env.AccountID, Region: env.Region, Calendar: env.Resources[0], State: d.State}
+	for _, f := range []struct {
+		name, text string
+		into       *time.Time
+	}{{"detail.atTime", d.AtTime, &c.AtTime}, {"detail.nextTransitionTime", d.NextTransitionTime, &c.NextTransition}} {
+		if f.text == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, f.text)
+		if err != nil {
+			return CalendarChange{}, bad(f.name, fmt.Sprintf("%s is not an ISO 8601 time", input.Quote(f.text)))
+		}
+		*f.into = t.UTC()
+	}
+	return c, nil
 }
 
 func decodeDetail(raw json.RawMessage, v any) error {

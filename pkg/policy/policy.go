@@ -68,6 +68,16 @@ const (
 	// proves nothing: it may have been rolled back, so it is not deployed
 	// there again until ECS says.
 	RolloutUnknown Reason = "rollout-unknown"
+	// Frozen is an environment held by a change calendar that is CLOSED:
+	// automatic deploys wait for it to open, manual ones need force.
+	Frozen Reason = "frozen"
+	// AwaitingReplica is an environment pulling from a replica registry
+	// that does not have the image yet: replication (or the next
+	// reconcile) deploys it.
+	AwaitingReplica Reason = "awaiting-replica"
+	// Restoring is an image ECR archived, being restored for the request:
+	// the request is carried out once ECR reports it ACTIVE.
+	Restoring Reason = "restoring"
 )
 
 // versionGroup is the name of the capture group of a tag pattern that holds the

@@ -19,16 +19,18 @@ var (
 	ErrImageNotFound      = errors.New("image not found")
 	ErrRepositoryNotFound = errors.New("repository not found")
 	// ErrReplicaMissing is an image not (yet) replicated to the registry an
-	// environment pulls from. Replication catches up, so it is retryable.
+	// environment pulls from. Replication catches up, and tells when it
+	// has (an ECR Replication Action event): a retry of the invocation is
+	// not how it is waited for, so it is not retryable.
 	ErrReplicaMissing = errors.New("image not replicated to the environment's registry yet")
-	// ErrImageArchived is an image ECR archived: pulling it fails until it
-	// is restored.
-	ErrImageArchived = errors.New("image archived")
 )
 
 // Image is an image ECR has.
 type Image struct {
-	Tag      string
+	Tag string
+	// Tags are all the image's tags, where the call says them
+	// (AllImages).
+	Tags     []string
 	Digest   string
 	Registry string // the registry host, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com
 	PushedAt time.Time
@@ -45,7 +47,7 @@ func image(d ecrtypes.ImageDetail, region string) Image {
 	img := Image{
 		Digest: aws.ToString(d.ImageDigest), Registry: input.RegistryHost(aws.ToString(d.RegistryId), region),
 		ManifestMediaType: aws.ToString(d.ImageManifestMediaType), ArtifactMediaType: aws.ToString(d.ArtifactMediaType),
-		Status: string(d.ImageStatus),
+		Status: string(d.ImageStatus), Tags: d.ImageTags,
 	}
 	if d.ImagePushedAt != nil {
 		img.PushedAt = *d.ImagePushedAt
@@ -53,24 +55,20 @@ func image(d ecrtypes.ImageDetail, region string) Image {
 	return img
 }
 
-// Pullable returns an error wrapping ErrImageArchived, naming the command
-// that restores it, when ECR has archived the image (or is restoring it):
-// a task cannot pull it.
-func (img Image) Pullable(repository string) error {
-	if img.Status != string(ecrtypes.ImageStatusArchived) && img.Status != string(ecrtypes.ImageStatusActivating) {
-		return nil
-	}
-	return fmt.Errorf("%s@%s: %w (%s); restore it with: aws ecr update-image-storage-class --repository-name %s --image-id imageDigest=%s --target-storage-class STANDARD",
-		repository, img.Digest, ErrImageArchived, strings.ToLower(img.Status), repository, img.Digest)
-}
+// anyStatus asks DescribeImages for images whatever their status: without
+// it, "only images with ACTIVE status are returned" ("DescribeImagesFilter",
+// Amazon ECR API Reference), and an archived image would read as missing.
+var anyStatus = &ecrtypes.DescribeImagesFilter{ImageStatus: ecrtypes.ImageStatusFilterAny}
 
 // FindImage looks an image up by digest in a registry (registryID "" for
-// the client's own). It returns ErrImageNotFound or ErrRepositoryNotFound
-// (wrapped, naming the digest) when it is not there.
+// the client's own), whatever its status (Image.Status says it). It returns
+// ErrImageNotFound or ErrRepositoryNotFound (wrapped, naming the digest)
+// when it is not there.
 func FindImage(ctx context.Context, client ECRAPI, registryID, region, repository, digest string) (Image, error) {
 	in := &ecr.DescribeImagesInput{
 		RepositoryName: aws.String(repository),
 		ImageIds:       []ecrtypes.ImageIdentifier{{ImageDigest: aws.String(digest)}},
+		Filter:         anyStatus,
 	}
 	if registryID != "" {
 		in.RegistryId = aws.String(registryID)
@@ -89,12 +87,14 @@ func FindImage(ctx context.Context, client ECRAPI, registryID, region, repositor
 	return image(out.ImageDetails[0], region), nil
 }
 
-// ResolveTag looks a tag up in the ECR of region. It returns
-// ErrImageNotFound or ErrRepositoryNotFound (wrapped) when it is not there.
+// ResolveTag looks a tag up in the ECR of region, whatever the status of
+// its image (Image.Status says it). It returns ErrImageNotFound or
+// ErrRepositoryNotFound (wrapped) when it is not there.
 func ResolveTag(ctx context.Context, client ECRAPI, region, repository, tag string) (Image, error) {
 	out, err := client.DescribeImages(ctx, &ecr.DescribeImagesInput{
 		RepositoryName: aws.String(repository),
 		ImageIds:       []ecrtypes.ImageIdentifier{{ImageTag: aws.String(tag)}},
+		Filter:         anyStatus,
 	})
 	var inf *ecrtypes.ImageNotFoundException
 	var rnf *ecrtypes.RepositoryNotFoundException
@@ -114,7 +114,9 @@ func ResolveTag(ctx context.Context, client ECRAPI, region, repository, tag stri
 }
 
 // ListImages returns the tagged images of a repository in the ECR of
-// region, one per tag.
+// region, one per tag: the ACTIVE ones, which are all DescribeImages lists
+// without a status filter (an archived image is not a candidate of a
+// reconcile).
 func ListImages(ctx context.Context, client ECRAPI, region, repository string) ([]Image, error) {
 	var out []Image
 	pages := ecr.NewDescribeImagesPaginator(client, &ecr.DescribeImagesInput{
@@ -161,8 +163,51 @@ func CheckReplica(ctx context.Context, client ECRAPI, registry, account, reposit
 	case err != nil:
 		return fmt.Errorf("check replica in %s: %w", registry, err)
 	}
-	if err := image(out.ImageDetails[0], "").Pullable(repository); err != nil {
-		return fmt.Errorf("replica in %s: %w", registry, err)
+	if st := out.ImageDetails[0].ImageStatus; st == ecrtypes.ImageStatusArchived || st == ecrtypes.ImageStatusActivating {
+		return fmt.Errorf("replica in %s: %s@%s: %w (%s); restore it there with: aws ecr update-image-storage-class --registry-id %s --repository-name %s --image-id imageDigest=%s --target-storage-class STANDARD",
+			registry, repository, digest, ErrImageArchived, strings.ToLower(string(st)), account, repository, digest)
 	}
 	return nil
+}
+
+// ErrImageArchived is an image ECR archived in a replica registry: a task
+// cannot pull it there until it is restored.
+var ErrImageArchived = errors.New("image archived")
+
+// Image statuses, as ECR spells them ("ImageDetail", Amazon ECR API
+// Reference).
+const (
+	StatusActive     = string(ecrtypes.ImageStatusActive)
+	StatusArchived   = string(ecrtypes.ImageStatusArchived)
+	StatusActivating = string(ecrtypes.ImageStatusActivating)
+)
+
+// Restore asks ECR to restore an archived image to the standard storage
+// class (UpdateImageStorageClass, targetStorageClass STANDARD) in a
+// registry (registryID "" for the client's own), and returns the status ECR
+// answers: ACTIVATING while it restores ("typically takes up to 20 minutes",
+// "Restoring an image", Amazon ECR User Guide). It returns ErrImageNotFound
+// or ErrRepositoryNotFound (wrapped, naming the digest) when the image is
+// not there.
+func Restore(ctx context.Context, client ECRAPI, registryID, repository, digest string) (string, error) {
+	in := &ecr.UpdateImageStorageClassInput{
+		RepositoryName:     aws.String(repository),
+		ImageId:            &ecrtypes.ImageIdentifier{ImageDigest: aws.String(digest)},
+		TargetStorageClass: ecrtypes.TargetStorageClassStandard,
+	}
+	if registryID != "" {
+		in.RegistryId = aws.String(registryID)
+	}
+	out, err := client.UpdateImageStorageClass(ctx, in)
+	var inf *ecrtypes.ImageNotFoundException
+	var rnf *ecrtypes.RepositoryNotFoundException
+	switch {
+	case errors.As(err, &inf):
+		return "", fmt.Errorf("restore %s@%s: %w in its registry (deleted, perhaps by a lifecycle rule)", repository, digest, ErrImageNotFound)
+	case errors.As(err, &rnf):
+		return "", fmt.Errorf("restore %s@%s: ECR repository %s: %w", repository, digest, repository, ErrRepositoryNotFound)
+	case err != nil:
+		return "", fmt.Errorf("restore %s@%s: %w", repository, digest, err)
+	}
+	return string(out.ImageStatus), nil
 }

@@ -34,3 +34,32 @@ var _ ECRAPI = (*fakeECR)(nil)
 func (f *fakeECR) DescribeImages(_ context.Context, in *ecr.DescribeImagesInput, _ ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error) {
 	return f.DescribeImagesFn(in)
 }
+
+// The other ECR operations are not the tests' concern: a call is a test bug.
+func (f *fakeECR) UpdateImageStorageClass(context.Context, *ecr.UpdateImageStorageClassInput, ...func(*ecr.Options)) (*ecr.UpdateImageStorageClassOutput, error) {
+	panic("fakeECR: UpdateImageStorageClass")
+}
+
+func (f *fakeECR) GetLifecyclePolicy(context.Context, *ecr.GetLifecyclePolicyInput, ...func(*ecr.Options)) (*ecr.GetLifecyclePolicyOutput, error) {
+	panic("fakeECR: GetLifecyclePolicy")
+}
+
+func (f *fakeECR) StartLifecyclePolicyPreview(context.Context, *ecr.StartLifecyclePolicyPreviewInput, ...func(*ecr.Options)) (*ecr.StartLifecyclePolicyPreviewOutput, error) {
+	panic("fakeECR: StartLifecyclePolicyPreview")
+}
+
+func (f *fakeECR) GetLifecyclePolicyPreview(context.Context, *ecr.GetLifecyclePolicyPreviewInput, ...func(*ecr.Options)) (*ecr.GetLifecyclePolicyPreviewOutput, error) {
+	panic("fakeECR: GetLifecyclePolicyPreview")
+}
+
+func (f *fakeECR) BatchGetImage(context.Context, *ecr.BatchGetImageInput, ...func(*ecr.Options)) (*ecr.BatchGetImageOutput, error) {
+	panic("fakeECR: BatchGetImage")
+}
+
+func (f *fakeECR) PutImage(context.Context, *ecr.PutImageInput, ...func(*ecr.Options)) (*ecr.PutImageOutput, error) {
+	panic("fakeECR: PutImage")
+}
+
+func (f *fakeECR) BatchDeleteImage(context.Context, *ecr.BatchDeleteImageInput, ...func(*ecr.Options)) (*ecr.BatchDeleteImageOutput, error) {
+	panic("fakeECR: BatchDeleteImage")
+}

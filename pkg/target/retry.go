@@ -20,7 +20,7 @@ func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrReplicaMissing) || errors.Is(err, ErrDeploymentInProgress) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrDeploymentInProgress) {
 		return true
 	}
 	// Another delivery acts on the environment, or wrote its record first:

@@ -49,9 +49,19 @@ type ECSAPI interface {
 }
 
 // ECRAPI is the part of the ECR API ecrdeploy calls; *ecr.Client satisfies
-// it.
+// it. Besides reading images, it restores archived ones
+// (UpdateImageStorageClass), reads lifecycle policies and their previews,
+// and, only for a repository whose document asks for protection, tags and
+// untags images (BatchGetImage, PutImage, BatchDeleteImage).
 type ECRAPI interface {
 	DescribeImages(ctx context.Context, in *ecr.DescribeImagesInput, optFns ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error)
+	UpdateImageStorageClass(ctx context.Context, in *ecr.UpdateImageStorageClassInput, optFns ...func(*ecr.Options)) (*ecr.UpdateImageStorageClassOutput, error)
+	GetLifecyclePolicy(ctx context.Context, in *ecr.GetLifecyclePolicyInput, optFns ...func(*ecr.Options)) (*ecr.GetLifecyclePolicyOutput, error)
+	StartLifecyclePolicyPreview(ctx context.Context, in *ecr.StartLifecyclePolicyPreviewInput, optFns ...func(*ecr.Options)) (*ecr.StartLifecyclePolicyPreviewOutput, error)
+	GetLifecyclePolicyPreview(ctx context.Context, in *ecr.GetLifecyclePolicyPreviewInput, optFns ...func(*ecr.Options)) (*ecr.GetLifecyclePolicyPreviewOutput, error)
+	BatchGetImage(ctx context.Context, in *ecr.BatchGetImageInput, optFns ...func(*ecr.Options)) (*ecr.BatchGetImageOutput, error)
+	PutImage(ctx context.Context, in *ecr.PutImageInput, optFns ...func(*ecr.Options)) (*ecr.PutImageOutput, error)
+	BatchDeleteImage(ctx context.Context, in *ecr.BatchDeleteImageInput, optFns ...func(*ecr.Options)) (*ecr.BatchDeleteImageOutput, error)
 }
 
 // SSMAPI is the part of the SSM API a target's checks call (that secret
@@ -72,6 +82,7 @@ type Pool struct {
 	ecs        map[Target]*ecs.Client
 	ecr        map[Target]*ecr.Client
 	codedeploy map[Target]*codedeploy.Client
+	calendars  map[string]*ssm.Client
 	creds      map[Target]*aws.CredentialsCache
 }
 
@@ -121,6 +132,28 @@ func (p *Pool) SSM(ctx context.Context, t Target) (SSMAPI, error) {
 		return nil, err
 	}
 	return ssm.NewFromConfig(cfg), nil
+}
+
+// Calendars returns the SSM client that reads change calendars in region
+// ("" for the function's own), with the function's own credentials: a
+// calendar of another account is read by its ARN once shared with this one.
+// It returns no error of its own.
+func (p *Pool) Calendars(_ context.Context, region string) (CalendarAPI, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.calendars[region]; ok {
+		return c, nil
+	}
+	if p.calendars == nil {
+		p.calendars = map[string]*ssm.Client{}
+	}
+	cfg := p.Base.Copy()
+	if region != "" {
+		cfg.Region = region
+	}
+	c := ssm.NewFromConfig(cfg)
+	p.calendars[region] = c
+	return c, nil
 }
 
 // config returns the AWS configuration of a target: its region and, with a
