@@ -25,7 +25,7 @@ var imageTagWrites = []string{"ecr:BatchGetImage", "ecr:PutImage", "ecr:BatchDel
 // ARN prefixes (as written in !Sub) that permissions are confined to.
 const (
 	ownDocuments = "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/*"
-	ssmPrefix = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/"
+	ssmPrefix    = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/"
 	// stateTable is the only resource the DynamoDB actions may name.
 	stateTable      = "!GetAtt StateTable.Arn"
 	sameAccountRole = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"

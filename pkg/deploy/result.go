@@ -213,7 +213,7 @@ func Judgement(res Result, err error) Verdict {
 var forceable = map[policy.Reason]bool{
 	policy.OutsideRange: true, policy.Prerelease: true, policy.OlderThanCurrent: true, policy.Retagged: true, policy.Held: true,
 	policy.RolloutUnknown: true,
-	policy.Frozen: true,
+	policy.Frozen:         true,
 }
 
 // nothingDone says why a manual request did nothing, and whether --force

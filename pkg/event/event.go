@@ -33,8 +33,8 @@ const (
 	// change ("Amazon ECS service deployment hook state change events",
 	// Amazon ECS Developer Guide,
 	// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs_hook_state_change_events.html).
-	DetailHookChange = "ECS Hook State Change"
-	DetailCalendarChange   = "Calendar State Change"
+	DetailHookChange     = "ECS Hook State Change"
+	DetailCalendarChange = "Calendar State Change"
 )
 
 // MaxSize is the largest event accepted. EventBridge events are at most 256 KiB.
