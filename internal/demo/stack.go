@@ -167,10 +167,7 @@ func firstCause(errs []error) error {
 // gives it (timeout, memory, JSON logs), the AWS settings Lambda would give
 // it pointed at moto, and ecrdeploy's settings.
 func functionEnv(name, endpoint string) []string {
-	timeout := "300"
-	if name == promoterName {
-		timeout = "900"
-	}
+	timeout := "900" // both functions' Timeout in template.yaml
 	return []string{
 		"AWS_LAMBDA_FUNCTION_NAME=" + name,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=" + timeout,

@@ -80,7 +80,7 @@ func toUpdate(plans []servicePlan) []int {
 // updated it hands the rows to decided (when not nil), and describes the
 // services for the check beside the state write. It returns each service's
 // row and the error that failed it, if any.
-func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request, e environment, rec *state.Record, plans []servicePlan, c *claim, decided func([]Row)) ([]Row, []error) {
+func (d *Deployer) apply(ctx, act context.Context, client target.ECSAPI, req Request, e environment, rec *state.Record, plans []servicePlan, c *claim, decided func([]Row)) ([]Row, []error) {
 	a := newApplied(len(plans))
 	prev := state.Record{Repository: req.Repository, Environment: e.name}
 	if rec != nil {
@@ -89,23 +89,32 @@ func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request,
 	a.hold = holdFor(req, e.version, prev)
 	pending := toUpdate(plans)
 	if len(pending) == 0 {
-		d.recordUnchanged(ctx, req, e, rec, plans, a, c)
+		rctx, cancel := d.recordContext(ctx)
+		defer cancel()
+		d.recordUnchanged(rctx, req, e, rec, plans, a, c)
 		return outcome(e, plans, a)
 	}
 
-	d.register(ctx, client, e, plans, pending, a)
+	d.register(act, client, e, plans, pending, a)
 	registered := slices.ContainsFunc(pending, func(i int) bool { return a.registerErr[i] == nil })
 	if registered && a.hold != "" && !prev.IsHeld(a.hold) {
 		// A version this request replaces for good (a rollback's, a manual
 		// downgrade's) is held before any service moves, so that no crash
 		// after this point lets a reconcile or a re-delivery put it back.
-		prev, a.holdErr = d.holdFirst(ctx, prev, a.hold)
+		rctx, cancel := d.recordContext(ctx)
+		prev, a.holdErr = d.holdFirst(rctx, prev, a.hold)
+		cancel()
 	}
 	if registered && a.holdErr == nil {
-		a.claimErr = d.keep(ctx, c)
+		a.claimErr = d.keep(act, c)
+	}
+	if registered && a.holdErr == nil && a.claimErr == nil && act.Err() != nil {
+		// No update starts without the time to record it: this delivery
+		// fails retryably, and is made again.
+		a.claimErr = fmt.Errorf("too close to the invocation's deadline to update and record the services: %w", context.DeadlineExceeded)
 	}
 	if registered && a.holdErr == nil && a.claimErr == nil {
-		d.update(ctx, client, e, plans, pending, a)
+		d.update(act, client, e, plans, pending, a)
 	}
 	if decided != nil {
 		rows, _ := outcome(e, plans, a)
@@ -121,8 +130,12 @@ func (d *Deployer) apply(ctx context.Context, client target.ECSAPI, req Request,
 		return target.DescribeServices(ctx, client, e.env.Cluster, e.env.Services)
 	})
 	go observed()
-	if written, ok := d.record(ctx, client, req, e, prev, plans, a, c); ok {
-		d.check(ctx, client, e, written, plans, a, observed)
+	// What was done is recorded (and the claim released) even when act has
+	// ended: the record context is the margin kept for it.
+	rctx, cancel := d.recordContext(ctx)
+	defer cancel()
+	if written, ok := d.record(rctx, client, req, e, prev, plans, a, c); ok {
+		d.check(rctx, client, e, written, plans, a, observed)
 	}
 	return outcome(e, plans, a)
 }

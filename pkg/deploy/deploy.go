@@ -143,6 +143,10 @@ type Deployer struct {
 	// how long a delivery that finds the environment claimed waits for it
 	// before it fails retryably, to be delivered again (default 20s).
 	ClaimTTL, ClaimWait time.Duration
+	// DeadlineMargin is how long before the invocation's deadline a
+	// delivery stops starting calls that change ECS, keeping the time to
+	// record what it did (default 15s).
+	DeadlineMargin time.Duration
 
 	families sync.Map // region/family -> *sync.Mutex; serialises registrations into one family
 }

@@ -53,12 +53,13 @@ func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, er
 	}
 	repos := slices.Sorted(maps.Keys(docs))
 
-	// Stop starting repositories once the deadline minus the margin is near.
+	// Stop beginning repositories once the deadline is near: a delivery
+	// begun needs its margin (deadlineMargin) and some time to act.
 	work, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if dl, ok := ctx.Deadline(); ok {
 		var stop context.CancelFunc
-		work, stop = context.WithDeadline(ctx, dl.Add(-d.waitMargin()))
+		work, stop = context.WithDeadline(ctx, dl.Add(-d.deadlineMargin()-d.waitMargin()))
 		defer stop()
 	}
 	var observed *fleet
@@ -81,7 +82,11 @@ func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, er
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			res, err := d.reconcileRepository(work, ev, repo, docs[repo], observed)
+			// A repository begun goes on under ctx: its deliveries keep
+			// their own margin before the deadline (actContext), and the
+			// record of what they changed must not be cut short by the
+			// reconcile's stopping to begin others.
+			res, err := d.reconcileRepository(ctx, ev, repo, docs[repo], observed)
 			mu.Lock()
 			defer mu.Unlock()
 			results[i] = &res

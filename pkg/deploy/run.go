@@ -87,17 +87,21 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 		return d.State.GetMany(ctx, req.Repository, envs)
 	})
 	owner := newOwner(req.EventID)
+	// Reads and changes to ECS stop a margin before the deadline; the
+	// records of what was changed are written in it.
+	act, stop := d.actContext(ctx)
+	defer stop()
 	retry := make([][]error, len(admitted))
 	final := make([][]Row, len(admitted))
 	var wg sync.WaitGroup
 	for i, e := range admitted {
 		wg.Go(func() {
-			read := d.claimRecord(ctx, req, e, owner)
+			read := d.claimRecord(act, req, e, owner)
 			if req.DryRun {
 				read = sharedRecords(e.name, states)
 			}
 			decided := publish.decided(i)
-			final[i], retry[i] = d.runEnvironment(ctx, req, e, read, pushed, decided)
+			final[i], retry[i] = d.runEnvironment(ctx, act, req, e, read, pushed, decided)
 			decided(final[i]) // when it returned before updating anything
 			rows[index[i]] = final[i]
 		})
@@ -110,7 +114,9 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 
 // runEnvironment observes, decides and applies one environment: it reads
 // (and claims) its record with read, and releases the claim when it is
-// done, with the write that records what it did when there is one. pushed
+// done, with the write that records what it did when there is one. Reads
+// and changes run under act, which ends a margin before ctx's deadline;
+// the records are written under ctx, in that margin if need be. pushed
 // is the check of a push against ECR, which ran beside the environment's
 // reads. It returns the environment's rows and the errors of it a retry
 // could fix.
@@ -118,15 +124,17 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 // decided is handed the rows once the services have been updated, before
 // the state write and the convergence check, so that the result events go
 // out beside them.
-func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environment, read recordRead, pushed func() error, decided func([]Row)) ([]Row, []error) {
-	obs, err := d.observeEnvironment(ctx, req, e, read)
+func (d *Deployer) runEnvironment(ctx, act context.Context, req Request, e environment, read recordRead, pushed func() error, decided func([]Row)) ([]Row, []error) {
+	obs, err := d.observeEnvironment(act, req, e, read)
 	if err == nil {
 		err = pushed() // read beside the environment's own reads
 	}
 	if err == nil && obs.repaired && !req.DryRun {
 		// What ECS says is recorded before anything is decided from it.
 		var rec state.Record
-		rec, err = d.writeRepair(ctx, obs.read, obs.views)
+		rctx, cancel := d.recordContext(ctx)
+		rec, err = d.writeRepair(rctx, obs.read, obs.views)
+		cancel()
 		obs.rec = &rec
 	}
 	if err != nil {
@@ -144,7 +152,7 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environmen
 	var wg sync.WaitGroup
 	for i, name := range e.env.Services {
 		wg.Go(func() {
-			plans[i] = planService(req, e, obs.rec, observeService(ctx, obs.client, e, name, obs.services))
+			plans[i] = planService(req, e, obs.rec, observeService(act, obs.client, e, name, obs.services))
 		})
 	}
 	wg.Wait()
@@ -156,7 +164,7 @@ func (d *Deployer) runEnvironment(ctx context.Context, req Request, e environmen
 			rows, failures = append(rows, p.row(e)), append(failures, p.err)
 		}
 	} else {
-		rows, failures = d.apply(ctx, obs.client, req, e, obs.rec, plans, obs.claim, decided)
+		rows, failures = d.apply(ctx, act, obs.client, req, e, obs.rec, plans, obs.claim, decided)
 	}
 	var errs []error
 	for i, err := range failures {
