@@ -187,6 +187,10 @@ func planService(req Request, e environment, rec *state.Record, o serviceObserva
 		// A previous delivery registered this revision but did not get to
 		// update the service: use it rather than register a duplicate.
 		p.outcome, p.rendered, p.revision = Deployed, rendered, o.latest.ARN
+	case o.known != nil && taskdef.Equal(rendered, taskdef.FromDescribe(o.known.Def, o.known.Tags)):
+		// The revision a known-good deployment of this version ran (a
+		// rollback, a redeploy): reused, not registered again.
+		p.outcome, p.rendered, p.revision = Deployed, rendered, o.known.ARN
 	default:
 		p.outcome, p.rendered = Deployed, rendered
 	}

@@ -56,12 +56,19 @@ type observation struct {
 type recordRead func() (rec *state.Record, c *claim, unclaimed bool, err error)
 
 // claimRecord is the recordRead of a delivery that acts: it claims the
-// environment (waiting for another's claim only when it would act).
-func (d *Deployer) claimRecord(ctx context.Context, req Request, e environment, owner string) recordRead {
+// environment, waiting for another's claim only when it would act (from
+// the record the failed claim read, and, for a push, what ECR has: a
+// superseded delivery does not wait).
+func (d *Deployer) claimRecord(ctx context.Context, req Request, e environment, owner string, pushed func() (pushedImages, error)) recordRead {
 	k := state.Key{Repository: req.Repository, Environment: e.name}
 	return func() (*state.Record, *claim, bool, error) {
 		rec, c, err := d.acquire(ctx, k, owner, func(r *state.Record) bool {
-			return compareState(req, e.version, r) == policy.Accepted
+			if compareState(req, e.version, r) != policy.Accepted {
+				return false
+			}
+			images, err := pushed()
+			_, superseded := supersededBy(images, e, r)
+			return err != nil || !superseded
 		})
 		return rec, c, err == nil && c == nil, err
 	}
@@ -296,6 +303,9 @@ type serviceObservation struct {
 	// (a previous delivery registered it and did not get to update the
 	// service); nil otherwise.
 	latest *target.TaskDefinition
+	// known is the revision the record knows for the version deployed
+	// (observeKnown), when it is neither current nor latest; nil otherwise.
+	known *target.TaskDefinition
 	err    error
 }
 

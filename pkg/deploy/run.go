@@ -73,8 +73,9 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 	}
 	publish := d.earlyPublisher(ctx, req, skipped, len(admitted))
 	// A push event is checked against ECR, beside the other reads: a stale
-	// event (the tag moved since) or a forged one deploys nothing.
-	pushed := sync.OnceValue(func() error { return d.verifyPush(ctx, req, registry) })
+	// event (the tag moved since) or a forged one deploys nothing, and a
+	// higher version there supersedes it (coalesce.go).
+	pushed := sync.OnceValues(func() (pushedImages, error) { return d.listPushed(ctx, req, registry) })
 	go pushed()
 	// A dry run reads the records of every environment at once; a
 	// delivery claims each environment it acts on, which reads its record
@@ -96,7 +97,7 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 	var wg sync.WaitGroup
 	for i, e := range admitted {
 		wg.Go(func() {
-			read := d.claimRecord(act, req, e, owner)
+			read := d.claimRecord(act, req, e, owner, pushed)
 			if req.DryRun {
 				read = sharedRecords(e.name, states)
 			}
@@ -124,10 +125,11 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 // decided is handed the rows once the services have been updated, before
 // the state write and the convergence check, so that the result events go
 // out beside them.
-func (d *Deployer) runEnvironment(ctx, act context.Context, req Request, e environment, read recordRead, pushed func() error, decided func([]Row)) ([]Row, []error) {
+func (d *Deployer) runEnvironment(ctx, act context.Context, req Request, e environment, read recordRead, pushed func() (pushedImages, error), decided func([]Row)) ([]Row, []error) {
 	obs, err := d.observeEnvironment(act, req, e, read)
+	var images pushedImages
 	if err == nil {
-		err = pushed() // read beside the environment's own reads
+		images, err = pushed() // read beside the environment's own reads
 	}
 	if err == nil && obs.repaired && !req.DryRun {
 		// What ECS says is recorded before anything is decided from it.
@@ -148,11 +150,17 @@ func (d *Deployer) runEnvironment(ctx, act context.Context, req Request, e envir
 		d.release(ctx, obs.claim)
 		return environmentRows(e.name, e.env, reason, nil), nil
 	}
+	if by, ok := supersededBy(images, e, obs.rec); ok {
+		d.release(ctx, obs.claim)
+		return supersededRows(e, by), nil
+	}
 	plans := make([]servicePlan, len(e.env.Services))
+	known := knownRevisions(obs.rec, req, e.version)
 	var wg sync.WaitGroup
 	for i, name := range e.env.Services {
 		wg.Go(func() {
-			plans[i] = planService(req, e, obs.rec, observeService(act, obs.client, e, name, obs.services))
+			o := observeKnown(act, obs.client, observeService(act, obs.client, e, name, obs.services), known[name])
+			plans[i] = planService(req, e, obs.rec, o)
 		})
 	}
 	wg.Wait()
@@ -185,30 +193,6 @@ func (d *Deployer) ownRegistry(ctx context.Context, req Request) (string, error)
 		return "", fmt.Errorf("who am I (to tell a push from our registry from another's): %w", err)
 	}
 	return input.RegistryHost(account, d.Region), nil
-}
-
-// ErrStalePush is a push event whose tag ECR does not have with the event's
-// digest: the tag moved since, or the event was made up.
-var ErrStalePush = errors.New("ECR does not have this image under this tag (a stale or forged push event)")
-
-// verifyPush checks that ECR has the pushed tag with the pushed digest, in
-// the function's own registry. It checks nothing when it cannot: the push
-// comes from another registry (an environment's replica), or the deployer
-// has no ECR client or does not know its registry (own "").
-func (d *Deployer) verifyPush(ctx context.Context, req Request, own string) error {
-	if d.ECR == nil || own == "" || req.Registry != own {
-		return nil
-	}
-	img, err := target.ResolveTag(ctx, d.ECR, d.Region, req.Repository, req.Tag)
-	switch {
-	case errors.Is(err, target.ErrImageNotFound), errors.Is(err, target.ErrRepositoryNotFound):
-		return fmt.Errorf("push of %s:%s: %w", req.Repository, req.Tag, ErrStalePush)
-	case err != nil:
-		return err
-	case img.Digest != req.Digest:
-		return fmt.Errorf("push of %s:%s@%s: the tag names %s now: %w", req.Repository, req.Tag, req.Digest, img.Digest, ErrStalePush)
-	}
-	return nil
 }
 
 // fromPulledRegistry reports whether a push comes from a registry the

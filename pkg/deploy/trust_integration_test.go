@@ -391,3 +391,47 @@ func (w *world) reportAsHelmChart(tag string) {
 		}
 	})
 }
+
+// A rollback to a known-good version reuses the revision that version ran
+// there (rendering gives the same definition): nothing is registered.
+func TestARollbackReusesTheKnownGoodRevision(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	completedInDev(t, w, "1.1.0")
+	good := w.state(t, "dev").Services["hello-color-dev"].TaskDefinition
+	completedInDev(t, w, "1.2.0")
+	w.env.Proxy.Reset()
+	res := w.rollback(t)
+	if r := row(t, res, "dev"); res.Error != "" || r.Outcome != deploy.Deployed || !localaws.SameTaskDefinition(r.TaskDefinition, good) {
+		t.Fatalf("rollback: %s %+v, want 1.1.0's revision %s", res.Error, res.Results, good)
+	}
+	if n := w.env.Proxy.Count("RegisterTaskDefinition"); n != 0 {
+		t.Errorf("%d RegisterTaskDefinition calls, want 0: 1.1.0's revision is known", n)
+	}
+	if got := awstest.Must(w.env.Local.ServiceTaskDefinition(t.Context(), cluster, "hello-color-dev"))(t); !localaws.SameTaskDefinition(got, good) {
+		t.Errorf("dev runs %s, want %s", got, good)
+	}
+}
+
+// A push older than the highest version ECR has that the environment
+// accepts is superseded: it registers nothing, and the newest push deploys.
+func TestAnOlderPushIsSuperseded(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	w.d.Account = func(context.Context) (string, error) { return localaws.AccountID, nil } // as the function knows it
+	older, newer := w.push(t, "1.1.0"), w.push(t, "1.2.0")                                 // a burst: both in ECR before either is delivered
+	w.env.Proxy.Reset()
+	res := w.deliver(t, older)
+	for _, env := range []string{"dev", "staging"} {
+		if r := row(t, res, env); r.Outcome != deploy.Skipped || r.Reason != policy.Superseded || !strings.Contains(r.Detail, "1.2.0") {
+			t.Errorf("%s = %+v, want skipped superseded by 1.2.0", env, r)
+		}
+	}
+	if ops := ecsChanges(w.env); len(ops) != 0 {
+		t.Errorf("a superseded push changed ECS: %v", ops)
+	}
+	if n := w.env.Proxy.Count("DescribeImages"); n != 1 {
+		t.Errorf("%d DescribeImages, want the one that checks the push", n)
+	}
+	if got := outcomes(w.deliver(t, newer)); got["dev"] != "deployed" || got["staging"] != "deployed" {
+		t.Errorf("the newest push: %v, want deployed", got)
+	}
+}

@@ -113,6 +113,11 @@ func ResolveTag(ctx context.Context, client ECRAPI, region, repository, tag stri
 	return img, nil
 }
 
+// ListPage is how many images one DescribeImages call lists at most
+// ("maxResults ... between 1 and 1000", DescribeImages, Amazon ECR API
+// Reference).
+const ListPage = 1000
+
 // ListImages returns the tagged images of a repository in the ECR of
 // region, one per tag: the ACTIVE ones, which are all DescribeImages lists
 // without a status filter (an archived image is not a candidate of a
@@ -122,6 +127,9 @@ func ListImages(ctx context.Context, client ECRAPI, region, repository string) (
 	pages := ecr.NewDescribeImagesPaginator(client, &ecr.DescribeImagesInput{
 		RepositoryName: aws.String(repository),
 		Filter:         &ecrtypes.DescribeImagesFilter{TagStatus: ecrtypes.TagStatusTagged},
+		// The most DescribeImages answers at once: a repository of up to
+		// a thousand tagged images costs one call.
+		MaxResults: aws.Int32(ListPage),
 	})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
