@@ -80,7 +80,7 @@ func toUpdate(plans []servicePlan) []int {
 // updated it hands the rows to decided (when not nil), and describes the
 // services for the check beside the state write. It returns each service's
 // row and the error that failed it, if any.
-func (d *Deployer) apply(ctx, act context.Context, client target.ECSAPI, req Request, e environment, rec *state.Record, plans []servicePlan, c *claim, decided func([]Row)) ([]Row, []error) {
+func (d *Deployer) apply(ctx, act context.Context, client target.ECSAPI, req Request, e environment, rec *state.Record, plans []servicePlan, c *claim, paced *slots, decided func([]Row)) ([]Row, []error) {
 	a := newApplied(len(plans))
 	prev := state.Record{Repository: req.Repository, Environment: e.name}
 	if rec != nil {
@@ -95,7 +95,7 @@ func (d *Deployer) apply(ctx, act context.Context, client target.ECSAPI, req Req
 		return outcome(e, plans, a)
 	}
 
-	d.register(act, client, e, plans, pending, a)
+	d.register(act, client, e, plans, pending, a, paced)
 	registered := slices.ContainsFunc(pending, func(i int) bool { return a.registerErr[i] == nil })
 	if registered && a.hold != "" && !prev.IsHeld(a.hold) {
 		// A version this request replaces for good (a rollback's, a manual
@@ -142,7 +142,7 @@ func (d *Deployer) apply(ctx, act context.Context, client target.ECSAPI, req Req
 
 // register registers the revisions the plans need, concurrently, and notes
 // the revision each service is to run.
-func (d *Deployer) register(ctx context.Context, client target.ECSAPI, e environment, plans []servicePlan, pending []int, a *applied) {
+func (d *Deployer) register(ctx context.Context, client target.ECSAPI, e environment, plans []servicePlan, pending []int, a *applied, paced *slots) {
 	var wg sync.WaitGroup
 	for _, i := range pending {
 		if !plans[i].register() {
@@ -150,6 +150,9 @@ func (d *Deployer) register(ctx context.Context, client target.ECSAPI, e environ
 			continue
 		}
 		wg.Go(func() {
+			if a.registerErr[i] = paced.wait(ctx); a.registerErr[i] != nil {
+				return
+			}
 			a.revision[i], a.registerErr[i] = d.registerRevision(ctx, client, e.env.Region, plans[i].rendered)
 		})
 	}

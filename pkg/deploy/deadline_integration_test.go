@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,5 +90,33 @@ func TestNoUpdateStartsWithinTheMargin(t *testing.T) {
 	}
 	if ops := ecsChanges(w.env); len(ops) != 0 {
 		t.Errorf("changes to ECS within the margin: %v", ops)
+	}
+}
+
+// Registrations queue behind a pace every instance shares through the
+// state table: the slot is reserved beside the describes, before the
+// registration, and a repository holds one slot still to come.
+func TestRegistrationsKeepTheSharedPace(t *testing.T) {
+	w := newWorld(t, fargateFixture, []byte(oneEnv))
+	w.d.Pace = stateStore(w.env)
+	w.env.Proxy.Reset()
+	w.deliver(t, w.push(t, "1.4.0"))
+	var reserved, registered *awstest.Call
+	for _, c := range w.env.Proxy.Log() {
+		switch {
+		case c.Operation == "UpdateItem" && strings.Contains(string(c.Request), "#slots"):
+			reserved = &c
+		case c.Operation == "RegisterTaskDefinition":
+			registered = &c
+		}
+	}
+	if reserved == nil || registered == nil {
+		t.Fatalf("reserved %v, registered %v: want a slot reserved for the registration", reserved != nil, registered != nil)
+	}
+	if !strings.Contains(string(reserved.Request), "ecs:RegisterTaskDefinition:") || !strings.Contains(string(reserved.Request), `"hello-color"`) {
+		t.Errorf("the reservation names %s, want the registration pace and the repository", reserved.Request)
+	}
+	if registered.Start.Before(reserved.End) {
+		t.Errorf("registered at %v, before its slot was reserved (%v)", registered.Start, reserved.End)
 	}
 }

@@ -143,6 +143,9 @@ type Deployer struct {
 	// how long a delivery that finds the environment claimed waits for it
 	// before it fails retryably, to be delivered again (default 20s).
 	ClaimTTL, ClaimWait time.Duration
+	// Pace, when set, is the pace registrations share with every other
+	// instance (the state table's); nil registers at the SDK's own pace.
+	Pace Pacer
 	// DeadlineMargin is how long before the invocation's deadline a
 	// delivery stops starting calls that change ECS, keeping the time to
 	// record what it did (default 15s).

@@ -154,6 +154,12 @@ func (d *Deployer) runEnvironment(ctx, act context.Context, req Request, e envir
 		d.release(ctx, obs.claim)
 		return supersededRows(e, by), nil
 	}
+	paced := d.registrationSlots(req.Repository, e)
+	if !req.DryRun && registers(req, e, obs.rec) {
+		// A registration is all but sure: its slot is reserved beside the
+		// describes that plan it.
+		paced.prefetch(act)
+	}
 	plans := make([]servicePlan, len(e.env.Services))
 	known := knownRevisions(obs.rec, req, e.version)
 	var wg sync.WaitGroup
@@ -172,7 +178,7 @@ func (d *Deployer) runEnvironment(ctx, act context.Context, req Request, e envir
 			rows, failures = append(rows, p.row(e)), append(failures, p.err)
 		}
 	} else {
-		rows, failures = d.apply(ctx, act, obs.client, req, e, obs.rec, plans, obs.claim, decided)
+		rows, failures = d.apply(ctx, act, obs.client, req, e, obs.rec, plans, obs.claim, paced, decided)
 	}
 	var errs []error
 	for i, err := range failures {

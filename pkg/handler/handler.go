@@ -89,6 +89,7 @@ func Wire(cfg aws.Config, s Settings, opts Options) *Handler {
 		Deployer: &deploy.Deployer{
 			Config:   store,
 			State:    states,
+			Pace:     states,
 			Targets:  targets,
 			ECR:      ecr.NewFromConfig(cfg),
 			Region:   cfg.Region,

@@ -351,3 +351,37 @@ func TestARecordOfAThousandServices(t *testing.T) {
 		t.Errorf("history: %v, %d services", err, len(page.Records[0].Services))
 	}
 }
+
+// A pace shared through the table: slots at its rate, the burst at once
+// after a pause, and at most one slot to come per key.
+func TestPace(t *testing.T) {
+	_, s := newStore(t)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	p := state.Pace{Name: "ecs:RegisterTaskDefinition:123456789012:us-east-1", Interval: time.Second, Burst: 3}
+	var got []time.Duration
+	for _, key := range []string{"a", "b", "c", "d", "e"} {
+		at, err := s.Reserve(t.Context(), p, key)
+		if err != nil {
+			t.Fatalf("Reserve %s: %v", key, err)
+		}
+		got = append(got, at.Sub(now))
+	}
+	if diff := cmp.Diff([]time.Duration{0, 0, 0, time.Second, 2 * time.Second}, got); diff != "" {
+		t.Errorf("slots after now (-want +got):\n%s", diff)
+	}
+	at, err := s.Reserve(t.Context(), p, "e")
+	if !errors.Is(err, state.ErrSlotTaken) || !at.Equal(now.Add(2*time.Second)) {
+		t.Errorf("a second slot for e: %v at %v, want ErrSlotTaken at +2s", err, at.Sub(now))
+	}
+	now = now.Add(2 * time.Second)
+	if at, err := s.Reserve(t.Context(), p, "e"); err != nil || !at.Equal(now.Add(time.Second)) {
+		t.Errorf("e's next slot once its first passed: %v at %v, want +1s", err, at.Sub(now))
+	}
+	now = now.Add(time.Minute) // idle: the burst again
+	for _, key := range []string{"a", "b", "c"} {
+		if at, err := s.Reserve(t.Context(), p, key); err != nil || !at.Equal(now) {
+			t.Errorf("after a pause, %s: %v at %v, want now", key, err, at.Sub(now))
+		}
+	}
+}
