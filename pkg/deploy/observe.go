@@ -306,7 +306,7 @@ type serviceObservation struct {
 	// known is the revision the record knows for the version deployed
 	// (observeKnown), when it is neither current nor latest; nil otherwise.
 	known *target.TaskDefinition
-	err    error
+	err   error
 }
 
 // observeService describes the task definitions of one service: the
