@@ -55,13 +55,13 @@ type fleetRun struct {
 	Mutating  int
 	// MaxServices is the most services one DescribeServices named;
 	// MixedClusters counts the DescribeServices that named services of a
-	// cluster other than the request's. MaxNames is the most names one
-	// GetParameters read.
-	MaxServices, MixedClusters, MaxNames int
-	Outcomes                             map[string]int // outcome (and reason) -> rows
-	Failed                               []string       // rows that failed, with their error
-	NotReached                           int
-	Err                                  string // the error Reconcile returned
+	// cluster other than the request's. MaxKeys is the most state records
+	// one BatchGetItem read.
+	MaxServices, MixedClusters, MaxKeys int
+	Outcomes                            map[string]int // outcome (and reason) -> rows
+	Failed                              []string       // rows that failed, with their error
+	NotReached                          int
+	Err                                 string // the error Reconcile returned
 }
 
 // fleetResult is a fleet and its two measured reconciles.
@@ -215,8 +215,8 @@ func (w *world) reconcileThrottled(t *testing.T, id string, buckets *awstest.Buc
 					run.MixedClusters++
 				}
 			}
-		case "GetParameters":
-			run.MaxNames = max(run.MaxNames, len(in.Names))
+		case "BatchGetItem":
+			run.MaxKeys = max(run.MaxKeys, len(in.stateKeys()))
 		}
 	})
 	w.env.Proxy.Throttle(buckets)
