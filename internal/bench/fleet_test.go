@@ -151,9 +151,13 @@ func seedFleetRepository(ctx context.Context, w *world, s fleetShape, r int, fix
 // (scaled by scale) on every call, a reconcile with nothing to do and,
 // after s.Behind repositories got a new version in ECR, one that catches
 // them up. Each reconcile is a new function instance, as the schedule finds
-// it, with a deadline of one Lambda invocation (15 minutes).
+// it, with a deadline of one Lambda invocation (15 minutes). The state's
+// transactions are written item by item (writeItemByItem): moto's cost for
+// them grows with the table, to more memory than the machine has at 1,000
+// × 3.
 func runFleet(t *testing.T, s fleetShape, buckets func() *awstest.Buckets, scale float64) fleetResult {
 	w := newWorld(t)
+	w.writeItemByItem()
 	out := fleetResult{Shape: s, Scale: scale}
 	start := time.Now()
 	newFleet(t, w, s)

@@ -139,6 +139,13 @@ func (r *report) fleet(b *md) {
 		"ThrottlingException (DynamoDB's with the message of an on-demand table being scaled) after the call's round trip and costs no token. " +
 		"The deployer's clients are the functions' (`handler.Paced`, as `handler.LoadAWS` makes them): the SDK's adaptive retry mode with one " +
 		"rate limiter per operation, throttled retries free of the retry quota. Calls take moto's own time (no injected latency).")
+	if r.Fleet != nil {
+		b.p("In the fleet, the proxy answers the state's TransactWriteItems itself, writing each item with its single-item call, " +
+			"condition and all, to moto (`writeItemByItem` in `internal/bench`): moto deep-copies every table a transaction names, on every " +
+			"call, to roll it back, which on a table of 3,000 items took 0.26 s and kept 7 MB per transaction, some 20 GB for the fleet's. " +
+			"One reconcile at a time writes each environment, so nothing can come between the two items of its transaction; the call is " +
+			"counted, throttled and timed as made.")
+	}
 	r.besideSSM(b)
 	if f := r.Fleet; f != nil {
 		s := f.Shape
