@@ -406,9 +406,29 @@ func TestMarkdownOfAFleetReport(t *testing.T) {
 		t.Errorf("the full-size report says its figures are not comparable:\n%s", doc)
 	}
 
+	// An invocation that waited out another's claim was delivered again by
+	// design; one that failed otherwise was not paced.
+	r := fleetReport(1000, 10, 100)
+	r.Throttled.Errors, r.Throttled.ClaimWaits, r.Throttled.Failures = 1, 1, []string{"environment dev: waited 20s for the environment: claimed"}
+	doc = r.markdown()
+	for _, want := range []string{
+		"| the deployer paces itself rather than burning retries | 760 of 6120 attempts throttled (12.4%; RegisterTaskDefinition 760 of 1200), 0 invocations failed otherwise than waiting for a claim (1 did) | yes |",
+		"**Invocations of the throttled burst that failed:** 1, 1 of them because another delivery held the environment's claim longer than the deployer waits for it, " +
+			"so that the event is delivered again; the first: environment dev: waited 20s for the environment: claimed.",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %q:\n%s", want, doc)
+		}
+	}
+	r.Throttled.Errors = 2
+	if doc = r.markdown(); !strings.Contains(doc, "1 invocations failed otherwise than waiting for a claim (1 did) | **no** |") ||
+		!strings.Contains(doc, "**Pacing:** 1 invocations of the throttled burst failed otherwise than waiting for a claim") {
+		t.Errorf("an invocation failed for another reason than a claim, and the report does not say the deployer missed its pacing goal:\n%s", doc)
+	}
+
 	// A run at another size says which figures compare, and a steady
 	// reconcile dearer than the SSM state's misses its goal.
-	r := fleetReport(200, 2, 10)
+	r = fleetReport(200, 2, 10)
 	r.Fleet.Idle.Calls["GetItem"] = 400
 	doc = r.markdown()
 	for _, want := range []string{

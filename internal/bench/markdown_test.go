@@ -611,11 +611,13 @@ func (r *report) burst(b *md) {
 	if len(r.Bursts) == 2 {
 		one, four := r.Bursts[0], r.Bursts[1]
 		b.p("With %d instances the wall time is %.2f× that of one: with calls taking %s, it is moto's time, and "+motoSerial+". "+
-			"Concurrent deliveries for one environment make %d more calls in all (%+d RegisterTaskDefinition, %+d UpdateService): "+
-			"a delivery that finds its environment claimed by another polls the claim (UpdateItem) until it is released, and one whose "+
-			"conditional write loses reads the record again and decides again.",
+			"They make %+d calls in all against one instance's (%+d UpdateItem, %+d RegisterTaskDefinition, %+d UpdateService): each "+
+			"instance reads the configuration and looks for an earlier release's records on its own; a delivery that finds its "+
+			"environment claimed by another, and would not act there, decides from the record its claim attempt returned and has no "+
+			"claim to release; one that would act polls the claim (UpdateItem) until it is released.",
 			four.Workers, float64(four.Wall)/float64(one.Wall), latencyText(one.Latency), four.Total()-one.Total(),
-			four.Calls["RegisterTaskDefinition"]-one.Calls["RegisterTaskDefinition"], four.Calls["UpdateService"]-one.Calls["UpdateService"])
+			four.Calls["UpdateItem"]-one.Calls["UpdateItem"], four.Calls["RegisterTaskDefinition"]-one.Calls["RegisterTaskDefinition"],
+			four.Calls["UpdateService"]-one.Calls["UpdateService"])
 	}
 }
 

@@ -120,8 +120,8 @@ func TestBurstUnderThrottling(t *testing.T) {
 	}
 	b := runThrottledBurst(t, testBurst, testBurstBuckets(), "test buckets")
 	calls, throttled := sum(b.Calls), sum(b.Throttled)
-	t.Logf("%d events in %v: %d calls, %d throttled (%s), %d invocation errors, %d redelivered, %d lost; outcomes %v",
-		b.Events, b.Wall, calls, throttled, countsText(b.Throttled), b.Errors, b.Redelivered, b.Lost, b.Outcomes)
+	t.Logf("%d events in %v: %d calls, %d throttled (%s), %d invocation errors (%d waiting for a claim: %q), %d redelivered, %d lost; outcomes %v",
+		b.Events, b.Wall, calls, throttled, countsText(b.Throttled), b.Errors, b.ClaimWaits, b.Failures, b.Redelivered, b.Lost, b.Outcomes)
 	if err := errWrong("after the burst", b.Wrong); err != nil {
 		t.Error(err)
 	}
