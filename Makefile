@@ -167,11 +167,11 @@ bench-gobench: check-tools
 	@cat $(BIN)/gobench.txt
 
 bench: bench-gobench
-	$(GO) test -count=1 -timeout=30m -run='^TestReport$$' -v ./internal/bench -args \
+	$(GO) test -count=1 -timeout=45m -run='^TestReport$$' -v ./internal/bench -args \
 		-report=- -gobench=$(CURDIR)/$(BIN)/gobench.txt -command='$(strip make bench $(BENCH_FLAGS))' $(BENCH_FLAGS)
 
 bench-report:
 	@case '$(BENCH_FLAGS)' in *-skip*) echo "bench-report: a partial run (-skip) does not replace $(BENCH_REPORT); use make bench to print one"; exit 1;; esac
 	@$(MAKE) --no-print-directory bench-gobench
-	$(GO) test -count=1 -timeout=30m -run='^TestReport$$' -v ./internal/bench -args \
+	$(GO) test -count=1 -timeout=45m -run='^TestReport$$' -v ./internal/bench -args \
 		-report=$(CURDIR)/$(BENCH_REPORT) -gobench=$(CURDIR)/$(BIN)/gobench.txt -command='$(strip make bench-report $(BENCH_FLAGS))' $(BENCH_FLAGS)

@@ -32,7 +32,8 @@
 //
 // In throttling mode ([Proxy.Throttle] with [NewBuckets]) the proxy answers
 // ThrottlingException as AWS's request token buckets would, one bucket per
-// account, region and action category, with the sizes and refill rates AWS
+// account, region and action category (and, for DynamoDB, table: reads and
+// writes, counted in request units), with the sizes and refill rates AWS
 // documents (scaled down for a scaled-down fleet), and counts what it
 // throttled ([Proxy.Throttled]).
 //

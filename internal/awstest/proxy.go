@@ -415,10 +415,13 @@ type result struct {
 
 // throttled is the answer of a throttled call, with the error code AWS uses
 // for throttling in the call's protocol and the message ECS's documentation
-// quotes.
+// quotes; for DynamoDB, ThrottlingException with the message of an
+// on-demand table being scaled (dynamoDBThrottled).
 func throttled(h http.Header, call Call) Fault {
 	f := Throttling()
 	switch {
+	case call.Service == "dynamodb":
+		f.Message = dynamoDBThrottled
 	case h.Get("X-Amz-Target") != "":
 	case call.Service == "ec2":
 		f.Code = "RequestLimitExceeded"

@@ -2,6 +2,9 @@ package awstest
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -15,7 +18,8 @@ import (
 
 // Limit is one of AWS's request token buckets: it holds at most Burst
 // tokens and gains Rate tokens a second; each request that is let through
-// takes one.
+// takes one, or, for DynamoDB, the request units it consumes (see
+// [NewBuckets]).
 type Limit struct {
 	Burst float64
 	Rate  float64
@@ -57,11 +61,24 @@ type Buckets struct {
 
 	mu      sync.Mutex
 	actions map[string]map[string]*category // service, action
+	// costs says, for a service whose buckets count units rather than
+	// requests (DynamoDB), what a request costs and which resource's
+	// bucket pays; a service without one pays one token per request.
+	costs   map[string]func(action string, body []byte) []charge
 	buckets map[bucketKey]*bucket
 }
 
 type bucketKey struct {
 	account, region, service, category string
+	// resource is what the bucket belongs to beyond the account and the
+	// region: a DynamoDB table; "" for a bucket of the whole category.
+	resource string
+}
+
+// charge is what one request costs a resource's bucket.
+type charge struct {
+	resource string
+	units    float64
 }
 
 type bucket struct {
@@ -69,9 +86,9 @@ type bucket struct {
 	last   time.Time
 }
 
-// take refills b for the time since it was last used and takes a token if
-// there is one. A new bucket is full.
-func (b *bucket) take(l Limit, now time.Time) bool {
+// refill adds the tokens earned since b was last used; a new bucket is
+// full.
+func (b *bucket) refill(l Limit, now time.Time) {
 	switch {
 	case b.last.IsZero():
 		b.tokens, b.last = l.Burst, now
@@ -79,11 +96,6 @@ func (b *bucket) take(l Limit, now time.Time) bool {
 		b.tokens = min(l.Burst, b.tokens+now.Sub(b.last).Seconds()*l.Rate)
 		b.last = now
 	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
 }
 
 // NewBuckets returns AWS's documented request buckets with every size
@@ -117,6 +129,42 @@ func (b *bucket) take(l Limit, now time.Time) bool {
 //   - STS: "IAM and AWS STS quotas",
 //     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html,
 //     documents no request rates, so STS is not limited here.
+//   - DynamoDB, an on-demand table (the state table is one): "DynamoDB
+//     on-demand capacity mode", section "Initial throughput and scaling
+//     properties",
+//     https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode.html,
+//     and the AWS knowledge-center article (re:Post) "Why is my on-demand
+//     DynamoDB table being throttled?",
+//     https://aws.amazon.com/premiumsupport/knowledge-center/on-demand-table-throttling-dynamodb/:
+//     "For new on-demand tables, you can immediately drive up to 4,000
+//     write request units or 12,000 read request units, or any linear
+//     combination of the two"; beyond that a table is throttled while
+//     DynamoDB scales it (to double its previous peak within 30 minutes),
+//     up to the default "table-level read and write throughput limit of
+//     40,000" request units a second per table (the same on-demand page;
+//     "Quotas in Amazon DynamoDB",
+//     https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html).
+//     The model is a new table, which never scales: one bucket of 12,000
+//     read units a second for the reads (GetItem, BatchGetItem, Query,
+//     Scan, TransactGetItems) and one of 4,000 write units for the writes
+//     (PutItem, UpdateItem, DeleteItem, BatchWriteItem,
+//     TransactWriteItems), per account, region and table. AWS's "linear
+//     combination" makes reads and writes share the capacity; two
+//     separate buckets let a client that reads and writes at full rate in
+//     the same second through up to twice that. Table management
+//     (CreateTable, DescribeTable) is not limited.
+//
+// DynamoDB's buckets count request units, not requests, as DynamoDB
+// meters an on-demand table (see dynamoDBCost): a request is let through
+// while its table's bucket holds a unit, and then takes all the units it
+// consumes, which may leave the bucket below zero, as DynamoDB charges
+// what a request consumed after serving it. So a BatchGetItem is refused
+// only when no item of it could be read, which is when DynamoDB refuses
+// one too; where DynamoDB would read some items and return the rest as
+// UnprocessedKeys, the model reads them all and charges them all, the same
+// units a little earlier. A refused DynamoDB request is answered
+// ThrottlingException with the message of an on-demand table that is
+// being scaled (see dynamoDBThrottled).
 //
 // Where a page gives only a rate ("N per second"), the bucket holds one
 // second of it (Burst = Rate): N requests a second sustained, and a clump
@@ -127,7 +175,10 @@ func (b *bucket) take(l Limit, now time.Time) bool {
 // tokens "added back every second": the same tokens a second, without a
 // step at each second's turn.
 func NewBuckets(scale float64) *Buckets {
-	t := &Buckets{actions: map[string]map[string]*category{}, buckets: map[bucketKey]*bucket{}}
+	t := &Buckets{
+		actions: map[string]map[string]*category{}, buckets: map[bucketKey]*bucket{},
+		costs: map[string]func(string, []byte) []charge{"dynamodb": dynamoDBCost},
+	}
 	for _, c := range awsCategories() {
 		c.limit = scaled(c.limit, scale)
 		for r, l := range c.regional {
@@ -182,9 +233,11 @@ func (t *Buckets) Limit(service, action, region string) (Limit, bool) {
 	return c.limitIn(region), true
 }
 
-// allow takes a token for one request of action by account in region, and
-// reports whether the request may go through.
-func (t *Buckets) allow(account, region, service, action string) bool {
+// allow takes what one request of action by account in region, whose
+// body is body, costs (one token, or its DynamoDB request units) and
+// reports whether the request may go through: when every bucket it
+// charges holds at least one token. A refused request takes nothing.
+func (t *Buckets) allow(account, region, service, action string, body []byte) bool {
 	now := time.Now
 	if t.Now != nil {
 		now = t.Now
@@ -195,18 +248,35 @@ func (t *Buckets) allow(account, region, service, action string) bool {
 	if !ok {
 		return true
 	}
-	k := bucketKey{account: account, region: region, service: service, category: c.name}
-	b := t.buckets[k]
-	if b == nil {
-		b = &bucket{}
-		t.buckets[k] = b
+	charges := []charge{{units: 1}}
+	if cost := t.costs[service]; cost != nil {
+		charges = cost(action, body)
 	}
-	return b.take(c.limitIn(region), now())
+	l, at := c.limitIn(region), now()
+	bs := make([]*bucket, len(charges))
+	for i, ch := range charges {
+		k := bucketKey{account: account, region: region, service: service, category: c.name, resource: ch.resource}
+		b := t.buckets[k]
+		if b == nil {
+			b = &bucket{}
+			t.buckets[k] = b
+		}
+		b.refill(l, at)
+		if b.tokens < 1 {
+			return false
+		}
+		bs[i] = b
+	}
+	for i, b := range bs {
+		b.tokens -= charges[i].units
+	}
+	return true
 }
 
 // Throttle puts the proxy in throttling mode with the buckets m (nil turns
 // it off): a call whose bucket is empty is answered 400
-// ThrottlingException "Rate exceeded" in its protocol's error shape, is
+// ThrottlingException "Rate exceeded" in its protocol's error shape (for
+// DynamoDB, the message of a throttled on-demand table), is
 // logged with Throttled set and counted by [Proxy.Throttled], and is not
 // forwarded. The account of a call is that of the access key in its
 // signature: m.Account's, or else moto's own answer (GetCallerIdentity with
@@ -252,7 +322,7 @@ func (p *Proxy) throttle(ctx context.Context, call Call, auth string) bool {
 	} else if key != "" {
 		account = p.accounts.of(ctx, p.target, key)
 	}
-	return !m.allow(account, region, call.Service, call.Operation)
+	return !m.allow(account, region, call.Service, call.Operation, call.Request)
 }
 
 // accountCache remembers moto's account of each access key.
@@ -385,5 +455,99 @@ func awsCategories() []awsCategory {
 		// EventBridge, "PutEvents throttle limit in transactions per
 		// second", by region.
 		putEvents,
+
+		// DynamoDB, a new on-demand table: "up to 4,000 write request
+		// units or 12,000 read request units" a second, per table.
+		{service: "dynamodb", category: category{name: "Table reads", limit: Limit{Burst: 12000, Rate: 12000}},
+			actions: []string{"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}},
+		{service: "dynamodb", category: category{name: "Table writes", limit: Limit{Burst: 4000, Rate: 4000}},
+			actions: []string{"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}},
 	}
+}
+
+// dynamoDBThrottled is the message of a request DynamoDB throttles on an
+// on-demand table while it scales the table, which it sends with the error
+// code ThrottlingException: the API Reference lists it among the reasons
+// TransactWriteItems gives for a cancelled transaction ("Throttling Error",
+// "This message is returned when writes get throttled on an On-Demand
+// table as DynamoDB is automatically scaling the table";
+// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html),
+// and clients report it as a ThrottlingException of GetItem, PutItem and
+// the others. The SDK retries ThrottlingException as throttling
+// (retry.DefaultThrottleErrorCodes), as it does the provisioned-mode
+// ProvisionedThroughputExceededException. A transaction that DynamoDB
+// cancels for throttling (TransactionCanceledException with a
+// ThrottlingError reason), which the SDK does not retry, is not modelled:
+// the model throttles a transaction whole, as it does any request.
+const dynamoDBThrottled = "Throughput exceeds the current capacity of your table or index. DynamoDB is automatically scaling " +
+	"your table or index so please try again shortly. If exceptions persist, check if you have a hot key: " +
+	"https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/bp-partition-key-design.html"
+
+// dynamoDBCost returns the request units a DynamoDB request consumes, by
+// table, from its body, as "DynamoDB on-demand capacity mode" ("Read
+// request units and write request units") and "DynamoDB read and write
+// operations"
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html)
+// meter them: a strongly consistent read of an item is one read unit, an
+// eventually consistent one half, a transactional one two; a write of an
+// item is one write unit, a transactional one two. So a BatchGetItem of n
+// keys read consistently is n read units, and a TransactWriteItems of n
+// items 2n write units. Items are counted at the smallest size, a read of
+// up to 4 KB and a write of up to 1 KB (a larger item costs a unit for
+// each further 4 KB or 1 KB); the body does not say how large the items
+// stored are. A Query or Scan is one read (half, eventually consistent):
+// what it reads is known only from its answer. A body that names no table
+// (not a request AWS would take) costs one unit of a bucket of its own.
+func dynamoDBCost(action string, body []byte) []charge {
+	var req struct {
+		TableName      string
+		ConsistentRead bool
+		RequestItems   map[string]json.RawMessage
+		TransactItems  []map[string]struct{ TableName string }
+	}
+	_ = json.Unmarshal(body, &req)
+	read := func(consistent bool) float64 {
+		if consistent {
+			return 1
+		}
+		return 0.5
+	}
+	units := map[string]float64{}
+	switch action {
+	case "GetItem", "Query", "Scan":
+		units[req.TableName] += read(req.ConsistentRead)
+	case "PutItem", "UpdateItem", "DeleteItem":
+		units[req.TableName]++
+	case "BatchGetItem":
+		for table, raw := range req.RequestItems {
+			var ka struct {
+				Keys           []json.RawMessage
+				ConsistentRead bool
+			}
+			_ = json.Unmarshal(raw, &ka)
+			units[table] += float64(len(ka.Keys)) * read(ka.ConsistentRead)
+		}
+	case "BatchWriteItem":
+		for table, raw := range req.RequestItems {
+			var writes []json.RawMessage
+			_ = json.Unmarshal(raw, &writes)
+			units[table] += float64(len(writes))
+		}
+	case "TransactGetItems", "TransactWriteItems":
+		for _, item := range req.TransactItems {
+			for _, op := range item { // one of Get; or Put, Update, Delete, ConditionCheck
+				units[op.TableName] += 2
+			}
+		}
+	}
+	var out []charge
+	for _, table := range slices.Sorted(maps.Keys(units)) {
+		if table != "" && units[table] > 0 {
+			out = append(out, charge{resource: table, units: units[table]})
+		}
+	}
+	if len(out) == 0 {
+		return []charge{{units: 1}}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -44,9 +47,15 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // allowed returns how many of n requests the buckets let through now.
 func allowed(b *Buckets, n int, account, region, service, action string) int {
+	return allowedBody(b, n, account, region, service, action, nil)
+}
+
+// allowedBody is allowed for requests with a body, for DynamoDB, whose
+// requests cost what their body says.
+func allowedBody(b *Buckets, n int, account, region, service, action string, body []byte) int {
 	ok := 0
 	for range n {
-		if b.allow(account, region, service, action) {
+		if b.allow(account, region, service, action, body) {
 			ok++
 		}
 	}
@@ -99,8 +108,15 @@ func TestBucketDocumentedExample(t *testing.T) {
 }
 
 func TestBucketKeys(t *testing.T) {
-	type req struct{ account, region, service, action string }
-	drain := req{"111111111111", "us-east-1", "ecs", "DescribeServices"}
+	type req struct {
+		account, region, service, action string
+		body                             []byte
+	}
+	drain := req{"111111111111", "us-east-1", "ecs", "DescribeServices", nil}
+	ddb := func(action, body string) req {
+		return req{"111111111111", "us-east-1", "dynamodb", action, []byte(body)}
+	}
+	getItem := ddb("GetItem", `{"TableName":"state","ConsistentRead":true}`)
 	tests := []struct {
 		name   string
 		drain  req
@@ -108,24 +124,31 @@ func TestBucketKeys(t *testing.T) {
 		shared bool
 	}{
 		{"same account, region and action", drain, drain, true},
-		{"another action of the category", drain, req{"111111111111", "us-east-1", "ecs", "ListServices"}, true},
-		{"another category", drain, req{"111111111111", "us-east-1", "ecs", "UpdateService"}, false},
-		{"another account", drain, req{"222222222222", "us-east-1", "ecs", "DescribeServices"}, false},
-		{"another region", drain, req{"111111111111", "eu-west-1", "ecs", "DescribeServices"}, false},
-		{"SSM reads share the throughput", req{"111111111111", "us-east-1", "ssm", "GetParameter"},
-			req{"111111111111", "us-east-1", "ssm", "GetParametersByPath"}, true},
-		{"task definition reads are not writes", req{"111111111111", "us-east-1", "ecs", "RegisterTaskDefinition"},
-			req{"111111111111", "us-east-1", "ecs", "DescribeTaskDefinition"}, false},
+		{"another action of the category", drain, req{"111111111111", "us-east-1", "ecs", "ListServices", nil}, true},
+		{"another category", drain, req{"111111111111", "us-east-1", "ecs", "UpdateService", nil}, false},
+		{"another account", drain, req{"222222222222", "us-east-1", "ecs", "DescribeServices", nil}, false},
+		{"another region", drain, req{"111111111111", "eu-west-1", "ecs", "DescribeServices", nil}, false},
+		{"SSM reads share the throughput", req{"111111111111", "us-east-1", "ssm", "GetParameter", nil},
+			req{"111111111111", "us-east-1", "ssm", "GetParametersByPath", nil}, true},
+		{"task definition reads are not writes", req{"111111111111", "us-east-1", "ecs", "RegisterTaskDefinition", nil},
+			req{"111111111111", "us-east-1", "ecs", "DescribeTaskDefinition", nil}, false},
+		{"DynamoDB reads of a table share its read units", getItem,
+			ddb("BatchGetItem", `{"RequestItems":{"state":{"Keys":[{}],"ConsistentRead":true}}}`), true},
+		{"and a Query reads from them too", getItem, ddb("Query", `{"TableName":"state"}`), true},
+		{"DynamoDB writes of a table share its write units", ddb("UpdateItem", `{"TableName":"state"}`),
+			ddb("TransactWriteItems", `{"TransactItems":[{"Update":{"TableName":"state"}}]}`), true},
+		{"DynamoDB reads are not writes", getItem, ddb("UpdateItem", `{"TableName":"state"}`), false},
+		{"another table", getItem, ddb("GetItem", `{"TableName":"other"}`), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := NewBuckets(1)
 			b.Now = newFakeClock().Now // stopped: no refill
 			d := tc.drain
-			for b.allow(d.account, d.region, d.service, d.action) {
+			for b.allow(d.account, d.region, d.service, d.action, d.body) {
 			}
 			o := tc.other
-			if got := b.allow(o.account, o.region, o.service, o.action); got == tc.shared {
+			if got := b.allow(o.account, o.region, o.service, o.action, o.body); got == tc.shared {
 				t.Errorf("after draining %v, %v allowed = %v, want %v", d, o, got, !tc.shared)
 			}
 		})
@@ -137,6 +160,7 @@ func TestBucketsUndocumentedActionsAreUnlimited(t *testing.T) {
 	b.Now = newFakeClock().Now
 	for _, r := range []struct{ service, action string }{
 		{"ecr", "DescribeImages"}, {"ssm", "PutParameter"}, {"ssm", "GetParameterHistory"}, {"sts", "AssumeRole"},
+		{"dynamodb", "DescribeTable"}, {"dynamodb", "CreateTable"},
 	} {
 		if got := allowed(b, 5000, localaws.AccountID, "us-east-1", r.service, r.action); got != 5000 {
 			t.Errorf("%s:%s: %d of 5000 through, want all", r.service, r.action, got)
@@ -161,6 +185,11 @@ func TestNewBucketsScale(t *testing.T) {
 		{1, "events", "PutEvents", "us-east-1", Limit{Burst: 10000, Rate: 10000}},
 		{1, "events", "PutEvents", "eu-west-3", Limit{Burst: 600, Rate: 600}},
 		{1, "events", "PutEvents", "me-south-1", Limit{Burst: 400, Rate: 400}},
+		{1, "dynamodb", "BatchGetItem", "us-east-1", Limit{Burst: 12000, Rate: 12000}},
+		{1, "dynamodb", "Query", "eu-west-1", Limit{Burst: 12000, Rate: 12000}},
+		{1, "dynamodb", "TransactWriteItems", "us-east-1", Limit{Burst: 4000, Rate: 4000}},
+		{1, "dynamodb", "UpdateItem", "us-east-1", Limit{Burst: 4000, Rate: 4000}},
+		{0.1, "dynamodb", "GetItem", "us-east-1", Limit{Burst: 1200, Rate: 1200}},
 		{0.1, "ecs", "DescribeServices", "us-east-1", Limit{Burst: 10, Rate: 2}},
 		{0.1, "events", "PutEvents", "us-east-2", Limit{Burst: 240, Rate: 240}},
 		{0.01, "ecs", "RegisterTaskDefinition", "us-east-1", Limit{Burst: 1, Rate: 0.01}}, // at least one request
@@ -193,6 +222,78 @@ func TestSetLimitOfCategory(t *testing.T) {
 		if got, _ := b.Limit("ecs", action, "us-east-1"); got != (Limit{Burst: 3, Rate: 1}) {
 			t.Errorf("%s: limit %+v, want {3 1}", action, got)
 		}
+	}
+}
+
+func TestDynamoDBCost(t *testing.T) {
+	keys := func(n int) string { return "[" + strings.TrimSuffix(strings.Repeat(`{"pk":{"S":"r"}},`, n), ",") + "]" }
+	tests := []struct {
+		name, action, body string
+		want               []charge
+	}{
+		{"a consistent GetItem is one read unit", "GetItem", `{"TableName":"state","ConsistentRead":true,"Key":{}}`,
+			[]charge{{"state", 1}}},
+		{"an eventually consistent one half", "GetItem", `{"TableName":"state","Key":{}}`, []charge{{"state", 0.5}}},
+		{"a BatchGetItem of 100 keys is 100 reads", "BatchGetItem",
+			`{"RequestItems":{"state":{"Keys":` + keys(100) + `,"ConsistentRead":true}}}`, []charge{{"state", 100}}},
+		{"each table of a batch pays its own", "BatchGetItem",
+			`{"RequestItems":{"b":{"Keys":` + keys(3) + `},"a":{"Keys":` + keys(2) + `,"ConsistentRead":true}}}`,
+			[]charge{{"a", 2}, {"b", 1.5}}},
+		{"a Query is one read", "Query", `{"TableName":"state","ConsistentRead":true,"KeyConditionExpression":"#pk = :pk"}`,
+			[]charge{{"state", 1}}},
+		{"an UpdateItem (a claim) is one write", "UpdateItem", `{"TableName":"state","Key":{},"UpdateExpression":"SET #owner = :owner"}`,
+			[]charge{{"state", 1}}},
+		{"a transaction of two items is four writes", "TransactWriteItems",
+			`{"TransactItems":[{"Update":{"TableName":"state"}},{"Put":{"TableName":"state"}}]}`, []charge{{"state", 4}}},
+		{"a transactional read is two reads", "TransactGetItems", `{"TransactItems":[{"Get":{"TableName":"state"}}]}`,
+			[]charge{{"state", 2}}},
+		{"a BatchWriteItem is one write an item", "BatchWriteItem",
+			`{"RequestItems":{"state":[{"PutRequest":{}},{"PutRequest":{}},{"DeleteRequest":{}}]}}`, []charge{{"state", 3}}},
+		{"a body without a table costs one unit", "GetItem", `not json`, []charge{{"", 1}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := dynamoDBCost(tc.action, []byte(tc.body))
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(charge{})); diff != "" {
+				t.Errorf("dynamoDBCost(%s) (-want +got):\n%s", tc.action, diff)
+			}
+		})
+	}
+}
+
+// A DynamoDB request goes through while its table's bucket holds a unit
+// and takes every unit it consumes, so a BatchGetItem of 100 keys empties
+// a bucket of 150 in two calls, which then serve nothing until the refill
+// has paid the debt.
+func TestDynamoDBUnitsDrainTheTableBucket(t *testing.T) {
+	clock := newFakeClock()
+	b := NewBuckets(1)
+	b.Now = clock.Now
+	b.SetLimit("dynamodb", "Table reads", Limit{Burst: 150, Rate: 10})
+	batch := []byte(`{"RequestItems":{"state":{"Keys":[` + strings.TrimSuffix(strings.Repeat(`{},`, 100), ",") + `],"ConsistentRead":true}}}`)
+	get := []byte(`{"TableName":"state","ConsistentRead":true}`)
+	steps := []struct {
+		name    string
+		advance time.Duration
+		action  string
+		body    []byte
+		n, want int
+	}{
+		{"150 units: a batch of 100 and one more, into debt", 0, "BatchGetItem", batch, 3, 2},
+		{"50 units short: not even one item", 0, "GetItem", get, 1, 0},
+		{"5 s at 10 a second pay the debt back, to 0", 5 * time.Second, "GetItem", get, 1, 0},
+		{"a tenth of a second more is one unit", 100 * time.Millisecond, "GetItem", get, 2, 1},
+	}
+	for _, s := range steps {
+		clock.Advance(s.advance)
+		if got := allowedBody(b, s.n, localaws.AccountID, "us-east-1", "dynamodb", s.action, s.body); got != s.want {
+			t.Errorf("%s: %d of %d let through, want %d", s.name, got, s.n, s.want)
+		}
+	}
+	// The table's writes have a bucket of their own.
+	write := []byte(`{"TransactItems":[{"Update":{"TableName":"state"}},{"Put":{"TableName":"state"}}]}`)
+	if got := allowedBody(b, 1, localaws.AccountID, "us-east-1", "dynamodb", "TransactWriteItems", write); got != 1 {
+		t.Errorf("a record's write, reads drained: %d of 1 through", got)
 	}
 }
 
@@ -232,9 +333,16 @@ func TestThrottledAnswerIsThrottlingToTheSDK(t *testing.T) {
 	b.SetLimit("ecs", "test", Limit{Burst: 1}, "ListClusters")
 	b.SetLimit("ssm", "test", Limit{Burst: 1}, "GetParameter")
 	b.SetLimit("sts", "test", Limit{}, "GetCallerIdentity")
+	b.SetLimit("dynamodb", "Table reads", Limit{Burst: 1})
 	p, cfg := throttlingProxy(t, b)
 	ctx := t.Context()
 	ecsClient, ssmClient, stsClient := ecs.NewFromConfig(cfg), ssm.NewFromConfig(cfg), sts.NewFromConfig(cfg)
+	ddbClient := dynamodb.NewFromConfig(cfg)
+	getItem := func() error {
+		_, err := ddbClient.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("state"), ConsistentRead: aws.Bool(true),
+			Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "web"}}})
+		return err
+	}
 
 	if _, err := ecsClient.ListClusters(ctx, &ecs.ListClustersInput{}); err != nil {
 		t.Fatalf("first ListClusters, within the burst: %v", err)
@@ -242,17 +350,23 @@ func TestThrottledAnswerIsThrottlingToTheSDK(t *testing.T) {
 	if _, err := ssmClient.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/p")}); err != nil {
 		t.Fatalf("first GetParameter, within the burst: %v", err)
 	}
+	if err := getItem(); err != nil {
+		t.Fatalf("first GetItem, within the burst: %v", err)
+	}
 	tests := []struct {
-		name string
-		call func() error
-		code string
+		name          string
+		call          func() error
+		code, message string
 	}{
-		{"ECS (awsJson1_1)", func() error { _, err := ecsClient.ListClusters(ctx, &ecs.ListClustersInput{}); return err }, "ThrottlingException"},
+		{"ECS (awsJson1_1)", func() error { _, err := ecsClient.ListClusters(ctx, &ecs.ListClustersInput{}); return err },
+			"ThrottlingException", "Rate exceeded"},
 		{"SSM (awsJson1_1)", func() error {
 			_, err := ssmClient.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/p")})
 			return err
-		}, "ThrottlingException"},
-		{"STS (awsQuery)", func() error { _, err := stsClient.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); return err }, "Throttling"},
+		}, "ThrottlingException", "Rate exceeded"},
+		{"STS (awsQuery)", func() error { _, err := stsClient.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); return err },
+			"Throttling", "Rate exceeded"},
+		{"DynamoDB (awsJson1_0), an on-demand table", getItem, "ThrottlingException", dynamoDBThrottled},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -261,13 +375,13 @@ func TestThrottledAnswerIsThrottlingToTheSDK(t *testing.T) {
 				t.Errorf("IsErrorThrottle(%v) = %v, want true", err, got)
 			}
 			var apiErr smithy.APIError
-			if !errors.As(err, &apiErr) || apiErr.ErrorCode() != tc.code || apiErr.ErrorMessage() != "Rate exceeded" {
-				t.Errorf("error = %v, want %s: Rate exceeded", err, tc.code)
+			if !errors.As(err, &apiErr) || apiErr.ErrorCode() != tc.code || apiErr.ErrorMessage() != tc.message {
+				t.Errorf("error = %v, want %s: %s", err, tc.code, tc.message)
 			}
 		})
 	}
 
-	want := map[string]int{"ListClusters": 1, "GetParameter": 1, "GetCallerIdentity": 1}
+	want := map[string]int{"ListClusters": 1, "GetParameter": 1, "GetCallerIdentity": 1, "GetItem": 1}
 	if diff := cmp.Diff(want, p.Throttled()); diff != "" {
 		t.Errorf("Throttled() (-want +got):\n%s", diff)
 	}
@@ -278,9 +392,11 @@ func TestThrottledAnswerIsThrottlingToTheSDK(t *testing.T) {
 	wantLog := []Call{
 		{Operation: "ListClusters", Status: 200, Forwarded: true},
 		{Operation: "GetParameter", Status: 200, Forwarded: true},
+		{Operation: "GetItem", Status: 200, Forwarded: true},
 		{Operation: "ListClusters", Status: 400, Throttled: true},
 		{Operation: "GetParameter", Status: 400, Throttled: true},
 		{Operation: "GetCallerIdentity", Status: 400, Throttled: true},
+		{Operation: "GetItem", Status: 400, Throttled: true},
 	}
 	if diff := cmp.Diff(wantLog, got); diff != "" {
 		t.Errorf("log (-want +got):\n%s", diff)

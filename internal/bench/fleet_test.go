@@ -55,13 +55,13 @@ type fleetRun struct {
 	Mutating  int
 	// MaxServices is the most services one DescribeServices named;
 	// MixedClusters counts the DescribeServices that named services of a
-	// cluster other than the request's. MaxNames is the most names one
-	// GetParameters read.
-	MaxServices, MixedClusters, MaxNames int
-	Outcomes                             map[string]int // outcome (and reason) -> rows
-	Failed                               []string       // rows that failed, with their error
-	NotReached                           int
-	Err                                  string // the error Reconcile returned
+	// cluster other than the request's. MaxKeys is the most state records
+	// one BatchGetItem read.
+	MaxServices, MixedClusters, MaxKeys int
+	Outcomes                            map[string]int // outcome (and reason) -> rows
+	Failed                              []string       // rows that failed, with their error
+	NotReached                          int
+	Err                                 string // the error Reconcile returned
 }
 
 // fleetResult is a fleet and its two measured reconciles.
@@ -151,9 +151,13 @@ func seedFleetRepository(ctx context.Context, w *world, s fleetShape, r int, fix
 // (scaled by scale) on every call, a reconcile with nothing to do and,
 // after s.Behind repositories got a new version in ECR, one that catches
 // them up. Each reconcile is a new function instance, as the schedule finds
-// it, with a deadline of one Lambda invocation (15 minutes).
+// it, with a deadline of one Lambda invocation (15 minutes). The state's
+// transactions are written item by item (writeItemByItem): moto's cost for
+// them grows with the table, to more memory than the machine has at 1,000
+// × 3.
 func runFleet(t *testing.T, s fleetShape, buckets func() *awstest.Buckets, scale float64) fleetResult {
 	w := newWorld(t)
+	w.writeItemByItem()
 	out := fleetResult{Shape: s, Scale: scale}
 	start := time.Now()
 	newFleet(t, w, s)
@@ -215,8 +219,8 @@ func (w *world) reconcileThrottled(t *testing.T, id string, buckets *awstest.Buc
 					run.MixedClusters++
 				}
 			}
-		case "GetParameters":
-			run.MaxNames = max(run.MaxNames, len(in.Names))
+		case "BatchGetItem":
+			run.MaxKeys = max(run.MaxKeys, len(in.stateKeys()))
 		}
 	})
 	w.env.Proxy.Throttle(buckets)

@@ -14,9 +14,13 @@ import (
 )
 
 // opOrder is the order of the operation columns: the order in which a
-// deployment makes them.
-var opOrder = []string{"GetParametersByPath", "GetParameter", "GetParameters", "ListImages", "DescribeImages", "DescribeServices", "DescribeTaskDefinition",
-	"RegisterTaskDefinition", "UpdateService", "PutParameter", "PutEvents"}
+// deployment makes them. The state table's reads come first, then the
+// claim (UpdateItem, which also reads the record) and the ECR and ECS
+// calls, then the record's write; the SSM reads of an earlier release's
+// records follow the table's reads that missed them.
+var opOrder = []string{"GetParametersByPath", "GetParameter", "GetItem", "BatchGetItem", "GetParameters", "GetParameterHistory", "Query",
+	"UpdateItem", "ListImages", "DescribeImages", "DescribeServices", "DescribeTaskDefinition", "RegisterTaskDefinition", "UpdateService",
+	"TransactWriteItems", "PutEvents"}
 
 // md builds a Markdown document.
 type md struct{ strings.Builder }
@@ -379,18 +383,27 @@ func (r *report) costRows() []costRow {
 	return slices.DeleteFunc(rows, func(c costRow) bool { return len(c.Runs) == 0 || c.Runs[0].Scenario == "" })
 }
 
-// mutatingText says how many of m's calls changed something.
+// mutatingText says how many of m's calls changed something: what runs or
+// what is recorded, or only the claim on an environment (awstest.Call.Claim),
+// which a delivery takes and gives up whatever it decides.
 func mutatingText(m measurement) string {
-	n := 0
+	n, claims := 0, 0
 	for _, c := range m.Calls {
-		if !c.ReadOnly() {
+		switch {
+		case c.Claim():
+			claims++
+		case !c.ReadOnly():
 			n++
 		}
 	}
-	if n == 0 {
-		return ", none mutating"
+	text := ", none mutating"
+	if n > 0 {
+		text = fmt.Sprintf(", %d mutating", n)
 	}
-	return fmt.Sprintf(", %d mutating", n)
+	if claims > 0 {
+		text += fmt.Sprintf(" but %s taking or releasing the claim", plural(claims, "call"))
+	}
+	return text
 }
 
 // cost is the table of calls per event.
@@ -479,8 +492,8 @@ func (r *report) calls(b *md) {
 	b.p("### What each call is for")
 	b.p("Every call of each scenario, in the order the proxy received them, with its interval in milliseconds from the first call's start "+
 		"(calls with overlapping intervals ran concurrently). The five-environment push makes, per environment, the calls of the warm "+
-		"single-environment push but the state read and the result event, which it makes once for all five: %s. The reconciles are "+
-		"counted above only.", r.fiveSummary())
+		"single-environment push (its claim, which reads the record, included) but the ECR check and the result event, which it makes "+
+		"once for all five: %s. The reconciles are counted above only.", r.fiveSummary())
 	for _, m := range rows {
 		if strings.HasPrefix(m.Scenario, "push to five") || strings.HasPrefix(m.Scenario, "reconcile") {
 			continue
@@ -593,15 +606,18 @@ func (r *report) burst(b *md) {
 		"divided by the events: what ecrdeploy's own work costs, next to a wall time that is moto's.")
 	b.p("A registration happens only when a version is higher than every earlier one its environment accepted; in a shuffled "+
 		"order a sequence of n has about ln n + 0.58 such records: %.1f for the %d versions of a repository, all of which `dev` accepts. "+
-		"Every other event is skipped after the state read and the describe and ECR check that run concurrently with it, and publishes its "+
-		"`Deployment Skipped` events.", math.Log(burstVersions)+0.5772, burstVersions)
+		"Every other event is skipped after the claim (which reads the state record) and the describe and ECR check that run concurrently "+
+		"with it, releases the claim and publishes its `Deployment Skipped` events.", math.Log(burstVersions)+0.5772, burstVersions)
 	if len(r.Bursts) == 2 {
 		one, four := r.Bursts[0], r.Bursts[1]
 		b.p("With %d instances the wall time is %.2f× that of one: with calls taking %s, it is moto's time, and "+motoSerial+". "+
-			"Concurrent deliveries for one environment make %d more calls in all (%+d RegisterTaskDefinition, %+d UpdateService): "+
-			"the re-check before UpdateService and the verification after it, which correct a delivery that lost a race.",
+			"They make %+d calls in all against one instance's (%+d UpdateItem, %+d RegisterTaskDefinition, %+d UpdateService): each "+
+			"instance reads the configuration and looks for an earlier release's records on its own; a delivery that finds its "+
+			"environment claimed by another, and would not act there, decides from the record its claim attempt returned and has no "+
+			"claim to release; one that would act polls the claim (UpdateItem) until it is released.",
 			four.Workers, float64(four.Wall)/float64(one.Wall), latencyText(one.Latency), four.Total()-one.Total(),
-			four.Calls["RegisterTaskDefinition"]-one.Calls["RegisterTaskDefinition"], four.Calls["UpdateService"]-one.Calls["UpdateService"])
+			four.Calls["UpdateItem"]-one.Calls["UpdateItem"], four.Calls["RegisterTaskDefinition"]-one.Calls["RegisterTaskDefinition"],
+			four.Calls["UpdateService"]-one.Calls["UpdateService"])
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // measurement is what the proxy saw of one delivery or request.
@@ -130,8 +131,8 @@ func medianDuration(ds []time.Duration) time.Duration {
 // apiRequest is the part of an API request body that says what a call was
 // about. Every service ecrdeploy calls speaks JSON.
 type apiRequest struct {
-	Name           string   `json:"name"`  // SSM GetParameter, PutParameter
-	Names          []string `json:"names"` // SSM GetParameters
+	Name           string   `json:"name"`  // SSM GetParameter, GetParameterHistory
+	Names          []string `json:"names"` // SSM GetParameters (records of an earlier release)
 	Path           string   `json:"path"`  // SSM GetParametersByPath
 	Cluster        string   `json:"cluster"`
 	Services       []string `json:"services"`
@@ -147,6 +148,45 @@ type apiRequest struct {
 		DetailType string `json:"DetailType"`
 		Detail     string `json:"Detail"`
 	} `json:"Entries"`
+
+	// The state table (DynamoDB): the item of GetItem, UpdateItem and
+	// Query, the keys of BatchGetItem, the items of TransactWriteItems.
+	Key                       itemKey                             `json:"Key"`
+	UpdateExpression          string                              `json:"UpdateExpression"`
+	ExpressionAttributeValues map[string]attributeValue           `json:"ExpressionAttributeValues"`
+	RequestItems              map[string]struct{ Keys []itemKey } `json:"RequestItems"`
+	TransactItems             []struct {
+		Update *struct {
+			Key                       itemKey                   `json:"Key"`
+			UpdateExpression          string                    `json:"UpdateExpression"`
+			ExpressionAttributeValues map[string]attributeValue `json:"ExpressionAttributeValues"`
+		} `json:"Update"`
+	} `json:"TransactItems"`
+}
+
+// attributeValue is a DynamoDB attribute value of a string or a number.
+type attributeValue struct {
+	S string `json:"S"`
+	N string `json:"N"`
+}
+
+// itemKey is the key of an item of the state table: the repository (pk)
+// and, for an environment's current record, record#{environment} (sk).
+type itemKey map[string]attributeValue
+
+// String names the environment of a current-record item,
+// "repository/environment".
+func (k itemKey) String() string {
+	return k["pk"].S + "/" + strings.TrimPrefix(k["sk"].S, "record#")
+}
+
+// stateKeys returns the keys a BatchGetItem reads, in all its tables.
+func (r apiRequest) stateKeys() []itemKey {
+	var keys []itemKey
+	for _, t := range r.RequestItems {
+		keys = append(keys, t.Keys...)
+	}
+	return keys
 }
 
 // callKind is what made a measurement's calls, for naming their purposes.
@@ -184,23 +224,60 @@ func purposes(calls []awstest.Call, kind callKind) []string {
 		var p string
 		switch c.Operation {
 		case "GetParameter":
-			switch {
-			case strings.Contains(r.Name, "/config/"):
+			p = "read " + r.Name
+			if strings.Contains(r.Name, "/config/") {
 				p = "read the configuration document " + r.Name + " (not in the cache)"
-			case strings.Contains(r.Name[strings.LastIndexByte(r.Name, '/')+1:], ":"):
-				p = "verify: read the state record one version before ours (" + r.Name + "), another writer came in between"
-			case kind == rolloutCalls:
-				p = "read the state record of the environment whose service it is (" + r.Name + "): does it name this deployment?"
-			case !ecsSeen:
-				p = "read the state record of the source environment (" + r.Name + ")"
-				sourceRead = true
-			default:
-				p = "re-check the state record (" + r.Name + ") immediately before UpdateService, concurrently with the registration"
 			}
-		case "GetParameters":
-			p = fmt.Sprintf("read the state records of the %d admitted environment(s) in one call, concurrently with the describes", len(r.Names))
 		case "GetParametersByPath":
 			p = "list every configuration document under " + r.Path
+			if strings.HasSuffix(r.Path, "/state") {
+				p = "look for state records of an earlier release under " + r.Path + " (once per instance, when a record is first missing from the table)"
+			}
+		case "GetParameters":
+			p = fmt.Sprintf("look up %s of an earlier release in SSM, to import (ten a call)", plural(len(r.Names), "missing record"))
+		case "GetParameterHistory":
+			p = "read the history of the earlier release's record " + r.Name + ", to import it"
+		case "GetItem":
+			switch {
+			case kind == rolloutCalls:
+				p = "read the state record of the environment whose service it is (" + r.Key.String() + "): does it name this deployment?"
+			case kind == manualCalls && !ecsSeen:
+				p = "read the state record of the source environment (" + r.Key.String() + ")"
+				sourceRead = true
+			default:
+				p = "read the state record of " + r.Key.String()
+			}
+		case "BatchGetItem":
+			n := len(r.stateKeys())
+			p = fmt.Sprintf("read the state records of %s in one call (up to %d a call)", plural(n, "environment"), state.BatchGetLimit)
+			if kind == reconcileCalls {
+				p = fmt.Sprintf("read the state records of %s of the repositories listed, %d a call", plural(n, "environment"), state.BatchGetLimit)
+			}
+		case "Query":
+			p = "read the changes of " + r.Key.String() + ", newest first"
+		case "UpdateItem":
+			switch {
+			case c.Claim() && strings.HasPrefix(r.UpdateExpression, "REMOVE"):
+				p = "release the claim on " + r.Key.String() + ": the delivery records nothing there"
+			case c.Claim():
+				p = "claim " + r.Key.String() + " for this delivery (a conditional write that expires), reading its state record in the same call"
+			default:
+				p = "update the state item of " + r.Key.String()
+			}
+		case "TransactWriteItems":
+			p = "write a state record"
+			if len(r.TransactItems) > 0 && r.TransactItems[0].Update != nil {
+				u := r.TransactItems[0].Update
+				what := "record the new state of "
+				if kind == rolloutCalls {
+					what = "record the rollout in the state of "
+				}
+				p = what + u.Key.String() + " as revision " + u.ExpressionAttributeValues[":next"].N + " with its change item"
+				if strings.Contains(u.UpdateExpression, "REMOVE") {
+					p += ", releasing the claim,"
+				}
+				p += " in one transaction, conditional on the revision read"
+			}
 		case "DescribeServices":
 			ecsSeen = true
 			key := r.Cluster + "/" + strings.Join(r.Services, ",")
@@ -224,11 +301,6 @@ func purposes(calls []awstest.Call, kind callKind) []string {
 			p = "register the new revision of " + r.Family
 		case "UpdateService":
 			p = "point " + r.Service + " at " + shortTD(r.TaskDefinition)
-		case "PutParameter":
-			p = "record the new state (" + r.Name + ")"
-			if kind == rolloutCalls {
-				p = "record the rollout in the state (" + r.Name + ")"
-			}
 		case "GetCallerIdentity":
 			p = "learn the function's own account (once per instance), concurrently with the first reads"
 		case "PutEvents":

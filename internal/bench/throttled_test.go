@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // The rate-limited scenarios at a size that fits make test. The report
@@ -16,27 +17,36 @@ import (
 // the 1,000 × 3 in 10 clusters, with 2 repositories behind.
 var testFleet = fleetShape{Repositories: 20, Clusters: 2, Behind: 2}
 
-// testFleetScale scales AWS's buckets for testFleet: 1/10, so that the
-// reads of a reconcile with nothing to do meet buckets that hold only part
-// of them (SSM's 40 shared reads a second become 4). The fleet is 1/50 of
-// the issue's, so the pressure is a fifth of the full size's. The modify
+// testFleetScale scales AWS's buckets for testFleet: 1/10. The modify
 // actions of ECS are given 2 a second with a burst of 2 instead (scaled,
 // 1/10 of 1 registration a second would take the 6 registrations a
 // minute).
+//
+// The reads of a reconcile with nothing to do are put under pressure
+// through ECS's service reads (DescribeServices), given a burst of 2 and 2
+// a second: its 6 DescribeServices are then 3 times the burst, as the full
+// size's 300 are 3 times AWS's 100, with a faster refill so that the test
+// takes seconds. The other reads cannot be: the state is read from
+// DynamoDB in one BatchGetItem of 60 records (60 read units; a new
+// on-demand table serves 12,000 a second, 1,200 scaled), and SSM's shared
+// reads (4 a second, scaled) meet only the 3 calls that list the
+// configuration. Under the SSM state, SSM's bucket was that pressure: the
+// state took 6 GetParameters beside the listing.
 const testFleetScale = 0.1
 
 func testFleetBuckets() *awstest.Buckets {
 	b := awstest.NewBuckets(testFleetScale)
 	b.SetLimit("ecs", "Task definition modify actions", awstest.Limit{Burst: 2, Rate: 2})
 	b.SetLimit("ecs", "Service modify actions", awstest.Limit{Burst: 2, Rate: 2})
+	b.SetLimit("ecs", "Service read actions", awstest.Limit{Burst: 2, Rate: 2})
 	return b
 }
 
 // TestReconcileOfAFleetUnderThrottling: a reconcile of a fleet under AWS's
 // request buckets finishes with no environment failed by throttling, reads
-// the state ten records a call and describes services ten a call per
-// cluster, makes no mutating call when there is nothing to do, and catches
-// up the repositories that are behind.
+// the state a hundred records a call (BatchGetItem) and describes services
+// ten a call per cluster, makes no mutating call (not even a claim) when
+// there is nothing to do, and catches up the repositories that are behind.
 func TestReconcileOfAFleetUnderThrottling(t *testing.T) {
 	if testing.Short() {
 		t.Skip("seeds a fleet in moto")
@@ -45,7 +55,7 @@ func TestReconcileOfAFleetUnderThrottling(t *testing.T) {
 	f := runFleet(t, s, testFleetBuckets, testFleetScale)
 	perCluster := s.services() / s.Clusters
 	wantDescribes := s.Clusters * ((perCluster + 9) / 10)
-	wantStateReads := (s.services() + 9) / 10
+	wantStateReads := (s.services() + state.BatchGetLimit - 1) / state.BatchGetLimit
 	for _, run := range []struct {
 		name string
 		r    fleetRun
@@ -55,9 +65,9 @@ func TestReconcileOfAFleetUnderThrottling(t *testing.T) {
 		if len(r.Failed) > 0 || r.Err != "" || r.NotReached > 0 {
 			t.Errorf("%s: failed %v, error %q, %d repositories not reached", run.name, r.Failed, r.Err, r.NotReached)
 		}
-		if r.MaxServices > 10 || r.MixedClusters > 0 || r.MaxNames > 10 {
-			t.Errorf("%s: a DescribeServices named %d services (%d of another cluster), a GetParameters %d names; want at most 10 of one cluster, 10 names",
-				run.name, r.MaxServices, r.MixedClusters, r.MaxNames)
+		if r.MaxServices > 10 || r.MixedClusters > 0 || r.MaxKeys > state.BatchGetLimit {
+			t.Errorf("%s: a DescribeServices named %d services (%d of another cluster), a BatchGetItem %d keys; want at most 10 of one cluster, %d keys",
+				run.name, r.MaxServices, r.MixedClusters, r.MaxKeys, state.BatchGetLimit)
 		}
 	}
 	idle := f.Idle
@@ -67,11 +77,14 @@ func TestReconcileOfAFleetUnderThrottling(t *testing.T) {
 	if got := idle.Calls["DescribeServices"] - idle.Throttled["DescribeServices"]; got != wantDescribes {
 		t.Errorf("nothing to do: %d DescribeServices answered, want %d (%d services in each of %d clusters, ten a call)", got, wantDescribes, perCluster, s.Clusters)
 	}
-	if got := idle.Calls["GetParameters"] - idle.Throttled["GetParameters"]; got != wantStateReads {
-		t.Errorf("nothing to do: %d GetParameters answered, want %d (%d records, ten a call)", got, wantStateReads, s.services())
+	if got := idle.Calls["BatchGetItem"] - idle.Throttled["BatchGetItem"]; got != wantStateReads {
+		t.Errorf("nothing to do: %d BatchGetItem answered, want %d (%d records, %d a call)", got, wantStateReads, s.services(), state.BatchGetLimit)
 	}
-	if sum(idle.Throttled) == 0 {
-		t.Errorf("nothing to do: no call was throttled: the buckets put no pressure on the reconcile (%s)", countsText(idle.Calls))
+	if n := idle.Calls["GetItem"] + idle.Calls["UpdateItem"] + idle.Calls["GetParameters"]; n > 0 {
+		t.Errorf("nothing to do: %d GetItem, UpdateItem or GetParameters: the state read otherwise than in batches (%s)", n, countsText(idle.Calls))
+	}
+	if idle.Throttled["DescribeServices"] == 0 {
+		t.Errorf("nothing to do: no DescribeServices was throttled: the buckets put no pressure on the reconcile's reads (%s)", countsText(idle.Calls))
 	}
 	if n := f.Behind.Outcomes["deployed"]; n != f.BehindDeploys {
 		t.Errorf("behind: %d environments deployed, want %d (%v)", n, f.BehindDeploys, f.Behind.Outcomes)
@@ -107,8 +120,8 @@ func TestBurstUnderThrottling(t *testing.T) {
 	}
 	b := runThrottledBurst(t, testBurst, testBurstBuckets(), "test buckets")
 	calls, throttled := sum(b.Calls), sum(b.Throttled)
-	t.Logf("%d events in %v: %d calls, %d throttled (%s), %d invocation errors, %d redelivered, %d lost; outcomes %v",
-		b.Events, b.Wall, calls, throttled, countsText(b.Throttled), b.Errors, b.Redelivered, b.Lost, b.Outcomes)
+	t.Logf("%d events in %v: %d calls, %d throttled (%s), %d invocation errors (%d waiting for a claim: %q), %d redelivered, %d lost; outcomes %v",
+		b.Events, b.Wall, calls, throttled, countsText(b.Throttled), b.Errors, b.ClaimWaits, b.Failures, b.Redelivered, b.Lost, b.Outcomes)
 	if err := errWrong("after the burst", b.Wrong); err != nil {
 		t.Error(err)
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // throttledShape is a burst of pushes under AWS's request buckets:
@@ -46,15 +48,21 @@ func throttledRepository(r int) string { return fmt.Sprintf("burst-%03d", r) }
 
 // throttledBurst is what one burst under throttling did.
 type throttledBurst struct {
-	Shape        throttledShape
-	Buckets      string // what the buckets were, in words
-	Events       int
-	Wall         time.Duration
-	Calls        map[string]int // attempts by operation, throttled ones included
-	Throttled    map[string]int // attempts answered ThrottlingException
-	Errors       int            // invocations that returned an error
-	Redelivered  int            // deliveries after a failed one
-	Lost         int            // events whose last delivery failed
+	Shape     throttledShape
+	Buckets   string // what the buckets were, in words
+	Events    int
+	Wall      time.Duration
+	Calls     map[string]int // attempts by operation, throttled ones included
+	Throttled map[string]int // attempts answered ThrottlingException
+	Errors    int            // invocations that returned an error
+	// ClaimWaits are the errors of an invocation that waited for another
+	// delivery's claim on an environment longer than the deployer waits
+	// (a *state.Claimed): returned so that the event is delivered again,
+	// by design, and not for want of retries.
+	ClaimWaits   int
+	Failures     []string // the first few errors, for the report
+	Redelivered  int      // deliveries after a failed one
+	Lost         int      // events whose last delivery failed
 	Outcomes     map[string]int
 	Environments int
 	Wrong        []string
@@ -117,6 +125,12 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 				}
 				if err != nil {
 					res.Errors++
+					if _, ok := errors.AsType[*state.Claimed](err); ok {
+						res.ClaimWaits++
+					}
+					if len(res.Failures) < 5 {
+						res.Failures = append(res.Failures, err.Error())
+					}
 					if d.attempt < throttledRetries {
 						res.Redelivered++
 						mu.Unlock()
