@@ -60,6 +60,15 @@ func NewLegacy(client SSMAPI, prefix string) *Legacy {
 	return l
 }
 
+// prefetch starts looking for an earlier release's records, once per
+// process, so that the answer is there when a read finds no record in the
+// table rather than costing that read a round trip of its own.
+func (l *Legacy) prefetch() {
+	if l != nil {
+		go l.any()
+	}
+}
+
 // Name returns the parameter name of an environment's record.
 func (l *Legacy) Name(k Key) string {
 	return l.prefix + "/state/" + k.Repository + "/" + k.Environment

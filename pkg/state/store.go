@@ -185,6 +185,7 @@ func (s *Store) translate(action string, k Key, err error) error {
 // ErrNotFound (wrapped) when there is none, and an error naming the table
 // and the environment when it cannot be read or decoded.
 func (s *Store) Get(ctx context.Context, repository, environment string) (Record, error) {
+	s.Legacy.prefetch()
 	k := Key{Repository: repository, Environment: environment}
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table), Key: itemKey(k, recordSK(environment)), ConsistentRead: aws.Bool(true),
@@ -380,7 +381,7 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 	if s.Retention > 0 {
 		change[attrExpiresAt] = num(now.Add(s.Retention).Unix())
 	}
-	_, err = s.client.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
+	tx := &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
 		{Update: &ddbtypes.Update{
 			TableName: aws.String(s.table), Key: itemKey(k, recordSK(rec.Environment)),
 			UpdateExpression: aws.String(update), ConditionExpression: aws.String(cond),
@@ -395,7 +396,8 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 			ConditionExpression:      aws.String("attribute_not_exists(#sk)"),
 			ExpressionAttributeNames: names("#sk"),
 		}},
-	}})
+	}}
+	err = s.transact(ctx, tx)
 	if err != nil && !alreadyWritten(err, next, data) {
 		if conditionFailed(err) {
 			return rec, fmt.Errorf("write %s as revision %d: %w", s.where(k), next, ErrConflict)
@@ -408,6 +410,50 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 	}
 	return rec, nil
 }
+
+// throttledRounds bounds how often a transaction DynamoDB cancelled for
+// throttling is sent again: the SDK retries throttling, but not a
+// transaction cancelled for it (TransactionCanceledException with a
+// ThrottlingError reason).
+const throttledRounds = 5
+
+// transact writes a transaction, again (with backoff) when DynamoDB
+// cancelled it for throttling. It returns an error wrapping ErrThrottled
+// when it is still cancelled so: a retry of the invocation can succeed.
+func (s *Store) transact(ctx context.Context, tx *dynamodb.TransactWriteItemsInput) error {
+	for round := 0; ; round++ {
+		_, err := s.client.TransactWriteItems(ctx, tx)
+		if err == nil || !throttled(err) {
+			return err
+		}
+		if round == throttledRounds-1 {
+			return fmt.Errorf("%w: %w", ErrThrottled, err)
+		}
+		if !sleep(ctx, backoff(round+1)) {
+			return ctx.Err()
+		}
+	}
+}
+
+// throttled reports whether err is a transaction cancelled because DynamoDB
+// throttled one of its writes ("TransactWriteItems", DynamoDB API
+// Reference: the cancellation reason ThrottlingError).
+func throttled(err error) bool {
+	var tx *ddbtypes.TransactionCanceledException
+	if !errors.As(err, &tx) {
+		return false
+	}
+	for _, r := range tx.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded":
+			return true
+		}
+	}
+	return false
+}
+
+// ErrThrottled is a write DynamoDB kept refusing for throttling.
+var ErrThrottled = errors.New("the state table throttled the write")
 
 // alreadyWritten reports whether a write of a record as revision next
 // failed only because it had already succeeded: the SDK retried it after an
@@ -509,6 +555,7 @@ func conditionFailed(err error) bool {
 // returns a *Claimed error carrying that claim and the record, so that a
 // delivery that would not act anyway need not wait.
 func (s *Store) Claim(ctx context.Context, k Key, owner string, until time.Time) (*Record, error) {
+	s.Legacy.prefetch()
 	now := s.now()
 	out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: itemKey(k, recordSK(k.Environment)),

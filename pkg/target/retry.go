@@ -26,7 +26,7 @@ func Retryable(err error) bool {
 	// Another delivery acts on the environment, or wrote its record first:
 	// delivered again, this one decides afresh.
 	var claimed *state.Claimed
-	if errors.Is(err, state.ErrConflict) || errors.As(err, &claimed) {
+	if errors.Is(err, state.ErrConflict) || errors.Is(err, state.ErrThrottled) || errors.As(err, &claimed) {
 		return true
 	}
 	var maxAttempts *retry.MaxAttemptsError
