@@ -3,15 +3,19 @@ package awstest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -404,5 +408,38 @@ func TestPutImage(t *testing.T) {
 	}
 	if got, want := localaws.ImageURI("web", d1), uri+"@"+d1; got != want {
 		t.Errorf("ImageURI = %s, want %s", got, want)
+	}
+}
+
+// The proxy's DynamoDB writes are atomic, as DynamoDB's are: of many
+// conditional writes made at once that each require the item not to be
+// claimed yet, one succeeds.
+func TestConditionalWritesThroughTheProxyAreAtomic(t *testing.T) {
+	env := awstest.New(t)
+	client := env.DynamoDB()
+	key := map[string]ddbtypes.AttributeValue{
+		"pk": &ddbtypes.AttributeValueMemberS{Value: "race"}, "sk": &ddbtypes.AttributeValueMemberS{Value: "x"},
+	}
+	for round := range 10 {
+		key["sk"] = &ddbtypes.AttributeValueMemberS{Value: fmt.Sprint("x", round)}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 30 {
+			wg.Go(func() {
+				_, err := client.UpdateItem(t.Context(), &dynamodb.UpdateItemInput{
+					TableName: aws.String(env.Table), Key: key,
+					UpdateExpression:          aws.String("SET o = :o"),
+					ConditionExpression:       aws.String("attribute_not_exists(o)"),
+					ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":o": &ddbtypes.AttributeValueMemberS{Value: fmt.Sprint(i)}},
+				})
+				if err == nil {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Errorf("round %d: %d conditional writes succeeded, want 1", round, n)
+		}
 	}
 }

@@ -162,12 +162,14 @@ type Proxy struct {
 // as [Moto.URL]. Serve it with httptest.NewServer and call [Proxy.Close]
 // before closing the server.
 func NewProxy(target string) *Proxy {
-	return &Proxy{
+	p := &Proxy{
 		target:    strings.TrimSuffix(target, "/"),
 		transport: &http.Transport{MaxIdleConnsPerHost: 32, DisableCompression: true},
 		closed:    make(chan struct{}),
 		faults:    make(map[string][]*queuedFault),
 	}
+	serializeDynamoDBWrites(p) // conditional writes atomic, as DynamoDB's are
+	return p
 }
 
 // Close ends every injected wait in progress and closes idle connections to

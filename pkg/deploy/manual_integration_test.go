@@ -259,7 +259,7 @@ func TestWaitSaysInProgressBeforeTheDeadline(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	w.push(t, "1.4.0")
 	var polls []deploy.Progress
-	w.d.PollInterval, w.d.WaitMargin = 100*time.Millisecond, 3*time.Second
+	w.d.PollInterval, w.d.WaitMargin, w.d.DeadlineMargin = 100*time.Millisecond, 3*time.Second, time.Second
 	w.d.Progress = func(p deploy.Progress) { polls = append(polls, p) }
 	ctx, cancel := context.WithTimeout(t.Context(), 6*time.Second)
 	defer cancel()

@@ -107,9 +107,10 @@ func TestRollbackToAnArchivedImageRestoresItAndDeploysOnceActive(t *testing.T) {
 	if !strings.Contains(string(firstCall(w.env, "UpdateImageStorageClass").Request), `"targetStorageClass":"STANDARD"`) {
 		t.Errorf("restore request %s, want targetStorageClass STANDARD", firstCall(w.env, "UpdateImageStorageClass").Request)
 	}
-	// Nothing is registered until ECR said ACTIVE.
-	if reg := firstCall(w.env, "RegisterTaskDefinition"); reg.Start.UnixNano() < restoredAt.Load() {
-		t.Errorf("registered at %s, before the image was ACTIVE (%s)", reg.Start, time.Unix(0, restoredAt.Load()))
+	// No service moves until ECR said ACTIVE (the rollback reuses 1.1.0's
+	// revision: nothing is registered).
+	if upd := firstCall(w.env, "UpdateService"); upd.Start.IsZero() || upd.Start.UnixNano() < restoredAt.Load() {
+		t.Errorf("updated at %s, before the image was ACTIVE (%s)", upd.Start, time.Unix(0, restoredAt.Load()))
 	}
 	if rec := w.state(t, "dev"); !rec.IsHeld("1.2.0") {
 		t.Errorf("dev holds %v, want 1.2.0 held by the rollback", rec.Held)
