@@ -516,7 +516,7 @@ func checkParameters(t tmpl) []string {
 		{"Prefix", "String", "/ecrdeploy"},
 		{"EventBusName", "String", "default"},
 		{"ReconcileSchedule", "String", "rate(15 minutes)"},
-		{"DeployerReservedConcurrency", "Number", 1},
+		{"DeployerReservedConcurrency", "Number", 20},
 		{"TargetRoleArns", "CommaDelimitedList", ""},
 		{"TaskRoleArns", "CommaDelimitedList", nil},
 		{"ConfigKeyArns", "CommaDelimitedList", ""},
