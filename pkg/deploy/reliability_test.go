@@ -29,11 +29,11 @@ import (
 
 const oneEnv = `{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web"}}}`
 
-// Every ECS and SSM operation a push makes, each throttled, answered 5xx or
+// Every ECS, SSM and DynamoDB operation a push makes, each throttled, answered 5xx or
 // cut off for a few attempts: the SDK's retryer gets the deployment through
 // and nothing is done twice.
 func TestTransientFaultsOnEveryOperation(t *testing.T) {
-	ops := []string{"GetParameter", "GetParameters", "DescribeServices", "DescribeTaskDefinition", "RegisterTaskDefinition", "UpdateService", "TransactWriteItems"}
+	ops := []string{"GetParameter", "UpdateItem", "DescribeServices", "DescribeTaskDefinition", "RegisterTaskDefinition", "UpdateService", "TransactWriteItems"}
 	faults := map[string]awstest.Fault{
 		"throttling":  awstest.Throttling(),
 		"503":         awstest.ServerError(http.StatusServiceUnavailable),
