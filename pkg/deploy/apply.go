@@ -279,7 +279,9 @@ func (d *Deployer) record(ctx context.Context, client target.ECSAPI, req Request
 			d.release(ctx, c)
 			return state.Record{}, false
 		}
-		if latest.Claim != nil && latest.Claim.Owner != c.owner {
+		if latest.Claim == nil || latest.Claim.Owner != c.owner {
+			// The claim is gone: it expired, and another delivery took the
+			// environment (it may have released it since).
 			back, again, err := d.acquire(ctx, k, c.owner, nil)
 			if err != nil {
 				a.recordErr = fmt.Errorf("the claim on the environment expired before the update was recorded: %w", err)
