@@ -348,6 +348,13 @@ func originalTaskSet(svc target.Service) target.Deployment {
 	return target.Deployment{ID: ts.ExternalID, Status: taskSetPrimary, TaskDefinition: cmp.Or(ts.TaskDefinition, svc.TaskDefinition), Rollout: state.Completed}
 }
 
+// codeDeployUnderWay reports whether a record's entry names a CodeDeploy
+// deployment that has not ended: until CodeDeploy moves production traffic,
+// the service runs the revision it replaces, which is no drift.
+func codeDeployUnderWay(entry state.Service) bool {
+	return entry.Controller == state.ControllerCodeDeploy && entry.DeploymentID != "" && !entry.Rollout.Terminal()
+}
+
 // codeDeployReplacedText says, for a wait, that another CodeDeploy
 // deployment replaced the one a request started.
 func codeDeployReplacedText(svc target.Service) string {

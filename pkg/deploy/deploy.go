@@ -147,7 +147,7 @@ type Deployer struct {
 	// before it fails retryably, to be delivered again (default 20s).
 	ClaimTTL, ClaimWait time.Duration
 
-	families sync.Map // region/family -> *sync.Mutex; serialises registrations into one family
+	families sync.Map   // region/family -> *sync.Mutex; serialises registrations into one family
 	groups   groupCache // the CodeDeploy deployment groups found for CODE_DEPLOY services
 }
 
