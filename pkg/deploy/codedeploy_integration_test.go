@@ -3,7 +3,9 @@ package deploy_test
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
@@ -356,5 +358,60 @@ func TestExternalServiceIsSkipped(t *testing.T) {
 	}
 	if n := w.env.Proxy.Count("codedeploy:CreateDeployment") + countUpdates(w.env, devService); n != 0 {
 		t.Errorf("%d deployments of dev, want none", n)
+	}
+}
+
+// A request that waits follows the CodeDeploy deployment it started to its
+// end, as CodeDeploy tells it.
+func TestWaitForACodeDeployDeployment(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		end     func(w *world, id string) error
+		rollout state.Rollout
+		exit    int
+	}{
+		{"succeeded", func(w *world, id string) error { return w.env.CodeDeployModel.Succeed(t.Context(), id) }, state.Completed, 0},
+		{"failed", func(w *world, id string) error { return w.env.CodeDeployModel.Fail(t.Context(), id, "", "") }, state.Failed, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, fargateFixture, nil)
+			before := codeDeployDev(t, w)
+			w.push(t, "1.4.0")
+			w.d.PollInterval, w.d.MaxWait = 20*time.Millisecond, 10*time.Second
+			var once sync.Once
+			w.d.Progress = func(p deploy.Progress) {
+				if p.Rollout != state.InProgress {
+					return
+				}
+				once.Do(func() { // CodeDeploy ends it while the request waits
+					if err := tt.end(w, p.DeploymentID); err != nil {
+						t.Errorf("end %s: %v", p.DeploymentID, err)
+					}
+				})
+			}
+			res, err := w.manual(t, request.Request{Action: "deploy", Repository: "hello-color", Tag: "1.4.0", Environment: "dev", Wait: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := row(t, res, "dev")
+			if r.Rollout != tt.rollout {
+				t.Errorf("dev = %+v, want rollout %s", r, tt.rollout)
+			}
+			if k := deploy.Judge(res, err); k.ExitCode() != tt.exit {
+				t.Errorf("judged %q, want exit %d", k, tt.exit)
+			}
+			rec := w.state(t, "dev")
+			switch tt.rollout {
+			case state.Completed:
+				if rec.LastCompleted != "1.4.0" {
+					t.Errorf("dev's record after waiting: %+v", rec)
+				}
+			case state.Failed:
+				if !strings.Contains(r.Error, awstest.CodeDeployFailedMessage) || !rec.IsHeld("1.4.0") ||
+					!ecsref.SameRevision(rec.Services[devService].TaskDefinition, before) {
+					t.Errorf("dev = %+v, record %+v: want the failure in CodeDeploy's words, 1.4.0 held, the service back on %s", r, rec, before)
+				}
+			}
+		})
 	}
 }
