@@ -415,3 +415,38 @@ func TestWaitForACodeDeployDeployment(t *testing.T) {
 		})
 	}
 }
+
+// A record another writer changes while this delivery deploys a CODE_DEPLOY
+// service, of a version that stands over this one's, is not overwritten:
+// the service is put back on the revision that record names, through a
+// CodeDeploy deployment that replaces this delivery's.
+func TestACodeDeployDeploymentUnderAStandingRecordIsPutBack(t *testing.T) {
+	w := newWorld(t, fargateFixture, []byte(oneEnv))
+	before := codeDeployDev(t, w)
+	newer := `{"repository":"hello-color","environment":"dev","version":"1.9.0","tag":"1.9.0","digest":"sha256:` + strings.Repeat("9", 64) +
+		`","services":{"hello-color-dev":{"cluster":"apps","taskDefinition":"` + before + `","rollout":"completed"}}}`
+	var once sync.Once
+	w.env.Proxy.Before("codedeploy:CreateDeployment", func(awstest.Call) {
+		once.Do(func() {
+			if err := w.env.Local.PutStateRecord(t.Context(), w.env.Table, "hello-color", "dev", newer); err != nil {
+				t.Errorf("write the newer record: %v", err)
+			}
+		})
+	})
+	res := w.deliver(t, w.push(t, "1.4.0"))
+	if got := outcomes(res)["dev"]; got != "skipped superseded" {
+		t.Errorf("dev = %q, want skipped superseded", got)
+	}
+	ds := w.env.CodeDeployModel.Deployments()
+	if len(ds) != 2 {
+		t.Fatalf("CodeDeploy deployments %+v, want ours and the one that puts the service back", ds)
+	}
+	ours, back := ds[0], ds[1]
+	if ours.Status != awstest.CodeDeployStopped || back.TaskDefinition != before ||
+		back.Description != "ecrdeploy: hello-color 1.9.0 to dev (replaces "+ours.ID+")" {
+		t.Errorf("ours %+v, back %+v: want ours stopped, and %s deployed again in its place", ours, back, before)
+	}
+	if rec := w.state(t, "dev"); rec.Version != "1.9.0" {
+		t.Errorf("record says %s, want the other writer's 1.9.0", rec.Version)
+	}
+}
