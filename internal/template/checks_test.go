@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
 // The functions of the template, by logical id.
@@ -29,6 +31,9 @@ const (
 	// stateTable is the only resource the DynamoDB actions may name.
 	stateTable      = "!GetAtt StateTable.Arn"
 	sameAccountRole = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
+	// codeDeployARN starts the ARNs of CodeDeploy's resources of this
+	// account, in any region.
+	codeDeployARN = "arn:${AWS::Partition}:codedeploy:*:${AWS::AccountId}:"
 )
 
 // allowedActions are the only actions the functions' policies may grant:
@@ -65,6 +70,21 @@ var allowedActions = map[string]bool{
 	"ecr:BatchGetImage":    true,
 	"ecr:PutImage":         true,
 	"ecr:BatchDeleteImage": true,
+	// CODE_DEPLOY services: the calls of target.CodeDeployAPI, and
+	// CreateDeployment's dependent actions (codeDeployResources).
+	"codedeploy:CreateDeployment":            true,
+	"codedeploy:GetDeployment":               true,
+	"codedeploy:ListDeployments":             true,
+	"codedeploy:BatchGetDeployments":         true,
+	"codedeploy:GetDeploymentGroup":          true,
+	"codedeploy:BatchGetDeploymentGroups":    true,
+	"codedeploy:StopDeployment":              true,
+	"codedeploy:ListDeploymentGroups":        true,
+	"codedeploy:ListApplications":            true,
+	"codedeploy:BatchGetApplications":        true,
+	"codedeploy:GetApplicationRevision":      true,
+	"codedeploy:RegisterApplicationRevision": true,
+	"codedeploy:GetDeploymentConfig":         true,
 	// freeze.calendars.
 	"ssm:GetCalendarState": true,
 	"events:PutEvents":     true,
@@ -73,11 +93,38 @@ var allowedActions = map[string]bool{
 	"kms:Decrypt":          true,
 }
 
-// starResourceActions are the actions ECS offers no resource-level
-// permission for: a statement with Resource "*" may hold only these.
+// starResourceActions are the actions ECS and CodeDeploy offer no
+// resource-level permission for: a statement with Resource "*" may hold
+// only these.
 var starResourceActions = map[string]bool{
-	"ecs:DescribeTaskDefinition": true,
-	"ecs:RegisterTaskDefinition": true,
+	"ecs:DescribeTaskDefinition":  true,
+	"ecs:RegisterTaskDefinition":  true,
+	"codedeploy:ListApplications": true,
+	"codedeploy:StopDeployment":   true,
+}
+
+// codeDeployResources are the resources each CodeDeploy action may name:
+// the resource type "Actions, resources, and condition keys for AWS
+// CodeDeploy" (Service Authorization Reference,
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscodedeploy.html)
+// gives it, in this account (any region), or "*" for the two it gives
+// none. CreateDeployment's dependent actions there are GetApplicationRevision,
+// GetDeploymentConfig, RegisterApplicationRevision and UpdateDeploymentGroup;
+// the last is not granted (ecrdeploy never overrides a group's settings).
+var codeDeployResources = map[string]string{
+	"codedeploy:CreateDeployment":            codeDeployARN + "deploymentgroup:*",
+	"codedeploy:GetDeployment":               codeDeployARN + "deploymentgroup:*",
+	"codedeploy:ListDeployments":             codeDeployARN + "deploymentgroup:*",
+	"codedeploy:BatchGetDeployments":         codeDeployARN + "deploymentgroup:*",
+	"codedeploy:GetDeploymentGroup":          codeDeployARN + "deploymentgroup:*",
+	"codedeploy:BatchGetDeploymentGroups":    codeDeployARN + "deploymentgroup:*",
+	"codedeploy:ListDeploymentGroups":        codeDeployARN + "application:*",
+	"codedeploy:BatchGetApplications":        codeDeployARN + "application:*",
+	"codedeploy:GetApplicationRevision":      codeDeployARN + "application:*",
+	"codedeploy:RegisterApplicationRevision": codeDeployARN + "application:*",
+	"codedeploy:GetDeploymentConfig":         codeDeployARN + "deploymentconfig:*",
+	"codedeploy:ListApplications":            "*",
+	"codedeploy:StopDeployment":              "*",
 }
 
 // tmpl is a decoded template with lookups.
@@ -340,6 +387,15 @@ func checkStatement(t tmpl, st statement) []string {
 			if !strings.HasPrefix(r, ssmPrefix) {
 				fail("SSM on %q: want parameters under %s", r, ssmPrefix)
 			}
+		}
+	}
+	for _, a := range actions {
+		want, ok := codeDeployResources[a]
+		switch {
+		case !ok && strings.HasPrefix(a, "codedeploy:"):
+			fail("%s has no resource type in codeDeployResources: add it from the Service Authorization Reference", a)
+		case ok && !slices.Equal(resources, []string{want}):
+			fail("%s on %q, want exactly %s", a, resources, want)
 		}
 	}
 	if has("dynamodb:") && !slices.Equal(resources, []string{stateTable}) {
@@ -724,8 +780,38 @@ func checkBoardReadOnly(t tmpl) []string {
 // checkAll runs every check.
 func checkAll(t tmpl) []string {
 	var probs []string
-	for _, check := range []func(tmpl) []string{checkStatements, checkFunctionPolicies, checkFunctions, checkParameters, checkEvents, checkStateTable, checkBoardReadOnly} {
+	for _, check := range []func(tmpl) []string{checkStatements, checkFunctionPolicies, checkFunctions, checkParameters, checkEvents, checkStateTable, checkBoardReadOnly, checkCodeDeployGranted} {
 		probs = append(probs, check(t)...)
+	}
+	return probs
+}
+
+// checkCodeDeployGranted checks that the functions' policy grants, without
+// condition, every CodeDeploy call the code makes (the methods of
+// target.CodeDeployAPI) and CreateDeployment's dependent actions, each on
+// its resources (codeDeployResources, checked by checkStatement): a
+// CODE_DEPLOY service cannot be deployed with less.
+func checkCodeDeployGranted(t tmpl) []string {
+	granted := map[string]bool{}
+	for _, st := range t.statements() {
+		if !strings.HasPrefix(st.where, "DeployPolicy.") || len(st.guards) > 0 || st.body["Effect"] != "Allow" {
+			continue
+		}
+		actions, _ := stringList(st.body["Action"])
+		for _, a := range actions {
+			granted[a] = true
+		}
+	}
+	want := []string{"codedeploy:GetApplicationRevision", "codedeploy:GetDeploymentConfig", "codedeploy:RegisterApplicationRevision"}
+	api := reflect.TypeFor[target.CodeDeployAPI]()
+	for i := range api.NumMethod() {
+		want = append(want, "codedeploy:"+api.Method(i).Name)
+	}
+	var probs []string
+	for _, a := range want {
+		if !granted[a] {
+			probs = append(probs, fmt.Sprintf("DeployPolicy: %s, which deploying a CODE_DEPLOY service needs (target.CodeDeployAPI and CreateDeployment's dependent actions), is not granted", a))
+		}
 	}
 	return probs
 }

@@ -22,6 +22,7 @@ func TestTemplate(t *testing.T) {
 		{"events", checkEvents},
 		{"state table", checkStateTable},
 		{"board reads only", checkBoardReadOnly},
+		{"CodeDeploy granted", checkCodeDeployGranted},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -154,6 +155,36 @@ func TestChecksCatchWidening(t *testing.T) {
 			old:  "              - !Sub arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service-revision/*",
 			new:  "              - \"*\"",
 			want: `Resource "*" with ecs:ListServiceDeployments`,
+		},
+		{
+			name: "CodeDeploy deployments of any resource",
+			old:  "              - codedeploy:BatchGetDeploymentGroups\n            Resource:\n              - !Sub arn:${AWS::Partition}:codedeploy:*:${AWS::AccountId}:deploymentgroup:*\n",
+			new:  "              - codedeploy:BatchGetDeploymentGroups\n            Resource: \"*\"\n",
+			want: `Resource "*" with codedeploy:CreateDeployment`,
+		},
+		{
+			name: "CodeDeploy deployment groups of any account",
+			old:  "codedeploy:*:${AWS::AccountId}:deploymentgroup:*",
+			new:  "codedeploy:*:*:deploymentgroup:*",
+			want: "codedeploy:CreateDeployment on",
+		},
+		{
+			name: "a CodeDeploy action on another resource type",
+			old:  "              - codedeploy:ListDeploymentGroups\n",
+			new:  "              - codedeploy:ListDeploymentGroups\n              - codedeploy:StopDeployment\n",
+			want: `codedeploy:StopDeployment on ["arn:${AWS::Partition}:codedeploy:*:${AWS::AccountId}:application:*"], want exactly *`,
+		},
+		{
+			name: "a CodeDeploy action the code does not call",
+			old:  "              - codedeploy:GetDeploymentGroup\n",
+			new:  "              - codedeploy:GetDeploymentGroup\n              - codedeploy:DeleteDeploymentGroup\n",
+			want: `"codedeploy:DeleteDeploymentGroup" is not one the code calls`,
+		},
+		{
+			name: "a CodeDeploy call not granted",
+			old:  "              - codedeploy:StopDeployment\n",
+			new:  "",
+			want: "codedeploy:StopDeployment, which deploying a CODE_DEPLOY service needs",
 		},
 		{
 			name: "tagging beyond registration",

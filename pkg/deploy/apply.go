@@ -114,7 +114,7 @@ func (d *Deployer) apply(ctx, act context.Context, client target.ECSAPI, req Req
 		a.claimErr = fmt.Errorf("too close to the invocation's deadline to update and record the services: %w", context.DeadlineExceeded)
 	}
 	if registered && a.holdErr == nil && a.claimErr == nil {
-		d.update(act, client, e, plans, pending, a)
+		d.update(act, client, req, e, plans, pending, a)
 	}
 	if decided != nil {
 		rows, _ := outcome(e, plans, a)
@@ -185,14 +185,20 @@ func (d *Deployer) holdFirst(ctx context.Context, prev state.Record, version str
 	return written, nil
 }
 
-// update points the services whose revision is ready at it, concurrently.
-func (d *Deployer) update(ctx context.Context, client target.ECSAPI, e environment, plans []servicePlan, pending []int, a *applied) {
+// update points the services whose revision is ready at it, concurrently:
+// through UpdateService, or a CodeDeploy deployment for a CODE_DEPLOY
+// service (codedeploy.go).
+func (d *Deployer) update(ctx context.Context, client target.ECSAPI, req Request, e environment, plans []servicePlan, pending []int, a *applied) {
 	var wg sync.WaitGroup
 	for _, i := range pending {
 		if a.registerErr[i] != nil {
 			continue
 		}
 		wg.Go(func() {
+			if plans[i].observed.service.CodeDeployControlled() {
+				a.deploymentID[i], a.updateErr[i] = d.deployThroughCodeDeploy(ctx, req, e, plans[i], a.revision[i])
+				return
+			}
 			a.deploymentID[i], a.updateErr[i] = d.updateService(ctx, client, e, plans[i].service, a.revision[i], plans[i].observed.service.DeploymentConfiguration)
 		})
 	}
@@ -329,7 +335,13 @@ func (d *Deployer) undo(ctx context.Context, client target.ECSAPI, e environment
 		if !a.updated(i) || !ok || entry.Rollout == state.Failed || ecsref.SameRevision(entry.TaskDefinition, a.revision[i]) {
 			continue
 		}
-		if _, err := d.updateService(ctx, client, e, p.service, entry.TaskDefinition, p.observed.service.DeploymentConfiguration); err != nil {
+		var err error
+		if p.observed.service.CodeDeployControlled() {
+			err = d.putBackThroughCodeDeploy(ctx, e, rec, p, entry.TaskDefinition)
+		} else {
+			_, err = d.updateService(ctx, client, e, p.service, entry.TaskDefinition, p.observed.service.DeploymentConfiguration)
+		}
+		if err != nil {
 			a.updateErr[i] = fmt.Errorf("put %s back on %s, which a higher version recorded meanwhile: %w", p.service, entry.TaskDefinition, err)
 			continue
 		}
@@ -354,8 +366,8 @@ func (d *Deployer) check(ctx context.Context, client target.ECSAPI, e environmen
 	failed := false
 	for i, p := range plans {
 		svc, ok := services[ecsref.ServiceName(p.service)]
-		if !a.updated(i) || !ok {
-			continue
+		if !a.updated(i) || !ok || svc.CodeDeployControlled() {
+			continue // CodeDeploy takes minutes to get anywhere: nothing to check yet
 		}
 		v := judgeRollout(written.Services[p.service], svc, nil, false)
 		views[p.service] = v
@@ -371,7 +383,7 @@ func (d *Deployer) check(ctx context.Context, client target.ECSAPI, e environmen
 	}
 	for i, p := range plans {
 		svc, ok := services[ecsref.ServiceName(p.service)]
-		if !a.updated(i) || !ok || ecsref.SameRevision(svc.TaskDefinition, a.revision[i]) {
+		if !a.updated(i) || !ok || svc.CodeDeployControlled() || ecsref.SameRevision(svc.TaskDefinition, a.revision[i]) {
 			continue
 		}
 		d.correct(ctx, client, e, written, p.service, svc, a.revision[i])

@@ -124,8 +124,9 @@ func planService(req Request, e environment, rec *state.Record, o serviceObserva
 	case o.err != nil:
 		p.outcome, p.err = Failed, o.err
 		return p
-	case !o.service.ECSControlled():
-		// UpdateService would refuse the revision: register nothing.
+	case !deployable(o.service):
+		// Neither ECS nor CodeDeploy deploys it (EXTERNAL): register
+		// nothing.
 		p.outcome, p.reason = Skipped, policy.UnsupportedController
 		return p
 	}
@@ -187,6 +188,9 @@ func planService(req Request, e environment, rec *state.Record, o serviceObserva
 		// A previous delivery registered this revision but did not get to
 		// update the service: use it rather than register a duplicate.
 		p.outcome, p.rendered, p.revision = Deployed, rendered, o.latest.ARN
+		if codeDeploying(rec, o) {
+			p.outcome, p.rendered = Unchanged, nil // CodeDeploy is deploying it
+		}
 	case o.known != nil && taskdef.Equal(rendered, taskdef.FromDescribe(o.known.Def, o.known.Tags)):
 		// The revision a known-good deployment of this version ran (a
 		// rollback, a redeploy): reused, not registered again.

@@ -84,6 +84,9 @@ type Targets interface {
 	// ECR returns the ECR client of a target, for checking that an image is
 	// replicated to the registry an environment pulls from.
 	ECR(ctx context.Context, t target.Target) (target.ECRAPI, error)
+	// CodeDeploy returns the CodeDeploy client of a target, which deploys
+	// and observes its CODE_DEPLOY services.
+	CodeDeploy(ctx context.Context, t target.Target) (target.CodeDeployAPI, error)
 }
 
 // Reporter is told every result the deployer produces (but dry runs), to
@@ -151,7 +154,8 @@ type Deployer struct {
 	// record what it did (default 15s).
 	DeadlineMargin time.Duration
 
-	families sync.Map // region/family -> *sync.Mutex; serialises registrations into one family
+	families sync.Map   // region/family -> *sync.Mutex; serialises registrations into one family
+	groups   groupCache // the CodeDeploy deployment groups found for CODE_DEPLOY services
 }
 
 func (d *Deployer) now() time.Time {

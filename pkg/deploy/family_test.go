@@ -90,6 +90,9 @@ func (f fakeTargets) ECS(context.Context, target.Target) (target.ECSAPI, error) 
 func (f fakeTargets) ECR(context.Context, target.Target) (target.ECRAPI, error) {
 	return nil, fmt.Errorf("no ECR")
 }
+func (f fakeTargets) CodeDeploy(context.Context, target.Target) (target.CodeDeployAPI, error) {
+	return nil, fmt.Errorf("no CodeDeploy")
+}
 
 type fakeConfig struct{ doc *config.Document }
 

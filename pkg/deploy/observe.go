@@ -120,7 +120,7 @@ func (d *Deployer) observeEnvironment(ctx context.Context, req Request, e enviro
 		return obs, err
 	}
 	if r.rec != nil && !r.unclaimed {
-		obs.read, obs.views = *r.rec, ecsViews(ctx, obs.client, e.env.Cluster, *r.rec, obs.services)
+		obs.read, obs.views = *r.rec, ecsViews(ctx, obs.client, d.codeDeployOf(ctx, req.Repository, e.name, e.env), e.env.Cluster, *r.rec, obs.services)
 		repaired, changed := repairRecord(obs.read, obs.views, d.now())
 		obs.rec, obs.repaired = &repaired, changed
 	} else {
@@ -161,19 +161,30 @@ func (d *Deployer) describeEnvironment(ctx context.Context, req Request, e envir
 }
 
 // ecsViews judges, for each service a record names, what became of the
-// deployment it records. It reads the service-deployments history only for
+// deployment it records; CodeDeploy is asked of a deployment it made
+// (codeDeployView, with codeDeploy's client). It reads the
+// service-deployments history only for
 // a deployment ECS no longer lists whose end the record does not know, so
 // that a push whose last deployment ended, or is still listed, costs no
 // call; those reads run concurrently, and are retried as every call is. A
 // history that cannot be read is no answer: judgeRollout then goes by what
 // ECS runs, and says when that proves nothing (unknown).
-func ecsViews(ctx context.Context, client target.ECSAPI, cluster string, rec state.Record, services map[string]target.Service) map[string]ecsView {
+func ecsViews(ctx context.Context, client target.ECSAPI, codeDeploy codeDeployClient, cluster string, rec state.Record, services map[string]target.Service) map[string]ecsView {
 	views := make(map[string]ecsView, len(rec.Services))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for name, entry := range rec.Services {
 		svc, ok := services[ecsref.ServiceName(name)]
 		if !ok {
+			continue
+		}
+		if entry.Controller == state.ControllerCodeDeploy {
+			wg.Go(func() {
+				v := codeDeployView(ctx, codeDeploy, entry, svc)
+				mu.Lock()
+				defer mu.Unlock()
+				views[name] = v
+			})
 			continue
 		}
 		if !needsHistory(entry, svc) {
@@ -262,7 +273,7 @@ func (d *Deployer) refresh(ctx context.Context, rec state.Record, env *config.En
 	if err != nil {
 		return rec, nil, err
 	}
-	views := ecsViews(ctx, client, env.Cluster, rec, services)
+	views := ecsViews(ctx, client, d.codeDeployOf(ctx, rec.Repository, rec.Environment, env), env.Cluster, rec, services)
 	if _, changed := repairRecord(rec, views, d.now()); !changed {
 		return rec, services, nil
 	}
@@ -320,7 +331,7 @@ func observeService(ctx context.Context, client target.ECSAPI, e environment, na
 		return o
 	}
 	o.service = svc
-	if !svc.ECSControlled() {
+	if !deployable(svc) {
 		return o // nothing of it can be deployed; planService says why
 	}
 	family := cmp.Or(e.env.Family, ecsref.Family(svc.TaskDefinition))

@@ -17,6 +17,23 @@ import (
 
 const registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 
+// A CODE_DEPLOY service running arn:web:1 on its first task set, and the
+// same while a CodeDeploy deployment (d-2) of arn:web:2 is under way.
+var (
+	codeDeployService = target.Service{TaskDefinition: "arn:web:1", Controller: "CODE_DEPLOY",
+		TaskSets: []target.TaskSet{{ID: "ts1", Status: "PRIMARY", TaskDefinition: "arn:web:1"}}}
+	codeDeployingIt = target.Service{TaskDefinition: "arn:web:1", Controller: "CODE_DEPLOY",
+		TaskSets: []target.TaskSet{{ID: "ts1", Status: "PRIMARY", TaskDefinition: "arn:web:1"}, {ID: "ts2", Status: "ACTIVE", TaskDefinition: "arn:web:2", ExternalID: "d-2"}}}
+)
+
+// codeDeployRecord records CodeDeploy's deployment d-2 of arn:web:2 to web,
+// with a rollout.
+func codeDeployRecord(rollout state.Rollout) *state.Record {
+	return &state.Record{Version: "1.4.0", Services: map[string]state.Service{
+		"web": {TaskDefinition: "arn:web:2", PreviousTaskDefinition: "arn:web:1", DeploymentID: "d-2", Controller: state.ControllerCodeDeploy, Rollout: rollout},
+	}}
+}
+
 // described is a task definition as DescribeTaskDefinition returns it,
 // running image, tagged as ecrdeploy tags its revisions.
 func described(arn, image string, tags map[string]string) target.TaskDefinition {
@@ -67,6 +84,11 @@ func TestPlanService(t *testing.T) {
 		{"no record, runs a newer image", nil, serviceObservation{name: "web", current: described("arn:web:1", registry+"/hello-color:1.5.0", nil)}, Skipped, policy.OlderThanCurrent, "", false},
 		{"no record, runs another repository's image", nil, serviceObservation{name: "web", current: described("arn:web:1", "nginx:1.27", nil)}, Failed, "", "", false},
 		{"not observed", rec, serviceObservation{name: "web", err: errors.New("service web in cluster c: service not found")}, Failed, "", "", false},
+		{"an external controller", rec, serviceObservation{name: "web", service: target.Service{Controller: "EXTERNAL"}}, Skipped, policy.UnsupportedController, "", false},
+		{"CodeDeploy: new revision", rec, serviceObservation{name: "web", service: codeDeployService, current: described("arn:web:1", running, nil)}, Deployed, "", "", true},
+		{"CodeDeploy is deploying it", rec, serviceObservation{name: "web", service: codeDeployingIt, current: described("arn:web:1", running, nil), latest: ptr(asDescribed("arn:web:2"))}, Unchanged, "", "arn:web:2", false},
+		{"CodeDeploy has not started the recorded deployment of it", codeDeployRecord(state.InProgress), serviceObservation{name: "web", service: codeDeployService, current: described("arn:web:1", running, nil), latest: ptr(asDescribed("arn:web:2"))}, Unchanged, "", "arn:web:2", false},
+		{"the recorded CodeDeploy deployment of it ended", codeDeployRecord(state.Failed), serviceObservation{name: "web", service: codeDeployService, current: described("arn:web:1", running, nil), latest: ptr(asDescribed("arn:web:2"))}, Deployed, "", "arn:web:2", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -143,7 +143,7 @@ func (d *Deployer) reconcileRepository(ctx context.Context, ev event.Schedule, r
 		seen, described := observed.envs[state.Key{Repository: repo, Environment: name}]
 		var views map[string]ecsView
 		if rec != nil && described {
-			views = ecsViews(ctx, seen.client, env.Cluster, *rec, seen.services)
+			views = ecsViews(ctx, seen.client, d.codeDeployOf(ctx, repo, name, env), env.Cluster, *rec, seen.services)
 		}
 		p := planReconcile(images, env, rec, seen.services, views, d.now())
 		p.views = views
@@ -337,7 +337,7 @@ func planReconcile(images []target.Image, env *config.Environment, rec *state.Re
 // runsCandidate reports whether an environment provably runs a candidate:
 // its record names the candidate's digest and version, and ECS runs, in
 // every service the environment configures, the revision the record names
-// for it, under ECS's own deployment controller. Anything else (no record,
+// for it, under ECS's or CodeDeploy's deployment controller. Anything else (no record,
 // another digest, a service the record lacks or ECS does not describe,
 // drift) is for the deploy path to decide.
 func runsCandidate(c candidate, env *config.Environment, rec *state.Record, services map[string]target.Service) bool {
@@ -347,7 +347,7 @@ func runsCandidate(c candidate, env *config.Environment, rec *state.Record, serv
 	for _, name := range env.Services {
 		entry, recorded := rec.Services[name]
 		svc, described := services[ecsref.ServiceName(name)]
-		if !recorded || !described || !svc.ECSControlled() || !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition) {
+		if !recorded || !described || !deployable(svc) || !ecsref.SameRevision(svc.TaskDefinition, entry.TaskDefinition) {
 			return false
 		}
 	}

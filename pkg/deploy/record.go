@@ -61,7 +61,7 @@ func nextRecord(req Request, e environment, prev state.Record, plans []servicePl
 			if p.current() != a.revision[i] {
 				entry.PreviousTaskDefinition = p.current()
 			}
-			rec.Services[p.service] = entry
+			rec.Services[p.service] = codeDeployed(entry, p)
 		}
 	}
 	rec.Rollout = rec.AggregateRollout()
@@ -74,6 +74,9 @@ func nextRecord(req Request, e environment, prev state.Record, plans []servicePl
 func unchangedEntry(prev state.Record, e environment, p servicePlan) state.Service {
 	if old, ok := prev.Services[p.service]; ok && ecsref.SameRevision(old.TaskDefinition, p.revision) {
 		return old
+	}
+	if p.observed.service.CodeDeployControlled() {
+		return codeDeployUnchanged(e, p)
 	}
 	primary, _ := p.observed.service.Primary()
 	return state.Service{Cluster: e.env.Cluster, TaskDefinition: p.revision, DeploymentID: primary.ID, Rollout: cmp.Or(primary.Rollout, state.InProgress)}

@@ -32,6 +32,10 @@ func (d *Deployer) rollback(ctx context.Context, req request.Request, requestID 
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
+	// A CodeDeploy deployment still under way is stopped (codedeploy.go).
+	if res, done, err := d.rollbackInFlight(ctx, req, doc.Environments[req.Environment], &rec, requestID); done {
+		return res, err
+	}
 	good, ok := rollbackTarget(rec)
 	if !ok {
 		// None of the known-good deployments the record keeps will do:

@@ -406,6 +406,7 @@ func repairRecord(rec state.Record, views map[string]ecsView, now time.Time) (st
 		next.Services[name] = state.Service{
 			Cluster: entry.Cluster, TaskDefinition: v.running, PreviousTaskDefinition: entry.TaskDefinition,
 			DeploymentID: v.rollback.ID, Rollout: cmp.Or(v.rollback.Rollout, state.InProgress), Reason: v.rollback.Reason,
+			Controller: entry.Controller,
 		}
 	}
 	next.Rollout = next.AggregateRollout()

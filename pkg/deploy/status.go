@@ -69,12 +69,13 @@ func (d *Deployer) environmentStatus(ctx context.Context, repository, name strin
 	}
 	for _, svc := range env.Services {
 		ss := ServiceStatus{Service: svc}
-		if s, ok := rec.Services[svc]; ok {
+		s, recorded := rec.Services[svc]
+		if recorded {
 			ss.TaskDefinition, ss.DeploymentID, ss.Rollout = s.TaskDefinition, s.DeploymentID, s.Rollout
 		}
 		if observed, ok := services[ecsref.ServiceName(svc)]; ok {
 			ss.Running = observed.TaskDefinition
-			ss.Drift = ss.TaskDefinition != "" && !ecsref.SameRevision(ss.TaskDefinition, ss.Running)
+			ss.Drift = ss.TaskDefinition != "" && !ecsref.SameRevision(ss.TaskDefinition, ss.Running) && !codeDeployUnderWay(s)
 		}
 		st.Services = append(st.Services, ss)
 	}

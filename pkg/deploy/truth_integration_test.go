@@ -9,18 +9,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
-	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
-	"github.com/ecrdeploy/ecrdeploy/pkg/target"
-	"github.com/ecrdeploy/ecrdeploy/pkg/verify"
 )
 
 // The tests of this file drive the harness's model of ECS: rollouts that
@@ -371,58 +367,6 @@ func TestDriftShowsInStatus(t *testing.T) {
 				t.Errorf("%s = %+v, want no drift", e.Environment, s)
 			}
 		}
-	}
-}
-
-func TestCodeDeployServiceIsSkipped(t *testing.T) {
-	w := newWorld(t, fargateFixture, nil)
-	arn := w.state0(t)
-	// dev is re-created under CodeDeploy (blue/green).
-	if _, err := w.env.ECS().DeleteService(t.Context(), &ecs.DeleteServiceInput{Cluster: aws.String(cluster), Service: aws.String("hello-color-dev"), Force: aws.Bool(true)}); err != nil {
-		t.Fatal(err)
-	}
-	n := awstest.Must(w.env.Local.Network(t.Context()))(t)
-	if _, err := w.env.ECS().CreateService(t.Context(), &ecs.CreateServiceInput{
-		Cluster: aws.String(cluster), ServiceName: aws.String("hello-color-dev"), TaskDefinition: aws.String(arn), DesiredCount: aws.Int32(1),
-		LaunchType:           ecstypes.LaunchTypeFargate,
-		DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeCodeDeploy},
-		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-			Subnets: []string{n.SubnetID}, SecurityGroups: []string{n.SecurityGroupID}}},
-	}); err != nil {
-		t.Fatal(err)
-	}
-	w.env.Proxy.Reset()
-	res := w.deliver(t, w.push(t, "1.4.0"))
-	if r := row(t, res, "dev"); r.Outcome != deploy.Skipped || r.Reason != policy.UnsupportedController {
-		t.Errorf("dev = %+v, want skipped unsupported-controller", r)
-	}
-	if got := outcomes(res)["staging"]; got != "deployed" {
-		t.Errorf("staging = %s, want deployed: one environment's controller is not the others'", got)
-	}
-	if n := w.env.Proxy.Count("RegisterTaskDefinition"); n != 1 {
-		t.Errorf("%d registrations, want 1 (staging's only)", n)
-	}
-	if n := countUpdates(w.env, "hello-color-dev"); n != 0 {
-		t.Errorf("%d UpdateService calls of dev, want none", n)
-	}
-	// config verify says what CodeDeploy lacks to deploy it: no deployment
-	// group deploys it.
-	v := &verify.Verifier{Config: w.d.Config, Targets: w.d.Targets.(*target.Pool)}
-	checks, err := v.Verify(t.Context(), "hello-color")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reported := false
-	for _, c := range checks {
-		if c.Environment == "dev" && strings.Contains(c.What, "is deployed by a CodeDeploy deployment group") {
-			reported = true
-			if c.OK || !strings.Contains(c.Detail, target.ErrNoDeploymentGroup.Error()) {
-				t.Errorf("verify: %+v, want a failed check: no deployment group deploys it", c)
-			}
-		}
-	}
-	if !reported {
-		t.Errorf("verify does not report dev's CodeDeploy deployment group: %+v", checks)
 	}
 }
 

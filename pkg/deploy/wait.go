@@ -106,8 +106,9 @@ func (d *Deployer) poll(ctx context.Context, repository, name string, env *confi
 		rec, _ := d.State.Get(ctx, repository, name)
 		return rec
 	})
+	codeDeploy := d.codeDeployOf(ctx, repository, name, env)
 	for _, r := range rows {
-		v := d.viewOf(ctx, client, env.Cluster, r, observed[ecsref.ServiceName(r.Service)], start, recorded)
+		v := d.viewOf(ctx, client, codeDeploy, env.Cluster, r, observed[ecsref.ServiceName(r.Service)], start, recorded)
 		if d.Progress != nil {
 			d.Progress(Progress{Environment: name, Service: r.Service, DeploymentID: r.DeploymentID, Rollout: v.rollout, Elapsed: d.now().Sub(start)})
 		}
@@ -146,9 +147,13 @@ func (d *Deployer) poll(ctx context.Context, repository, name string, env *confi
 // viewOf is what ECS says of the deployment a waited row started, reading
 // the service-deployments history when ECS no longer lists it, and then
 // the deployment the update replaced from the environment's record
-// (recorded), when it still names the row's deployment.
-func (d *Deployer) viewOf(ctx context.Context, client target.ECSAPI, cluster string, r *Row, svc target.Service, since time.Time, recorded func() state.Record) ecsView {
+// (recorded), when it still names the row's deployment; CodeDeploy says
+// it of a CODE_DEPLOY service's.
+func (d *Deployer) viewOf(ctx context.Context, client target.ECSAPI, codeDeploy codeDeployClient, cluster string, r *Row, svc target.Service, since time.Time, recorded func() state.Record) ecsView {
 	entry := state.Service{TaskDefinition: r.TaskDefinition, PreviousTaskDefinition: r.PreviousTaskDefinition, DeploymentID: r.DeploymentID, Rollout: state.InProgress}
+	if svc.CodeDeployControlled() {
+		return codeDeployView(ctx, codeDeploy, entry, svc)
+	}
 	if !needsHistory(entry, svc) {
 		return judgeRollout(entry, svc, nil, false)
 	}
@@ -174,6 +179,9 @@ func failureText(v ecsView) string {
 // replacedText says that another deployment replaced the one a request
 // started.
 func replacedText(svc target.Service) string {
+	if svc.CodeDeployControlled() {
+		return codeDeployReplacedText(svc)
+	}
 	primary, _ := svc.Primary()
 	return fmt.Sprintf("replaced before it finished by deployment %s of %s, which this request did not start", primary.ID, ecsref.FamilyRevision(primary.TaskDefinition))
 }

@@ -53,8 +53,9 @@ const (
 	ManualEnvironment Reason = "manual-environment"
 	// NoConfig is a repository without a configuration document.
 	NoConfig Reason = "no-config"
-	// UnsupportedController is a service whose deployments CodeDeploy or
-	// an external controller runs: its task definition cannot be updated.
+	// UnsupportedController is a service whose deployments an external
+	// controller runs (EXTERNAL): neither UpdateService nor a CodeDeploy
+	// deployment can change its task definition.
 	UnsupportedController Reason = "unsupported-controller"
 	// ForeignRegistry is a push from a registry the environment does not
 	// pull from: another account's or region's.

@@ -179,6 +179,10 @@ func (r *Record) LastGood() (Deployment, bool) {
 	return Deployment{}, false
 }
 
+// ControllerCodeDeploy is the deployment controller of a service that
+// CodeDeploy deploys, spelled as ECS spells it.
+const ControllerCodeDeploy = "CODE_DEPLOY"
+
 // Service is the part of a Record about one ECS service of the environment.
 type Service struct {
 	Cluster                string `json:"cluster"`
@@ -190,9 +194,13 @@ type Service struct {
 	// failed deployment back by making that deployment PRIMARY again, with
 	// its own id, which is how a rollback is told from someone else's
 	// deployment when the service-deployments history cannot be read.
-	ReplacedDeploymentID string  `json:"replacedDeploymentId,omitempty"`
-	Rollout              Rollout `json:"rollout"`
-	Reason               string  `json:"reason,omitempty"`
+	ReplacedDeploymentID string `json:"replacedDeploymentId,omitempty"`
+	// Controller is ControllerCodeDeploy when a CodeDeploy deployment
+	// deployed the service (DeploymentID is then CodeDeploy's id, and
+	// CodeDeploy says how it ended), "" when ECS did.
+	Controller string  `json:"controller,omitempty"`
+	Rollout    Rollout `json:"rollout"`
+	Reason     string  `json:"reason,omitempty"`
 	// RolloutAt is when ECS last reported on the rollout (an event's
 	// updatedAt), so that a late event cannot take it back.
 	RolloutAt *time.Time `json:"rolloutAt,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/ecsref"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
@@ -29,7 +30,8 @@ var (
 type Service struct {
 	// TaskDefinition is the revision the service runs, as ECS reports it:
 	// an ARN, or family[:revision] as it was set. After a rollback it is the
-	// revision ECS rolled back to.
+	// revision ECS rolled back to. For a service of task sets (CODE_DEPLOY,
+	// EXTERNAL) it is the PRIMARY task set's.
 	TaskDefinition string
 	DesiredCount   int32
 	// Controller is the service's deployment controller: "ECS" (or ""),
@@ -223,6 +225,13 @@ func service(s ecstypes.Service) Service {
 	slices.SortStableFunc(o.TaskSets, func(a, b TaskSet) int {
 		return primaryTaskSetFirst(a) - primaryTaskSetFirst(b)
 	})
+	if ts, ok := o.PrimaryTaskSet(); ok && ts.TaskDefinition != "" && !ecsref.SameRevision(ts.TaskDefinition, o.TaskDefinition) {
+		// A service of task sets runs what its PRIMARY task set runs, the
+		// one "serving production traffic" ("TaskSet", Amazon ECS API
+		// Reference): after a CodeDeploy deployment, the replacement task
+		// set if it succeeded, the original one if it was rolled back.
+		o.TaskDefinition = ts.TaskDefinition
+	}
 	for _, dep := range s.Deployments {
 		if aws.ToString(dep.Status) == "PRIMARY" && dep.ServiceConnectConfiguration != nil {
 			o.ServiceConnect = dep.ServiceConnectConfiguration.Enabled

@@ -143,3 +143,19 @@ func TestServiceOfCodeDeployController(t *testing.T) {
 		t.Errorf("PrimaryTaskSet() = %+v, %v", ts, ok)
 	}
 }
+
+// What a service of task sets runs is its PRIMARY task set's revision, the
+// one serving production traffic, whatever revision the service names.
+func TestServiceOfTaskSetsRunsThePrimarys(t *testing.T) {
+	got := service(ecstypes.Service{
+		TaskDefinition:       aws.String("arn:aws:ecs:us-east-1:111111111111:task-definition/web:4"),
+		DeploymentController: &ecstypes.DeploymentController{Type: ecstypes.DeploymentControllerTypeCodeDeploy},
+		TaskSets: []ecstypes.TaskSet{
+			{Id: aws.String("ecs-svc/1"), Status: aws.String("ACTIVE"), TaskDefinition: aws.String("arn:aws:ecs:us-east-1:111111111111:task-definition/web:4")},
+			{Id: aws.String("ecs-svc/2"), Status: aws.String("PRIMARY"), TaskDefinition: aws.String("arn:aws:ecs:us-east-1:111111111111:task-definition/web:5"), ExternalId: aws.String("d-2")},
+		},
+	})
+	if want := "arn:aws:ecs:us-east-1:111111111111:task-definition/web:5"; got.TaskDefinition != want {
+		t.Errorf("TaskDefinition = %s, want the PRIMARY task set's %s", got.TaskDefinition, want)
+	}
+}
