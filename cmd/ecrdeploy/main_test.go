@@ -36,7 +36,7 @@ func seed(t *testing.T, config string) {
 	awstest.Must(env.Local.CreateService(t.Context(), "apps", "hello-color-dev", arn, 1))(t)
 	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", config))(t)
 	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
-	env.PutPushedImages(t, "../../events")
+	env.PutPushedImages(t, "../../events/*.json")
 }
 
 func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {

@@ -9,13 +9,14 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 )
 
-// PutPushedImages makes ECR have the image of every push event in dir (the
-// repository created beforehand), under the event's tag and digest, as ECR
-// has every image it sends a push event for: the deployer checks a push
-// against ECR. Files that are not image pushes with a tag are passed over.
-func (e *Env) PutPushedImages(t *testing.T, dir string) {
+// PutPushedImages makes ECR have the image of every push event in the files
+// matching pattern (the repository created beforehand), under the event's tag
+// and digest, as ECR has every image it sends a push event for: the deployer
+// checks a push against ECR. Files that are not image pushes with a tag are
+// passed over.
+func (e *Env) PutPushedImages(t *testing.T, pattern string) {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	files, err := filepath.Glob(pattern)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -486,3 +486,19 @@ func (d *Deployer) putBackThroughCodeDeploy(ctx context.Context, e environment, 
 	_, err := d.codeDeploy(ctx, rec.Repository, rec.Version, e, p, revision)
 	return err
 }
+
+// codeDeployingRequest returns, when the record says a CodeDeploy deployment
+// of the very image a request deploys is under way on a CODE_DEPLOY service
+// (same version and digest, in progress), the revision it deploys: the
+// request is as good as done there, and deploying again would only stop
+// that deployment and start it anew. It calls nothing.
+func codeDeployingRequest(req Request, e environment, rec *state.Record, o serviceObservation) (string, bool) {
+	if rec == nil || e.version == nil || !o.service.CodeDeployControlled() || rec.Version != e.version.String() || rec.Digest != req.Digest {
+		return "", false
+	}
+	entry, ok := rec.Services[o.name]
+	if !ok || entry.Controller != state.ControllerCodeDeploy || entry.DeploymentID == "" || entry.Rollout != state.InProgress {
+		return "", false
+	}
+	return entry.TaskDefinition, true
+}

@@ -181,6 +181,10 @@ func planService(req Request, e environment, rec *state.Record, o serviceObserva
 		p.outcome, p.err = Failed, err
 		return p
 	}
+	if revision, ok := codeDeployingRequest(req, e, rec, o); ok {
+		p.outcome, p.revision = Unchanged, revision // CodeDeploy is deploying it
+		return p
+	}
 	switch {
 	case taskdef.Equal(rendered, p.base):
 		p.outcome, p.revision = Unchanged, p.current()
