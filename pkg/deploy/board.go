@@ -58,7 +58,9 @@ type boardSource struct {
 	opts BoardOptions
 }
 
-func (s boardSource) Board(ctx context.Context) (board.Board, error) { return s.d.ReadBoard(ctx, s.opts) }
+func (s boardSource) Board(ctx context.Context) (board.Board, error) {
+	return s.d.ReadBoard(ctx, s.opts)
+}
 
 // ReadBoard reads the release board with opts. It fails only when the
 // configuration cannot be listed (the error of ConfigSource.List); a

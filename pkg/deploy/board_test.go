@@ -272,9 +272,9 @@ func TestFreezeOf(t *testing.T) {
 	until := time.Date(2026, 12, 2, 6, 0, 0, 0, time.UTC)
 	const other = "arn:aws:ssm:eu-west-1:111111111111:document/shared-freeze"
 	cals := calendarStates{region: "us-east-1", cals: map[calendarKey]target.Calendar{
-		{name: "freeze"}:                  {Name: "freeze", Next: until},
-		{name: "open"}:                    {Name: "open", Open: true, Next: until},
-		{name: "forever"}:                 {Name: "forever"},
+		{name: "freeze"}:                   {Name: "freeze", Next: until},
+		{name: "open"}:                     {Name: "open", Open: true, Next: until},
+		{name: "forever"}:                  {Name: "forever"},
 		{region: "eu-west-1", name: other}: {Name: other, Next: until.Add(time.Hour)},
 	}, errs: map[calendarKey]error{{name: "gone"}: errors.New("change calendar gone: not a change calendar")}}
 	env := func(names ...string) *config.Environment {
