@@ -57,7 +57,7 @@ var allowedActions = map[string]bool{
 	"ecs:ListServiceDeployments":     true,
 	"ecs:DescribeServiceRevisions":   true,
 	"ecs:DescribeServiceDeployments": true,
-	"ecr:DescribeImages":           true,
+	"ecr:DescribeImages":             true,
 	// Restoring an archived image a deployment needs; the lifecycle check.
 	"ecr:UpdateImageStorageClass":     true,
 	"ecr:GetLifecyclePolicy":          true,
