@@ -23,6 +23,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/board"
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
@@ -64,7 +65,10 @@ type boardRun struct {
 	MaxServices, MaxKeys int
 	States               map[board.State]int
 	PageBytes            int
-	Err                  error
+	// AnswerBytes is the size of the promoter's answer to a board request
+	// (the board laid out), and AnswerHTMLBytes with "output": "html".
+	AnswerBytes, AnswerHTMLBytes int
+	Err                          error
 }
 
 // seedBoardFleet seeds moto directly (not through the proxy): the clusters,
@@ -223,6 +227,19 @@ func runBoard(t *testing.T, s boardShape, buckets *awstest.Buckets) boardRun {
 		for st, n := range g.Counts {
 			run.States[st] = n
 		}
+		answer, err := json.Marshal(deploy.Result{Board: &g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run.AnswerBytes = len(answer)
+		var page strings.Builder
+		if err := board.WriteHTML(&page, g, board.HTMLOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if answer, err = json.Marshal(deploy.Result{Board: &g, Rendered: page.String()}); err != nil {
+			t.Fatal(err)
+		}
+		run.AnswerHTMLBytes = len(answer)
 	}
 	return run
 }
@@ -324,11 +341,18 @@ func TestBoardOfAFleet(t *testing.T) {
 	t.Logf("machine: %s, %d CPUs, %s %s/%s, moto %s, load %s", m.CPU, m.CPUs, m.Go, m.OS, m.Arch, m.Moto, m.Load)
 	t.Logf("board of %d repositories, %d environments, %d clusters: %v (setup %v); timeout %v",
 		r.Shape.Repositories, r.Shape.services(), r.Shape.Clusters, r.Wall.Round(time.Millisecond), r.Setup.Round(time.Second), boardTimeout(t))
-	t.Logf("calls %d: %s; throttled %d: %s; page %d bytes", sum(r.Calls), countsText(r.Calls), sum(r.Throttled), countsText(r.Throttled), r.PageBytes)
+	t.Logf("calls %d: %s; throttled %d: %s; widget page %d bytes; the promoter's answer %d bytes, %d with the page (Lambda's limit: 6 MB)",
+		sum(r.Calls), countsText(r.Calls), sum(r.Throttled), countsText(r.Throttled), r.PageBytes, r.AnswerBytes, r.AnswerHTMLBytes)
 	for _, p := range r.check() {
 		t.Error(p)
 	}
 	if timeout := boardTimeout(t); r.Wall >= timeout {
 		t.Errorf("the board took %v, the board function's timeout is %v", r.Wall, timeout)
+	}
+	// "For synchronous invocations, the maximum payload size is 6 MB"
+	// (Lambda API Reference, Invoke,
+	// https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html).
+	if limit := 6 << 20; r.AnswerHTMLBytes >= limit || r.PageBytes >= limit {
+		t.Errorf("the widget's page (%d bytes) or the promoter's answer with it (%d bytes) exceeds Lambda's 6 MB", r.PageBytes, r.AnswerHTMLBytes)
 	}
 }
