@@ -297,10 +297,11 @@ func progressCandidates(r *boardRead) []progressCandidate {
 		if primary, _ := svc.Primary(); primary.ID != entry.DeploymentID || !strategyOf(svc).BlueGreenFamily() {
 			continue
 		}
-		// The record does not name the service deployment of its
-		// deployment; the service's current one runs the PRIMARY
-		// deployment. Where a record names its own, that is the one to
-		// describe.
+		// Hook for a record that names the service deployment of its
+		// deployment: records do not yet, and the service's current
+		// service deployment is the one that runs its PRIMARY deployment.
+		// When state.Service keeps the ARN, describe that one instead (it
+		// stays right after someone else's deployment replaced ours).
 		out = append(out, progressCandidate{read: r, service: name, arn: svc.CurrentServiceDeployment})
 	}
 	return out
@@ -398,11 +399,12 @@ func orDefault(v *int32, def int32) *int32 {
 	return &def
 }
 
-// recordedApproval is the approval the record says the environment waits
-// for. Records do not keep a pending approval yet: until they do, the
-// board shows the one ECS's service deployment waits for (applyBlueGreen).
-// When state.Record keeps it (stage, hook, service deployment, expiry),
-// return it here, and it comes first.
+// recordedApproval is the hook for the pending approval a record keeps
+// (stage, hook, service deployment, expiry, recorded from ECS's Hook State
+// Change): records do not keep one yet, so it returns nil and the board
+// shows the pause hook ECS's service deployment awaits action on
+// (applyBlueGreen). When state.Record keeps it, return it here
+// (board.Approval{Version, Stage, Since, Expires}): it comes first.
 func recordedApproval(state.Record) *board.Approval { return nil }
 
 // boardEnvironment is the board's cell of an environment: its record's
