@@ -5,6 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,11 +165,76 @@ func TestBoardCommand(t *testing.T) {
 	}
 }
 
-// TestBoardUnwired runs `ecrdeploy board` as a user would, with the
-// handler's source: until the fleet's read is wired it fails clearly.
-func TestBoardUnwired(t *testing.T) {
+// TestBoardLocal runs `ecrdeploy board` as a user would, with the
+// handler's source against moto: hello-color's production deployed, dev
+// without a record, qa's service gone.
+func TestBoardLocal(t *testing.T) {
+	seedPromoter(t)
+	if code, _, errOut := runCLI(t, "", "deploy", "hello-color", "1.4.0", "--env", "production"); code != exitOK {
+		t.Fatalf("deploy: exit %d: %s", code, errOut)
+	}
 	code, out, errOut := runCLI(t, "", "board", "--region", "us-east-1")
-	if code != exitFailed || out != "" || !strings.Contains(errOut, "ecrdeploy: board: the board's source is not wired yet") {
-		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	if code != exitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for _, want := range []string{"1 repository, 3 environments", "1 unknown, 1 in-progress, 1 no-record", "hello-color/qa: unknown: service gone not found in cluster apps"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, "", "board", "-o", "json")
+	var g board.Grid
+	if err := json.Unmarshal([]byte(out), &g); err != nil || code != exitOK {
+		t.Fatalf("exit %d, %v: %s", code, err, out)
+	}
+	if len(g.Repositories) != 1 || len(g.Repositories[0].Cells) != 3 {
+		t.Fatalf("board %+v", g)
+	}
+	if c, _ := g.Repositories[0].Cell("production"); c.Version != "1.4.0" || c.State != board.InProgress || c.DeployedBy != state.CauseDeploy {
+		t.Errorf("production %+v", c)
+	}
+}
+
+// TestBoardFunctionAnswers runs `ecrdeploy board --function` against
+// answers of the promoter as the Lambda API returns them: the board it laid
+// out is written here; an answer that is an error, or has no board, fails.
+func TestBoardFunctionAnswers(t *testing.T) {
+	fleet := board.Layout(boardFleet(), boardNow)
+	answer, err := json.Marshal(map[string]any{"repository": "", "results": []any{}, "board": fleet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, payload string
+		args          []string
+		code          int
+		out, err      string
+	}{
+		{"table", string(answer), nil, exitOK, "2 repositories, 3 environments", ""},
+		{"json", string(answer), []string{"-o", "json"}, exitOK, `"approve": "ecrdeploy approve hello-color --env production"`, ""},
+		{"html", string(answer), []string{"-o", "html"}, exitOK, `data-state="failed"`, ""},
+		{"an error", `{"repository":"","results":[],"error":"read config /ecrdeploy/config/*: AccessDeniedException","errorKind":"aws"}`, nil,
+			exitFailed, "", "ecrdeploy: board: read config /ecrdeploy/config/*: AccessDeniedException\n"},
+		{"no board", `{"repository":"","results":[]}`, nil, exitFailed, "", "ecrdeploy: board: function ecrdeploy-promoter answered no board: is it a promoter of this version?\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []byte
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got, _ = io.ReadAll(r.Body)
+				io.WriteString(w, tt.payload)
+			}))
+			defer srv.Close()
+			t.Setenv("AWS_ENDPOINT_URL_LAMBDA", srv.URL)
+			t.Setenv("AWS_REGION", "us-east-1")
+			t.Setenv("AWS_ACCESS_KEY_ID", "test")
+			t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+			code, out, errOut := runCLI(t, "", append([]string{"board", "--function", "ecrdeploy-promoter"}, tt.args...)...)
+			if code != tt.code || !strings.Contains(out, tt.out) || errOut != tt.err {
+				t.Errorf("exit %d, stdout %.300q, stderr %q; want exit %d, %q in stdout, stderr %q", code, out, errOut, tt.code, tt.out, tt.err)
+			}
+			if string(got) != boardRequest {
+				t.Errorf("the function got %s, want %s", got, boardRequest)
+			}
+		})
 	}
 }

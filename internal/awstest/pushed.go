@@ -10,12 +10,15 @@ import (
 )
 
 // PutPushedImages makes ECR have the image of every push event in the files
-// matching pattern (the repository created beforehand), under the event's tag
-// and digest, as ECR has every image it sends a push event for: the deployer
-// checks a push against ECR. Files that are not image pushes with a tag are
-// passed over.
+// matching pattern, or in the directory it names (the repository created
+// beforehand), under the event's tag and digest, as ECR has every image it
+// sends a push event for: the deployer checks a push against ECR. Files that
+// are not image pushes with a tag are passed over.
 func (e *Env) PutPushedImages(t *testing.T, pattern string) {
 	t.Helper()
+	if fi, err := os.Stat(pattern); err == nil && fi.IsDir() {
+		pattern = filepath.Join(pattern, "*.json")
+	}
 	files, err := filepath.Glob(pattern)
 	if err != nil {
 		t.Fatal(err)

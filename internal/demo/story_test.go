@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 	promoter := handler.Wire(env.Config, settings, handler.Options{Log: log})
 	var out bytes.Buffer
 	return &story{
-		p: &printer{w: &out}, local: env.Local, ecs: localaws.NewClient(env.URL), model: env.ECSModel, w: w,
+		p: &printer{w: &out}, local: env.Local, ecs: localaws.NewClient(env.URL), model: env.ECSModel, w: w, page: filepath.Join(t.TempDir(), "board.html"),
 		deployer: inProcess{deployerName, deployer.Event},
 		promoter: inProcess{promoterName, promoter.Request},
 	}, &out
@@ -76,7 +77,7 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 
 func TestStory(t *testing.T) {
 	s, out := newStory(t)
-	for _, step := range []func(context.Context) error{s.push, s.complete, s.promote, s.status} {
+	for _, step := range []func(context.Context) error{s.push, s.complete, s.promote, s.status, s.board} {
 		if err := step(t.Context()); err != nil {
 			t.Fatalf("%v\noutput:\n%s", err, out)
 		}
@@ -87,6 +88,9 @@ func TestStory(t *testing.T) {
 		"ok staging: the state records 1.1.0's rollout COMPLETED",
 		"production   hello-color-prod  deployed  -       hello-color-prod:1 -> hello-color-prod:2",
 		"ok all 3 environments run hello-color:1.1.0",
+		"1 repository, 3 environments",
+		"ok the board shows all 3 environments on hello-color:1.1.0: staging completed, the others rolling out",
+		"ok wrote the board's page (the CloudWatch dashboard's widget shows the same) to " + s.page,
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output does not contain %q:\n%s", want, out)
@@ -94,6 +98,11 @@ func TestStory(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "FAILED") {
 		t.Errorf("a check failed:\n%s", out)
+	}
+	page, err := os.ReadFile(s.page)
+	if err != nil || !bytes.HasPrefix(page, []byte("<!DOCTYPE html>")) ||
+		!bytes.Contains(page, []byte(`data-state="completed" data-repository="hello-color" data-environment="staging"`)) {
+		t.Errorf("the board's page: %v\n%.300s", err, page)
 	}
 }
 

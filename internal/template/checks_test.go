@@ -57,10 +57,12 @@ var allowedActions = map[string]bool{
 	"ecs:DescribeTaskDefinition": true,
 	"ecs:RegisterTaskDefinition": true,
 	"ecs:TagResource":            true,
-	// How a rollout ended once DescribeServices no longer lists it.
-	"ecs:ListServiceDeployments":   true,
-	"ecs:DescribeServiceRevisions": true,
-	"ecr:DescribeImages":           true,
+	// How a rollout ended once DescribeServices no longer lists it; the
+	// stage of a blue-green family rollout (the board).
+	"ecs:ListServiceDeployments":     true,
+	"ecs:DescribeServiceRevisions":   true,
+	"ecs:DescribeServiceDeployments": true,
+	"ecr:DescribeImages":             true,
 	// Restoring an archived image a deployment needs; the lifecycle check.
 	"ecr:UpdateImageStorageClass":     true,
 	"ecr:GetLifecyclePolicy":          true,
@@ -743,10 +745,15 @@ func queuePolicyAllowsRule(t tmpl, queue, rule string) bool {
 // readVerbs are how the names of the actions that only read begin.
 var readVerbs = []string{"Get", "BatchGet", "List", "Describe", "Query", "Scan"}
 
+// readOnlyActions are the actions whose names do not begin with a read verb
+// that only read: kms:Decrypt reads a SecureString configuration (through
+// SSM, as the statement's condition says).
+var readOnlyActions = map[string]bool{"kms:Decrypt": true}
+
 // checkBoardReadOnly checks that the board function can only read: every
 // statement of every policy it has allows only actions whose names say they
-// read (Get…, List…, Describe…, BatchGet…, Query, Scan), and none assumes a
-// role (a role may write).
+// read (Get…, List…, Describe…, BatchGet…, Query, Scan) or that only read
+// (readOnlyActions), and none assumes a role (a role may write).
 func checkBoardReadOnly(t tmpl) []string {
 	var probs []string
 	policies := asList(props(t.resource(board))["Policies"])
@@ -769,7 +776,7 @@ func checkBoardReadOnly(t tmpl) []string {
 		actions, _ := stringList(st.body["Action"])
 		for _, a := range actions {
 			_, name, _ := strings.Cut(a, ":")
-			if !slices.ContainsFunc(readVerbs, func(v string) bool { return strings.HasPrefix(name, v) }) {
+			if !readOnlyActions[a] && !slices.ContainsFunc(readVerbs, func(v string) bool { return strings.HasPrefix(name, v) }) {
 				probs = append(probs, fmt.Sprintf("%s: %s: the board function may only read, and %s does not (want %s… actions)", board, st.where, a, strings.Join(readVerbs, "…, ")))
 			}
 		}

@@ -302,9 +302,27 @@ func TestChecksCatchWidening(t *testing.T) {
 		},
 		{
 			name: "the board writes",
-			old:  "Action: [ssm:GetParameters]",
-			new:  "Action: [ssm:GetParameters, ssm:PutParameter]",
-			want: "the board function may only read, and ssm:PutParameter does not",
+			old:  "Action: [dynamodb:BatchGetItem]",
+			new:  "Action: [dynamodb:BatchGetItem, dynamodb:UpdateItem]",
+			want: "the board function may only read, and dynamodb:UpdateItem does not",
+		},
+		{
+			name: "the board assumes a role",
+			old:  "Action: [ssm:GetParametersByPath]",
+			new:  "Action: [ssm:GetParametersByPath, sts:AssumeRole]",
+			want: "the board function may only read, and sts:AssumeRole does not",
+		},
+		{
+			name: "the board reads another table",
+			old:  "Resource: [!GetAtt StateTable.Arn]",
+			new:  "Resource: [!Sub \"arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*\"]",
+			want: "want the state table alone",
+		},
+		{
+			name: "the board decrypts anything",
+			old:  "              Resource: !Ref ConfigKeyArns\n              Condition:\n                StringEquals:\n                  kms:ViaService: !Sub ssm.${AWS::Region}.amazonaws.com\n            - !Ref AWS::NoValue\n          - Sid: ReadStateRecords",
+			new:  "              Resource: !Ref ConfigKeyArns\n            - !Ref AWS::NoValue\n          - Sid: ReadStateRecords",
+			want: "kms without Condition StringEquals kms:ViaService",
 		},
 		{
 			name: "the board with the deployers' policy",

@@ -71,7 +71,7 @@ const listKey = "list"
 // and the other fields are unset.
 type entry struct {
 	done    chan struct{}
-	value   any // *Document for Get, map[string]*Document for List
+	value   any // *Document for Get, a listing for List
 	err     error
 	expires time.Time
 }
@@ -130,15 +130,33 @@ func (s *Store) Get(ctx context.Context, repository string) (*Document, error) {
 // GetParametersByPath (or of ctx) wrapped with the
 // path; with no configuration it returns an empty map and no error.
 func (s *Store) List(ctx context.Context) (map[string]*Document, error) {
+	docs, _, err := s.ListAll(ctx)
+	return docs, err
+}
+
+// ListAll is List with the documents it leaves out: invalid says, by
+// repository name, why each invalid document is (the errors of Parse), for
+// a caller that shows every configured repository (the release board). One
+// listing serves List and ListAll alike, from the same cache.
+//
+// ListAll returns the errors of List.
+func (s *Store) ListAll(ctx context.Context) (docs map[string]*Document, invalid map[string]error, err error) {
 	if s.prefixErr != nil {
-		return nil, s.prefixErr
+		return nil, nil, s.prefixErr
 	}
 	v, err := s.cached(ctx, listKey, s.list)
-	docs, _ := v.(map[string]*Document)
+	l, _ := v.(listing)
 	if err == nil {
-		s.prime(docs)
+		s.prime(l.docs)
 	}
-	return docs, err
+	return l.docs, l.invalid, err
+}
+
+// listing is what one read of every parameter found: the valid documents
+// and why the others are invalid, by repository.
+type listing struct {
+	docs    map[string]*Document
+	invalid map[string]error
 }
 
 // prime caches the documents a listing read, so that the Get of each
@@ -241,10 +259,11 @@ func (s *Store) read(ctx context.Context, name string) (doc *Document, cache boo
 	return doc, true, err
 }
 
-// list reads and parses every parameter under path().
+// list reads and parses every parameter under path(), into a listing.
 func (s *Store) list(ctx context.Context) (any, bool, error) {
 	path := s.path()
 	docs := make(map[string]*Document)
+	invalid := make(map[string]error)
 	pages := ssm.NewGetParametersByPathPaginator(s.client, &ssm.GetParametersByPathInput{
 		Path:           aws.String(path),
 		Recursive:      aws.Bool(true),
@@ -268,12 +287,13 @@ func (s *Store) list(ctx context.Context) (any, bool, error) {
 			doc, err := ParseIn(name, []byte(*p.Value), s.Region)
 			if err != nil {
 				log.WarnContext(ctx, "invalid configuration left out", "parameter", name, "repository", repository, "error", err.Error())
+				invalid[repository] = err
 				continue
 			}
 			docs[repository] = doc
 		}
 	}
-	return docs, true, nil
+	return listing{docs: docs, invalid: invalid}, true, nil
 }
 
 // ParseTTL parses the value of ECRDEPLOY_CONFIG_TTL: a Go duration ("30s",

@@ -503,6 +503,37 @@ func TestStoreList(t *testing.T) {
 	}
 }
 
+// TestStoreListAll: ListAll gives the documents List gives and, by
+// repository, why each one it leaves out is invalid; both share one read.
+func TestStoreListAll(t *testing.T) {
+	var inputs []*ssm.GetParametersByPathInput
+	fake := &fakeSSM{GetParametersByPathFn: pages(&inputs,
+		map[string]string{
+			"/ecrdeploy/config/web":    validDocument,
+			"/ecrdeploy/config/broken": `{"environments": {"dev": {"cluster": "apps", "services": ["web"], "replicas": 2}}}`,
+		},
+	)}
+	s, _ := newTestStore(t, fake, time.Minute)
+	s.Log = slog.New(slog.DiscardHandler)
+	docs, invalid, err := s.ListAll(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 1 || docs["web"] == nil {
+		t.Errorf("documents %v, want web's", slices.Sorted(maps.Keys(docs)))
+	}
+	if len(invalid) != 1 || invalid["broken"] == nil ||
+		invalid["broken"].Error() != "config /ecrdeploy/config/broken: environments.dev.replicas: unknown field" {
+		t.Errorf("invalid %v, want broken's error", invalid)
+	}
+	if listed, err := s.List(t.Context()); err != nil || len(listed) != 1 {
+		t.Errorf("List after ListAll: %v, %v", listed, err)
+	}
+	if got := fake.pathCalls.Load(); got != 1 {
+		t.Errorf("GetParametersByPath calls = %d, want 1 (one cached listing)", got)
+	}
+}
+
 func TestStoreListCache(t *testing.T) {
 	var inputs []*ssm.GetParametersByPathInput
 	fake := &fakeSSM{GetParametersByPathFn: pages(&inputs, map[string]string{"/ecrdeploy/config/web": validDocument})}

@@ -28,6 +28,17 @@ type fleet struct {
 	// envs are the environments whose services ECS described; an
 	// environment not in it is observed by the deploy path on its own.
 	envs map[state.Key]fleetEnvironment
+	// undescribed are the groups whose services could not be described,
+	// with why.
+	undescribed []fleetFailure
+}
+
+// fleetFailure is a group of environments whose services could not be
+// described.
+type fleetFailure struct {
+	region, cluster string
+	keys            []state.Key
+	err             error
 }
 
 // fleetEnvironment is what ECS said of one push environment's services.
@@ -73,13 +84,28 @@ func pushEnvironments(doc *config.Document) []string {
 // cannot read is left out, for each repository or environment to read
 // again on its own: nothing here fails an environment.
 func (d *Deployer) observeFleet(ctx context.Context, docs map[string]*config.Document, repos []string) *fleet {
+	f := d.observeEnvironments(ctx, docs, repos, pushEnvironments)
+	if f.stateErr != nil {
+		d.log().WarnContext(ctx, "reconcile: read the state records of every environment (each repository reads its own)", "error", f.stateErr.Error())
+	}
+	for _, u := range f.undescribed {
+		d.log().WarnContext(ctx, "reconcile: describe the services of a cluster (each environment describes its own)",
+			"cluster", u.cluster, "region", u.region, "error", u.err.Error())
+	}
+	return f
+}
+
+// observeEnvironments is observeFleet of the environments names picks of
+// each document, saying what it could not read (stateErr, undescribed)
+// rather than logging it.
+func (d *Deployer) observeEnvironments(ctx context.Context, docs map[string]*config.Document, repos []string, names func(*config.Document) []string) *fleet {
 	f := &fleet{envs: map[state.Key]fleetEnvironment{}}
 	var keys []state.Key
 	groups := map[groupKey]*fleetGroup{}
 	var order []groupKey
 	for _, repo := range repos {
 		doc := docs[repo]
-		for _, name := range pushEnvironments(doc) {
+		for _, name := range names(doc) {
 			env := doc.Environments[name]
 			k := state.Key{Repository: repo, Environment: name}
 			keys = append(keys, k)
@@ -108,7 +134,6 @@ func (d *Deployer) observeFleet(ctx context.Context, docs map[string]*config.Doc
 			f.recs, f.unreadable = recs, unreadable
 		case err != nil:
 			f.stateErr = err
-			d.log().WarnContext(ctx, "reconcile: read the state records of every environment (each repository reads its own)", "error", err.Error())
 		default:
 			f.recs = recs
 		}
@@ -121,13 +146,12 @@ func (d *Deployer) observeFleet(ctx context.Context, docs map[string]*config.Doc
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			client, services, err := d.describeGroup(ctx, g)
-			if err != nil {
-				d.log().WarnContext(ctx, "reconcile: describe the services of a cluster (each environment describes its own)",
-					"cluster", g.envs[0].Cluster, "region", gk.region, "error", err.Error())
-				return
-			}
 			mu.Lock()
 			defer mu.Unlock()
+			if err != nil {
+				f.undescribed = append(f.undescribed, fleetFailure{region: gk.region, cluster: g.envs[0].Cluster, keys: g.keys, err: err})
+				return
+			}
 			for i, k := range g.keys {
 				f.envs[k] = fleetEnvironment{client: client, services: servicesOf(g.envs[i], services)}
 			}

@@ -32,6 +32,8 @@ func (d *Deployer) Manual(ctx context.Context, req request.Request, requestID st
 		return d.status(ctx, req.Repository)
 	case request.History:
 		return d.history(ctx, req)
+	case request.Board:
+		return d.boardRequest(ctx, req)
 	}
 	return d.fail(ctx, Result{Repository: req.Repository}, fmt.Errorf("unknown action %q", req.Action))
 }

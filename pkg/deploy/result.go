@@ -12,6 +12,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/board"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
@@ -33,7 +34,8 @@ const (
 // Result is the answer of every invocation: a push, a manual request, an
 // ECS deployment event, the reconcile schedule. Rows are the outcome per
 // service; a status request answers in Environments, the schedule in
-// Repositories. It always encodes "results", empty or not.
+// Repositories, a board request in Board. It always encodes "results",
+// empty or not.
 type Result struct {
 	Repository string      `json:"repository"`
 	Tag        string      `json:"tag,omitempty"`
@@ -52,6 +54,15 @@ type Result struct {
 	// time for (the next schedule picks them up).
 	Repositories []Result `json:"repositories,omitempty"`
 	NotReached   []string `json:"notReached,omitempty"`
+	// Board is the answer of a board request: the release board laid out
+	// when it was read (board.Grid: "at", the "environments" that are its
+	// columns, the "repositories" that are its rows, each with its
+	// "cells", and the "counts" of each state).
+	Board *board.Grid `json:"board,omitempty"`
+	// Rendered is the board written as a board request's output asks:
+	// "table" (plain text, 120 columns) or "html" (the self-contained
+	// page); absent for "json" and for no output, which Board is.
+	Rendered string `json:"rendered,omitempty"`
 	// Error is why the request as a whole was not carried out, and
 	// ErrorKind what sort of failure that is.
 	Error     string `json:"error,omitempty"`

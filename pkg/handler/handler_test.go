@@ -51,7 +51,9 @@ func newTestHandler(env *awstest.Env) *Handler {
 
 // outcomes is what a result says per environment: the outcome and reason of
 // a row, the rollout a deployment event recorded, the version a status
-// reports; a reconcile's rows are keyed "repository/environment".
+// reports; a reconcile's rows are keyed "repository/environment", and so
+// are a board's cells (their version and state), with "rendered" the
+// format the board was written in.
 func outcomes(res deploy.Result) map[string]string {
 	m := map[string]string{}
 	for _, r := range res.Results {
@@ -67,6 +69,19 @@ func outcomes(res deploy.Result) map[string]string {
 		for env, o := range outcomes(repo) {
 			m[repo.Repository+"/"+env] = o
 		}
+	}
+	if res.Board != nil {
+		for _, row := range res.Board.Repositories {
+			for _, c := range row.Cells {
+				m[row.Repository+"/"+c.Name] = "board " + cmp.Or(c.Version, "-") + " " + string(c.State)
+			}
+		}
+	}
+	switch {
+	case strings.HasPrefix(res.Rendered, "<!DOCTYPE html>"):
+		m["rendered"] = "html"
+	case res.Rendered != "":
+		m["rendered"] = "table"
 	}
 	return m
 }
@@ -90,6 +105,7 @@ var sampleSetup = map[string]func(t *testing.T, h *Handler) string{
 	"ecs-deployment-failed.json":      deployStaging("1.1.0", false),
 	"ecs-deployment-rollback.json":    deployStaging("1.1.0", false),
 	"request-deploy-dry-run.json":     deployStaging("1.1.0", true),
+	"request-board.json":              deployStaging("1.1.0", true),
 }
 
 // deployStaging returns a setup that deploys tag to staging by request and,
@@ -141,6 +157,8 @@ func TestSampleEvents(t *testing.T) {
 		"request-rollback.json":       {"staging": "deployed"},
 		"request-plan.json":           {"dev": "planned", "staging": "planned", "production": "planned"},
 		"request-status.json":         {"dev": "runs -", "staging": "runs 1.1.0 in-progress", "production": "runs -"},
+		"request-board.json": {"hello-color/dev": "board - no-record", "hello-color/staging": "board 1.1.0 completed",
+			"hello-color/production": "board - no-record", "rendered": "table"},
 	}
 	files, err := filepath.Glob("../../events/*.json")
 	if err != nil || len(files) == 0 {
