@@ -307,6 +307,8 @@ func resumeStep(p PendingRestore, img target.Image, found bool, current string, 
 // repository result per deployment acted on. The error is non-nil only
 // when a retry could succeed.
 func (d *Deployer) ResumeRestores(ctx context.Context, digest string) (Result, error) {
+	ctx, protect := d.protecting(ctx) // the keep tags follow the records written (protectwritten.go)
+	defer protect()
 	out := Result{Cause: state.CauseReconcile}
 	store, ok := d.restores()
 	if !ok {
