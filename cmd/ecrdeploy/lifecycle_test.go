@@ -14,9 +14,10 @@ import (
 )
 
 // TestLifecycleCommand: ecrdeploy lifecycle names the running digest a
-// count rule would expire, with the rule, and exits 1; --protect tags it
-// (with protect in the document), and with the keep rule first it exits 0;
-// config verify says the same in one line.
+// count rule would expire, with the rule, and exits 1; config verify says
+// the same in one line. A repository that turns protect on after its
+// deployments (which, without it, tagged nothing) gets its keep tags from
+// --protect at once, and with the keep rule first it exits 0.
 func TestLifecycleCommand(t *testing.T) {
 	env := awstest.New(t)
 	env.SetEnv(t)
@@ -26,7 +27,8 @@ func TestLifecycleCommand(t *testing.T) {
 	arn := awstest.Must(env.Local.RegisterTaskDefinition(t.Context(), in))(t)
 	awstest.Must(env.Local.CreateService(t.Context(), "apps", "hello-color-dev", arn, 1))(t)
 	awstest.Must(env.Local.CreateRepository(t.Context(), "hello-color"))(t)
-	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", `{"protect":true,"environments":{"dev":{"versions":"~1.0.0","cluster":"apps","services":["hello-color-dev"],"container":"web"}}}`))(t)
+	const dev = `"environments":{"dev":{"versions":"~1.0.0","cluster":"apps","services":["hello-color-dev"],"container":"web"}}`
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", `{`+dev+`}`))(t)
 	running := awstest.Must(env.Local.PutImage(t.Context(), "hello-color", "1.0.0", localaws.ImageManifest("1.0.0")))(t)
 	if code, stdout, stderr := runCLI(t, "", "deploy", "hello-color", "1.0.0", "--env", "dev"); code != exitOK {
 		t.Fatalf("deploy: exit %d\n%s\n%s", code, stdout, stderr)
@@ -53,6 +55,7 @@ func TestLifecycleCommand(t *testing.T) {
 		t.Errorf("config verify: exit %d, want 1 with the lifecycle line failed\n%s", code, stdout)
 	}
 
+	awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", `{"protect":true,`+dev+`}`))(t)
 	putPolicy(`{"rules":[` + deploy.KeepRule + `,` + keepOne + `]}`)
 	code, stdout, stderr = runCLI(t, "", "lifecycle", "hello-color", "--protect")
 	if code != exitOK || !strings.Contains(stdout, "protect: tagged 1") || !strings.Contains(stdout, "kept") {

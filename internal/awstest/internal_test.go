@@ -143,8 +143,8 @@ func TestTakeFault(t *testing.T) {
 
 func TestCallReadOnly(t *testing.T) {
 	for op, want := range map[string]bool{
-		"DescribeServices": true, "GetParameter": true, "ListTaskDefinitions": true, "BatchGetImage": true,
-		"UpdateService": false, "RegisterTaskDefinition": false, "PutParameter": false, "PutEvents": false,
+		"DescribeServices": true, "GetParameter": true, "ListTaskDefinitions": true, "BatchGetImage": true, "Query": true,
+		"UpdateService": false, "UpdateItem": false, "TransactWriteItems": false, "DeleteItem": false, "RegisterTaskDefinition": false, "PutParameter": false, "PutEvents": false,
 	} {
 		if got := (Call{Operation: op}).ReadOnly(); got != want {
 			t.Errorf("ReadOnly(%s) = %v, want %v", op, got, want)

@@ -48,9 +48,13 @@ type Call struct {
 }
 
 // ReadOnly reports whether the operation only reads, judged by the AWS naming
-// convention (Describe*, Get*, List*, BatchGet*). Use it to assert that a
-// dry run made no mutating call.
+// convention (Describe*, Get*, List*, BatchGet*) and DynamoDB's reads that
+// it does not follow (Query, Scan). Use it to assert that a dry run made no
+// mutating call.
 func (c Call) ReadOnly() bool {
+	if c.Operation == "Query" || c.Operation == "Scan" {
+		return true
+	}
 	for _, prefix := range []string{"Describe", "Get", "List", "BatchGet"} {
 		if strings.HasPrefix(c.Operation, prefix) {
 			return true

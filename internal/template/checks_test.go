@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
@@ -46,12 +47,15 @@ var allowedActions = map[string]bool{
 	// The state table: reads, conditional updates (a transaction's Update
 	// and Put are allowed as UpdateItem and PutItem), and the import of an
 	// earlier release's records.
-	"dynamodb:GetItem":           true,
-	"dynamodb:BatchGetItem":      true,
-	"dynamodb:Query":             true,
-	"dynamodb:UpdateItem":        true,
-	"dynamodb:PutItem":           true,
-	"dynamodb:BatchWriteItem":    true,
+	"dynamodb:GetItem":        true,
+	"dynamodb:BatchGetItem":   true,
+	"dynamodb:Query":          true,
+	"dynamodb:UpdateItem":     true,
+	"dynamodb:PutItem":        true,
+	"dynamodb:BatchWriteItem": true,
+	// Forgetting pending work once done, in its own partitions only
+	// (dynamodb:LeadingKeys state.PendingPartitions).
+	"dynamodb:DeleteItem":        true,
 	"ecs:DescribeServices":       true,
 	"ecs:UpdateService":          true,
 	"ecs:DescribeTaskDefinition": true,
@@ -402,6 +406,17 @@ func checkStatement(t tmpl, st statement) []string {
 	}
 	if has("dynamodb:") && !slices.Equal(resources, []string{stateTable}) {
 		fail("DynamoDB on %q: want the state table alone (%s)", resources, stateTable)
+	}
+	if slices.Contains(actions, "dynamodb:DeleteItem") {
+		// A deletion of a record would lose what runs and its history:
+		// only pending work's items may be deleted.
+		if !slices.Equal(actions, []string{"dynamodb:DeleteItem"}) {
+			fail("dynamodb:DeleteItem beside %q: want it alone in its statement, under its condition", actions)
+		}
+		if got := conditionValues(st.body, "ForAllValues:StringLike", "dynamodb:LeadingKeys"); !slices.Equal(got, []string{state.PendingPartitions}) ||
+			len(asMap(st.body["Condition"])) != 1 {
+			fail("dynamodb:DeleteItem only under Condition ForAllValues:StringLike dynamodb:LeadingKeys: %s, the partitions of pending work (got %q)", state.PendingPartitions, got)
+		}
 	}
 	if slices.Contains(actions, "ecs:TagResource") {
 		if got := conditionValues(st.body, "StringEquals", "ecs:CreateAction"); !slices.Equal(got, []string{"RegisterTaskDefinition"}) {

@@ -128,15 +128,33 @@ func TestChecksCatchWidening(t *testing.T) {
 		},
 		{
 			name: "DynamoDB on every table",
-			old:  "              - !GetAtt StateTable.Arn\n",
-			new:  "              - !Sub arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*\n",
+			old:  "              - dynamodb:BatchWriteItem\n            Resource:\n              - !GetAtt StateTable.Arn\n",
+			new:  "              - dynamodb:BatchWriteItem\n            Resource:\n              - !Sub arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*\n",
 			want: "want the state table alone",
 		},
 		{
 			name: "DynamoDB action the code does not call",
 			old:  "              - dynamodb:Query\n",
-			new:  "              - dynamodb:Query\n              - dynamodb:DeleteItem\n",
-			want: `"dynamodb:DeleteItem" is not one the code calls`,
+			new:  "              - dynamodb:Query\n              - dynamodb:Scan\n",
+			want: `"dynamodb:Scan" is not one the code calls`,
+		},
+		{
+			name: "deleting records",
+			old:  "            Condition:\n              ForAllValues:StringLike:\n                dynamodb:LeadingKeys:\n                  - \"pending#*\"\n",
+			new:  "",
+			want: "dynamodb:DeleteItem only under Condition",
+		},
+		{
+			name: "deleting records of any partition",
+			old:  "                  - \"pending#*\"\n",
+			new:  "                  - \"*\"\n",
+			want: "dynamodb:DeleteItem only under Condition",
+		},
+		{
+			name: "deleting beside other writes",
+			old:  "              - dynamodb:DeleteItem\n",
+			new:  "              - dynamodb:DeleteItem\n              - dynamodb:UpdateItem\n",
+			want: "dynamodb:DeleteItem beside",
 		},
 		{
 			name: "SSM read outside the prefix",

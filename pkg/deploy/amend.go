@@ -38,6 +38,7 @@ func (d *Deployer) amend(ctx context.Context, k state.Key, rec *state.Record, ch
 		next.Revision = rec.Revision
 		written, err := d.State.Put(ctx, next, opts...)
 		if err == nil {
+			noteWrite(ctx, *rec, written) // the keep tags follow (protectwritten.go)
 			return written, true, nil
 		}
 		if !errors.Is(err, state.ErrConflict) || attempt == amendAttempts {

@@ -272,6 +272,7 @@ func (d *Deployer) record(ctx context.Context, client target.ECSAPI, req Request
 		}
 		written, err := d.State.Put(ctx, next, state.Releasing(c.owner))
 		if err == nil {
+			noteWrite(ctx, prev, written) // the keep tags follow (protectwritten.go)
 			return written, true
 		}
 		if !errors.Is(err, state.ErrConflict) || attempt == amendAttempts {

@@ -35,8 +35,12 @@ type Request struct {
 	// Environments limits the request to these environments; nil means all.
 	Environments []string
 	// Force allows a downgrade, a re-tagged digest, a held version and a
-	// version outside the range.
+	// version outside the range. ecrdeploy sets it itself for a rollback.
 	Force bool
+	// ForceAsked is whether the person who made a manual request asked for
+	// force ("force": true, --force), as opposed to Force: only what a
+	// person asks overrides a change calendar (throughFreeze).
+	ForceAsked bool
 	// DryRun plans without changing anything.
 	DryRun bool
 	// ByDigest writes the image as repository@digest instead of
@@ -128,6 +132,10 @@ type Deployer struct {
 	Account func(context.Context) (string, error)
 	// Reporter, when set, announces every result but dry runs.
 	Reporter Reporter
+	// Restores, when set, remembers the deployments that wait on ECR to
+	// restore an archived image, across invocations (StoredRestores); nil,
+	// such a request says to make it again once the image is ACTIVE.
+	Restores RestoreStore
 	Log      *slog.Logger     // default slog.Default()
 	Now      func() time.Time // default time.Now
 

@@ -84,10 +84,10 @@ func (d *Deployer) readCalendars(ctx context.Context, env *config.Environment) (
 }
 
 // freezeCheck reads an environment's calendars and decides whether the
-// request waits for them (freeze). A forced request reads none: force
-// deploys through a freeze.
+// request waits for them (freeze). A request that goes through a freeze
+// (throughFreeze) reads none.
 func (d *Deployer) freezeCheck(ctx context.Context, req Request, e environment) (*holdBack, error) {
-	if req.Force || e.env.Freeze == nil {
+	if throughFreeze(req) || e.env.Freeze == nil {
 		return nil, nil
 	}
 	cals, err := d.readCalendars(ctx, e.env)
@@ -103,8 +103,12 @@ func (d *Deployer) freezeCheck(ctx context.Context, req Request, e environment) 
 // calendar's state change event or a later reconcile catches up; a manual
 // one is refused, saying that force deploys through the freeze. The
 // environment opens when the last closed calendar does (as far as their
-// transitions say: a calendar may close again later). nil means go on.
+// transitions say: a calendar may close again later). A request that goes
+// through a freeze (throughFreeze) is never held. nil means go on.
 func freeze(req Request, cals []target.Calendar) *holdBack {
+	if throughFreeze(req) {
+		return nil
+	}
 	var closed []string
 	var until time.Time
 	known := true
@@ -142,6 +146,17 @@ func freeze(req Request, cals []target.Calendar) *holdBack {
 		detail = what + " " + when + ": --force deploys through the freeze"
 	}
 	return &holdBack{reason: policy.Frozen, detail: detail, until: until}
+}
+
+// throughFreeze reports whether a request deploys whatever the
+// environment's change calendars say. A rollback does: it puts back a
+// deployment that completed there, the way out of an incident, which a
+// freeze (a holiday, a sales peak) is no reason to keep running. So does a
+// manual deploy or promote whose person asked for force (ForceAsked); the
+// force ecrdeploy sets itself (Force: a rollback's, to go back to a lower
+// version) does not count. Pushes and reconciles never go through.
+func throughFreeze(req Request) bool {
+	return req.Cause == state.CauseRollback || req.ForceAsked && req.Cause.Manual()
 }
 
 // FreezeStatus is what an environment's change calendars say now.
@@ -187,6 +202,8 @@ func (d *Deployer) freezeStatus(ctx context.Context, env *config.Environment) *F
 // frozen. A calendar that closes changes nothing: the deploys it holds
 // back are refused as they come. Errors are as for Reconcile.
 func (d *Deployer) CalendarChanged(ctx context.Context, ev event.CalendarChange) (Result, error) {
+	ctx, protect := d.protecting(ctx) // the keep tags follow the records written (protectwritten.go)
+	defer protect()
 	out := Result{Cause: state.CauseReconcile}
 	if !ev.Open() {
 		d.log().InfoContext(ctx, "change calendar closed", "calendar", ev.Calendar, "until", ev.NextTransition)

@@ -163,3 +163,36 @@ func TestAnUnreadableCalendarDeploysNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestARollbackGoesThroughAFreeze: an operator rolling an incident back
+// during a freeze is not refused: the rollback puts back what completed
+// there, and reads no calendar. A manual deploy in the same freeze is
+// refused unless the person asks for force; the force a rollback carries
+// is ecrdeploy's own, not the person's.
+func TestARollbackGoesThroughAFreeze(t *testing.T) {
+	w := newWorld(t, fargateFixture, []byte(freezeConfig))
+	w.env.Calendars.Create(releaseFreeze)
+	completedInDev(t, w, "1.1.0", "1.2.0")
+	until := time.Now().UTC().Add(6 * time.Hour).Truncate(time.Second)
+	w.env.Calendars.Close(releaseFreeze, time.Now().Add(-time.Hour), until)
+	w.env.Proxy.Reset()
+
+	if r := row(t, w.rollback(t), "dev"); r.Outcome != deploy.Deployed || !strings.Contains(r.Image, "1.1.0") {
+		t.Errorf("rollback during a freeze: dev = %+v, want 1.1.0 deployed", r)
+	}
+	if got := w.runsVersion(t); got != "1.1.0" {
+		t.Errorf("dev runs %s, want 1.1.0", got)
+	}
+	if n := w.env.Proxy.Count("GetCalendarState"); n != 0 {
+		t.Errorf("the rollback read the calendar %d times; it goes through without asking", n)
+	}
+
+	w.env.Proxy.Reset()
+	res, err := w.manual(t, request.Request{Action: "deploy", Repository: "hello-color", Tag: "1.2.0", Environment: "dev"})
+	if r := row(t, res, "dev"); err != nil || r.Outcome != deploy.Skipped || r.Reason != policy.Frozen || !strings.Contains(r.Detail, "--force") {
+		t.Errorf("deploy during the freeze: %+v, %v; want skipped frozen, saying --force", r, err)
+	}
+	if ops := ecsChanges(w.env); len(ops) != 0 {
+		t.Errorf("the refused deploy changed ECS: %v", ops)
+	}
+}

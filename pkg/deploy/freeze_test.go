@@ -43,9 +43,21 @@ func TestFreeze(t *testing.T) {
 			wantDetail: "change calendar freeze is CLOSED until 2026-12-27T06:00:00Z: --force deploys through the freeze",
 		},
 		{
-			name: "a rollback too", req: Request{Cause: state.CauseRollback}, cals: []target.Calendar{{Name: "freeze", Next: t1}}, wantUntil: t1,
+			name: "a promote too", req: Request{Cause: state.CausePromote}, cals: []target.Calendar{{Name: "freeze", Next: t1}}, wantUntil: t1,
 			wantDetail: "change calendar freeze is CLOSED until 2026-12-27T06:00:00Z: --force deploys through the freeze",
 		},
+		{
+			name: "force ecrdeploy set itself is not a person's", req: Request{Cause: state.CauseDeploy, Force: true},
+			cals: []target.Calendar{{Name: "freeze", Next: t1}}, wantUntil: t1,
+			wantDetail: "change calendar freeze is CLOSED until 2026-12-27T06:00:00Z: --force deploys through the freeze",
+		},
+		// A person's force, and a rollback (the way out of an incident),
+		// go through.
+		{name: "a deploy a person forced goes through", req: Request{Cause: state.CauseDeploy, Force: true, ForceAsked: true}, cals: []target.Calendar{{Name: "freeze", Next: t1}}},
+		{name: "a promote a person forced goes through", req: Request{Cause: state.CausePromote, Force: true, ForceAsked: true}, cals: []target.Calendar{{Name: "freeze", Next: t1}}},
+		{name: "a rollback goes through", req: Request{Cause: state.CauseRollback, Force: true}, cals: []target.Calendar{{Name: "freeze", Next: t1}}},
+		{name: "a push is never forced through", req: Request{Cause: state.CausePush, ForceAsked: true}, cals: []target.Calendar{{Name: "freeze", Next: t1}}, wantUntil: t1,
+			wantDetail: "change calendar freeze is CLOSED until 2026-12-27T06:00:00Z: the deploy waits for the freeze to end"},
 		{
 			name: "the last of two closed calendars to open", req: push,
 			cals:      []target.Calendar{{Name: "a", Next: t2}, {Name: "b", Open: true, Next: t1}, {Name: "c", Next: t1}},

@@ -1,18 +1,24 @@
 package deploy_test
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
@@ -115,56 +121,87 @@ func keepTags(t *testing.T, w *world) map[string][]string {
 	return tags
 }
 
-// TestProtectTagsMoveWithDeployments: with protect, after each deployment
-// is recorded, exactly the digests dev's record says run or may be rolled
-// back to carry a keep tag: a new one gets it, and one the record no longer
-// keeps (it keeps five known-good deployments) loses it, and only the keep
-// tag. A lifecycle policy with the documented keep rule first then spares
-// them all.
+// TestProtectTagsMoveWithDeployments: with protect, the deployer keeps
+// the keep tags itself: after each deployment is recorded (by the push)
+// and after its completion is (by ECS's event), exactly the digests dev's
+// record says run or may be rolled back to carry a keep tag. A new one gets
+// it; one the record no longer keeps (the first, never a rollback target,
+// and those pushed out of its bounded list of known-good deployments) loses
+// it, and only the keep tag. A lifecycle policy with the documented keep
+// rule first then spares them all. What the record keeps is read from the
+// record, not assumed.
 func TestProtectTagsMoveWithDeployments(t *testing.T) {
 	cfg := `{"protect":true,"environments":{"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web"}}}`
 	w := newWorld(t, fargateFixture, []byte(cfg))
-	var pushes []event.Push
-	untagged := map[string]bool{}
-	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0", "1.7.0"} {
-		p := w.push(t, v)
-		pushes = append(pushes, p)
-		w.deliver(t, p)
-		// What the deployer does after writing a record.
-		res, err := w.d.Protect(t.Context(), "hello-color")
-		if err != nil {
-			t.Fatalf("protect after %s: %v", v, err)
-		}
-		if !slices.Contains(res.Tagged, p.Digest) {
-			t.Errorf("protect after %s tagged %v, want %s", v, res.Tagged, p.Digest)
-		}
-		for _, tag := range res.Untagged {
-			untagged[tag] = true
-		}
-		rec := w.state(t, "dev")
+	// needed is what protect keeps: the digest that runs, and the known-good
+	// ones.
+	needed := func(rec state.Record) map[string][]string {
 		want := map[string][]string{rec.Digest: {deploy.KeepTag(rec.Digest)}}
 		for _, g := range rec.Good {
 			want[g.Digest] = []string{deploy.KeepTag(g.Digest)}
 		}
-		if diff := cmp.Diff(want, keepTags(t, w)); diff != "" {
-			t.Errorf("keep tags after %s, against the record's digests (-want +got):\n%s", v, diff)
-		}
-		w.complete(t, "hello-color-dev")
+		return want
 	}
-	// 1.0.0 (recorded completed at once, never a rollback target) lost its
-	// tag when 1.1.0 ran, and 1.1.0 when a sixth known-good deployment
-	// pushed it out of the record.
-	for _, v := range []int{0, 1} {
-		if !untagged[deploy.KeepTag(pushes[v].Digest)] {
-			t.Errorf("%s's keep tag was never removed", pushes[v].Tag)
+	check := func(when string) state.Record {
+		t.Helper()
+		rec := w.state(t, "dev")
+		if diff := cmp.Diff(needed(rec), keepTags(t, w)); diff != "" {
+			t.Errorf("keep tags %s, against the record's digests (-want +got):\n%s", when, diff)
 		}
-		// Untagging removed only the keep tag: the image is still there.
-		if _, err := target.ResolveTag(t.Context(), w.env.ECR(), "us-east-1", "hello-color", pushes[v].Tag); err != nil {
-			t.Errorf("%s after its keep tag went: %v, want the image still there", pushes[v].Tag, err)
+		return rec
+	}
+	var pushes []event.Push
+	var rec state.Record
+	pushedOut := "" // a known-good digest the bound of the record's list dropped
+	for i := 0; pushedOut == ""; i++ {
+		if i == 40 {
+			t.Fatalf("after %d deployments the record keeps %d known-good ones: want a bounded list", i, len(rec.Good))
 		}
+		v := fmt.Sprintf("1.%d.0", i)
+		p := w.push(t, v)
+		pushes = append(pushes, p)
+		got := outcomes(w.deliver(t, p))["dev"]
+		// The services run 1.0.0's image already: it is recorded without a
+		// deployment, and is no rollback target.
+		if got != "deployed" && (i > 0 || got != "unchanged") {
+			t.Fatalf("%s to dev: %s", v, got)
+		}
+		if rec = check("after deploying " + v); rec.Digest != p.Digest {
+			t.Fatalf("dev's record names %s after deploying %s (%s)", rec.Digest, v, p.Digest)
+		}
+		before := rec.Good
+		if got == "deployed" {
+			w.complete(t, "hello-color-dev")
+			w.rollout(t, "dev", "hello-color-dev", "COMPLETED")
+			rec = check("after " + v + " completed")
+			if len(rec.Good) == 0 || rec.Good[0].Digest != p.Digest {
+				t.Fatalf("after %s completed, the record's known-good deployments are %+v; want %s first", v, rec.Good, v)
+			}
+		}
+		for _, g := range before {
+			if _, ok := needed(rec)[g.Digest]; !ok {
+				pushedOut = g.Digest
+			}
+		}
+	}
+	// Every digest the record no longer keeps lost its keep tag (it had
+	// one while it ran), and only that: the image is still there.
+	gone := 0
+	for _, p := range pushes {
+		if _, ok := needed(rec)[p.Digest]; ok {
+			continue
+		}
+		gone++
+		if _, err := target.ResolveTag(t.Context(), w.env.ECR(), "us-east-1", "hello-color", p.Tag); err != nil {
+			t.Errorf("%s after its keep tag went: %v, want the image still there", p.Tag, err)
+		}
+	}
+	if gone < 2 {
+		t.Errorf("%d digests left the record; want the first and one pushed out of its known-good list", gone)
 	}
 
 	// The keep rule first: the rule after it spares every protected digest.
+	kept := len(needed(rec))
 	w.pushedInOrder(pushes...)
 	w.putLifecyclePolicy(t, `{"rules":[`+deploy.KeepRule+`,{"rulePriority":2,"description":"keep 1","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}`)
 	w.d.PollInterval = time.Millisecond
@@ -172,13 +209,13 @@ func TestProtectTagsMoveWithDeployments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if risk := rep.AtRisk(); len(risk) != 0 || len(rep.Digests) != 6 {
-		t.Errorf("with the keep rule: %d checked, at risk %+v; want 6 checked (running and five rollback targets), none at risk", len(rep.Digests), risk)
+	if risk := rep.AtRisk(); len(risk) != 0 || len(rep.Digests) != kept {
+		t.Errorf("with the keep rule: %d checked, at risk %+v; want %d checked (running and rollback targets), none at risk", len(rep.Digests), risk, kept)
 	}
 	// Without it, the same rule would expire all but the newest.
 	w.putLifecyclePolicy(t, `{"rules":[{"rulePriority":2,"description":"keep 1","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}`)
-	if rep, err := w.d.Lifecycle(t.Context(), "hello-color"); err != nil || len(rep.AtRisk()) != 5 {
-		t.Errorf("without the keep rule: %v, at risk %d, want 5", err, len(rep.AtRisk()))
+	if rep, err := w.d.Lifecycle(t.Context(), "hello-color"); err != nil || len(rep.AtRisk()) != kept-1 {
+		t.Errorf("without the keep rule: %v, at risk %d, want %d", err, len(rep.AtRisk()), kept-1)
 	}
 }
 
@@ -193,5 +230,46 @@ func TestProtectRefusesADocumentWithoutIt(t *testing.T) {
 	}
 	if n := w.env.Proxy.Count("PutImage") + w.env.Proxy.Count("BatchDeleteImage"); n != 0 {
 		t.Errorf("%d writes to ECR, want none", n)
+	}
+}
+
+// TestProtectKeepsATagAnotherInvocationAddedMeanwhile: protect reads the
+// records, then lists the images. Another invocation that records a new
+// digest for another environment and tags it in between must not see its
+// tag removed by the first, which read the records before that write:
+// before removing a keep tag, protect reads the records again.
+func TestProtectKeepsATagAnotherInvocationAddedMeanwhile(t *testing.T) {
+	cfg := `{"protect":true,"environments":{
+		"dev":{"cluster":"apps","services":["hello-color-dev"],"container":"web"},
+		"staging":{"trigger":"manual","cluster":"apps","services":["hello-color-staging"],"container":"web"}}}`
+	w := newWorld(t, fargateFixture, []byte(cfg))
+	w.deliver(t, w.push(t, "1.1.0"))
+	other := w.push(t, "1.2.0")
+	local := ecr.NewFromConfig(w.env.Local.Config)
+
+	// The other invocation, between this one's read of the records and its
+	// listing of the images: it records 1.2.0 in staging, then tags it.
+	var once sync.Once
+	w.env.Proxy.Before("DescribeImages", func(awstest.Call) {
+		once.Do(func() {
+			store := state.NewStore(dynamodb.NewFromConfig(w.env.Local.Config), w.env.Table)
+			if _, err := store.Put(context.Background(), state.Record{Repository: "hello-color", Environment: "staging",
+				Version: "1.2.0", Tag: "1.2.0", Digest: other.Digest}); err != nil {
+				t.Errorf("the other invocation's record: %v", err)
+			}
+			if err := target.TagImage(context.Background(), local, "hello-color", other.Digest, deploy.KeepTag(other.Digest)); err != nil {
+				t.Errorf("the other invocation's keep tag: %v", err)
+			}
+		})
+	})
+	res, err := w.d.Protect(t.Context(), "hello-color")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(res.Untagged, deploy.KeepTag(other.Digest)) {
+		t.Errorf("protect removed %s, which staging's record names since", deploy.KeepTag(other.Digest))
+	}
+	if tags := keepTags(t, w); len(tags[other.Digest]) != 1 {
+		t.Errorf("keep tags %v, want %s's kept", tags, other.Digest)
 	}
 }

@@ -19,6 +19,8 @@ import (
 // a source with nothing deployed is reported in Result.Error and changes
 // nothing; the error is non-nil only when a retry could succeed.
 func (d *Deployer) Manual(ctx context.Context, req request.Request, requestID string) (Result, error) {
+	ctx, protect := d.protecting(ctx) // the keep tags follow the records written (protectwritten.go)
+	defer protect()
 	switch req.Action {
 	case request.Deploy:
 		return d.deployTag(ctx, req, requestID)
@@ -56,7 +58,7 @@ func (d *Deployer) deployTag(ctx context.Context, req request.Request, requestID
 	dep := Request{
 		Repository: req.Repository, Tag: req.Tag, Digest: img.Digest, Registry: img.Registry,
 		Cause: state.CauseDeploy, EventID: requestID, Environments: []string{req.Environment},
-		Force: req.Force, DryRun: req.DryRun,
+		Force: req.Force, ForceAsked: req.Force, DryRun: req.DryRun,
 	}
 	// An image ECR archived is restored first, and waited for.
 	waits, err := d.prepareImage(ctx, dep, doc)

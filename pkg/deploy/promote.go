@@ -49,7 +49,7 @@ func (d *Deployer) promote(ctx context.Context, req request.Request, requestID s
 	}
 	good := state.Deployment{Version: src.Version, Tag: src.Tag, Digest: src.Digest, Image: src.Image}
 	return d.redeploy(ctx, req, doc, res, good, Request{
-		Cause: state.CausePromote, EventID: requestID, Environments: []string{req.To}, Force: req.Force, DryRun: req.DryRun,
+		Cause: state.CausePromote, EventID: requestID, Environments: []string{req.To}, Force: req.Force, ForceAsked: req.Force, DryRun: req.DryRun,
 	})
 }
 

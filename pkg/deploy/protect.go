@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -122,7 +123,19 @@ func (d *Deployer) protect(ctx context.Context, repository string, doc *config.D
 	if err != nil {
 		return res, err
 	}
-	p := planProtect(neededDigests(recs), images)
+	needed := neededDigests(recs)
+	p := planProtect(needed, images)
+	if len(p.untag) > 0 {
+		// Another invocation may have written a record since recs were
+		// read, and tagged its digest before the images were listed: the
+		// records read again now name it, and its tag stays.
+		again, err := d.State.GetMany(ctx, repository, doc.Names())
+		if err != nil {
+			return res, err
+		}
+		maps.Copy(needed, neededDigests(again))
+		p = planProtect(needed, images)
+	}
 	res.Kept, res.Missing, res.Archived = p.kept, p.missing, p.archived
 	var errs []error
 	for _, digest := range p.tag {

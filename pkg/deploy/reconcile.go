@@ -41,6 +41,8 @@ type candidate struct {
 // invocation's deadline, reporting what it did not reach. The error is
 // non-nil only when a retry could succeed.
 func (d *Deployer) Reconcile(ctx context.Context, ev event.Schedule) (Result, error) {
+	ctx, protect := d.protecting(ctx) // the keep tags follow the records written (protectwritten.go)
+	defer protect()
 	out := Result{Cause: state.CauseReconcile}
 	resumed, resumeErr := d.ResumeRestores(ctx, "") // deployments that waited on a restore (restore.go)
 	docs, err := d.Config.List(ctx)

@@ -72,19 +72,23 @@ type PendingRestore struct {
 	// pulls from).
 	Digest   string `json:"digest"`
 	Registry string `json:"registry"`
-	// Tag, Cause, EventID, Force, ByDigest and Hold are the deployment's,
-	// as the Request that waits carries them.
-	Tag      string      `json:"tag"`
-	Cause    state.Cause `json:"trigger"`
-	EventID  string      `json:"eventId,omitempty"`
-	Force    bool        `json:"force,omitempty"`
-	ByDigest bool        `json:"byDigest,omitempty"`
-	Hold     string      `json:"hold,omitempty"`
+	// Tag, Cause, EventID, Force, ForceAsked, ByDigest and Hold are the
+	// deployment's, as the Request that waits carries them.
+	Tag        string      `json:"tag"`
+	Cause      state.Cause `json:"trigger"`
+	EventID    string      `json:"eventId,omitempty"`
+	Force      bool        `json:"force,omitempty"`
+	ForceAsked bool        `json:"forceAsked,omitempty"`
+	ByDigest   bool        `json:"byDigest,omitempty"`
+	Hold       string      `json:"hold,omitempty"`
 	// Replaces is the digest the environment ran when the deployment was
 	// asked for ("" for none).
 	Replaces string `json:"replaces,omitempty"`
 	// Since is when the restore was asked for.
 	Since time.Time `json:"since"`
+
+	// stored is the entry it was read from, when a StoredRestores read it.
+	stored *state.Pending
 }
 
 // request is the deployment to carry out once the image is ACTIVE.
@@ -92,30 +96,34 @@ func (p PendingRestore) request() Request {
 	return Request{
 		Repository: p.Repository, Tag: p.Tag, Digest: p.Digest, Registry: p.Registry,
 		Cause: p.Cause, EventID: p.EventID, Environments: []string{p.Environment},
-		Force: p.Force, ByDigest: p.ByDigest, Hold: p.Hold,
+		Force: p.Force, ForceAsked: p.ForceAsked, ByDigest: p.ByDigest, Hold: p.Hold,
 	}
 }
 
 // RestoreStore remembers the deployments that wait on a restore, across
-// invocations. The state store of the functions implements it beside
-// StateStore (the Deployer finds it on its State); without it a waiting
-// request says so, and is made again by hand once the image is ACTIVE.
+// invocations (the Deployer's Restores; the functions' is StoredRestores,
+// in the state table); without it a waiting request says so, and is made
+// again by hand once the image is ACTIVE.
 type RestoreStore interface {
 	// PutRestore remembers p, replacing one of the same repository and
-	// environment.
+	// environment asked for earlier.
 	PutRestore(ctx context.Context, p PendingRestore) error
 	// PendingRestores returns every deployment that waits.
 	PendingRestores(ctx context.Context) ([]PendingRestore, error)
+	// TakeRestore makes owner the one who carries p out, until a time (a
+	// time already past gives it up). It returns an error wrapping
+	// state.ErrConflict when another does, or p is no longer the
+	// deployment remembered for its environment.
+	TakeRestore(ctx context.Context, p PendingRestore, owner string, until time.Time) error
 	// DeleteRestore forgets p, if it is still the one remembered for its
 	// repository and environment.
 	DeleteRestore(ctx context.Context, p PendingRestore) error
 }
 
-// restores returns the store of waiting deployments, if the state store is
+// restores returns the store of waiting deployments, if the Deployer has
 // one.
 func (d *Deployer) restores() (RestoreStore, bool) {
-	rs, ok := d.State.(RestoreStore)
-	return rs, ok
+	return d.Restores, d.Restores != nil
 }
 
 // prepareImage brings the image a request needs towards being ACTIVE in
@@ -228,7 +236,7 @@ func (d *Deployer) restoring(ctx context.Context, req Request, doc *config.Docum
 	for _, w := range waits {
 		p := PendingRestore{
 			Repository: req.Repository, Environment: w.environment, Digest: req.Digest, Registry: req.Registry,
-			Tag: req.Tag, Cause: req.Cause, EventID: req.EventID, Force: req.Force, ByDigest: req.ByDigest, Hold: req.Hold,
+			Tag: req.Tag, Cause: req.Cause, EventID: req.EventID, Force: req.Force, ForceAsked: req.ForceAsked, ByDigest: req.ByDigest, Hold: req.Hold,
 			Replaces: replaces[w.environment], Since: start,
 		}
 		then := "run the request again once it is ACTIVE"
@@ -292,11 +300,15 @@ func resumeStep(p PendingRestore, img target.Image, found bool, current string, 
 // one image, when ECR said it restored it), and abandons, reporting a
 // failure, those that can no longer be: the image is gone, the restore took
 // longer than restoreBound, or the environment moved on. One that still
-// waits is left. A deployment carried out or abandoned is forgotten; the
-// deployment itself is idempotent, so one resumed twice deploys once. The
-// result has one repository result per deployment acted on. The error is
-// non-nil only when a retry could succeed.
+// waits is left. A deployment is carried out or abandoned by the one
+// resumer that takes it (resumers at once in other processes leave it),
+// and then forgotten; the deployment itself is idempotent besides, so one
+// resumed again after its resumer crashed deploys once. The result has one
+// repository result per deployment acted on. The error is non-nil only
+// when a retry could succeed.
 func (d *Deployer) ResumeRestores(ctx context.Context, digest string) (Result, error) {
+	ctx, protect := d.protecting(ctx) // the keep tags follow the records written (protectwritten.go)
+	defer protect()
 	out := Result{Cause: state.CauseReconcile}
 	store, ok := d.restores()
 	if !ok {
@@ -306,12 +318,13 @@ func (d *Deployer) ResumeRestores(ctx context.Context, digest string) (Result, e
 	if err != nil {
 		return d.fail(ctx, out, fmt.Errorf("read deployments waiting on a restore: %w", err))
 	}
+	owner := newOwner("resume")
 	var errs []error
 	for _, p := range pending {
 		if digest != "" && p.Digest != digest {
 			continue
 		}
-		res, acted, err := d.resume(ctx, store, p)
+		res, acted, err := d.resume(ctx, store, p, owner)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -329,9 +342,16 @@ func (d *Deployer) ImageRestored(ctx context.Context, ev event.ImageRestored) (R
 	return d.ResumeRestores(ctx, ev.Digest)
 }
 
-// resume acts on one waiting deployment. acted reports whether it did more
-// than wait.
-func (d *Deployer) resume(ctx context.Context, store RestoreStore, p PendingRestore) (Result, bool, error) {
+// resumeLease is how long a resumer has a waiting deployment to itself
+// (TakeRestore), at most: longer than carrying a deployment out takes.
+// Within a Lambda invocation it ends shortly after the deadline instead,
+// when the resumer is stopped anyway, so that one that crashed holds the
+// deployment back no longer than that.
+const resumeLease = 5 * time.Minute
+
+// resume acts on one waiting deployment, as owner. acted reports whether
+// it did more than wait.
+func (d *Deployer) resume(ctx context.Context, store RestoreStore, p PendingRestore, owner string) (Result, bool, error) {
 	req := p.request()
 	res := Result{Repository: p.Repository, Tag: p.Tag, Digest: p.Digest, Cause: p.Cause}
 	doc, err := d.Config.Get(ctx, p.Repository)
@@ -362,14 +382,35 @@ func (d *Deployer) resume(ctx context.Context, store RestoreStore, p PendingRest
 	case resumeRestore:
 		_, err := target.Restore(ctx, w.client, w.registryID, p.Repository, p.Digest)
 		return res, false, d.resumeFailed(ctx, p, err)
-	case resumeAbandon:
+	}
+	// Carrying it out or abandoning it is done once: by the resumer that
+	// takes it.
+	until := d.now().Add(resumeLease)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(5*time.Second).Before(until) {
+		until = dl.Add(5 * time.Second)
+	}
+	if err := store.TakeRestore(ctx, p, owner, until); err != nil {
+		if errors.Is(err, state.ErrConflict) {
+			d.log().InfoContext(ctx, "a deployment waiting on a restore is another's", "repository", p.Repository,
+				"environment", p.Environment, "digest", p.Digest, "reason", err.Error())
+			return res, false, nil
+		}
+		return res, false, d.resumeFailed(ctx, p, err)
+	}
+	if action == resumeAbandon {
 		res.Results = environmentRows(p.Environment, env, "", errors.New(why))
 		d.finish(ctx, req, res, d.now())
 		return res, true, store.DeleteRestore(ctx, p)
 	}
 	res, err = d.Deploy(ctx, req)
 	if err != nil {
-		return res, true, err // remembered still: the next resume tries again
+		// Remembered still, and given up at once, so that the next resume
+		// (a retry of this invocation) tries again.
+		if rerr := store.TakeRestore(ctx, p, owner, d.now()); rerr != nil && !errors.Is(rerr, state.ErrConflict) {
+			d.log().ErrorContext(ctx, "give up a deployment waiting on a restore", "repository", p.Repository,
+				"environment", p.Environment, "error", rerr.Error())
+		}
+		return res, true, err
 	}
 	return res, true, store.DeleteRestore(ctx, p)
 }

@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,52 +13,26 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
-// rememberingState is a state store that also remembers the deployments
-// waiting on a restore, as the functions' store does, in memory: what one
-// invocation remembers, a later one (another Deployer) reads.
-type rememberingState struct {
-	deploy.StateStore
-	mu      sync.Mutex
-	pending map[string]deploy.PendingRestore
+// restoresOf is the store of deployments waiting on a restore that a
+// process of the functions has: in the state table of env, through a state
+// store of its own (a later invocation in another process reads what an
+// earlier one remembered).
+func restoresOf(env *awstest.Env) deploy.StoredRestores {
+	return deploy.StoredRestores{Store: stateStore(env)}
 }
 
-func remembering(s deploy.StateStore) *rememberingState {
-	return &rememberingState{StateStore: s, pending: map[string]deploy.PendingRestore{}}
-}
-
-func (r *rememberingState) PutRestore(_ context.Context, p deploy.PendingRestore) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.pending[p.Repository+"/"+p.Environment] = p
-	return nil
-}
-
-func (r *rememberingState) PendingRestores(context.Context) ([]deploy.PendingRestore, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []deploy.PendingRestore
-	for _, p := range r.pending {
-		out = append(out, p)
+// waitingRestores is how many deployments wait on a restore in env's
+// table.
+func waitingRestores(t *testing.T, env *awstest.Env) int {
+	t.Helper()
+	pending, err := restoresOf(env).PendingRestores(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out, nil
-}
-
-func (r *rememberingState) DeleteRestore(_ context.Context, p deploy.PendingRestore) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	k := p.Repository + "/" + p.Environment
-	if cur, ok := r.pending[k]; ok && cur.Since.Equal(p.Since) && cur.Digest == p.Digest {
-		delete(r.pending, k)
-	}
-	return nil
-}
-
-func (r *rememberingState) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.pending)
+	return len(pending)
 }
 
 // TestRollbackToAnArchivedImageRestoresItAndDeploysOnceActive: a rollback
@@ -126,8 +99,7 @@ func TestARestoreThatOutlastsTheInvocationIsResumed(t *testing.T) {
 	pushes := completedInDev(t, w, "1.1.0", "1.2.0")
 	old := pushes["1.1.0"].Digest
 	w.env.ECRModel.Archive("hello-color", old)
-	store := remembering(w.d.State)
-	w.d.State = store
+	w.d.Restores = restoresOf(w.env)
 	w.env.Proxy.Reset()
 
 	res := w.rollback(t)
@@ -142,14 +114,14 @@ func TestARestoreThatOutlastsTheInvocationIsResumed(t *testing.T) {
 	if ops := ecsChanges(w.env); len(ops) != 0 {
 		t.Errorf("rollback changed ECS while the image was archived: %v", ops)
 	}
-	if store.count() != 1 || w.env.ECRModel.Status("hello-color", old) != awstest.ImageActivating {
-		t.Fatalf("remembered %d deployments, image %s; want 1, ACTIVATING", store.count(), w.env.ECRModel.Status("hello-color", old))
+	if n := waitingRestores(t, w.env); n != 1 || w.env.ECRModel.Status("hello-color", old) != awstest.ImageActivating {
+		t.Fatalf("remembered %d deployments, image %s; want 1, ACTIVATING", n, w.env.ECRModel.Status("hello-color", old))
 	}
 
-	// A later invocation (another function instance): still restoring,
-	// nothing happens.
+	// A later invocation (another function instance, in a new process):
+	// still restoring, nothing happens.
 	later := newDeployer(w.env, nil)
-	later.State = store
+	later.Restores = restoresOf(w.env)
 	w.env.Proxy.Reset()
 	if res, err := later.ResumeRestores(t.Context(), ""); err != nil || len(res.Repositories) != 0 || len(ecsChanges(w.env)) != 0 {
 		t.Errorf("resume while ACTIVATING: %+v %v, ECS %v; want nothing", res, err, ecsChanges(w.env))
@@ -173,8 +145,112 @@ func TestARestoreThatOutlastsTheInvocationIsResumed(t *testing.T) {
 	// Forgotten once done: a further resume does nothing (a rollback
 	// resumed twice would go back twice).
 	w.env.Proxy.Reset()
-	if res, err := later.ResumeRestores(t.Context(), ""); err != nil || len(res.Repositories) != 0 || store.count() != 0 || len(ecsChanges(w.env)) != 0 {
-		t.Errorf("second resume: %+v %v, %d remembered, ECS %v; want nothing", res, err, store.count(), ecsChanges(w.env))
+	if res, err := later.ResumeRestores(t.Context(), ""); err != nil || len(res.Repositories) != 0 || waitingRestores(t, w.env) != 0 || len(ecsChanges(w.env)) != 0 {
+		t.Errorf("second resume: %+v %v, %d remembered, ECS %v; want nothing", res, err, waitingRestores(t, w.env), ecsChanges(w.env))
+	}
+}
+
+// TestTwoResumersAtOnceDeployOnce: two processes resume the same waiting
+// rollback at once (the restore event and the schedule), both having read
+// it: one takes it and deploys, the other leaves it; it is forgotten once
+// done. A resumer that took it and crashed holds it back only until its
+// claim expires: then a later resumer carries it out.
+func TestTwoResumersAtOnceDeployOnce(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	pushes := completedInDev(t, w, "1.1.0", "1.2.0")
+	old := pushes["1.1.0"].Digest
+	w.env.ECRModel.Archive("hello-color", old)
+	w.d.Restores = restoresOf(w.env)
+	if r := row(t, w.rollback(t), "dev"); r.Reason != policy.Restoring {
+		t.Fatalf("rollback = %+v, want restoring", r)
+	}
+	w.env.ECRModel.FinishRestore("hello-color", old)
+
+	// Both read the waiting deployment before either acts on it.
+	var arrived sync.WaitGroup
+	var reads atomic.Int32
+	arrived.Add(2)
+	w.env.Proxy.Before("Query", func(c awstest.Call) {
+		if strings.Contains(string(c.Request), "pending#restore") && reads.Add(1) <= 2 {
+			arrived.Done()
+			arrived.Wait()
+		}
+	})
+	w.env.Proxy.Reset()
+	var results [2]deploy.Result
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i := range results {
+		d := newDeployer(w.env, nil)
+		d.Restores = restoresOf(w.env)
+		wg.Go(func() { results[i], errs[i] = d.ResumeRestores(t.Context(), "") })
+	}
+	wg.Wait()
+	deployed := 0
+	for i, res := range results {
+		if errs[i] != nil {
+			t.Errorf("resumer %d: %v", i, errs[i])
+		}
+		for _, repo := range res.Repositories {
+			if outcomes(repo)["dev"] == "deployed" {
+				deployed++
+			}
+		}
+	}
+	if deployed != 1 || len(results[0].Repositories)+len(results[1].Repositories) != 1 {
+		t.Errorf("resumers answered %+v and %+v; want one deployment, by one of them", results[0], results[1])
+	}
+	if n := w.env.Proxy.Count("UpdateService"); n != 1 {
+		t.Errorf("UpdateService calls = %d, want 1", n)
+	}
+	if got := w.runsVersion(t); got != "1.1.0" {
+		t.Errorf("dev runs %s, want 1.1.0", got)
+	}
+	if n := waitingRestores(t, w.env); n != 0 {
+		t.Errorf("%d deployments still waiting, want none", n)
+	}
+}
+
+// TestAResumerThatCrashedHoldsTheRestoreBackUntilItsClaimExpires: a
+// resumer that took a waiting deployment and never finished it (its
+// process died) keeps others off it only until its claim expires; then the
+// next resume carries it out.
+func TestAResumerThatCrashedHoldsTheRestoreBackUntilItsClaimExpires(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	pushes := completedInDev(t, w, "1.1.0", "1.2.0")
+	old := pushes["1.1.0"].Digest
+	w.env.ECRModel.Archive("hello-color", old)
+	w.d.Restores = restoresOf(w.env)
+	w.rollback(t)
+	w.env.ECRModel.FinishRestore("hello-color", old)
+
+	store := restoresOf(w.env)
+	pending, err := store.PendingRestores(t.Context())
+	if err != nil || len(pending) != 1 {
+		t.Fatalf("pending = %+v, %v", pending, err)
+	}
+	crashedUntil := time.Now().Add(time.Minute)
+	if err := store.TakeRestore(t.Context(), pending[0], "crashed", crashedUntil); err != nil {
+		t.Fatal(err)
+	}
+	later := newDeployer(w.env, nil)
+	later.Restores = restoresOf(w.env)
+	w.env.Proxy.Reset()
+	if res, err := later.ResumeRestores(t.Context(), ""); err != nil || len(res.Repositories) != 0 || len(ecsChanges(w.env)) != 0 {
+		t.Errorf("resume while another holds it: %+v, %v, ECS %v; want nothing", res, err, ecsChanges(w.env))
+	}
+	later.Now = func() time.Time { return crashedUntil.Add(time.Second) }
+	later.Restores = deploy.StoredRestores{Store: func() *state.Store {
+		s := stateStore(w.env)
+		s.Now = later.Now
+		return s
+	}()}
+	res, err := later.ResumeRestores(t.Context(), "")
+	if err != nil || len(res.Repositories) != 1 || outcomes(res.Repositories[0])["dev"] != "deployed" {
+		t.Fatalf("resume after the claim expired: %+v, %v; want dev deployed", res, err)
+	}
+	if n := waitingRestores(t, w.env); n != 0 {
+		t.Errorf("%d deployments still waiting, want none", n)
 	}
 }
 

@@ -50,7 +50,7 @@ func (d *Deployer) rollback(ctx context.Context, req request.Request, requestID 
 	}
 	return d.redeploy(ctx, req, doc, res, good, Request{
 		Cause: state.CauseRollback, EventID: requestID, Environments: []string{req.Environment},
-		Force: true, DryRun: req.DryRun, Hold: rec.Version,
+		Force: true, ForceAsked: req.Force, DryRun: req.DryRun, Hold: rec.Version,
 	})
 }
 

@@ -25,6 +25,8 @@ import (
 // not record (one ecrdeploy did not start, or one already superseded),
 // changes nothing. The error is non-nil only when a retry could succeed.
 func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentChange) (Result, error) {
+	ctx, protect := d.protecting(ctx) // the keep tags follow the records written (protectwritten.go)
+	defer protect()
 	var res Result
 	docs, err := d.Config.List(ctx)
 	if err != nil {

@@ -21,6 +21,8 @@ import (
 // invocation could succeed (throttling, 5xx, timeouts, an environment
 // another delivery held for longer than this one could wait).
 func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
+	ctx, protect := d.protecting(ctx) // the keep tags follow the records written (protectwritten.go)
+	defer protect()
 	start := d.now()
 	res := Result{Repository: req.Repository, Tag: req.Tag, Digest: req.Digest, Cause: req.Cause}
 	// Who we are (a cold process asks once) is learnt beside the

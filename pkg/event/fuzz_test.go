@@ -239,6 +239,34 @@ func checkAccepted(t *testing.T, v any) {
 	case Schedule:
 		env = envelope(t, v.ID, v.Time, "123456789012", "us-east-1", SourceSchedule, DetailScheduled,
 			[]string{"arn:aws:events:us-east-1:123456789012:rule/ecrdeploy-reconcile"}, map[string]any{})
+	case CalendarChange:
+		switch {
+		case v.State != "OPEN" && v.State != "CLOSED":
+			t.Fatalf("accepted calendar state %q", v.State)
+		case !calendarARN.MatchString(v.Calendar) || v.Name() == "":
+			t.Fatalf("accepted calendar %q", v.Calendar)
+		}
+		detail := map[string]string{"state": v.State, "atTime": timeText(v.AtTime), "nextTransitionTime": timeText(v.NextTransition)}
+		env = envelope(t, v.ID, v.Time, v.Account, v.Region, SourceSSM, DetailCalendarChange, []string{v.Calendar}, detail)
+	case Replication:
+		switch {
+		case v.Result != "SUCCESS" && v.Result != "FAILED":
+			t.Fatalf("accepted replication result %q", v.Result)
+		case !ecrRepository(v.Repository) || !sha256Digest(v.Digest) || v.Tag != "" && !ecrTag(v.Tag):
+			t.Fatalf("accepted repository %q, digest %q, tag %q", v.Repository, v.Digest, v.Tag)
+		case !awsRegion(v.Region) || len(v.Account) != 12 || !awsRegion(v.SourceRegion) || len(v.SourceAccount) != 12:
+			t.Fatalf("accepted %s/%s from %s/%s", v.Account, v.Region, v.SourceAccount, v.SourceRegion)
+		}
+		detail := map[string]string{"result": v.Result, "repository-name": v.Repository, "image-digest": v.Digest,
+			"source-account": v.SourceAccount, "action-type": "REPLICATE", "source-region": v.SourceRegion, "image-tag": v.Tag}
+		env = envelope(t, v.ID, v.Time, v.Account, v.Region, SourceECR, DetailReplication, nil, detail)
+	case ImageRestored:
+		if !ecrRepository(v.Repository) || !sha256Digest(v.Digest) {
+			t.Fatalf("accepted repository %q, digest %q", v.Repository, v.Digest)
+		}
+		detail := map[string]string{"action-type": "UPDATE_STORAGE_CLASS", "target-storage-class": "STANDARD", "result": "SUCCESS",
+			"repository-name": v.Repository, "image-digest": v.Digest, "last-activated-at": timeText(v.ActivatedAt)}
+		env = envelope(t, v.ID, v.Time, v.Account, v.Region, SourceECR, DetailImageAction, nil, detail)
 	default:
 		t.Fatalf("Decode returned a %T", v)
 	}
@@ -253,6 +281,15 @@ func checkAccepted(t *testing.T, v any) {
 	if diff := cmp.Diff(v, again); diff != "" {
 		t.Fatalf("event written back decodes differently (-first +again):\n%s", diff)
 	}
+}
+
+// timeText writes a time of an event's detail as the event does: ISO
+// 8601, "" for none.
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
 }
 
 func envelope(t *testing.T, id string, at time.Time, account, region, source, detailType string, resources []string, detail any) events.CloudWatchEvent {

@@ -95,6 +95,7 @@ func Wire(cfg aws.Config, s Settings, opts Options) *Handler {
 			Region:   cfg.Region,
 			Account:  accountOf(sts.NewFromConfig(cfg)),
 			Reporter: &announce.Announcer{Events: eventbridge.NewFromConfig(cfg), Bus: s.EventBus, Metrics: opts.Metrics, Log: log},
+			Restores: deploy.StoredRestores{Store: states, Log: log},
 			Log:      log,
 			Progress: opts.Progress,
 		},
@@ -119,6 +120,12 @@ func (h *Handler) Event(ctx context.Context, raw json.RawMessage) (deploy.Result
 		return h.Deployer.DeploymentChanged(ctx, ev)
 	case event.Schedule:
 		return h.Deployer.Reconcile(ctx, ev)
+	case event.CalendarChange:
+		return h.Deployer.CalendarChanged(ctx, ev)
+	case event.Replication:
+		return h.Deployer.Replicated(ctx, ev)
+	case event.ImageRestored:
+		return h.Deployer.ImageRestored(ctx, ev)
 	}
 	return deploy.Result{}, fmt.Errorf("event %T has no handler", ev) // unreachable: the set of events is closed
 }

@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
@@ -108,6 +110,103 @@ var sampleSetup = map[string]func(t *testing.T, h *Handler) string{
 	"request-board.json":              deployStaging("1.1.0", true),
 }
 
+// sampleWorld prepares what the samples of change calendars, replicas and
+// restores are about: the configuration, calendar, replica or waiting
+// deployment they act on.
+var sampleWorld = map[string]func(t *testing.T, env *awstest.Env, h *Handler){
+	"calendar-open.json":       frozenPush(true),
+	"calendar-closed.json":     frozenPush(false),
+	"replication-success.json": pullsFromReplica(true),
+	"replication-failed.json":  pullsFromReplica(false),
+	"image-restored.json":      rollbackWaitingOnARestore,
+}
+
+// sampleCalendar is the calendar the calendar samples are about.
+const sampleCalendar = "release-freeze"
+
+// frozenPush returns a setup in which dev and staging wait for
+// release-freeze: a push (events/push.json) while it is CLOSED is skipped
+// there as frozen; then, if open, the calendar opens.
+func frozenPush(open bool) func(t *testing.T, env *awstest.Env, h *Handler) {
+	return func(t *testing.T, env *awstest.Env, h *Handler) {
+		t.Helper()
+		frozen := strings.ReplaceAll(helloColor, `"container":"web","environment"`,
+			`"container":"web","freeze":{"calendars":["`+sampleCalendar+`"]},"environment"`)
+		awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", frozen))(t)
+		arn := awstest.CalendarARN(localaws.Region, localaws.AccountID, sampleCalendar)
+		env.Calendars.Close(arn, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		raw, err := os.ReadFile("../../events/push.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := h.Event(t.Context(), raw)
+		if got := outcomes(res); err != nil || got["dev"] != "skipped frozen" || got["staging"] != "skipped frozen" {
+			t.Fatalf("setup: a push during the freeze: %v, %v; want dev and staging frozen", got, err)
+		}
+		if open {
+			env.Calendars.Open(arn)
+		}
+	}
+}
+
+// sampleReplica is the registry the replication samples replicate to: the
+// same account's, in another region.
+const sampleReplica = localaws.AccountID + ".dkr.ecr.us-west-2.amazonaws.com"
+
+// pullsFromReplica returns a setup in which dev pulls from the replica in
+// us-west-2, which has (replicated) or has not the image of
+// events/push.json.
+func pullsFromReplica(replicated bool) func(t *testing.T, env *awstest.Env, h *Handler) {
+	return func(t *testing.T, env *awstest.Env, h *Handler) {
+		t.Helper()
+		doc := strings.Replace(helloColor, `"services":["hello-color-dev"],`, `"services":["hello-color-dev"],"registry":"`+sampleReplica+`",`, 1)
+		awstest.Must(env.Local.PutParameter(t.Context(), "/ecrdeploy/config/hello-color", doc))(t)
+		if !replicated {
+			return
+		}
+		push := samplePush(t)
+		west := ecr.NewFromConfig(env.Local.Config, func(o *ecr.Options) { o.Region = "us-west-2" })
+		if _, err := west.CreateRepository(t.Context(), &ecr.CreateRepositoryInput{RepositoryName: aws.String("hello-color")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := west.PutImage(t.Context(), &ecr.PutImageInput{RepositoryName: aws.String("hello-color"), ImageTag: aws.String(push.Tag),
+			ImageDigest: aws.String(push.Digest), ImageManifest: aws.String(string(localaws.ImageManifest(push.Tag)))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// rollbackWaitingOnARestore has staging run 1.1.0 (events/push.json's
+// image), then 1.2.0, both completed; ECR archives 1.1.0; a rollback of
+// staging then waits on ECR restoring it (remembered in the state table),
+// and ECR finishes the restore.
+func rollbackWaitingOnARestore(t *testing.T, env *awstest.Env, h *Handler) {
+	t.Helper()
+	deployStaging("1.1.0", true)(t, h)
+	deployStaging("1.2.0", true)(t, h)
+	digest := samplePush(t).Digest
+	env.ECRModel.Archive("hello-color", digest)
+	res, err := h.Request(t.Context(), json.RawMessage(`{"action":"rollback","repository":"hello-color","environment":"staging"}`))
+	if got := outcomes(res)["staging"]; err != nil || got != "skipped restoring" {
+		t.Fatalf("setup: rollback to an archived image: %v, %v; want restoring", got, err)
+	}
+	env.ECRModel.FinishRestore("hello-color", digest)
+}
+
+// samplePush is events/push.json.
+func samplePush(t *testing.T) event.Push {
+	t.Helper()
+	raw, err := os.ReadFile("../../events/push.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := event.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev.(event.Push)
+}
+
 // deployStaging returns a setup that deploys tag to staging by request and,
 // if complete, has ECS report the rollout completed. It returns the
 // deployment id.
@@ -159,6 +258,16 @@ func TestSampleEvents(t *testing.T) {
 		"request-status.json":         {"dev": "runs -", "staging": "runs 1.1.0 in-progress", "production": "runs -"},
 		"request-board.json": {"hello-color/dev": "board - no-record", "hello-color/staging": "board 1.1.0 completed",
 			"hello-color/production": "board - no-record", "rendered": "table"},
+
+		// The calendar that froze dev and staging opens: the push they
+		// missed is caught up (the highest version each accepts).
+		"calendar-open.json":   {"hello-color/dev": "deployed", "hello-color/staging": "deployed"},
+		"calendar-closed.json": {}, // a freeze begins: deploys are refused as they come
+		// The replica dev pulls from has 1.1.0 now; or ECR could not copy it.
+		"replication-success.json": {"dev": "deployed"},
+		"replication-failed.json":  {"dev": "failed"},
+		// ECR restored the image a rollback of staging waited on.
+		"image-restored.json": {"hello-color/staging": "deployed"},
 	}
 	files, err := filepath.Glob("../../events/*.json")
 	if err != nil || len(files) == 0 {
@@ -195,6 +304,9 @@ func TestSampleEvents(t *testing.T) {
 			h := newTestHandler(env)
 			if setup, ok := sampleSetup[name]; ok {
 				raw = bytes.ReplaceAll(raw, []byte(sampleDeploymentID), []byte(setup(t, h)))
+			}
+			if setup, ok := sampleWorld[name]; ok {
+				setup(t, env, h)
 			}
 			entry := h.Event
 			if probe.Source == "" {

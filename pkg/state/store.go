@@ -26,6 +26,10 @@ type DynamoDBAPI interface {
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, optFns ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	// PutItem and DeleteItem keep the work that waits across invocations
+	// (pending.go).
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 }
 
 // The table's items. Per repository (the partition key pk) and environment,
@@ -51,6 +55,7 @@ const (
 var placeholders = map[string]string{
 	"#pk": attrPK, "#sk": attrSK, "#rev": attrRevision, "#record": attrRecord, "#gz": attrRecordGz, "#env": attrEnvironment,
 	"#t": attrTime, "#owner": attrClaimOwner, "#until": attrClaimUntil,
+	"#value": attrPendingData, "#at": attrPendingAt,
 }
 
 var placeholderRE = regexp.MustCompile(`#[a-z]+`)
