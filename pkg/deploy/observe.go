@@ -154,7 +154,11 @@ func (d *Deployer) describeEnvironment(ctx context.Context, req Request, e envir
 }
 
 // ecsViews judges, for each service a record names, what became of the
-// deployment it records. It reads the service-deployments history only for
+// deployment it records. A deployment of the blue-green family still in
+// progress as far as the record knows is judged from its service
+// deployment (DescribeServiceDeployments: done only when SUCCESSFUL after
+// the bake, failed when rolled back by a hook, an alarm, a timeout or a
+// rejection). It reads the service-deployments history only for
 // a deployment ECS no longer lists whose end the record does not know, so
 // that a push whose last deployment ended, or is still listed, costs no
 // call; those reads run concurrently, and are retried as every call is. A
@@ -169,15 +173,24 @@ func ecsViews(ctx context.Context, client target.ECSAPI, cluster string, rec sta
 		if !ok {
 			continue
 		}
-		if !needsHistory(entry, svc) {
+		sd := blueGreenDeployment(entry, svc)
+		if sd == "" && !needsHistory(entry, svc) {
 			views[name] = judgeRollout(entry, svc, nil, false)
 			continue
 		}
 		wg.Go(func() {
-			history, err := target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(name), rec.Time.Add(-historyWindow))
+			// A deployment of the blue-green family is judged from its
+			// service deployment, when ECS describes it.
+			v, judged := describeBlueGreen(ctx, client, entry, svc, sd)
+			if !judged && needsHistory(entry, svc) {
+				history, err := target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(name), rec.Time.Add(-historyWindow))
+				v = judgeRollout(entry, svc, history, err == nil)
+			} else if !judged {
+				v = judgeRollout(entry, svc, nil, false)
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			views[name] = judgeRollout(entry, svc, history, err == nil)
+			views[name] = v
 		})
 	}
 	wg.Wait()

@@ -168,6 +168,10 @@ type ecsView struct {
 	// not known yet. Its version is held back (awaitECS) until it is, and
 	// nothing is recorded of it.
 	unknown bool
+	// sd is the service deployment ECS described for a deployment of the
+	// blue-green family, which the view was judged from (blueGreenRollout);
+	// nil when it was judged from DescribeServices alone.
+	sd *target.ServiceDeploymentDetail
 }
 
 // judgeRollout decides what became of the deployment a record's entry
@@ -362,7 +366,7 @@ func (p servicePlan) replaces() string {
 // failure kept beside it. It calls nothing.
 func repairRecord(rec state.Record, views map[string]ecsView, now time.Time) (state.Record, bool) {
 	rec = cloneRecord(rec)
-	changed := false
+	changed := repairBlueGreen(&rec, views)
 	rolledBack := 0
 	for _, name := range slices.Sorted(maps.Keys(views)) {
 		v, entry := views[name], rec.Services[name]
