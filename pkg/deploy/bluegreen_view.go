@@ -190,3 +190,45 @@ func stageStatus(v ecsView, current string, now time.Time) (string, *float64) {
 	p := bg.production
 	return bg.text, &p
 }
+
+// blueGreenChanged records, for an ECS deployment state change of a
+// service whose environment deploys with a strategy of the blue-green
+// family, what the deployment's service deployment says (the event's
+// COMPLETED may come before the bake ends; a rollback by a hook, an alarm
+// or a timeout may come with no FAILED at all), by bringing the record up
+// to it as every look at the service does. recorded says whether that
+// changed the rollout of the service's recorded deployment (the event's
+// deploymentID), and rollout is that rollout. judged is false when the
+// environment's strategy is not of the family, the record names another
+// deployment, or ECS does not describe the service deployment: the event
+// is then recorded as it says.
+func (d *Deployer) blueGreenChanged(ctx context.Context, repository, name string, env *config.Environment, service, deploymentID string) (rec state.Record, recorded bool, rollout state.Rollout, judged bool, err error) {
+	if !blueGreenFamily(env, target.Service{}) {
+		return rec, false, "", false, nil
+	}
+	rec, err = d.State.Get(ctx, repository, name)
+	if err != nil {
+		return rec, false, "", false, nil // recordRollout reads it again, and says
+	}
+	before, ok := rec.Services[service]
+	if !ok || before.DeploymentID != deploymentID || deploymentID == "" {
+		return rec, false, "", false, nil
+	}
+	after, _, views, err := d.refreshViews(ctx, rec, env, nil)
+	if err != nil {
+		return rec, false, "", true, err
+	}
+	v := views[service]
+	if v.sd == nil {
+		return rec, false, "", false, nil
+	}
+	switch {
+	case v.rollout == "" || v.rollout == before.Rollout:
+		return after, false, v.rollout, true, nil
+	case v.rolledBack:
+		// The record now names what ECS rolled back to; the row tells the
+		// deployment that failed.
+		return rec, true, v.rollout, true, nil
+	}
+	return after, true, v.rollout, true, nil
+}

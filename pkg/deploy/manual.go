@@ -19,6 +19,9 @@ import (
 // a source with nothing deployed is reported in Result.Error and changes
 // nothing; the error is non-nil only when a retry could succeed.
 func (d *Deployer) Manual(ctx context.Context, req request.Request, requestID string) (Result, error) {
+	if err := d.checkUntil(ctx, req); err != nil {
+		return d.fail(ctx, Result{Repository: req.Repository}, err)
+	}
 	switch req.Action {
 	case request.Deploy:
 		return d.deployTag(ctx, req, requestID)
@@ -32,6 +35,8 @@ func (d *Deployer) Manual(ctx context.Context, req request.Request, requestID st
 		return d.status(ctx, req.Repository)
 	case request.History:
 		return d.history(ctx, req)
+	case request.Approve, request.Reject:
+		return d.answer(ctx, req, requestID)
 	}
 	return d.fail(ctx, Result{Repository: req.Repository}, fmt.Errorf("unknown action %q", req.Action))
 }
@@ -144,7 +149,7 @@ func (d *Deployer) waitIfAsked(ctx context.Context, res Result, err error, req r
 		return res, err
 	}
 	if wantsWait(req, doc) {
-		res = d.wait(ctx, res)
+		res = d.wait(ctx, res, req.Until)
 	}
 	return res, nil
 }

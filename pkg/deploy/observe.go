@@ -257,23 +257,30 @@ func (d *Deployer) refreshRecord(ctx context.Context, repository, name string, e
 // that changed anything, and returns it with ECS's description of the
 // environment's services. client nil means the environment's own.
 func (d *Deployer) refresh(ctx context.Context, rec state.Record, env *config.Environment, client target.ECSAPI) (state.Record, map[string]target.Service, error) {
+	rec, services, _, err := d.refreshViews(ctx, rec, env, client)
+	return rec, services, err
+}
+
+// refreshViews is refresh that also returns what ECS said of the
+// deployments the record named when it was read (ecsViews, by service).
+func (d *Deployer) refreshViews(ctx context.Context, rec state.Record, env *config.Environment, client target.ECSAPI) (state.Record, map[string]target.Service, map[string]ecsView, error) {
 	if client == nil {
 		c, err := d.Targets.ECS(ctx, targetOf(rec.Repository, rec.Environment, env))
 		if err != nil {
-			return rec, nil, err
+			return rec, nil, nil, err
 		}
 		client = c
 	}
 	services, err := target.DescribeServices(ctx, client, env.Cluster, env.Services)
 	if err != nil {
-		return rec, nil, err
+		return rec, nil, nil, err
 	}
 	views := ecsViews(ctx, client, env.Cluster, rec, services)
 	if _, changed := repairRecord(rec, views, d.now()); !changed {
-		return rec, services, nil
+		return rec, services, views, nil
 	}
 	rec, err = d.writeRepair(ctx, rec, views)
-	return rec, services, err
+	return rec, services, views, err
 }
 
 // gates reads, concurrently, what may hold an environment back before
