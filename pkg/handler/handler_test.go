@@ -27,7 +27,8 @@ func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
 const helloColor = `{"environments":{
   "dev":{"versions":">=0.1.0","prereleases":true,"cluster":"apps","services":["hello-color-dev"],"container":"web","environment":{"OCTO_COLOR":"#0f0"}},
   "staging":{"versions":"^1.0.0","cluster":"apps","services":["hello-color-staging"],"container":"web","environment":{"OCTO_COLOR":"#ff0"}},
-  "production":{"trigger":"manual","promoteFrom":"staging","versions":"^1.0.0","cluster":"apps","services":["hello-color-prod"],"container":"web"}}}`
+  "production":{"trigger":"manual","promoteFrom":"staging","versions":"^1.0.0","cluster":"apps","services":["hello-color-prod"],"container":"web",
+    "deployment":{"strategy":"canary","canary":{"percent":10,"bakeMinutes":15},"approval":{"stage":"post-test-traffic-shift"}}}}}`
 
 // seed creates hello-color's three services running 1.0.0 and its config.
 func seed(t *testing.T) *awstest.Env {
@@ -56,7 +57,10 @@ func outcomes(res deploy.Result) map[string]string {
 	m := map[string]string{}
 	for _, r := range res.Results {
 		m[r.Environment] = strings.TrimSpace(string(r.Outcome) + " " + string(r.Reason))
-		if r.Outcome == "" {
+		switch {
+		case r.Approval != nil:
+			m[r.Environment] = strings.TrimSpace("approval " + r.Approval.Decision)
+		case r.Outcome == "":
 			m[r.Environment] = "rollout " + string(r.Rollout)
 		}
 	}
@@ -90,7 +94,39 @@ var sampleSetup = map[string]func(t *testing.T, h *Handler) string{
 	"ecs-deployment-failed.json":      deployStaging("1.1.0", false),
 	"ecs-deployment-rollback.json":    deployStaging("1.1.0", false),
 	"request-deploy-dry-run.json":     deployStaging("1.1.0", true),
+	"request-approve.json":            pauseProduction("1.1.0"),
+	"request-reject.json":             pauseProduction("1.1.0"),
 }
+
+// pauseProduction returns a setup that deploys tag to production (a canary
+// with an approval stage), has ECS pause it for approval and delivers the
+// ECS Hook State Change that says so, as EventBridge would.
+func pauseProduction(tag string) func(t *testing.T, h *Handler) string {
+	return func(t *testing.T, h *Handler) string {
+		t.Helper()
+		res, err := h.Request(t.Context(), json.RawMessage(`{"action":"deploy","repository":"hello-color","tag":"`+tag+`","environment":"production"}`))
+		if err != nil || res.Error != "" || len(res.Results) != 1 || res.Results[0].DeploymentID == "" {
+			t.Fatalf("setup: deploy %s to production: %+v, %v", tag, res, err)
+		}
+		env := sampleEnv[t.Name()]
+		if r, err := env.ECSModel.Progress(t.Context(), "apps", "hello-color-prod"); err != nil || r.Stage != "POST_TEST_TRAFFIC_SHIFT" {
+			t.Fatalf("setup: production's deployment: %+v, %v", r, err)
+		}
+		raws, err := env.ECSModel.HookEvents("apps", "hello-color-prod")
+		if err != nil || len(raws) != 1 {
+			t.Fatalf("setup: hook events %d, %v", len(raws), err)
+		}
+		res, err = h.Event(t.Context(), raws[0])
+		if err != nil || len(res.Results) != 1 || res.Results[0].Approval == nil {
+			t.Fatalf("setup: the pause: %+v, %v", res, err)
+		}
+		return res.Results[0].DeploymentID
+	}
+}
+
+// sampleEnv is the local AWS of each sample's subtest, by test name, for
+// setups that drive the ECS model.
+var sampleEnv = map[string]*awstest.Env{}
 
 // deployStaging returns a setup that deploys tag to staging by request and,
 // if complete, has ECS report the rollout completed. It returns the
@@ -141,6 +177,8 @@ func TestSampleEvents(t *testing.T) {
 		"request-rollback.json":       {"staging": "deployed"},
 		"request-plan.json":           {"dev": "planned", "staging": "planned", "production": "planned"},
 		"request-status.json":         {"dev": "runs -", "staging": "runs 1.1.0 in-progress", "production": "runs -"},
+		"request-approve.json":        {"production": "approval approved"},
+		"request-reject.json":         {"production": "approval rejected"},
 	}
 	files, err := filepath.Glob("../../events/*.json")
 	if err != nil || len(files) == 0 {
@@ -162,6 +200,7 @@ func TestSampleEvents(t *testing.T) {
 				t.Fatalf("no expectation for sample %s: add one to this test", name)
 			}
 			env := seed(t)
+			sampleEnv[t.Name()] = env
 			// ECR has what it sent push events for (the deployer checks),
 			// and the tags the sample requests name.
 			env.PutPushedImages(t, "../../events")
