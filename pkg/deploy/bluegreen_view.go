@@ -176,14 +176,18 @@ func awaits(sd target.ServiceDeploymentDetail, hookID string) bool {
 
 // stageStatus is what status shows of a deployment of the blue-green
 // family a view was judged from: the status line ("canary 10 %, baking, 12
-// of 15 min") and the share of production traffic on the new revision
-// (nil when ECS does not say, or the deployment ended); "" and nil for a
-// view judged from DescribeServices alone.
+// of 15 min"; for one that failed, what rolled it back) and the share of
+// production traffic on the new revision (nil when ECS does not say, or the
+// deployment ended); "" and nil for a view judged from DescribeServices
+// alone, and for a deployment that completed (its rollout says all).
 func stageStatus(v ecsView, current string, now time.Time) (string, *float64) {
 	if v.sd == nil {
 		return "", nil
 	}
 	bg := judgeBlueGreen(*v.sd, current, now)
+	if bg.rollout == state.Completed {
+		return "", nil
+	}
 	if bg.production < 0 || bg.rollout != state.InProgress {
 		return bg.text, nil
 	}
