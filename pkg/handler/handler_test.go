@@ -124,6 +124,35 @@ func pauseProduction(tag string) func(t *testing.T, h *Handler) string {
 	}
 }
 
+// sampleHookDeployment and sampleHookID are the service deployment and the
+// hook the ECS Hook State Change sample is about; sampleRewrite's setup
+// puts those of a pause it made in their place.
+const (
+	sampleHookDeployment = "arn:aws:ecs:us-east-1:123456789012:service-deployment/apps/hello-color-prod/NCWGC2ZR-taawPAYrIaU5"
+	sampleHookID         = "ecs-pause-9YbH0cLqkGrX2oA7vW1nS4tJ8mZ3uD6eF5iP0wQ2yRk"
+)
+
+// sampleRewrite prepares the state a sample is about and rewrites the
+// sample to name what it made, for samples that name more than a
+// deployment id.
+var sampleRewrite = map[string]func(t *testing.T, h *Handler, raw []byte) []byte{
+	// ECS pauses production's deployment: the sample names that pause.
+	"ecs-hook-awaiting-action.json": func(t *testing.T, h *Handler, raw []byte) []byte {
+		t.Helper()
+		res, err := h.Request(t.Context(), json.RawMessage(`{"action":"deploy","repository":"hello-color","tag":"1.1.0","environment":"production"}`))
+		if err != nil || res.Error != "" || len(res.Results) != 1 {
+			t.Fatalf("setup: deploy 1.1.0 to production: %+v, %v", res, err)
+		}
+		r, err := sampleEnv[t.Name()].ECSModel.Progress(t.Context(), "apps", "hello-color-prod")
+		hook, ok := r.AwaitingHook()
+		if err != nil || !ok {
+			t.Fatalf("setup: production's deployment: %+v, %v", r, err)
+		}
+		raw = bytes.ReplaceAll(raw, []byte(sampleHookDeployment), []byte(r.ServiceDeploymentARN))
+		return bytes.ReplaceAll(raw, []byte(sampleHookID), []byte(hook.ID))
+	},
+}
+
 // sampleEnv is the local AWS of each sample's subtest, by test name, for
 // setups that drive the ECS model.
 var sampleEnv = map[string]*awstest.Env{}
@@ -168,7 +197,8 @@ func TestSampleEvents(t *testing.T) {
 		"ecs-deployment-in-progress.json": {}, // already in progress: nothing to record
 		"ecs-deployment-completed.json":   {"staging": "rollout completed"},
 		"ecs-deployment-failed.json":      {"staging": "rollout failed"},
-		"ecs-deployment-rollback.json":    {}, // the circuit breaker's own deployment: not ecrdeploy's
+		"ecs-deployment-rollback.json":    {},                         // the circuit breaker's own deployment: not ecrdeploy's
+		"ecs-hook-awaiting-action.json":   {"production": "approval"}, // recorded, and announced
 		"schedule.json":                   {"hello-color/dev": "deployed", "hello-color/staging": "deployed"},
 
 		"request-deploy.json":         {"production": "deployed"},
@@ -210,6 +240,9 @@ func TestSampleEvents(t *testing.T) {
 			h := newTestHandler(env)
 			if setup, ok := sampleSetup[name]; ok {
 				raw = bytes.ReplaceAll(raw, []byte(sampleDeploymentID), []byte(setup(t, h)))
+			}
+			if rewrite, ok := sampleRewrite[name]; ok {
+				raw = rewrite(t, h, raw)
 			}
 			entry := h.Event
 			if probe.Source == "" {
