@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
@@ -371,7 +372,7 @@ func (d *Deployer) answer(ctx context.Context, req request.Request, requestID st
 		row.Approval.Reason, row.Rollout = req.Reason, state.Failed
 	}
 	if err != nil {
-		row.Error = fmt.Sprintf("ECS was told to %s, but the record was not written: %v", map[bool]string{true: "continue", false: "roll back"}[approve], err)
+		row.Error = fmt.Sprintf("ECS was told to %s, but the record was not written: %v", strings.ToLower(string(action)), err)
 	}
 	res.Results = []Row{row}
 	d.log().InfoContext(ctx, "approval answered", "repository", req.Repository, "environment", name, "service", a.Service,

@@ -172,6 +172,8 @@ func TestInFlight(t *testing.T) {
 		{"completed", state.Record{Version: "1.4.0", Cause: state.CausePush, Rollout: state.Completed, Services: map[string]state.Service{"web": done}}, nil},
 		{"ECS's own rollback in progress", state.Record{Version: "1.3.0", Cause: state.CauseECS, Rollout: state.InProgress,
 			Services: map[string]state.Service{"web": running}}, nil},
+		{"a rollback's own deployment", state.Record{Version: "1.3.0", Cause: state.CauseRollback, Rollout: state.InProgress,
+			Services: map[string]state.Service{"web": running}}, nil},
 		{"failed", state.Record{Version: "1.4.0", Cause: state.CausePush, Services: map[string]state.Service{"web": {DeploymentID: "x", Rollout: state.Failed}}}, nil},
 	}
 	for _, tt := range tests {

@@ -24,9 +24,12 @@ import (
 // inFlight returns the services of a record whose deployment, one
 // ecrdeploy started, is still in progress as far as ECS said when the
 // record was last brought up to date; nil when there is none (the
-// deployment ended, or the record names what ECS rolled back to).
+// deployment ended, or the record names what ECS rolled back to). A
+// rollback's own deployment is not stopped: ECS would return to the
+// revision that rollback replaced, which it holds; a second rollback walks
+// further back instead.
 func inFlight(rec state.Record) []string {
-	if rec.Cause == state.CauseECS || rec.Version == "" || rec.AggregateRollout() != state.InProgress {
+	if rec.Cause == state.CauseECS || rec.Cause == state.CauseRollback || rec.Version == "" || rec.AggregateRollout() != state.InProgress {
 		return nil
 	}
 	var out []string
