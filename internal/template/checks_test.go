@@ -36,7 +36,7 @@ const (
 	// The services of this account and their service deployments.
 	ownServices           = "arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service/*"
 	ownServiceDeployments = "arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service-deployment/*"
-	ssmPrefix    = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/"
+	ssmPrefix             = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/"
 	// stateTable is the only resource the DynamoDB actions may name.
 	stateTable      = "!GetAtt StateTable.Arn"
 	sameAccountRole = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
@@ -71,7 +71,7 @@ var allowedActions = map[string]bool{
 	"ecs:DescribeServiceDeployments": true,
 	"ecs:ContinueServiceDeployment":  true,
 	"ecs:StopServiceDeployment":      true,
-	"ecr:DescribeImages":           true,
+	"ecr:DescribeImages":             true,
 	// Restoring an archived image a deployment needs; the lifecycle check.
 	"ecr:UpdateImageStorageClass":     true,
 	"ecr:GetLifecyclePolicy":          true,
