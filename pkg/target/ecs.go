@@ -373,9 +373,11 @@ type Started struct {
 	// lists ("ecs-svc/..."); "" when ECS's answer names none.
 	DeploymentID string
 	// ServiceDeploymentARN is the service's currentServiceDeployment in
-	// the answer: the service deployment the update started, the one
-	// DescribeServiceDeployments, ContinueServiceDeployment and
-	// StopServiceDeployment name; "" when ECS's answer has none.
+	// the answer ("The ARN of the current service deployment", "Service",
+	// API Reference; aws-sdk-go-v2/service/ecs types.Service): the service
+	// deployment the update started, the one DescribeServiceDeployments,
+	// ContinueServiceDeployment and StopServiceDeployment name; "" when
+	// ECS's answer has none.
 	ServiceDeploymentARN string
 }
 
