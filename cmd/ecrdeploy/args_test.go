@@ -39,6 +39,14 @@ func TestParseManual(t *testing.T) {
 			request.Request{Action: "plan", Repository: "team/web", Tag: "v2", Environment: "staging"}, manualOptions{output: "table"}},
 		{"status", []string{"status", "hello-color", "-o", "json"},
 			request.Request{Action: "status", Repository: "hello-color"}, manualOptions{output: "json"}},
+		{"approve", []string{"approve", "hello-color", "--env", "production", "--function", "ecrdeploy-promoter"},
+			request.Request{Action: "approve", Repository: "hello-color", Environment: "production"}, manualOptions{output: "table", function: "ecrdeploy-promoter"}},
+		{"reject", []string{"reject", "hello-color", "--env", "production", "--reason", "error rate above 2 %"},
+			request.Request{Action: "reject", Repository: "hello-color", Environment: "production", Reason: "error rate above 2 %"}, manualOptions{output: "table"}},
+		{"deploy until test traffic implies wait", []string{"deploy", "hello-color", "1.4.0", "--env", "production", "--until", "test-traffic"},
+			request.Request{Action: "deploy", Repository: "hello-color", Tag: "1.4.0", Environment: "production", Wait: true, Until: "test-traffic"}, manualOptions{output: "table"}},
+		{"promote until approval", []string{"promote", "hello-color", "--to", "production", "--wait", "--until=approval"},
+			request.Request{Action: "promote", Repository: "hello-color", To: "production", Wait: true, Until: "approval"}, manualOptions{output: "table"}},
 		{"region and profile", []string{"status", "hello-color", "--region", "eu-west-1", "--profile=prod"},
 			request.Request{Action: "status", Repository: "hello-color"}, manualOptions{output: "table", aws: awsFlags{region: "eu-west-1", profile: "prod"}}},
 	}
@@ -95,6 +103,11 @@ func TestManualUsageErrors(t *testing.T) {
 		{"flag without value", []string{"deploy", "hello-color", "1.4.0", "--env"}, "flag needs an argument: -env"},
 		{"bad boolean", []string{"deploy", "hello-color", "1.4.0", "--env", "dev", "--wait=maybe"}, "invalid boolean value"},
 		{"bad output", []string{"status", "hello-color", "-o", "yaml"}, `-o "yaml": want table or json`},
+		{"approve without environment", []string{"approve", "hello-color"}, "missing --env ENVIRONMENT"},
+		{"reject without reason", []string{"reject", "hello-color", "--env", "production"}, "missing --reason TEXT"},
+		{"reason on approve", []string{"approve", "hello-color", "--env", "production", "--reason", "x"}, "flag provided but not defined: -reason"},
+		{"until on status", []string{"status", "hello-color", "--until", "done"}, "flag provided but not defined: -until"},
+		{"wait on approve", []string{"approve", "hello-color", "--env", "production", "--wait"}, "flag provided but not defined: -wait"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -119,7 +132,7 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"deploy", "--help"}, {"promote", "-h"}, {"rollback", "hello-color", "--help"}, {"plan", "-help"}, {"status", "--help"},
 		{"config", "validate", "--help"}, {"config", "put", "-h"}, {"config", "get", "--help"}, {"handle", "--help"},
-		{"config", "help"}, {"help"}, {"board", "--help"},
+		{"config", "help"}, {"help"}, {"board", "--help"}, {"approve", "--help"}, {"reject", "-h"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, "", args...)

@@ -1,8 +1,9 @@
 // Command ecrdeploy is the command line of ecrdeploy. It makes the promoter's
-// manual requests (deploy, promote, rollback, plan, status) by running the
-// promoter's handler locally with the caller's AWS configuration, or by
-// invoking the deployed promoter function; it runs the deployer's handler on
-// an event; and it checks, writes and reads configuration documents.
+// manual requests (deploy, promote, rollback, plan, status, history,
+// approve, reject) by running the promoter's handler locally with the
+// caller's AWS configuration, or by invoking the deployed promoter function;
+// it runs the deployer's handler on an event; and it checks, writes and
+// reads configuration documents.
 package main
 
 import (
@@ -27,9 +28,13 @@ const (
 const usage = `usage: ecrdeploy <command> [arguments]
 
 manual requests (run the promoter locally, or with --function NAME invoke the deployed one):
-  deploy REPO TAG --env E      deploy a tag to one environment
+  deploy REPO TAG --env E      deploy a tag to one environment (--wait [--until approval|test-traffic|
+                               production-traffic|done] waits for its rollout, or that far into it)
   promote REPO --to B          promote the image running in --from A (default: B's promoteFrom) to B
   rollback REPO --env E        redeploy the newest version that completed there, not current, not held
+                               (a deployment still in progress there is stopped and held instead)
+  approve REPO --env E         continue the deployment ECS paused there for approval
+  reject REPO --env E --reason TEXT  roll the paused deployment back, and hold its version
   plan REPO TAG [--env E]      show what deploying a tag would do, with task definition diffs
   status REPO                  show what runs in each environment, beside what ECS runs
   history REPO [--env E] [--limit N]  show the audit log: every change of the environments' records
@@ -96,7 +101,7 @@ func dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	switch args[0] {
 	case "handle":
 		return c.handle(ctx, args[1:])
-	case "deploy", "promote", "rollback", "plan", "status", "history":
+	case "deploy", "promote", "rollback", "plan", "status", "history", "approve", "reject":
 		return c.manual(ctx, args[0], args[1:])
 	case "board":
 		return c.board(ctx, args[1:])

@@ -47,7 +47,10 @@ and a source whose last deployment has not completed is refused, unless
 Redeploy to environment E the newest version whose deployment completed there
 and that is neither the current one nor held, and hold the version it
 replaces so that pushes and reconcile skip it. Rollbacks in a row walk back;
-with nothing left to go back to it fails and changes nothing.`},
+with nothing left to go back to it fails and changes nothing. A deployment
+still in progress in E (a canary baking, a deployment paused for approval)
+is stopped instead (StopServiceDeployment, ROLLBACK: ECS returns to its last
+successful revision), and its version held.`},
 	request.Plan: {"REPO TAG [--env E] [flags]", `
 Show what deploying TAG would do to every environment of REPO (or to E only),
 with a diff of each new task definition. Changes nothing.`},
@@ -55,6 +58,20 @@ with a diff of each new task definition. Changes nothing.`},
 Show what runs in each environment of REPO: version, digest, rollout status,
 held versions, task definitions and the last deployment, beside what ECS
 runs (drift is marked).`},
+	request.Approve: {"REPO --env E [flags]", `
+Approve the deployment that ECS paused in environment E for approval (the
+environment's deployment.approval stage): ECS continues exactly the pause
+that was recorded (ContinueServiceDeployment, CONTINUE). Refused (exit 2),
+with nothing changed, when nothing awaits approval there, the pause has
+timed out, or ECS has moved on to another deployment of the service. A
+linear or canary deployment that pauses before every traffic step asks at
+every step.`},
+	request.Reject: {"REPO --env E --reason TEXT [flags]", `
+Reject the deployment that ECS paused in environment E for approval: ECS
+rolls it back (ContinueServiceDeployment, ROLLBACK), and its version is
+recorded failed, with the reason, and held there, so that pushes and
+reconcile do not deploy it again. Refused (exit 2), with nothing changed,
+as approve is.`},
 	request.History: {"REPO [--env E] [flags]", `
 Show the audit log of REPO's environments (or of E only), newest first: each
 change of their state records, with the version, digest, what caused it
@@ -66,6 +83,7 @@ unless --limit, read page by page.`},
 // manualFlags holds the values of a manual verb's flags.
 type manualFlags struct {
 	env, from, to       string
+	until, reason       string
 	force, wait, dryRun bool
 	limit               int
 	manualOptions
@@ -81,8 +99,11 @@ By default the promoter's handler runs here, with your AWS configuration;
 with --function it runs in the deployed promoter function (lambda:Invoke).`)
 	fs := c.flags
 	switch verb {
-	case request.Deploy, request.Rollback:
+	case request.Deploy, request.Rollback, request.Approve:
 		fs.StringVar(&f.env, "env", "", "the `environment` (required)")
+	case request.Reject:
+		fs.StringVar(&f.env, "env", "", "the `environment` (required)")
+		fs.StringVar(&f.reason, "reason", "", "why the deployment is rejected, recorded with its failure (required)")
 	case request.Plan:
 		fs.StringVar(&f.env, "env", "", "plan only this `environment`")
 	case request.History:
@@ -97,6 +118,7 @@ with --function it runs in the deployed promoter function (lambda:Invoke).`)
 		fs.BoolVar(&f.force, "force", false, "allow a downgrade, a re-tagged digest, a held version, a version outside the range, or an unfinished source")
 		fs.BoolVar(&f.wait, "wait", false, "wait for the rollout to finish (exit 1 if it fails or is still running when waiting stops)")
 		fs.BoolVar(&f.dryRun, "dry-run", false, "plan only: show what would be done, change nothing")
+		fs.StringVar(&f.until, "until", "", "wait only until `point`: approval (paused for approval), test-traffic, production-traffic, or done; implies --wait (blue-green, linear and canary deployments)")
 	}
 	fs.StringVar(&f.output, "o", formatTable, "output `format`: table, or json (the promoter's result exactly as Lambda returns it, then a newline)")
 	fs.StringVar(&f.output, "output", formatTable, "the same as -o `format`")
@@ -126,8 +148,10 @@ func parseManual(verb string, args []string, stdout, stderr io.Writer) (request.
 		return request.Request{}, manualOptions{}, c.usageError(stderr, "missing %s", strings.Join(want[len(pos):], " and ")), false
 	case len(pos) > len(want):
 		return request.Request{}, manualOptions{}, c.usageError(stderr, "unexpected argument %q", pos[len(want)]), false
-	case (verb == request.Deploy || verb == request.Rollback) && f.env == "":
+	case (verb == request.Deploy || verb == request.Rollback || verb == request.Approve || verb == request.Reject) && f.env == "":
 		return request.Request{}, manualOptions{}, c.usageError(stderr, "missing --env ENVIRONMENT"), false
+	case verb == request.Reject && strings.TrimSpace(f.reason) == "":
+		return request.Request{}, manualOptions{}, c.usageError(stderr, "missing --reason TEXT: say why the deployment is rejected"), false
 	case verb == request.Promote && f.to == "":
 		return request.Request{}, manualOptions{}, c.usageError(stderr, "missing --to ENVIRONMENT"), false
 	}
@@ -141,7 +165,8 @@ func parseManual(verb string, args []string, stdout, stderr io.Writer) (request.
 	req := request.Request{
 		Action: verb, Repository: pos[0],
 		Environment: f.env, From: f.from, To: f.to,
-		Force: f.force, Wait: f.wait, DryRun: f.dryRun,
+		Force: f.force, Wait: f.wait || f.until != "", DryRun: f.dryRun,
+		Until: f.until, Reason: f.reason,
 	}
 	if len(pos) > 1 {
 		req.Tag = pos[1]
@@ -233,7 +258,7 @@ func (c *cli) report(ctx context.Context, verb, format string, rep reply) int {
 	}
 	sig, stopped := interrupted(ctx)
 	for _, r := range rep.Result.Results {
-		if r.Outcome != deploy.Deployed || r.Rollout != state.InProgress {
+		if r.Outcome != deploy.Deployed || r.Rollout != state.InProgress || r.Reached != "" {
 			continue
 		}
 		if stopped {

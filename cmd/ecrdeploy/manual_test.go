@@ -67,6 +67,12 @@ func TestManualLocal(t *testing.T) {
 			[]string{"dev          hello-color-dev  planned", "production   hello-color      planned", "qa           gone             failed", "=== dev/hello-color-dev: planned"}, nil},
 		{"status", []string{"status", "hello-color"}, exitOK,
 			[]string{"ENVIRONMENT  TRIGGER  VERSION", "production   manual   -"}, nil},
+		{"approve with nothing pending", []string{"approve", "hello-color", "--env", "production"}, exitBadInput,
+			nil, []string{"ecrdeploy: approve hello-color in production: nothing awaits approval: nothing was deployed there"}},
+		{"reject with nothing pending", []string{"reject", "hello-color", "--env", "production", "--reason", "error rate"}, exitBadInput,
+			nil, []string{"ecrdeploy: reject hello-color in production: nothing awaits approval"}},
+		{"wait until approval without an approval stage", []string{"deploy", "hello-color", "1.4.0", "--env", "production", "--until", "approval"}, exitBadInput,
+			nil, []string{"ecrdeploy: wait until approval in production of hello-color: the environment has no approval stage"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -115,6 +115,10 @@ func (p *progressLine) Observe(pr deploy.Progress) {
 		p.order = append(p.order, key)
 	}
 	p.rollouts[key] = rolloutLabel(pr.Rollout)
+	if pr.Stage != "" {
+		// Where a blue-green, linear or canary deployment is.
+		p.rollouts[key] += " (" + pr.Stage + ")"
+	}
 	states := make([]string, len(p.order))
 	for i, k := range p.order {
 		states[i] = k + " " + p.rollouts[k]

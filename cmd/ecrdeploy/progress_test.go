@@ -197,3 +197,17 @@ func TestWaitProgress(t *testing.T) {
 		t.Errorf("stdout does not contain %q:\n%s", want, stdout.String())
 	}
 }
+
+// A deployment of the blue-green family shows where it is.
+func TestProgressLineShowsTheStage(t *testing.T) {
+	var buf bytes.Buffer
+	p := newProgressLine(&buf, false)
+	p.Observe(deploy.Progress{Environment: "production", Service: "web", Rollout: state.InProgress, Stage: "canary 0 %, starting"})
+	p.Observe(deploy.Progress{Environment: "production", Service: "web", Rollout: state.InProgress, Stage: "canary 0 %, test traffic on the new revision", Elapsed: 10 * time.Second})
+	p.Done()
+	want := "waiting 0s: production/web in-progress (canary 0 %, starting)\n" +
+		"waiting 10s: production/web in-progress (canary 0 %, test traffic on the new revision)\n"
+	if got := buf.String(); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

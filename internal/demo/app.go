@@ -148,7 +148,7 @@ func (a *app) all(ctx context.Context) error {
 	a.p.say("%-12s ECR %s:%s (%s, the digest in %s)", "pushed", w.push.Repository, w.push.Tag, report.ShortDigest(w.push.Digest), defaultFiles.Push)
 	s := &story{p: a.p, local: local, ecs: localaws.NewClient(a.stack.front.URL), model: a.stack.ecs, w: w, deployer: a.stack.deployer, promoter: a.stack.promoter,
 		page: boardPage}
-	for _, step := range []func(context.Context) error{s.push, s.complete, s.promote, s.status, s.board} {
+	for _, step := range []func(context.Context) error{s.push, s.complete, s.promote, s.approve, s.status, s.board} {
 		if err := step(ctx); err != nil {
 			return err
 		}

@@ -25,7 +25,7 @@ const boardPage = "bin/board.html"
 // environment is on it, with the version it runs and its state: the
 // promotion's source completed, the others still rolling out.
 func (s *story) board(ctx context.Context) error {
-	s.p.heading("5/5  board: every repository and environment at a glance, from the promoter")
+	s.p.heading("6/6  board: every repository and environment at a glance, from the promoter")
 	s.p.say("request (what `ecrdeploy board --function %s` sends): %s", promoterName, boardRequest)
 	res, err := s.call(ctx, s.promoter, []byte(boardRequest))
 	if err != nil {

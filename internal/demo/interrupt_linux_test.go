@@ -51,7 +51,7 @@ func TestInterrupt(t *testing.T) {
 		// moto is starting and the functions are being built.
 		{"SIGTERM during setup", syscall.SIGTERM, "== setup", []string{"moto_server"}},
 		// Everything runs; the deployer has run.
-		{"SIGINT after the push", syscall.SIGINT, "== 2/5", []string{"moto_server", "aws-lambda-rie", "aws-lambda-rie", "bootstrap"}},
+		{"SIGINT after the push", syscall.SIGINT, "== 2/6", []string{"moto_server", "aws-lambda-rie", "aws-lambda-rie", "bootstrap"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -49,7 +49,9 @@ const usage = `usage: demo [flags] [all | push | promote]
               staging deploy it, production (manual) does not;
            2. the ECS event of staging's completed rollout goes to the deployer;
            3. the promoter promotes staging's image to production;
-           4. the promoter reports the status of every environment.
+           4. ECS pauses production's canary for approval: the deployer records
+              and announces it, and the promoter approves it;
+           5. the promoter reports the status of every environment.
   push     send one event (-event) to the deployer and print its result
            (make invoke-push EVENT=...)
   promote  run steps 1 and 2 quietly, then send one request (-request) to the

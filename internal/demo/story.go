@@ -26,7 +26,8 @@ import (
 var errChecks = errors.New("checks failed")
 
 // story runs the demo's steps against a seeded world: the push, the end of
-// staging's rollout, the promotion, the final status and the release board. Each step prints
+// staging's rollout, the promotion, production's approval, the final status
+// and the release board. Each step prints
 // what it sends and what came back, then checks the result and what moto
 // holds, and returns an error wrapping errChecks if a check failed.
 type story struct {
@@ -91,7 +92,7 @@ func (s *story) say(format string, args ...any) {
 func (s *story) push(ctx context.Context) error {
 	ev := s.w.push
 	if !s.quiet {
-		s.p.heading("1/5  push: ECR reports %s:%s; EventBridge delivers it to the deployer", ev.Repository, ev.Tag)
+		s.p.heading("1/6  push: ECR reports %s:%s; EventBridge delivers it to the deployer", ev.Repository, ev.Tag)
 		s.p.say("%s (ECR Image Action, PUSH SUCCESS, %s), sent as is", defaultFiles.Push, report.ShortDigest(ev.Digest))
 	}
 	res, err := s.call(ctx, s.deployer, s.w.pushRaw)
@@ -168,7 +169,7 @@ func (s *story) complete(ctx context.Context) error {
 	name := s.w.source
 	env := s.w.doc.Environments[name]
 	if !s.quiet {
-		s.p.heading("2/5  rollout: ECS reports %s's deployment COMPLETED; EventBridge delivers it to the deployer", name)
+		s.p.heading("2/6  rollout: ECS reports %s's deployment COMPLETED; EventBridge delivers it to the deployer", name)
 		s.p.say("(moto's ECS never finishes a rollout by itself: the harness's model of ECS completes it, and the demo sends the event ECS sends then)")
 	}
 	rec, err := s.state(ctx, name)
@@ -227,7 +228,7 @@ func (s *story) promoteRequest() []byte {
 func (s *story) promote(ctx context.Context) error {
 	src, dst := s.w.source, s.w.target
 	req := s.promoteRequest()
-	s.p.heading("3/5  promote: %s -> %s through the promoter", src, dst)
+	s.p.heading("3/6  promote: %s -> %s through the promoter", src, dst)
 	s.p.say("request (what `ecrdeploy promote %s --to %s --function %s` sends): %s", repository, dst, promoterName, req)
 	res, err := s.call(ctx, s.promoter, req)
 	if err != nil {
@@ -275,7 +276,7 @@ func (s *story) promote(ctx context.Context) error {
 // status asks the promoter what runs where.
 func (s *story) status(ctx context.Context) error {
 	req, _ := json.Marshal(map[string]string{"action": "status", "repository": repository})
-	s.p.heading("4/5  status: what runs in each environment, from the promoter")
+	s.p.heading("5/6  status: what runs in each environment, from the promoter")
 	s.p.say("request (what `ecrdeploy status %s --function %s` sends): %s", repository, promoterName, req)
 	res, err := s.call(ctx, s.promoter, req)
 	if err != nil {

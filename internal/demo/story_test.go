@@ -77,7 +77,7 @@ func newStory(t *testing.T) (*story, *bytes.Buffer) {
 
 func TestStory(t *testing.T) {
 	s, out := newStory(t)
-	for _, step := range []func(context.Context) error{s.push, s.complete, s.promote, s.status, s.board} {
+	for _, step := range []func(context.Context) error{s.push, s.complete, s.promote, s.approve, s.status, s.board} {
 		if err := step(t.Context()); err != nil {
 			t.Fatalf("%v\noutput:\n%s", err, out)
 		}
@@ -87,6 +87,11 @@ func TestStory(t *testing.T) {
 		"production   hello-color-prod     skipped   manual-environment  -",
 		"ok staging: the state records 1.1.0's rollout COMPLETED",
 		"production   hello-color-prod  deployed  -       hello-color-prod:1 -> hello-color-prod:2",
+		"ok production: the state records the pause of hello-color-prod at post-test-traffic-shift",
+		"production/hello-color-prod: awaiting approval at post-test-traffic-shift until ",
+		": ecrdeploy approve hello-color --env production (or ecrdeploy reject hello-color --env production --reason TEXT)",
+		"production/hello-color-prod: approved at post-test-traffic-shift: ECS continues the deployment",
+		"ok production: approved; ECS continued exactly that pause",
 		"ok all 3 environments run hello-color:1.1.0",
 		"1 repository, 3 environments",
 		"ok the board shows all 3 environments on hello-color:1.1.0: staging completed, the others rolling out",

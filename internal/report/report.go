@@ -6,6 +6,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -119,6 +120,7 @@ func (t *Tables) Results(res deploy.Result) {
 			fmt.Fprintf(t.W, "%s: %s\n", t.paint(colorRed, serviceLabel(r)), r.Error)
 		}
 	}
+	t.notes(res.Results)
 	for _, r := range res.Results {
 		if r.Diff == "" {
 			continue
@@ -129,6 +131,58 @@ func (t *Tables) Results(res deploy.Result) {
 		}
 		t.diff(r.Diff)
 	}
+}
+
+// notes writes what rows of a deployment of the blue-green family say
+// beyond the table: where a waited deployment got to, a pause that awaits
+// approval (with the commands that answer it) or was answered, and what a
+// row without an outcome did (a deployment stopped by a rollback). A
+// result without such rows writes nothing.
+func (t *Tables) notes(rows []deploy.Row) {
+	var lines []string
+	for _, r := range rows {
+		label := serviceLabel(r)
+		switch a := r.Approval; {
+		case a != nil && a.Decision == deploy.DecisionApproved:
+			lines = append(lines, fmt.Sprintf("%s: approved at %s: ECS continues the deployment", t.paint(colorGreen, label), a.Stage))
+		case a != nil && a.Decision == deploy.DecisionRejected:
+			lines = append(lines, fmt.Sprintf("%s: rejected at %s (%s): ECS rolls the deployment back; its version is held", t.paint(colorRed, label), a.Stage, a.Reason))
+		case a != nil:
+			lines = append(lines, t.paint(colorYellow, label)+": "+AwaitingText(*a))
+		case r.Reached != "":
+			lines = append(lines, fmt.Sprintf("%s: reached %s (%s); the rollout goes on", t.paint(colorGreen, label), r.Reached, r.Stage))
+		case r.Stage != "":
+			lines = append(lines, label+": "+r.Stage)
+		}
+		if r.Outcome == "" && r.Detail != "" && r.Error == "" {
+			lines = append(lines, label+": "+r.Detail)
+		}
+	}
+	if len(lines) == 0 {
+		return
+	}
+	fmt.Fprintln(t.W)
+	for _, l := range lines {
+		fmt.Fprintln(t.W, l)
+	}
+}
+
+// AwaitingText says where a deployment waits for approval, until when, and
+// how to answer: "awaiting approval at post-test-traffic-shift until
+// 2026-12-02 09:48 UTC: ecrdeploy approve hello-color --env production (or
+// ecrdeploy reject hello-color --env production --reason TEXT)".
+func AwaitingText(a deploy.Approval) string {
+	text := "awaiting approval at " + a.Stage
+	if a.Expires != nil {
+		text += " until " + a.Expires.UTC().Format("2006-01-02 15:04 UTC")
+	}
+	if a.Approve != "" {
+		text += ": " + a.Approve
+		if a.Reject != "" {
+			text += " (or " + a.Reject + ")"
+		}
+	}
+	return text
 }
 
 // imageLine names the image a result is about: "repo:tag (sha256:0123456789ab)".
@@ -233,9 +287,14 @@ func (t *Tables) Status(res deploy.Result) {
 		if e.Tag != "" && e.Tag != e.Version && e.Tag != "v"+e.Version {
 			version += " (" + e.Tag + ")"
 		}
+		rollout := string(e.Rollout)
+		if stages := stagesOf(e); stages != "" {
+			// Where a deployment of the blue-green family is.
+			rollout += " (" + stages + ")"
+		}
 		fmt.Fprintln(tw, strings.Join([]string{
 			e.Environment, dash(string(e.Trigger)), dash(version), dash(ShortDigest(e.Digest)),
-			t.paint(rolloutColor(e.Rollout), dash(string(e.Rollout))),
+			t.paint(rolloutColor(e.Rollout), dash(rollout)),
 			dash(strings.Join(e.Held, ", ")), dash(strings.Join(tds, ", ")), dash(deployedLabel(e)),
 		}, "\t"))
 	}
@@ -251,7 +310,23 @@ func (t *Tables) Status(res deploy.Result) {
 		if e.Error != "" {
 			fmt.Fprintln(t.W, t.paint(colorRed, e.Environment+": "+e.Error))
 		}
+		if e.Approval != nil {
+			fmt.Fprintln(t.W, t.paint(colorYellow, e.Environment+": "+AwaitingText(*e.Approval)))
+		}
 	}
+}
+
+// stagesOf is what the services of an environment say of a deployment of
+// the blue-green family in progress ("canary 10 %, baking, 12 of 15 min"),
+// each stage once; "" when none says anything.
+func stagesOf(e deploy.EnvironmentStatus) string {
+	var stages []string
+	for _, s := range e.Services {
+		if s.Stage != "" && !slices.Contains(stages, s.Stage) {
+			stages = append(stages, s.Stage)
+		}
+	}
+	return strings.Join(stages, "; ")
 }
 
 // History writes the answer of a history request: a row per change of an

@@ -114,6 +114,46 @@ func statusResult() deploy.Result {
 	}
 }
 
+// rolloutsResult is a status of deployments of the blue-green family: a
+// canary baking its share, and a production deployment paused for
+// approval.
+func rolloutsResult() deploy.Result {
+	at := time.Date(2026, 12, 1, 9, 48, 0, 0, time.UTC)
+	expires := at.Add(24 * time.Hour)
+	ten, zero := 10.0, 0.0
+	return deploy.Result{
+		Repository: "hello-color", Results: []deploy.Row{},
+		Environments: []deploy.EnvironmentStatus{
+			{Environment: "staging", Cluster: "apps", Trigger: "push", Version: "1.4.0", Digest: digest1, Rollout: state.InProgress, DeployedBy: "push", DeployedAt: &at,
+				Services: []deploy.ServiceStatus{{Service: "hello-color-staging", TaskDefinition: tdARN + "hello-color-staging:10", Rollout: "in-progress",
+					Stage: "canary 10 %, baking, 12 of 15 min", ProductionTraffic: &ten}}},
+			{Environment: "production", Cluster: "apps", Trigger: "manual", Version: "1.4.0", Digest: digest1, Rollout: state.InProgress, DeployedBy: "promote", DeployedAt: &at,
+				Services: []deploy.ServiceStatus{{Service: "hello-color-prod", TaskDefinition: tdARN + "hello-color-prod:8", Rollout: "in-progress",
+					Stage: "canary 0 %, awaiting approval at post-test-traffic-shift until 2026-12-02 09:48 UTC", ProductionTraffic: &zero}},
+				Approval: &deploy.Approval{Stage: "post-test-traffic-shift", HookID: "ecs-pause-1", Expires: &expires,
+					Approve: "ecrdeploy approve hello-color --env production", Reject: "ecrdeploy reject hello-color --env production --reason TEXT"}},
+		},
+	}
+}
+
+// approvalResults are the answers of a wait until test traffic, an
+// approval, a rejection and a rollback that stopped a deployment.
+func approvalResults() deploy.Result {
+	return deploy.Result{
+		Repository: "hello-color", Version: "1.4.0", Digest: digest1,
+		Results: []deploy.Row{
+			{Environment: "production", Cluster: "apps", Service: "hello-color-prod", Outcome: deploy.Deployed, Rollout: state.InProgress, Reached: "test-traffic",
+				Stage: "canary 0 %, test traffic on the new revision", PreviousTaskDefinition: tdARN + "hello-color-prod:7", TaskDefinition: tdARN + "hello-color-prod:8"},
+			{Environment: "production", Cluster: "apps", Service: "hello-color-prod", DeploymentID: "ecs-svc/1",
+				Approval: &deploy.Approval{Stage: "post-test-traffic-shift", HookID: "ecs-pause-1", Decision: deploy.DecisionApproved}},
+			{Environment: "staging", Cluster: "apps", Service: "hello-color-staging", DeploymentID: "ecs-svc/2", Rollout: state.Failed,
+				Approval: &deploy.Approval{Stage: "post-test-traffic-shift", HookID: "ecs-pause-2", Decision: deploy.DecisionRejected, Reason: "error rate"}},
+			{Environment: "dev", Cluster: "apps", Service: "hello-color-dev", DeploymentID: "ecs-svc/3", Rollout: state.Failed,
+				Detail: "stopped service deployment arn:aws:ecs:us-east-1:123456789012:service-deployment/apps/hello-color-dev/x (StopServiceDeployment, ROLLBACK): ECS rolls the service back to its last successful revision; 1.4.0 is held"},
+		},
+	}
+}
+
 // checkGolden compares got with testdata/name, or rewrites it with -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
@@ -154,6 +194,9 @@ func TestTablesGolden(t *testing.T) {
 		{"status in colour", "status.color.golden", true, true, func(*testing.T) deploy.Result { return statusResult() }, nil},
 		{"history", "history.golden", false, false, func(*testing.T) deploy.Result { return historyResult() }, (*Tables).History},
 		{"history in colour", "history.color.golden", true, false, func(*testing.T) deploy.Result { return historyResult() }, (*Tables).History},
+		{"status of rollouts", "status-rollouts.golden", false, true, func(*testing.T) deploy.Result { return rolloutsResult() }, nil},
+		{"status of rollouts in colour", "status-rollouts.color.golden", true, true, func(*testing.T) deploy.Result { return rolloutsResult() }, nil},
+		{"approvals", "approvals.golden", false, false, func(*testing.T) deploy.Result { return approvalResults() }, nil},
 		{"no history", "history-empty.golden", false, false, func(*testing.T) deploy.Result { return deploy.Result{Repository: "hello-color"} }, (*Tables).History},
 	}
 	for _, tt := range tests {
@@ -183,11 +226,11 @@ func TestTablesGolden(t *testing.T) {
 // TestColoredColumnsAlign checks that colour does not move the columns:
 // without the escape sequences, coloured output is the plain output.
 func TestColoredColumnsAlign(t *testing.T) {
-	for name, res := range map[string]deploy.Result{"push": pushResult(), "wait": waitResult(), "status": statusResult()} {
+	for name, res := range map[string]deploy.Result{"push": pushResult(), "wait": waitResult(), "status": statusResult(), "status rollouts": rolloutsResult(), "approvals": approvalResults()} {
 		t.Run(name, func(t *testing.T) {
 			var plain, colored bytes.Buffer
 			write := func(tb *Tables) {
-				if name == "status" {
+				if strings.HasPrefix(name, "status") {
 					tb.Status(res)
 				} else {
 					tb.Results(res)

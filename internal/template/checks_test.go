@@ -25,10 +25,21 @@ const (
 // on ProtectRepositoryArns, and only when it names any.
 var imageTagWrites = []string{"ecr:BatchGetImage", "ecr:PutImage", "ecr:BatchDeleteImage"}
 
+// serviceDeploymentActions act on a service deployment: ECS requires both
+// the service and the service deployment as resources ("Actions,
+// resources, and condition keys for Amazon Elastic Container Service",
+// Service Authorization Reference,
+// https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html),
+// and the functions may name no other.
+var serviceDeploymentActions = []string{"ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment"}
+
 // ARN prefixes (as written in !Sub) that permissions are confined to.
 const (
 	ownDocuments = "arn:${AWS::Partition}:ssm:*:${AWS::AccountId}:document/*"
-	ssmPrefix    = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/"
+	// The services of this account and their service deployments.
+	ownServices           = "arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service/*"
+	ownServiceDeployments = "arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service-deployment/*"
+	ssmPrefix             = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/"
 	// stateTable is the only resource the DynamoDB actions may name.
 	stateTable      = "!GetAtt StateTable.Arn"
 	sameAccountRole = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
@@ -61,11 +72,14 @@ var allowedActions = map[string]bool{
 	"ecs:DescribeTaskDefinition": true,
 	"ecs:RegisterTaskDefinition": true,
 	"ecs:TagResource":            true,
-	// How a rollout ended once DescribeServices no longer lists it; the
-	// stage of a blue-green family rollout (the board).
-	"ecs:ListServiceDeployments":     true,
-	"ecs:DescribeServiceRevisions":   true,
+	// How a rollout ended once DescribeServices no longer lists it.
+	"ecs:ListServiceDeployments":   true,
+	"ecs:DescribeServiceRevisions": true,
+	// Deployments of the blue-green family: judged from their service
+	// deployment, approved or rejected, stopped by a rollback.
 	"ecs:DescribeServiceDeployments": true,
+	"ecs:ContinueServiceDeployment":  true,
+	"ecs:StopServiceDeployment":      true,
 	"ecr:DescribeImages":             true,
 	// Restoring an archived image a deployment needs; the lifecycle check.
 	"ecr:UpdateImageStorageClass":     true,
@@ -418,6 +432,13 @@ func checkStatement(t tmpl, st statement) []string {
 			fail("dynamodb:DeleteItem only under Condition ForAllValues:StringLike dynamodb:LeadingKeys: %s, the partitions of pending work (got %q)", state.PendingPartitions, got)
 		}
 	}
+	if slices.ContainsFunc(actions, func(a string) bool { return slices.Contains(serviceDeploymentActions, a) }) {
+		for _, r := range resources {
+			if r != ownServices && r != ownServiceDeployments {
+				fail("%q on %q: want the services of this account and their service deployments only (%s, %s)", actions, r, ownServices, ownServiceDeployments)
+			}
+		}
+	}
 	if slices.Contains(actions, "ecs:TagResource") {
 		if got := conditionValues(st.body, "StringEquals", "ecs:CreateAction"); !slices.Equal(got, []string{"RegisterTaskDefinition"}) {
 			fail("ecs:TagResource without Condition StringEquals ecs:CreateAction: RegisterTaskDefinition (got %q)", got)
@@ -633,7 +654,7 @@ func checkEvents(t tmpl) []string {
 	}
 
 	dp := props(t.resource(deployer))
-	var ecr, restore, replication, calendar, ecs, schedule int
+	var ecr, restore, replication, calendar, ecs, hooks, schedule int
 	// wantDetail checks the detail fields of a rule's pattern.
 	wantDetail := func(name string, pattern map[string]any, want map[string][]any) {
 		detail := asMap(pattern["detail"])
@@ -675,18 +696,23 @@ func checkEvents(t tmpl) []string {
 				fail("%s.%s: pattern detail-type %v, want [Calendar State Change]", deployer, name, detailType)
 			}
 			wantDetail(name, pattern, map[string][]any{"state": {"OPEN"}})
+		case reflect.DeepEqual(pattern["source"], []any{"aws.ecs"}) && reflect.DeepEqual(detailType, []any{"ECS Hook State Change"}):
+			hooks++
+			// The pause that awaits approval and every end of a hook; not
+			// HOOK_IN_PROGRESS, which says nothing ecrdeploy acts on.
+			wantDetail(name, pattern, map[string][]any{"eventName": {"HOOK_AWAITING_ACTION", "HOOK_SUCCEEDED", "HOOK_FAILED", "HOOK_TIMED_OUT"}})
 		case reflect.DeepEqual(pattern["source"], []any{"aws.ecs"}):
 			ecs++
 			if !reflect.DeepEqual(detailType, []any{"ECS Deployment State Change"}) {
 				fail("%s.%s: pattern detail-type %v, want [ECS Deployment State Change]", deployer, name, detailType)
 			}
 		default:
-			fail("%s.%s: not one of the deployer's triggers (ECR push, restore and replication, ECS deployment state change, change calendar, reconcile schedule)", deployer, name)
+			fail("%s.%s: not one of the deployer's triggers (ECR push, restore and replication, ECS deployment and hook state changes, change calendar, reconcile schedule)", deployer, name)
 		}
 	}
-	if ecr != 1 || restore != 1 || replication != 1 || calendar != 1 || ecs != 1 || schedule != 1 {
-		fail("%s: %d ECR push rules, %d ECR restore rules, %d ECR replication rules, %d calendar rules, %d ECS deployment rules, %d schedules; want one of each",
-			deployer, ecr, restore, replication, calendar, ecs, schedule)
+	if ecr != 1 || restore != 1 || replication != 1 || calendar != 1 || ecs != 1 || hooks != 1 || schedule != 1 {
+		fail("%s: %d ECR push rules, %d ECR restore rules, %d ECR replication rules, %d calendar rules, %d ECS deployment rules, %d ECS hook rules, %d schedules; want one of each",
+			deployer, ecr, restore, replication, calendar, ecs, hooks, schedule)
 	}
 
 	if got := dp["ReservedConcurrentExecutions"]; !reflect.DeepEqual(got, map[string]any{"Ref": "DeployerReservedConcurrency"}) {

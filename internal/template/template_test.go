@@ -205,6 +205,48 @@ func TestChecksCatchWidening(t *testing.T) {
 			want: "codedeploy:StopDeployment, which deploying a CODE_DEPLOY service needs",
 		},
 		{
+			name: "service deployment answers on any resource",
+			old:  "              - !Sub arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service-deployment/*",
+			new:  "              - \"*\"",
+			want: `Resource "*" with ecs:DescribeServiceDeployments`,
+		},
+		{
+			name: "approving another account's deployments",
+			old:  "${AWS::AccountId}:service-deployment/*",
+			new:  "*:service-deployment/*",
+			want: `want the services of this account and their service deployments only`,
+		},
+		{
+			name: "stopping any ECS resource",
+			old:  "${AWS::AccountId}:service-deployment/*",
+			new:  "${AWS::AccountId}:*",
+			want: `want the services of this account and their service deployments only`,
+		},
+		{
+			name: "continuing deployments on task definitions",
+			old:  "              - ecs:ContinueServiceDeployment\n",
+			new:  "              - ecs:ContinueServiceDeployment\n            Resource:\n              - !Sub arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:task-definition/*\n          - Sid: More\n            Effect: Allow\n            Action:\n",
+			want: `want the services of this account and their service deployments only`,
+		},
+		{
+			name: "hook rule for hooks in progress too",
+			old:  "                  - HOOK_AWAITING_ACTION\n",
+			new:  "                  - HOOK_IN_PROGRESS\n                  - HOOK_AWAITING_ACTION\n",
+			want: "pattern detail.eventName",
+		},
+		{
+			name: "no hook rule",
+			old:  "              detail-type: [ECS Hook State Change]",
+			new:  "              detail-type: [ECS Deployment State Change]",
+			want: "0 ECS hook rules",
+		},
+		{
+			name: "hook rule without dead-letter queue in the queue policy",
+			old:  "                  - !GetAtt DeployerFunctionHookStateChange.Arn\n",
+			new:  "",
+			want: "!GetAtt DeployerFunctionHookStateChange.Arn",
+		},
+		{
 			name: "tagging beyond registration",
 			old:  "ecs:CreateAction: RegisterTaskDefinition",
 			new:  "ecs:ResourceTag/x: y",

@@ -71,3 +71,44 @@ func TestMetricsCountHeldBackRowsByReason(t *testing.T) {
 		}
 	}
 }
+
+// A pause awaiting approval is announced as Deployment Awaiting Approval,
+// its detail carrying the commands that answer it; an answered one is not,
+// and a rejection (failed) is a Deployment Failed; neither is a metric.
+func TestAwaitingApprovalEvent(t *testing.T) {
+	expires := time.Date(2026, 12, 2, 9, 48, 0, 0, time.UTC)
+	awaiting := deploy.Row{Environment: "production", Cluster: "apps", Service: "web", DeploymentID: "ecs-svc/1", Approval: &deploy.Approval{
+		Stage: "post-test-traffic-shift", HookID: "ecs-pause-1", Expires: &expires,
+		Approve: "ecrdeploy approve web --env production", Reject: "ecrdeploy reject web --env production --reason TEXT",
+	}}
+	approved := awaiting
+	approved.Approval = &deploy.Approval{Stage: "post-test-traffic-shift", HookID: "ecs-pause-1", Decision: deploy.DecisionApproved}
+	rejected := awaiting
+	rejected.Approval, rejected.Rollout = &deploy.Approval{Stage: "post-test-traffic-shift", HookID: "ecs-pause-1", Decision: deploy.DecisionRejected, Reason: "error rate"}, state.Failed
+	for _, tt := range []struct {
+		row  deploy.Row
+		want string
+	}{{awaiting, DetailTypeAwaitingApproval}, {approved, ""}, {rejected, DetailTypeFailed}} {
+		if got := detailType("", tt.row); got != tt.want {
+			t.Errorf("detailType(%+v) = %q, want %q", tt.row.Approval, got, tt.want)
+		}
+	}
+	evs := events(deploy.Result{Repository: "web", Version: "1.4.0", Results: []deploy.Row{awaiting}}, "ev-1")
+	if len(evs) != 1 {
+		t.Fatalf("%d events, want 1", len(evs))
+	}
+	b, err := json.Marshal(evs[0].detail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"approve":"ecrdeploy approve web --env production"`, `"hookId":"ecs-pause-1"`, `"expires":"2026-12-02T09:48:00Z"`, `"version":"1.4.0"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("detail %s lacks %s", b, want)
+		}
+	}
+	var buf bytes.Buffer
+	(&Announcer{Metrics: &buf}).Measure(deploy.Result{Repository: "web", Results: []deploy.Row{awaiting, approved}}, 0)
+	if buf.Len() != 0 {
+		t.Errorf("metrics of approval rows: %s", buf.String())
+	}
+}

@@ -29,6 +29,10 @@ const (
 	DetailTypeSucceeded = "Deployment Succeeded"
 	DetailTypeFailed    = "Deployment Failed"
 	DetailTypeSkipped   = "Deployment Skipped"
+	// DetailTypeAwaitingApproval announces a deployment that ECS paused
+	// for a person's approval; its detail's approval says where, until
+	// when, and the commands that approve or reject it.
+	DetailTypeAwaitingApproval = "Deployment Awaiting Approval"
 )
 
 // maxEntriesPerRequest is PutEvents' limit.
@@ -72,9 +76,11 @@ var heldBack = map[policy.Reason]bool{
 // every push of "latest" and every push to a repository with a production
 // environment. An environment a reconcile leaves alone (ahead, held,
 // outside its range) is not news every quarter of an hour either; one held
-// back (heldBack) is.
+// back (heldBack) is. A pause that awaits approval is news of its own kind.
 func detailType(cause state.Cause, r deploy.Row) string {
 	switch {
+	case r.Approval != nil && r.Approval.Decision == "":
+		return DetailTypeAwaitingApproval
 	case r.Rollout == state.Completed:
 		return DetailTypeSucceeded
 	case r.Rollout == state.Failed || r.Outcome == deploy.Failed:

@@ -38,9 +38,11 @@ type applied struct {
 	// moved, and claimErr the claim lost before the update: either way no
 	// service was updated.
 	holdErr, claimErr error
-	// update: the deployment ECS started for each service, or the error.
-	deploymentID []string
-	updateErr    []error
+	// update: the deployment ECS started for each service (and its
+	// service deployment), or the error.
+	deploymentID      []string
+	serviceDeployment []string
+	updateErr         []error
 	// record: the services the record speaks for, and the error of a
 	// record that could not be written (the services it speaks for fail,
 	// so that a re-delivery deploys them again).
@@ -55,7 +57,7 @@ type applied struct {
 func newApplied(n int) *applied {
 	return &applied{
 		revision: make([]string, n), registerErr: make([]error, n),
-		deploymentID: make([]string, n), updateErr: make([]error, n),
+		deploymentID: make([]string, n), serviceDeployment: make([]string, n), updateErr: make([]error, n),
 		failedRollout: make([]bool, n), superseded: make([]bool, n),
 	}
 }
@@ -199,7 +201,8 @@ func (d *Deployer) update(ctx context.Context, client target.ECSAPI, req Request
 				a.deploymentID[i], a.updateErr[i] = d.deployThroughCodeDeploy(ctx, req, e, plans[i], a.revision[i])
 				return
 			}
-			a.deploymentID[i], a.updateErr[i] = d.updateService(ctx, client, e, plans[i].service, a.revision[i], plans[i].observed.service.DeploymentConfiguration)
+			started, err := d.updateService(ctx, client, e, plans[i].service, a.revision[i], plans[i].observed.service.DeploymentConfiguration)
+			a.deploymentID[i], a.serviceDeployment[i], a.updateErr[i] = started.DeploymentID, started.ServiceDeploymentARN, err
 		})
 	}
 	wg.Wait()
@@ -208,9 +211,9 @@ func (d *Deployer) update(ctx context.Context, client target.ECSAPI, req Request
 // updateService points a service at a revision, sending desiredCount and the
 // deployment configuration only when the environment configures them (what
 // the document leaves out of a nested object is completed from the
-// service's current configuration, so that it is kept), and returns the id
-// of the deployment ECS started.
-func (d *Deployer) updateService(ctx context.Context, client target.ECSAPI, e environment, service, taskDefinition string, current *ecstypes.DeploymentConfiguration) (string, error) {
+// service's current configuration, so that it is kept), and returns the
+// deployment ECS started.
+func (d *Deployer) updateService(ctx context.Context, client target.ECSAPI, e environment, service, taskDefinition string, current *ecstypes.DeploymentConfiguration) (target.Started, error) {
 	in := &ecs.UpdateServiceInput{
 		Cluster:                 aws.String(e.env.Cluster),
 		Service:                 aws.String(service),
@@ -218,7 +221,7 @@ func (d *Deployer) updateService(ctx context.Context, client target.ECSAPI, e en
 		DesiredCount:            e.env.DesiredCount,
 		DeploymentConfiguration: deploymentConfiguration(e.env.Deployment, current),
 	}
-	return target.UpdateService(ctx, client, in)
+	return target.StartDeployment(ctx, client, in)
 }
 
 // recordUnchanged records, when no service needed an update, what the

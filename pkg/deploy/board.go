@@ -399,13 +399,27 @@ func orDefault(v *int32, def int32) *int32 {
 	return &def
 }
 
-// recordedApproval is the hook for the pending approval a record keeps
-// (stage, hook, service deployment, expiry, recorded from ECS's Hook State
-// Change): records do not keep one yet, so it returns nil and the board
-// shows the pause hook ECS's service deployment awaits action on
-// (applyBlueGreen). When state.Record keeps it, return it here
-// (board.Approval{Version, Stage, Since, Expires}): it comes first.
-func recordedApproval(state.Record) *board.Approval { return nil }
+// recordedApproval is the pending approval a record keeps (recorded from
+// ECS's Hook State Change, approval.go), as the board shows it; nil when
+// it keeps none, and the board then shows the pause hook ECS's service
+// deployment awaits action on (applyBlueGreen). The record's comes first:
+// it is the one `ecrdeploy approve` answers.
+func recordedApproval(rec state.Record) *board.Approval {
+	a := rec.Approval
+	if a == nil {
+		return nil
+	}
+	out := &board.Approval{Version: rec.Version, Stage: a.Stage}
+	if !a.Since.IsZero() {
+		since := a.Since.UTC()
+		out.Since = &since
+	}
+	if !a.Expires.IsZero() {
+		expires := a.Expires.UTC()
+		out.Expires = &expires
+	}
+	return out
+}
 
 // boardEnvironment is the board's cell of an environment: its record's
 // facts (as ECS says them), its drift, its freeze, and what could not be

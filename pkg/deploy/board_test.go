@@ -113,6 +113,19 @@ func TestBoardEnvironment(t *testing.T) {
 			}),
 		},
 		{
+			name: "the approval the record keeps comes before the one ECS's service deployment shows",
+			read: boardRead{rec: rec(func(r *state.Record) {
+				s := r.Services["web"]
+				s.Rollout = state.InProgress
+				r.Services["web"] = s
+				r.Approval = &state.Approval{Service: "web", Stage: "post-production-traffic-shift", HookID: "h-1", Since: at, Expires: until}
+			}), progress: progress, approval: approval},
+			want: with(recorded, func(e *board.Environment) {
+				e.Rollout, e.Progress = state.InProgress, progress
+				e.Approval = &board.Approval{Version: "1.4.0", Stage: "post-production-traffic-shift", Since: &at, Expires: &until}
+			}),
+		},
+		{
 			name: "a stage read before ECS said the rollout ended is not shown",
 			read: boardRead{rec: rec(nil), progress: progress},
 			want: recorded,

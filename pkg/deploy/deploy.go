@@ -114,7 +114,10 @@ type Reporter interface {
 type Progress struct {
 	Environment, Service, DeploymentID string
 	Rollout                            state.Rollout
-	Elapsed                            time.Duration
+	// Stage says where a deployment of the blue-green family is ("canary
+	// 10 %, baking, 3 of 15 min"); "" for a rolling update.
+	Stage   string
+	Elapsed time.Duration
 }
 
 // Deployer plans and applies deployments. Config, State, Targets, ECR and

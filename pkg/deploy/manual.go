@@ -21,6 +21,9 @@ import (
 func (d *Deployer) Manual(ctx context.Context, req request.Request, requestID string) (Result, error) {
 	ctx, protect := d.protecting(ctx) // the keep tags follow the records written (protectwritten.go)
 	defer protect()
+	if err := d.checkUntil(ctx, req); err != nil {
+		return d.fail(ctx, Result{Repository: req.Repository}, err)
+	}
 	switch req.Action {
 	case request.Deploy:
 		return d.deployTag(ctx, req, requestID)
@@ -36,6 +39,8 @@ func (d *Deployer) Manual(ctx context.Context, req request.Request, requestID st
 		return d.history(ctx, req)
 	case request.Board:
 		return d.boardRequest(ctx, req)
+	case request.Approve, request.Reject:
+		return d.answer(ctx, req, requestID)
 	}
 	return d.fail(ctx, Result{Repository: req.Repository}, fmt.Errorf("unknown action %q", req.Action))
 }
@@ -148,7 +153,7 @@ func (d *Deployer) waitIfAsked(ctx context.Context, res Result, err error, req r
 		return res, err
 	}
 	if wantsWait(req, doc) {
-		res = d.wait(ctx, res)
+		res = d.wait(ctx, res, req.Until)
 	}
 	return res, nil
 }

@@ -220,6 +220,9 @@ func TestRollbackAfterFailedDeploymentHoldsTheFailedVersion(t *testing.T) {
 func TestRollbackWithoutEarlierCompletedVersion(t *testing.T) {
 	w := newWorld(t, fargateFixture, nil)
 	w.deliver(t, w.push(t, "1.4.0"))
+	// Completed: a rollback of a deployment still in progress would stop it
+	// (TestRollbackOfADeploymentInProgressStopsIt).
+	awstest.Must(w.env.ECSModel.Complete(cluster, "hello-color-dev"))(t)
 	res, _ := w.manual(t, request.Request{Action: "rollback", Repository: "hello-color", Environment: "dev"})
 	if !strings.Contains(res.Error, "no version other than 1.4.0 completed there") || deploy.Judge(res, nil).ExitCode() != 2 {
 		t.Errorf("result error = %q", res.Error)

@@ -162,8 +162,11 @@ func (d *Deployer) describeEnvironment(ctx context.Context, req Request, e envir
 
 // ecsViews judges, for each service a record names, what became of the
 // deployment it records; CodeDeploy is asked of a deployment it made
-// (codeDeployView, with codeDeploy's client). It reads the
-// service-deployments history only for
+// (codeDeployView, with codeDeploy's client). A deployment of the
+// blue-green family still in progress as far as the record knows is judged
+// from its service deployment (DescribeServiceDeployments: done only when
+// SUCCESSFUL after the bake, failed when rolled back by a hook, an alarm, a
+// timeout or a rejection). It reads the service-deployments history only for
 // a deployment ECS no longer lists whose end the record does not know, so
 // that a push whose last deployment ended, or is still listed, costs no
 // call; those reads run concurrently, and are retried as every call is. A
@@ -187,15 +190,24 @@ func ecsViews(ctx context.Context, client target.ECSAPI, codeDeploy codeDeployCl
 			})
 			continue
 		}
-		if !needsHistory(entry, svc) {
+		sd := blueGreenDeployment(entry, svc)
+		if sd == "" && !needsHistory(entry, svc) {
 			views[name] = judgeRollout(entry, svc, nil, false)
 			continue
 		}
 		wg.Go(func() {
-			history, err := target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(name), rec.Time.Add(-historyWindow))
+			// A deployment of the blue-green family is judged from its
+			// service deployment, when ECS describes it.
+			v, judged := describeBlueGreen(ctx, client, entry, svc, sd)
+			if !judged && needsHistory(entry, svc) {
+				history, err := target.ServiceDeployments(ctx, client, cluster, ecsref.ServiceName(name), rec.Time.Add(-historyWindow))
+				v = judgeRollout(entry, svc, history, err == nil)
+			} else if !judged {
+				v = judgeRollout(entry, svc, nil, false)
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			views[name] = judgeRollout(entry, svc, history, err == nil)
+			views[name] = v
 		})
 	}
 	wg.Wait()
@@ -262,23 +274,30 @@ func (d *Deployer) refreshRecord(ctx context.Context, repository, name string, e
 // that changed anything, and returns it with ECS's description of the
 // environment's services. client nil means the environment's own.
 func (d *Deployer) refresh(ctx context.Context, rec state.Record, env *config.Environment, client target.ECSAPI) (state.Record, map[string]target.Service, error) {
+	rec, services, _, err := d.refreshViews(ctx, rec, env, client)
+	return rec, services, err
+}
+
+// refreshViews is refresh that also returns what ECS said of the
+// deployments the record named when it was read (ecsViews, by service).
+func (d *Deployer) refreshViews(ctx context.Context, rec state.Record, env *config.Environment, client target.ECSAPI) (state.Record, map[string]target.Service, map[string]ecsView, error) {
 	if client == nil {
 		c, err := d.Targets.ECS(ctx, targetOf(rec.Repository, rec.Environment, env))
 		if err != nil {
-			return rec, nil, err
+			return rec, nil, nil, err
 		}
 		client = c
 	}
 	services, err := target.DescribeServices(ctx, client, env.Cluster, env.Services)
 	if err != nil {
-		return rec, nil, err
+		return rec, nil, nil, err
 	}
 	views := ecsViews(ctx, client, d.codeDeployOf(ctx, rec.Repository, rec.Environment, env), env.Cluster, rec, services)
 	if _, changed := repairRecord(rec, views, d.now()); !changed {
-		return rec, services, nil
+		return rec, services, views, nil
 	}
 	rec, err = d.writeRepair(ctx, rec, views)
-	return rec, services, err
+	return rec, services, views, err
 }
 
 // gates reads, concurrently, what may hold an environment back before

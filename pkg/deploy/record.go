@@ -57,7 +57,7 @@ func nextRecord(req Request, e environment, prev state.Record, plans []servicePl
 			rec.Services[p.service] = unchangedEntry(prev, e, p)
 		default:
 			entry := state.Service{Cluster: e.env.Cluster, TaskDefinition: a.revision[i], DeploymentID: a.deploymentID[i],
-				ReplacedDeploymentID: p.replaces(), Rollout: state.InProgress}
+				ReplacedDeploymentID: p.replaces(), ServiceDeploymentARN: a.serviceDeployment[i], Rollout: state.InProgress}
 			if p.current() != a.revision[i] {
 				entry.PreviousTaskDefinition = p.current()
 			}

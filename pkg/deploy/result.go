@@ -115,6 +115,18 @@ type Row struct {
 	// Update is what a planned UpdateService would send besides the task
 	// definition (desired count, deployment settings).
 	Update string `json:"update,omitempty"`
+	// Stage says where a deployment of the blue-green family is, as its
+	// service deployment says when it was last looked at: "canary 10 %,
+	// baking, 12 of 15 min".
+	Stage string `json:"stage,omitempty"`
+	// Reached is the point a wait waited for (request.Until: approval,
+	// test-traffic, production-traffic) when the deployment got there: its
+	// rollout goes on, and that is no failure.
+	Reached string `json:"reached,omitempty"`
+	// Approval is a pause of the deployment for a person's approval: one
+	// that awaits it (an ECS Hook State Change), or one a person answered
+	// (approve, reject).
+	Approval *Approval `json:"approval,omitempty"`
 	// LeadTime is the time from the push to the rollout's completion, when
 	// this row reports a completion and the push time is known.
 	LeadTime time.Duration `json:"-"`
@@ -137,7 +149,10 @@ type EnvironmentStatus struct {
 	Failed *state.Failure `json:"failed,omitempty"`
 	// Frozen says which of the environment's change calendars are CLOSED,
 	// and until when; absent when none is.
-	Frozen   *FreezeStatus   `json:"frozen,omitempty"`
+	Frozen *FreezeStatus `json:"frozen,omitempty"`
+	// Approval is the recorded deployment's pause that awaits a person's
+	// approval, with the commands that answer it.
+	Approval *Approval       `json:"approval,omitempty"`
 	Services []ServiceStatus `json:"services"`
 	// Error says why ECS could not be asked what runs.
 	Error string `json:"error,omitempty"`
@@ -153,6 +168,14 @@ type ServiceStatus struct {
 	// recorded (someone changed the service outside ecrdeploy).
 	Running string `json:"running,omitempty"`
 	Drift   bool   `json:"drift,omitempty"`
+	// Stage says where a deployment of the blue-green family is ("canary
+	// 10 %, baking, 12 of 15 min"), and ProductionTraffic the share of
+	// production traffic on its new revision, in percent, while it runs,
+	// as its service deployment says.
+	Stage             string   `json:"stage,omitempty"`
+	ProductionTraffic *float64 `json:"productionTraffic,omitempty"`
+	// ServiceDeploymentARN is the recorded deployment's service deployment.
+	ServiceDeploymentARN string `json:"serviceDeploymentArn,omitempty"`
 }
 
 // Kind is what sort of failure a result reports.
@@ -288,8 +311,9 @@ func kindOf(err error) Kind {
 // result (and the error a retry could fix) reports, or "" when it was
 // carried out. The CLI's exit status and the functions' answers derive from
 // it. A service that failed is an AWS failure; a deployment whose rollout
-// failed, had not finished when waiting stopped, or was replaced by someone
-// else's before it finished is a rollout failure.
+// failed, had not finished when waiting stopped (unless it reached the
+// point the wait was for: Row.Reached), or was replaced by someone else's
+// before it finished is a rollout failure.
 // Rows that only report an ECS deployment event (no outcome) are records,
 // not requests, and are not judged.
 func Judge(res Result, err error) Kind {
@@ -309,7 +333,7 @@ func Judge(res Result, err error) Kind {
 			skipped++
 		case r.Outcome == Failed:
 			return AWS
-		case r.Outcome == Deployed && (r.Rollout == state.Failed || r.Rollout == state.InProgress || r.Rollout == state.Superseded):
+		case r.Outcome == Deployed && (r.Rollout == state.Failed || (r.Rollout == state.InProgress && r.Reached == "") || r.Rollout == state.Superseded):
 			rollout = true
 		}
 	}

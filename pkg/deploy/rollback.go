@@ -10,13 +10,14 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
-// rollback redeploys to an environment the newest version whose deployment
-// COMPLETED there and that is neither the current version nor held (never
-// "revision - 1"), and holds the version it replaces, so that pushes and
-// reconcile skip it. Rollbacks in a row therefore walk back; when nothing is
-// left to go back to it fails clearly and changes nothing. The record's
-// known-good deployments say where to go; when none of them will do, the
-// change history is read, however long it is.
+// rollback stops the deployment of an environment that is still in
+// progress (stopInFlight), or else redeploys to it the newest version whose
+// deployment COMPLETED there and that is neither the current version nor
+// held (never "revision - 1"), and holds the version it replaces, so that
+// pushes and reconcile skip it. Rollbacks in a row therefore walk back; when
+// nothing is left to go back to it fails clearly and changes nothing. The
+// record's known-good deployments say where to go; when none of them will
+// do, the change history is read, however long it is.
 func (d *Deployer) rollback(ctx context.Context, req request.Request, requestID string) (Result, error) {
 	res := Result{Repository: req.Repository, Cause: state.CauseRollback}
 	doc, err := d.manualConfig(ctx, req.Repository, req.Environment)
@@ -32,9 +33,13 @@ func (d *Deployer) rollback(ctx context.Context, req request.Request, requestID 
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
-	// A CodeDeploy deployment still under way is stopped (codedeploy.go).
+	// A CodeDeploy deployment still under way is stopped (codedeploy.go);
+	// so is an ECS deployment still in progress, where it stands.
 	if res, done, err := d.rollbackInFlight(ctx, req, doc.Environments[req.Environment], &rec, requestID); done {
 		return res, err
+	}
+	if stop, stopped, err := d.stopInFlight(ctx, req, doc.Environments[req.Environment], rec, requestID); stopped {
+		return stop, err
 	}
 	good, ok := rollbackTarget(rec)
 	if !ok {

@@ -32,7 +32,7 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 	if err != nil {
 		return d.fail(ctx, res, err)
 	}
-	rollout := state.ParseRollout(ev.Rollout())
+	reported := state.ParseRollout(ev.Rollout())
 	at := ev.Time
 	if at.IsZero() {
 		at = d.now()
@@ -49,7 +49,13 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 				if ecsref.ServiceName(svc) != ev.Service {
 					continue
 				}
-				rec, recorded, err := d.recordRollout(ctx, repo, name, svc, ev.DeploymentID, rollout, ev.Reason, ev.UpdatedAt)
+				// A deployment of the blue-green family is recorded as its
+				// service deployment says, not as the event does.
+				rec, recorded, rollout, judged, err := d.blueGreenChanged(ctx, repo, name, env, svc, ev.DeploymentID)
+				if !judged {
+					rollout = reported
+					rec, recorded, err = d.recordRollout(ctx, repo, name, svc, ev.DeploymentID, rollout, ev.Reason, ev.UpdatedAt)
+				}
 				if err == nil && !recorded {
 					continue
 				}
@@ -63,7 +69,7 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 					row.TaskDefinition, row.Image = rec.Services[svc].TaskDefinition, rec.Image
 					row.LeadTime = leadTime(rec, rollout, at)
 					res.Version, res.Tag, res.Digest, res.Cause = rec.Version, rec.Tag, rec.Digest, rec.Cause
-					if rollout == state.Failed {
+					if rollout == state.Failed && !judged {
 						// ECS may have rolled the service back: record what
 						// runs now, so nothing points it at the failed
 						// revision again.
@@ -75,13 +81,13 @@ func (d *Deployer) DeploymentChanged(ctx context.Context, ev event.DeploymentCha
 				res.Repository = repo
 				res.Results = append(res.Results, row)
 				d.log().InfoContext(ctx, "rollout", "repository", repo, "environment", name, "cluster", env.Cluster, "service", svc,
-					"deploymentId", ev.DeploymentID, "rollout", string(rollout), "reason", ev.Reason)
+					"deploymentId", ev.DeploymentID, "rollout", string(rollout), "reported", string(reported), "reason", ev.Reason)
 			}
 		}
 	}
 	if len(res.Results) == 0 {
 		d.log().InfoContext(ctx, "rollout not recorded: no state names this deployment", "cluster", ev.Cluster, "service", ev.Service,
-			"deploymentId", ev.DeploymentID, "rollout", string(rollout))
+			"deploymentId", ev.DeploymentID, "rollout", string(reported))
 	}
 	d.announce(ctx, res, ev.ID, 0)
 	return res, retry
@@ -170,6 +176,10 @@ type ecsView struct {
 	// not known yet. Its version is held back (awaitECS) until it is, and
 	// nothing is recorded of it.
 	unknown bool
+	// sd is the service deployment ECS described for a deployment of the
+	// blue-green family, which the view was judged from (blueGreenRollout);
+	// nil when it was judged from DescribeServices alone.
+	sd *target.ServiceDeploymentDetail
 }
 
 // judgeRollout decides what became of the deployment a record's entry
@@ -364,7 +374,7 @@ func (p servicePlan) replaces() string {
 // failure kept beside it. It calls nothing.
 func repairRecord(rec state.Record, views map[string]ecsView, now time.Time) (state.Record, bool) {
 	rec = cloneRecord(rec)
-	changed := false
+	changed := repairBlueGreen(&rec, views)
 	rolledBack := 0
 	for _, name := range slices.Sorted(maps.Keys(views)) {
 		v, entry := views[name], rec.Services[name]

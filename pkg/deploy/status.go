@@ -51,9 +51,10 @@ func (d *Deployer) status(ctx context.Context, repository string) (Result, error
 func (d *Deployer) environmentStatus(ctx context.Context, repository, name string, env *config.Environment, rec state.Record, ok bool) EnvironmentStatus {
 	st := EnvironmentStatus{Environment: name, Cluster: env.Cluster, Trigger: cmp.Or(env.Trigger, config.TriggerPush), Services: []ServiceStatus{}}
 	var services map[string]target.Service
+	var views map[string]ecsView
 	client, err := d.Targets.ECS(ctx, targetOf(repository, name, env))
 	if err == nil && ok {
-		rec, services, err = d.refresh(ctx, rec, env, client)
+		rec, services, views, err = d.refreshViews(ctx, rec, env, client)
 	} else if err == nil {
 		services, err = target.DescribeServices(ctx, client, env.Cluster, env.Services)
 	}
@@ -66,16 +67,23 @@ func (d *Deployer) environmentStatus(ctx context.Context, repository, name strin
 		st.Rollout, st.Held, st.DeployedBy, st.Failed = rec.AggregateRollout(), rec.Held, rec.Cause, rec.Failed
 		t := rec.Time
 		st.DeployedAt = &t
+		if rec.Approval != nil {
+			st.Approval = approvalOf(*rec.Approval, repository, name)
+		}
 	}
 	for _, svc := range env.Services {
 		ss := ServiceStatus{Service: svc}
 		s, recorded := rec.Services[svc]
 		if recorded {
 			ss.TaskDefinition, ss.DeploymentID, ss.Rollout = s.TaskDefinition, s.DeploymentID, s.Rollout
+			ss.ServiceDeploymentARN = s.ServiceDeploymentARN
 		}
 		if observed, ok := services[ecsref.ServiceName(svc)]; ok {
 			ss.Running = observed.TaskDefinition
 			ss.Drift = ss.TaskDefinition != "" && !ecsref.SameRevision(ss.TaskDefinition, ss.Running) && !codeDeployUnderWay(s)
+			// Where a deployment of the blue-green family is: its stage and
+			// the share of production traffic on the new revision.
+			ss.Stage, ss.ProductionTraffic = stageStatus(views[svc], observed.CurrentServiceDeployment, d.now())
 		}
 		st.Services = append(st.Services, ss)
 	}

@@ -16,9 +16,13 @@ import (
 // wait polls ECS until every deployment the result started has completed or
 // failed, recording each outcome in the state, or until the invocation's
 // deadline minus a margin, when the rows still running say in-progress
-// instead of the invocation timing out. It returns the result with the
+// instead of the invocation timing out. until (request.Until) may stop it
+// earlier for a deployment of the blue-green family: once it awaits
+// approval, or has test or all production traffic on its new revision,
+// its row says so (Row.Reached) and is no longer waited for; a deployment
+// that fails first is a failure as ever. It returns the result with the
 // rollout of each deployed row.
-func (d *Deployer) wait(ctx context.Context, res Result) Result {
+func (d *Deployer) wait(ctx context.Context, res Result, until string) Result {
 	res.Results = slices.Clone(res.Results)
 	var pending []*Row
 	for i := range res.Results {
@@ -55,7 +59,7 @@ func (d *Deployer) wait(ctx context.Context, res Result) Result {
 		pending = pending[:0]
 		for name, rows := range byEnv {
 			if env := doc.Environments[name]; env != nil {
-				pending = append(pending, d.poll(ctx, res.Repository, name, env, rows, start, &finished)...)
+				pending = append(pending, d.poll(ctx, res.Repository, name, env, rows, start, until, &finished)...)
 				continue
 			}
 			for _, r := range rows { // the configuration changed under us
@@ -85,7 +89,7 @@ func (d *Deployer) wait(ctx context.Context, res Result) Result {
 // poll looks once at the rollouts of one environment's waited rows: it
 // records those that ended (in the state, and in finished for the result
 // events) and returns those still going, or that could not be looked at.
-func (d *Deployer) poll(ctx context.Context, repository, name string, env *config.Environment, rows []*Row, start time.Time, finished *Result) []*Row {
+func (d *Deployer) poll(ctx context.Context, repository, name string, env *config.Environment, rows []*Row, start time.Time, until string, finished *Result) []*Row {
 	client, err := d.Targets.ECS(ctx, targetOf(repository, name, env))
 	if err != nil {
 		return rows
@@ -108,11 +112,15 @@ func (d *Deployer) poll(ctx context.Context, repository, name string, env *confi
 	})
 	codeDeploy := d.codeDeployOf(ctx, repository, name, env)
 	for _, r := range rows {
-		v := d.viewOf(ctx, client, codeDeploy, env.Cluster, r, observed[ecsref.ServiceName(r.Service)], start, recorded)
+		svc := observed[ecsref.ServiceName(r.Service)]
+		v := d.viewOf(ctx, client, codeDeploy, env, r, svc, start, recorded)
+		r.Stage, _ = stageStatus(v, svc.CurrentServiceDeployment, d.now())
 		if d.Progress != nil {
-			d.Progress(Progress{Environment: name, Service: r.Service, DeploymentID: r.DeploymentID, Rollout: v.rollout, Elapsed: d.now().Sub(start)})
+			d.Progress(Progress{Environment: name, Service: r.Service, DeploymentID: r.DeploymentID, Rollout: v.rollout, Stage: r.Stage, Elapsed: d.now().Sub(start)})
 		}
 		switch {
+		case v.rollout == state.InProgress && reached(v, until, env):
+			r.Rollout, r.Reached = state.InProgress, until
 		case v.rollout.Terminal():
 			r.Rollout = v.rollout
 			if v.rollout == state.Failed {
@@ -144,15 +152,22 @@ func (d *Deployer) poll(ctx context.Context, repository, name string, env *confi
 	return pending
 }
 
-// viewOf is what ECS says of the deployment a waited row started, reading
-// the service-deployments history when ECS no longer lists it, and then
-// the deployment the update replaced from the environment's record
-// (recorded), when it still names the row's deployment; CodeDeploy says
-// it of a CODE_DEPLOY service's.
-func (d *Deployer) viewOf(ctx context.Context, client target.ECSAPI, codeDeploy codeDeployClient, cluster string, r *Row, svc target.Service, since time.Time, recorded func() state.Record) ecsView {
+// viewOf is what ECS says of the deployment a waited row started: CodeDeploy
+// says it of a CODE_DEPLOY service's; from its service deployment for the
+// blue-green family (waitedServiceDeployment); otherwise reading the
+// service-deployments history when ECS no longer lists it, and then the
+// deployment the update replaced from the environment's record (recorded),
+// when it still names the row's deployment.
+func (d *Deployer) viewOf(ctx context.Context, client target.ECSAPI, codeDeploy codeDeployClient, env *config.Environment, r *Row, svc target.Service, since time.Time, recorded func() state.Record) ecsView {
+	cluster := env.Cluster
 	entry := state.Service{TaskDefinition: r.TaskDefinition, PreviousTaskDefinition: r.PreviousTaskDefinition, DeploymentID: r.DeploymentID, Rollout: state.InProgress}
 	if svc.CodeDeployControlled() {
 		return codeDeployView(ctx, codeDeploy, entry, svc)
+	}
+	if blueGreenFamily(env, svc) {
+		if v, ok := describeBlueGreen(ctx, client, entry, svc, waitedServiceDeployment(r, svc, recorded)); ok {
+			return v
+		}
 	}
 	if !needsHistory(entry, svc) {
 		return judgeRollout(entry, svc, nil, false)

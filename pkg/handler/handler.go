@@ -118,6 +118,8 @@ func (h *Handler) Event(ctx context.Context, raw json.RawMessage) (deploy.Result
 		return h.Deployer.Push(ctx, ev)
 	case event.DeploymentChange:
 		return h.Deployer.DeploymentChanged(ctx, ev)
+	case event.HookChange:
+		return h.Deployer.HookChanged(ctx, ev)
 	case event.Schedule:
 		return h.Deployer.Reconcile(ctx, ev)
 	case event.CalendarChange:

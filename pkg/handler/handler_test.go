@@ -29,7 +29,8 @@ func TestMain(m *testing.M) { os.Exit(awstest.RunMain(m)) }
 const helloColor = `{"environments":{
   "dev":{"versions":">=0.1.0","prereleases":true,"cluster":"apps","services":["hello-color-dev"],"container":"web","environment":{"OCTO_COLOR":"#0f0"}},
   "staging":{"versions":"^1.0.0","cluster":"apps","services":["hello-color-staging"],"container":"web","environment":{"OCTO_COLOR":"#ff0"}},
-  "production":{"trigger":"manual","promoteFrom":"staging","versions":"^1.0.0","cluster":"apps","services":["hello-color-prod"],"container":"web"}}}`
+  "production":{"trigger":"manual","promoteFrom":"staging","versions":"^1.0.0","cluster":"apps","services":["hello-color-prod"],"container":"web",
+    "deployment":{"strategy":"canary","canary":{"percent":10,"bakeMinutes":15},"approval":{"stage":"post-test-traffic-shift"}}}}}`
 
 // seed creates hello-color's three services running 1.0.0 and its config.
 func seed(t *testing.T) *awstest.Env {
@@ -60,7 +61,10 @@ func outcomes(res deploy.Result) map[string]string {
 	m := map[string]string{}
 	for _, r := range res.Results {
 		m[r.Environment] = strings.TrimSpace(string(r.Outcome) + " " + string(r.Reason))
-		if r.Outcome == "" {
+		switch {
+		case r.Approval != nil:
+			m[r.Environment] = strings.TrimSpace("approval " + r.Approval.Decision)
+		case r.Outcome == "":
 			m[r.Environment] = "rollout " + string(r.Rollout)
 		}
 	}
@@ -108,6 +112,8 @@ var sampleSetup = map[string]func(t *testing.T, h *Handler) string{
 	"ecs-deployment-rollback.json":    deployStaging("1.1.0", false),
 	"request-deploy-dry-run.json":     deployStaging("1.1.0", true),
 	"request-board.json":              deployStaging("1.1.0", true),
+	"request-approve.json":            pauseProduction("1.1.0"),
+	"request-reject.json":             pauseProduction("1.1.0"),
 }
 
 // sampleWorld prepares what the samples of change calendars, replicas and
@@ -207,6 +213,65 @@ func samplePush(t *testing.T) event.Push {
 	return ev.(event.Push)
 }
 
+// pauseProduction returns a setup that deploys tag to production (a canary
+// with an approval stage), has ECS pause it for approval and delivers the
+// ECS Hook State Change that says so, as EventBridge would.
+func pauseProduction(tag string) func(t *testing.T, h *Handler) string {
+	return func(t *testing.T, h *Handler) string {
+		t.Helper()
+		res, err := h.Request(t.Context(), json.RawMessage(`{"action":"deploy","repository":"hello-color","tag":"`+tag+`","environment":"production"}`))
+		if err != nil || res.Error != "" || len(res.Results) != 1 || res.Results[0].DeploymentID == "" {
+			t.Fatalf("setup: deploy %s to production: %+v, %v", tag, res, err)
+		}
+		env := sampleEnv[t.Name()]
+		if r, err := env.ECSModel.Progress(t.Context(), "apps", "hello-color-prod"); err != nil || r.Stage != "POST_TEST_TRAFFIC_SHIFT" {
+			t.Fatalf("setup: production's deployment: %+v, %v", r, err)
+		}
+		raws, err := env.ECSModel.HookEvents("apps", "hello-color-prod")
+		if err != nil || len(raws) != 1 {
+			t.Fatalf("setup: hook events %d, %v", len(raws), err)
+		}
+		res, err = h.Event(t.Context(), raws[0])
+		if err != nil || len(res.Results) != 1 || res.Results[0].Approval == nil {
+			t.Fatalf("setup: the pause: %+v, %v", res, err)
+		}
+		return res.Results[0].DeploymentID
+	}
+}
+
+// sampleHookDeployment and sampleHookID are the service deployment and the
+// hook the ECS Hook State Change sample is about; sampleRewrite's setup
+// puts those of a pause it made in their place.
+const (
+	sampleHookDeployment = "arn:aws:ecs:us-east-1:123456789012:service-deployment/apps/hello-color-prod/NCWGC2ZR-taawPAYrIaU5"
+	sampleHookID         = "ecs-pause-9YbH0cLqkGrX2oA7vW1nS4tJ8mZ3uD6eF5iP0wQ2yRk"
+)
+
+// sampleRewrite prepares the state a sample is about and rewrites the
+// sample to name what it made, for samples that name more than a
+// deployment id.
+var sampleRewrite = map[string]func(t *testing.T, h *Handler, raw []byte) []byte{
+	// ECS pauses production's deployment: the sample names that pause.
+	"ecs-hook-awaiting-action.json": func(t *testing.T, h *Handler, raw []byte) []byte {
+		t.Helper()
+		res, err := h.Request(t.Context(), json.RawMessage(`{"action":"deploy","repository":"hello-color","tag":"1.1.0","environment":"production"}`))
+		if err != nil || res.Error != "" || len(res.Results) != 1 {
+			t.Fatalf("setup: deploy 1.1.0 to production: %+v, %v", res, err)
+		}
+		r, err := sampleEnv[t.Name()].ECSModel.Progress(t.Context(), "apps", "hello-color-prod")
+		hook, ok := r.AwaitingHook()
+		if err != nil || !ok {
+			t.Fatalf("setup: production's deployment: %+v, %v", r, err)
+		}
+		raw = bytes.ReplaceAll(raw, []byte(sampleHookDeployment), []byte(r.ServiceDeploymentARN))
+		return bytes.ReplaceAll(raw, []byte(sampleHookID), []byte(hook.ID))
+	},
+}
+
+// sampleEnv is the local AWS of each sample's subtest, by test name, for
+// setups that drive the ECS model.
+var sampleEnv = map[string]*awstest.Env{}
+
 // deployStaging returns a setup that deploys tag to staging by request and,
 // if complete, has ECS report the rollout completed. It returns the
 // deployment id.
@@ -247,7 +312,8 @@ func TestSampleEvents(t *testing.T) {
 		"ecs-deployment-in-progress.json": {}, // already in progress: nothing to record
 		"ecs-deployment-completed.json":   {"staging": "rollout completed"},
 		"ecs-deployment-failed.json":      {"staging": "rollout failed"},
-		"ecs-deployment-rollback.json":    {}, // the circuit breaker's own deployment: not ecrdeploy's
+		"ecs-deployment-rollback.json":    {},                         // the circuit breaker's own deployment: not ecrdeploy's
+		"ecs-hook-awaiting-action.json":   {"production": "approval"}, // recorded, and announced
 		"schedule.json":                   {"hello-color/dev": "deployed", "hello-color/staging": "deployed"},
 
 		"request-deploy.json":         {"production": "deployed"},
@@ -267,7 +333,9 @@ func TestSampleEvents(t *testing.T) {
 		"replication-success.json": {"dev": "deployed"},
 		"replication-failed.json":  {"dev": "failed"},
 		// ECR restored the image a rollback of staging waited on.
-		"image-restored.json": {"hello-color/staging": "deployed"},
+		"image-restored.json":  {"hello-color/staging": "deployed"},
+		"request-approve.json": {"production": "approval approved"},
+		"request-reject.json":  {"production": "approval rejected"},
 	}
 	files, err := filepath.Glob("../../events/*.json")
 	if err != nil || len(files) == 0 {
@@ -289,6 +357,7 @@ func TestSampleEvents(t *testing.T) {
 				t.Fatalf("no expectation for sample %s: add one to this test", name)
 			}
 			env := seed(t)
+			sampleEnv[t.Name()] = env
 			// ECR has what it sent push events for (the deployer checks),
 			// and the tags the sample requests name. A push sample runs
 			// with only its own image: a higher version in ECR would
@@ -307,6 +376,9 @@ func TestSampleEvents(t *testing.T) {
 			}
 			if setup, ok := sampleWorld[name]; ok {
 				setup(t, env, h)
+			}
+			if rewrite, ok := sampleRewrite[name]; ok {
+				raw = rewrite(t, h, raw)
 			}
 			entry := h.Event
 			if probe.Source == "" {

@@ -1,5 +1,6 @@
 // Package request decodes the manual requests the promoter function takes:
-// deploy, promote, rollback, plan, status, history and board.
+// deploy, promote, rollback, plan, status, history, approve, reject and
+// board.
 package request
 
 import (
@@ -27,7 +28,29 @@ const (
 	// Board asks for the release board: every configured repository and
 	// environment. It names no repository.
 	Board = "board"
+	// Approve continues the deployment that ECS paused in an environment
+	// for a person's approval; Reject rolls it back, with a reason.
+	Approve = "approve"
+	Reject  = "reject"
 )
+
+// How far a wait goes (Request.Until): until the deployment pauses for
+// approval, until test traffic or all production traffic is on the new
+// revision, or until it is done (the default). The first three concern
+// deployments of the blue-green family (blue-green, linear, canary); a
+// rolling update is waited for until it is done.
+const (
+	UntilApproval          = "approval"
+	UntilTestTraffic       = "test-traffic"
+	UntilProductionTraffic = "production-traffic"
+	UntilDone              = "done"
+)
+
+// untils are the values of Until, as error messages list them.
+var untils = []string{UntilApproval, UntilTestTraffic, UntilProductionTraffic, UntilDone}
+
+// MaxReason is the longest reason a rejection may give, in bytes.
+const MaxReason = 1024
 
 // MaxSize is the largest request accepted; a request is a few hundred bytes.
 const MaxSize = 64 << 10
@@ -50,6 +73,12 @@ type Request struct {
 	// Output is how a board request wants the board written: a
 	// board.Format (table, json or html); empty leaves it to the answer.
 	Output string `json:"output,omitempty"`
+	// Until is how far a wait goes (UntilApproval, UntilTestTraffic,
+	// UntilProductionTraffic, UntilDone); empty is UntilDone. Only with
+	// wait.
+	Until string `json:"until,omitempty"`
+	// Reason says why a rejection rejects (reject only, and required there).
+	Reason string `json:"reason,omitempty"`
 }
 
 // DefaultPage is how many changes one history answer holds when the request
@@ -70,7 +99,7 @@ func bad(field, problem string) *input.Error {
 }
 
 // fieldNames are the JSON names of Request's fields, as they must be written.
-var fieldNames = []string{"action", "repository", "tag", "environment", "from", "to", "force", "wait", "dryRun", "limit", "cursor", "output"}
+var fieldNames = []string{"action", "repository", "tag", "environment", "from", "to", "force", "wait", "dryRun", "limit", "cursor", "output", "until", "reason"}
 
 // Decode decodes and validates a request. It returns an *input.Error (its
 // message starting "bad request: ") for: a request larger than MaxSize;
@@ -195,7 +224,7 @@ func quoteField(key string) string {
 }
 
 // actions are the actions, as error messages list them.
-const actions = "deploy, promote, rollback, plan, status, history or board"
+const actions = "deploy, promote, rollback, plan, status, history, approve, reject or board"
 
 // Validate checks that the request has exactly the fields its action needs
 // and that each is well formed: a known action; an ECR repository name
@@ -225,6 +254,8 @@ func (r Request) Validate() error {
 	case Status:
 	case History:
 		need["environment?"] = true
+	case Approve, Reject:
+		need["environment"] = true
 	case "":
 		return bad("action", "missing (want "+actions+")")
 	default:
@@ -265,7 +296,10 @@ func (r Request) Validate() error {
 	if r.Action == Promote && r.From != "" && r.From == r.To {
 		return bad("to", "promote from an environment to itself")
 	}
-	if r.Action == Status || r.Action == Plan || r.Action == History {
+	if err := r.validateAnswer(); err != nil {
+		return err
+	}
+	if r.Action == Status || r.Action == Plan || r.Action == History || r.Action == Approve || r.Action == Reject {
 		// In a fixed order, so that the same request always gets the same error.
 		for _, f := range []struct {
 			name string
@@ -279,9 +313,38 @@ func (r Request) Validate() error {
 	return nil
 }
 
+// validateAnswer checks the fields of an approval's answer and of a wait:
+// reason is reject's, and required there (a rejection says why, in at most
+// MaxReason bytes of printable text); until is for a deploy, promote or
+// rollback that waits, and one of the untils.
+func (r Request) validateAnswer() error {
+	switch {
+	case r.Action == Reject && strings.TrimSpace(r.Reason) == "":
+		return bad("reason", "missing for reject: say why the deployment is rejected")
+	case r.Action != Reject && r.Reason != "":
+		return bad("reason", "not used by "+r.Action)
+	case len(r.Reason) > MaxReason:
+		return bad("reason", fmt.Sprintf("%d bytes, more than %d", len(r.Reason), MaxReason))
+	case strings.ContainsFunc(r.Reason, func(c rune) bool { return !unicode.IsPrint(c) && c != ' ' }):
+		return bad("reason", "holds a control character: write it on one line")
+	}
+	if r.Until == "" {
+		return nil
+	}
+	switch {
+	case r.Action != Deploy && r.Action != Promote && r.Action != Rollback:
+		return bad("until", "not used by "+r.Action)
+	case !slices.Contains(untils, r.Until):
+		return bad("until", fmt.Sprintf("%s is not a point to wait for (want %s)", input.Quote(r.Until), strings.Join(untils, ", ")))
+	case !r.Wait:
+		return bad("until", `used only with "wait": true`)
+	}
+	return nil
+}
+
 // isAction reports whether action is one of the actions.
 func isAction(action string) bool {
-	return slices.Contains([]string{Deploy, Promote, Rollback, Plan, Status, History, Board}, action)
+	return slices.Contains([]string{Deploy, Promote, Rollback, Plan, Status, History, Board, Approve, Reject}, action)
 }
 
 // validateBoard checks a board request: no repository, environment, tag or
@@ -295,6 +358,7 @@ func (r Request) validateBoard() error {
 	}{
 		{"repository", r.Repository != ""}, {"tag", r.Tag != ""}, {"environment", r.Environment != ""},
 		{"from", r.From != ""}, {"to", r.To != ""}, {"force", r.Force}, {"wait", r.Wait}, {"dryRun", r.DryRun},
+		{"until", r.Until != ""}, {"reason", r.Reason != ""},
 	} {
 		if f.set {
 			return bad(f.name, "not used by board (it shows every repository)")

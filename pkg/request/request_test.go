@@ -75,6 +75,20 @@ func TestDecode(t *testing.T) {
 		{"board as JSON", `{"action":"board","output":"json"}`, Request{Action: Board, Output: "json"}},
 		{"board as HTML", `{"output":"html","action":"board"}`, Request{Action: Board, Output: "html"}},
 		{"board with an empty output", `{"action":"board","output":""}`, Request{Action: Board}},
+		{"approve", `{"action":"approve","repository":"hello-color","environment":"production"}`,
+			Request{Action: Approve, Repository: "hello-color", Environment: "production"}},
+		{"reject with a reason", `{"action":"reject","repository":"hello-color","environment":"production","reason":"error rate above 2 % in the canary"}`,
+			Request{Action: Reject, Repository: "hello-color", Environment: "production", Reason: "error rate above 2 % in the canary"}},
+		{"reject with a reason in another script", `{"action":"reject","repository":"hello-color","environment":"production","reason":"taux d'erreur élevé"}`,
+			Request{Action: Reject, Repository: "hello-color", Environment: "production", Reason: "taux d'erreur élevé"}},
+		{"deploy waiting until test traffic", `{"action":"deploy","repository":"hello-color","tag":"1.0.0","environment":"production","wait":true,"until":"test-traffic"}`,
+			Request{Action: Deploy, Repository: "hello-color", Tag: "1.0.0", Environment: "production", Wait: true, Until: UntilTestTraffic}},
+		{"promote waiting until approval", `{"action":"promote","repository":"hello-color","to":"production","wait":true,"until":"approval"}`,
+			Request{Action: Promote, Repository: "hello-color", To: "production", Wait: true, Until: UntilApproval}},
+		{"rollback waiting until done", `{"action":"rollback","repository":"hello-color","environment":"production","wait":true,"until":"done"}`,
+			Request{Action: Rollback, Repository: "hello-color", Environment: "production", Wait: true, Until: UntilDone}},
+		{"deploy waiting until production traffic", `{"action":"deploy","repository":"hello-color","tag":"1.0.0","environment":"production","wait":true,"until":"production-traffic"}`,
+			Request{Action: Deploy, Repository: "hello-color", Tag: "1.0.0", Environment: "production", Wait: true, Until: UntilProductionTraffic}},
 		{"at the size limit", `{"action":"status","repository":"hello-color"}` + strings.Repeat(" ", MaxSize-len(`{"action":"status","repository":"hello-color"}`)),
 			Request{Action: Status, Repository: "hello-color"}},
 	}
@@ -161,7 +175,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"shallow nesting in a field", `{"action":[["deploy"]]}`, "action", "want string, got JSON array"},
 
 		// Field names: exact, known, once, not null.
-		{"unknown field", `{` + deploy + `,"version":"1.0.0"}`, "version", "unknown field (want action, repository, tag, environment, from, to, force, wait, dryRun, limit, cursor, output)"},
+		{"unknown field", `{` + deploy + `,"version":"1.0.0"}`, "version", "unknown field (want action, repository, tag, environment, from, to, force, wait, dryRun, limit, cursor, output, until, reason)"},
 		{"unknown field first", `{"image":"x",` + deploy + `}`, "image", "unknown field"},
 		{"field name in upper case", `{"ACTION":"status","repository":"hello-color"}`, "ACTION", `unknown field (did you mean "action"?)`},
 		{"field name capitalised", `{"action":"status","Repository":"hello-color"}`, "Repository", `did you mean "repository"?`},
@@ -189,7 +203,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"dryRun a list", `{` + deploy + `,"dryRun":[true]}`, "dryRun", "want bool, got JSON array"},
 
 		// Actions.
-		{"no action", `{"repository":"hello-color"}`, "action", "missing (want deploy, promote, rollback, plan, status, history or board)"},
+		{"no action", `{"repository":"hello-color"}`, "action", "missing (want deploy, promote, rollback, plan, status, history, approve, reject or board)"},
 		{"empty action", `{"action":"","repository":"hello-color"}`, "action", "missing"},
 		{"unknown action", `{"action":"destroy","repository":"hello-color"}`, "action", `unknown action "destroy"`},
 		{"action in upper case", `{"action":"DEPLOY","repository":"hello-color","tag":"1.0.0","environment":"dev"}`, "action", `unknown action "DEPLOY"`},
@@ -247,6 +261,25 @@ func TestDecodeErrors(t *testing.T) {
 		{"output of a status", `{` + status + `,"output":"json"}`, "output", "not used by status"},
 		{"output of a deploy", `{` + deploy + `,"output":"html"}`, "output", "not used by deploy"},
 		{"action in upper case before the output", `{"action":"BOARD","output":"html"}`, "action", `unknown action "BOARD"`},
+
+		// Approvals and waits.
+		{"approve without environment", `{"action":"approve","repository":"hello-color"}`, "environment", "missing for approve"},
+		{"reject without reason", `{"action":"reject","repository":"hello-color","environment":"production"}`, "reason", "missing for reject"},
+		{"reject with a blank reason", `{"action":"reject","repository":"hello-color","environment":"production","reason":"  "}`, "reason", "missing for reject"},
+		{"reject with a long reason", `{"action":"reject","repository":"hello-color","environment":"production","reason":"` + strings.Repeat("r", MaxReason+1) + `"}`, "reason", "1025 bytes, more than 1024"},
+		{"reject with a newline in the reason", `{"action":"reject","repository":"hello-color","environment":"production","reason":"bad\nrate"}`, "reason", "control character"},
+		{"approve with a reason", `{"action":"approve","repository":"hello-color","environment":"production","reason":"fine"}`, "reason", "not used by approve"},
+		{"approve with a tag", `{"action":"approve","repository":"hello-color","environment":"production","tag":"1.0.0"}`, "tag", "not used by approve"},
+		{"approve with wait", `{"action":"approve","repository":"hello-color","environment":"production","wait":true}`, "wait", "not used by approve"},
+		{"reject with force", `{"action":"reject","repository":"hello-color","environment":"production","reason":"x","force":true}`, "force", "not used by reject"},
+		{"deploy with a reason", `{` + deploy + `,"reason":"x"}`, "reason", "not used by deploy"},
+		{"until without wait", `{` + deploy + `,"until":"test-traffic"}`, "until", `used only with "wait": true`},
+		{"until unknown", `{` + deploy + `,"wait":true,"until":"soon"}`, "until", `"soon" is not a point to wait for (want approval, test-traffic, production-traffic, done)`},
+		{"until in upper case", `{` + deploy + `,"wait":true,"until":"APPROVAL"}`, "until", "is not a point to wait for"},
+		{"until on a plan", `{` + plan + `,"until":"done"}`, "until", "not used by plan"},
+		{"until on an approval", `{"action":"approve","repository":"hello-color","environment":"production","until":"done"}`, "until", "not used by approve"},
+		{"board with until", `{"action":"board","until":"done"}`, "until", "not used by board"},
+		{"board with a reason", `{"action":"board","reason":"x"}`, "reason", "not used by board"},
 
 		// Promote to itself.
 		{"promote to itself", `{"action":"promote","repository":"hello-color","from":"production","to":"production"}`, "to", "promote from an environment to itself"},

@@ -102,6 +102,9 @@ type Record struct {
 	Good []Deployment `json:"good,omitempty"`
 	// Failed is the last deployment ECS failed or rolled back here.
 	Failed *Failure `json:"failed,omitempty"`
+	// Approval is the pause of the recorded deployment that awaits a
+	// person's approval (a pause lifecycle hook); nil when none does.
+	Approval *Approval `json:"approval,omitempty"`
 
 	// Revision is the number of the record's change it was read as or
 	// written as: 1 for the first, 0 for a record never stored. A write is
@@ -141,6 +144,24 @@ type Failure struct {
 	DeploymentID string    `json:"deploymentId,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
 	Time         time.Time `json:"time"`
+}
+
+// Approval is a deployment that ECS paused for a person's approval: the
+// pause lifecycle hook of one service's service deployment at the
+// environment's approval stage. ContinueServiceDeployment answers exactly
+// that hook.
+type Approval struct {
+	Service string `json:"service"`
+	// Stage is the lifecycle stage of the pause, in the configuration's
+	// spelling (post-test-traffic-shift).
+	Stage                string `json:"stage"`
+	HookID               string `json:"hookId"`
+	ServiceDeploymentARN string `json:"serviceDeploymentArn"`
+	// Since is when ECS paused the deployment (the hook event's time), and
+	// Expires when the hook times out and ECS takes its timeout action;
+	// zero when ECS did not say.
+	Since   time.Time `json:"since"`
+	Expires time.Time `json:"expires,omitzero"`
 }
 
 // maxGood bounds the known-good deployments a record keeps; a rollback
@@ -198,9 +219,14 @@ type Service struct {
 	// Controller is ControllerCodeDeploy when a CodeDeploy deployment
 	// deployed the service (DeploymentID is then CodeDeploy's id, and
 	// CodeDeploy says how it ended), "" when ECS did.
-	Controller string  `json:"controller,omitempty"`
-	Rollout    Rollout `json:"rollout"`
-	Reason     string  `json:"reason,omitempty"`
+	Controller string `json:"controller,omitempty"`
+	// ServiceDeploymentARN is the service deployment of DeploymentID (the
+	// service's currentServiceDeployment after the update): what
+	// DescribeServiceDeployments, ContinueServiceDeployment and
+	// StopServiceDeployment name. Empty when it is not known yet.
+	ServiceDeploymentARN string  `json:"serviceDeploymentArn,omitempty"`
+	Rollout              Rollout `json:"rollout"`
+	Reason               string  `json:"reason,omitempty"`
 	// RolloutAt is when ECS last reported on the rollout (an event's
 	// updatedAt), so that a late event cannot take it back.
 	RolloutAt *time.Time `json:"rolloutAt,omitempty"`

@@ -372,6 +372,28 @@ func RegisterTaskDefinition(ctx context.Context, client ECSAPI, in *ecs.Register
 // the deployment ECS started. It returns an error wrapping
 // ErrServiceNotFound when the service does not exist or is not active.
 func UpdateService(ctx context.Context, client ECSAPI, in *ecs.UpdateServiceInput) (string, error) {
+	started, err := StartDeployment(ctx, client, in)
+	return started.DeploymentID, err
+}
+
+// Started is the deployment an UpdateService started.
+type Started struct {
+	// DeploymentID is the id of the PRIMARY deployment DescribeServices
+	// lists ("ecs-svc/..."); "" when ECS's answer names none.
+	DeploymentID string
+	// ServiceDeploymentARN is the service's currentServiceDeployment in
+	// the answer ("The ARN of the current service deployment", "Service",
+	// API Reference; aws-sdk-go-v2/service/ecs types.Service): the service
+	// deployment the update started, the one DescribeServiceDeployments,
+	// ContinueServiceDeployment and StopServiceDeployment name; "" when
+	// ECS's answer has none.
+	ServiceDeploymentARN string
+}
+
+// StartDeployment is UpdateService that returns both names of the
+// deployment ECS started. It returns an error wrapping ErrServiceNotFound
+// when the service does not exist or is not active.
+func StartDeployment(ctx context.Context, client ECSAPI, in *ecs.UpdateServiceInput) (Started, error) {
 	out, err := client.UpdateService(ctx, in)
 	if err != nil {
 		var snf *ecstypes.ServiceNotFoundException
@@ -379,17 +401,19 @@ func UpdateService(ctx context.Context, client ECSAPI, in *ecs.UpdateServiceInpu
 		if errors.As(err, &snf) || errors.As(err, &sna) {
 			err = ErrServiceNotFound
 		}
-		return "", fmt.Errorf("update service %s/%s: %w", aws.ToString(in.Cluster), aws.ToString(in.Service), err)
+		return Started{}, fmt.Errorf("update service %s/%s: %w", aws.ToString(in.Cluster), aws.ToString(in.Service), err)
 	}
 	if out.Service == nil {
-		return "", nil
+		return Started{}, nil
 	}
+	started := Started{ServiceDeploymentARN: aws.ToString(out.Service.CurrentServiceDeployment)}
 	for _, dep := range out.Service.Deployments {
 		if aws.ToString(dep.Status) == "PRIMARY" {
-			return aws.ToString(dep.Id), nil
+			started.DeploymentID = aws.ToString(dep.Id)
+			break
 		}
 	}
-	return "", nil
+	return started, nil
 }
 
 // ErrNoServiceDeployments is an account or region where the
