@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 )
 
 // A pace is a rate shared by every process that uses the table: one slot
@@ -26,6 +26,15 @@ import (
 // slot still to come waits for it to pass before it reserves another, so
 // that one repository's many environments or versions queue behind the
 // others' next, rather than taking every slot of the next minutes.
+//
+// Within a process, reservations of one pace are written one write at a
+// time, and those asked for while a write is under way go together in the
+// next (a batch of up to paceBatch slots, one conditional write): the
+// environments of one push reserve their slots in two writes, not one
+// after another's conflict. The process remembers the pace's time as its
+// last write or refusal left it, so that a write expects what stands
+// rather than assuming the pace idle, and is refused only when another
+// process reserved meanwhile.
 
 // Pace is a shared rate: one slot every Interval, Burst at once at most.
 type Pace struct {
@@ -35,83 +44,234 @@ type Pace struct {
 }
 
 const (
-	pacePK        = "#pace"
-	attrTAT       = "tat"   // the theoretical arrival time of the next slot, Unix ms
-	attrPaceSlots = "slots" // key -> the key's last slot, Unix ms
+	pacePK  = "#pace"
+	attrTAT = "tat" // the theoretical arrival time of the next slot, Unix ms
+	// paceSlotPrefix names a key's last slot (Unix ms) in the pace's item:
+	// "slot#" + key, an attribute each.
+	paceSlotPrefix = "slot#"
+	// paceBatch is the most slots one write reserves.
+	paceBatch = 25
+	// paceWriteTimeout bounds a batch's writes, retries included.
+	paceWriteTimeout = 10 * time.Second
 )
 
 // Reserve reserves the next slot of pace p for key and returns when it is
 // due: now or later, for the caller to wait until. It returns
 // ErrSlotTaken, with the time the key's slot still to come is due, when key
 // already holds one (the caller waits until then and reserves again).
-//
-// The first attempt assumes the pace is idle, as it is but in a burst: one
-// conditional write. A failed condition answers what stands, and the next
-// attempt reserves from that.
 func (s *Store) Reserve(ctx context.Context, p Pace, key string) (time.Time, error) {
+	q := s.paceQueue(p.Name)
+	r := &reservation{key: key, done: make(chan struct{})}
+	q.mu.Lock()
+	q.waiting = append(q.waiting, r)
+	writer := !q.writing
+	q.writing = true
+	q.mu.Unlock()
+	if writer {
+		// The writer writes for everyone waiting, its own first; it
+		// answers each as its batch is written, so no Reserve waits for
+		// batches after its own.
+		go s.writeReservations(ctx, p, q)
+	}
+	select {
+	case <-r.done:
+		return r.at, r.err
+	case <-ctx.Done():
+		return time.Time{}, ctx.Err()
+	}
+}
+
+// reservation is one Reserve waiting for its slot.
+type reservation struct {
+	key  string
+	at   time.Time
+	err  error
+	done chan struct{}
+}
+
+func (r *reservation) answer(at time.Time, err error) {
+	r.at, r.err = at, err
+	close(r.done)
+}
+
+// paceQueue is a process's reservations of one pace: those waiting for
+// the next write, whether one is under way, and the pace's time as the
+// last write or refusal said it (known).
+type paceQueue struct {
+	mu      sync.Mutex
+	waiting []*reservation
+	writing bool
+	tat     int64
+	known   bool
+}
+
+func (s *Store) paceQueue(name string) *paceQueue {
+	s.pacesMu.Lock()
+	defer s.pacesMu.Unlock()
+	if s.paces == nil {
+		s.paces = map[string]*paceQueue{}
+	}
+	q, ok := s.paces[name]
+	if !ok {
+		q = &paceQueue{}
+		s.paces[name] = q
+	}
+	return q
+}
+
+// writeReservations writes the queue's waiting reservations, a batch a
+// write, until none waits.
+func (s *Store) writeReservations(ctx context.Context, p Pace, q *paceQueue) {
+	for {
+		q.mu.Lock()
+		n := min(len(q.waiting), paceBatch)
+		batch := q.waiting[:n:n]
+		q.waiting = q.waiting[n:]
+		if n == 0 {
+			q.writing = false
+			q.mu.Unlock()
+			return
+		}
+		tat, known := q.tat, q.known
+		q.mu.Unlock()
+		// Not the first caller's cancellation: the batch is everyone's.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paceWriteTimeout)
+		tat, known = s.reserveBatch(wctx, p, batch, tat, known)
+		cancel()
+		q.mu.Lock()
+		q.tat, q.known = tat, known
+		q.mu.Unlock()
+	}
+}
+
+// reserveBatch reserves a slot for each reservation of batch in one
+// conditional write (again, with what stands, when another process wrote
+// first), answers each, and returns the pace's time as it now knows it.
+//
+// A pace known to be busy (its time after now) is moved on from whatever
+// time it has, however far other processes moved it meanwhile (SET #tat =
+// #tat + n slots, the old time returned): in a burst, when every process
+// reserves, no write is refused for another's. A pace known idle, or not
+// known, is written as idle (its time now plus n slots), which is refused
+// when it is not, with what stands.
+func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, tat int64, known bool) (int64, bool) {
 	item := itemKey(Key{Repository: pacePK}, p.Name)
 	tau := int64(max(p.Burst-1, 0)) * p.Interval.Milliseconds()
-	names := map[string]string{"#tat": attrTAT, "#slots": attrPaceSlots, "#key": key}
-	var tat, mine int64
-	known := false
-	for attempt := 1; attempt <= 20; attempt++ {
+	interval := p.Interval.Milliseconds()
+	mine := map[string]int64{} // keys' slots as the item last said them
+	for attempt := 1; attempt <= 20 && len(batch) > 0; attempt++ {
 		now := s.now().UnixMilli()
-		if known && mine > now {
-			return time.UnixMilli(mine), fmt.Errorf("%s: %s: %w", p.Name, key, ErrSlotTaken)
+		// A key that holds a slot still to come gets none now.
+		batch = refuseTaken(batch, mine, now, p.Name)
+		if len(batch) == 0 {
+			break
 		}
-		start, cond := now, "#tat <= :now"
+		busy := known && tat > now
+		estimate := now // of the pace's time: it only grows
+		if busy {
+			estimate = tat
+		}
+		// A key's second slot in a write only while its first is one of
+		// the burst (not still to come, as far as the estimate says);
+		// else it waits for the first.
+		index := map[string]int{} // a key's last slot in the write
+		var placed, deferred []*reservation
+		for _, r := range batch {
+			if i, ok := index[r.key]; ok && estimate+int64(i)*interval-tau > now {
+				deferred = append(deferred, r)
+				continue
+			}
+			index[r.key] = len(placed)
+			placed = append(placed, r)
+		}
+		n := int64(len(placed))
+		names := map[string]string{"#tat": attrTAT}
 		values := map[string]ddbtypes.AttributeValue{":now": num(now)}
-		if known {
-			start, cond = max(tat, now), "#tat = :tat"
-			values[":tat"] = num(tat)
+		var set, cond string
+		if busy {
+			set, cond = "SET #tat = #tat + :n", "#tat >= :now"
+			values[":n"] = num(n * interval)
+		} else {
+			set, cond = "SET #tat = :next", "(attribute_not_exists(#tat) OR #tat <= :now)"
+			values[":next"] = num(now + n*interval)
 		}
-		slot := max(now, start-tau)
-		values[":next"], values[":slot"] = num(start+p.Interval.Milliseconds()), num(slot)
-		_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		for key, i := range index {
+			an, av := "#s"+strconv.Itoa(i), ":s"+strconv.Itoa(i)
+			names[an] = paceSlotPrefix + key
+			// The slot's theoretical time (it may be before now: a slot
+			// of the burst); written from the old time when busy.
+			if busy {
+				values[av] = num(int64(i)*interval - tau)
+				set += ", " + an + " = #tat + " + av
+			} else {
+				values[av] = num(now + int64(i)*interval - tau)
+				set += ", " + an + " = " + av
+			}
+			cond += " AND (attribute_not_exists(" + an + ") OR " + an + " <= :now)"
+		}
+		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(s.table), Key: item,
-			UpdateExpression:                    aws.String("SET #tat = :next, #slots.#key = :slot"),
-			ConditionExpression:                 aws.String(cond + " AND (attribute_not_exists(#slots.#key) OR #slots.#key <= :now)"),
+			UpdateExpression:                    aws.String(set),
+			ConditionExpression:                 aws.String(cond),
 			ExpressionAttributeNames:            names,
 			ExpressionAttributeValues:           values,
+			ReturnValues:                        ddbtypes.ReturnValueUpdatedOld,
 			ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		var failed *ddbtypes.ConditionalCheckFailedException
-		var invalid *smithy.GenericAPIError
 		switch {
 		case err == nil:
-			return time.UnixMilli(slot), nil
-		case errors.As(err, &failed) && failed.Item[attrPaceSlots] != nil:
-			tat, _ = numberOf(failed.Item, attrTAT)
-			mine, known = 0, true
-			if slots, ok := failed.Item[attrPaceSlots].(*ddbtypes.AttributeValueMemberM); ok {
-				if v, ok := slots.Value[key].(*ddbtypes.AttributeValueMemberN); ok {
-					mine, _ = strconv.ParseInt(v.Value, 10, 64)
+			start := now
+			if busy {
+				start, _ = numberOf(out.Attributes, attrTAT)
+			}
+			for i, r := range placed {
+				r.answer(time.UnixMilli(max(now, start+int64(i)*interval-tau)), nil)
+			}
+			for _, r := range deferred {
+				first := max(now, start+int64(index[r.key])*interval-tau)
+				r.answer(time.UnixMilli(first), fmt.Errorf("%s: %s: %w", p.Name, r.key, ErrSlotTaken))
+			}
+			return start + n*interval, true
+		case errors.As(err, &failed):
+			// Another process reserved meanwhile, or the pace is not as
+			// this one guessed: what stands is the item the refusal
+			// returns (none: no item yet, idle).
+			tat, known = 0, true
+			if v, ok := numberOf(failed.Item, attrTAT); ok {
+				tat = v
+			}
+			clear(mine)
+			for _, r := range batch {
+				if v, ok := numberOf(failed.Item, paceSlotPrefix+r.key); ok {
+					mine[r.key] = v
 				}
 			}
-		case errors.As(err, &failed), errors.As(err, &invalid) && invalid.ErrorCode() == "ValidationException":
-			// No item yet (or one without its map): make it, idle.
-			if err := s.makePace(ctx, item); err != nil {
-				return time.Time{}, fmt.Errorf("reserve a slot of %s: %w", p.Name, err)
-			}
-			known = false
 		default:
-			return time.Time{}, fmt.Errorf("reserve a slot of %s: %w", p.Name, err)
+			for _, r := range batch {
+				r.answer(time.Time{}, fmt.Errorf("reserve a slot of %s: %w", p.Name, err))
+			}
+			return tat, false
 		}
 	}
-	return time.Time{}, fmt.Errorf("reserve a slot of %s: %w", p.Name, ErrConflict)
+	for _, r := range batch {
+		r.answer(time.Time{}, fmt.Errorf("reserve a slot of %s: %w", p.Name, ErrConflict))
+	}
+	return tat, false
 }
 
-// makePace creates a pace's item, idle, unless it exists.
-func (s *Store) makePace(ctx context.Context, item map[string]ddbtypes.AttributeValue) error {
-	_, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: item,
-		UpdateExpression:         aws.String("SET #tat = if_not_exists(#tat, :zero), #slots = if_not_exists(#slots, :empty)"),
-		ExpressionAttributeNames: map[string]string{"#tat": attrTAT, "#slots": attrPaceSlots},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":zero": num(0), ":empty": &ddbtypes.AttributeValueMemberM{Value: map[string]ddbtypes.AttributeValue{}},
-		},
-	})
-	return err
+// refuseTaken answers ErrSlotTaken to the reservations whose key holds a
+// slot still to come (mine, as the item said), and returns the others.
+func refuseTaken(batch []*reservation, mine map[string]int64, now int64, name string) []*reservation {
+	var rest []*reservation
+	for _, r := range batch {
+		if at, ok := mine[r.key]; ok && at > now {
+			r.answer(time.UnixMilli(at), fmt.Errorf("%s: %s: %w", name, r.key, ErrSlotTaken))
+			continue
+		}
+		rest = append(rest, r)
+	}
+	return rest
 }
 
 // ErrSlotTaken is a reservation of a key that already holds a slot still to

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -99,6 +100,9 @@ type Store struct {
 	Retention time.Duration
 	// Now is the store's clock (default time.Now).
 	Now func() time.Time
+
+	pacesMu sync.Mutex
+	paces   map[string]*paceQueue // by pace name (pace.go)
 }
 
 // NewStore returns a Store on the table named table.

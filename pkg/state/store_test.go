@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -383,5 +385,92 @@ func TestPace(t *testing.T) {
 		if at, err := s.Reserve(t.Context(), p, key); err != nil || !at.Equal(now) {
 			t.Errorf("after a pause, %s: %v at %v, want now", key, err, at.Sub(now))
 		}
+	}
+}
+
+// Reservations one process asks for at once are written together: the
+// first alone, the rest in one more write, with no write refused. A second
+// process, which does not know the pace, assumes it idle, is refused once
+// and takes the slot after what stands; the first, which knows the pace
+// busy, moves it on from whatever time it has: the slot after the other's,
+// with no refusal.
+func TestPaceBatchesAProcessesReservations(t *testing.T) {
+	env, s := newStore(t)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	p := state.Pace{Name: "ecs:RegisterTaskDefinition:123456789012:us-east-1", Interval: time.Second, Burst: 3}
+	env.Proxy.SetCallTime(50 * time.Millisecond) // the others ask while the first write is under way
+	env.Proxy.Reset()
+	keys := []string{"a", "b", "c", "d", "e", "f"}
+	got := make([]time.Time, len(keys))
+	var wg sync.WaitGroup
+	for i, key := range keys {
+		wg.Go(func() {
+			at, err := s.Reserve(t.Context(), p, key)
+			if err != nil {
+				t.Errorf("Reserve %s: %v", key, err)
+			}
+			got[i] = at
+		})
+		if i == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	wg.Wait()
+	env.Proxy.SetCallTime(0)
+	if n := env.Proxy.Count("UpdateItem"); n != 2 {
+		t.Errorf("%d UpdateItem for %d reservations at once, want 2 (the first, then the rest together)", n, len(keys))
+	}
+	slices.SortFunc(got, time.Time.Compare)
+	var after []time.Duration
+	for _, at := range got {
+		after = append(after, at.Sub(now))
+	}
+	if diff := cmp.Diff([]time.Duration{0, 0, 0, time.Second, 2 * time.Second, 3 * time.Second}, after); diff != "" {
+		t.Errorf("slots after now (-want +got):\n%s", diff)
+	}
+
+	other := state.NewStore(env.DynamoDB(), env.Table) // another process
+	other.Now = s.Now
+	env.Proxy.Reset()
+	if at, err := other.Reserve(t.Context(), p, "g"); err != nil || !at.Equal(now.Add(4*time.Second)) {
+		t.Errorf("another process: %v at %v, want +4s", err, at.Sub(now))
+	}
+	if at, err := s.Reserve(t.Context(), p, "h"); err != nil || !at.Equal(now.Add(5*time.Second)) {
+		t.Errorf("the first process after the other reserved: %v at %v, want +5s", err, at.Sub(now))
+	}
+	if n := env.Proxy.Count("UpdateItem"); n != 3 {
+		t.Errorf("%d UpdateItem, want 3 (the other process refused once, the first not)", n)
+	}
+}
+
+// A key's second slot in one batch waits for its first when that is still
+// to come, as across batches.
+func TestPaceBatchKeepsOneSlotToComePerKey(t *testing.T) {
+	env, s := newStore(t)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	p := state.Pace{Name: "pace", Interval: time.Second, Burst: 1}
+	env.Proxy.SetCallTime(50 * time.Millisecond)
+	defer env.Proxy.SetCallTime(0)
+	if _, err := s.Reserve(t.Context(), p, "x"); err != nil { // the pace is busy for a second
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = s.Reserve(t.Context(), p, "a") })
+	}
+	wg.Wait()
+	taken := 0
+	for _, err := range errs {
+		if errors.Is(err, state.ErrSlotTaken) {
+			taken++
+		} else if err != nil {
+			t.Errorf("Reserve a: %v", err)
+		}
+	}
+	if taken != 2 {
+		t.Errorf("%d of 3 reservations of a refused as taken, want 2 (a holds one slot to come)", taken)
 	}
 }
