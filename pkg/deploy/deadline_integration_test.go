@@ -104,7 +104,7 @@ func TestRegistrationsKeepTheSharedPace(t *testing.T) {
 	var reserved, registered *awstest.Call
 	for _, c := range w.env.Proxy.Log() {
 		switch {
-		case c.Operation == "UpdateItem" && strings.Contains(string(c.Request), "#slots"):
+		case c.Operation == "UpdateItem" && strings.Contains(string(c.Request), "ecs:RegisterTaskDefinition:"):
 			reserved = &c
 		case c.Operation == "RegisterTaskDefinition":
 			registered = &c
@@ -113,7 +113,7 @@ func TestRegistrationsKeepTheSharedPace(t *testing.T) {
 	if reserved == nil || registered == nil {
 		t.Fatalf("reserved %v, registered %v: want a slot reserved for the registration", reserved != nil, registered != nil)
 	}
-	if !strings.Contains(string(reserved.Request), "ecs:RegisterTaskDefinition:") || !strings.Contains(string(reserved.Request), `"hello-color"`) {
+	if !strings.Contains(string(reserved.Request), "ecs:RegisterTaskDefinition:") || !strings.Contains(string(reserved.Request), `"slot#hello-color"`) {
 		t.Errorf("the reservation names %s, want the registration pace and the repository", reserved.Request)
 	}
 	if registered.Start.Before(reserved.End) {
