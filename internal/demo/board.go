@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/board"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
@@ -23,7 +24,8 @@ const boardPage = "bin/board.html"
 // board` does on a terminal, and writes its page (what the CloudWatch
 // dashboard's widget shows) to s.page, saying where. It checks that every
 // environment is on it, with the version it runs and its state: the
-// promotion's source completed, the others still rolling out.
+// promotion's source and target completed (the target approved and its
+// canary run to the end), the others still rolling out.
 func (s *story) board(ctx context.Context) error {
 	s.p.heading("6/6  board: every repository and environment at a glance, from the promoter")
 	s.p.say("request (what `ecrdeploy board --function %s` sends): %s", promoterName, boardRequest)
@@ -51,14 +53,21 @@ func (s *story) board(ctx context.Context) error {
 			continue
 		}
 		want := board.InProgress
-		if name == s.w.source {
+		if name == s.w.source || name == s.w.target {
 			want = board.State(state.Completed)
 		}
 		c.check(cell.Version == ev.Tag && cell.Digest == ev.Digest && cell.State == want,
 			"%s/%s on the board: %s %s %s, want %s %s %s", repository, name, cell.Version, cell.Digest, cell.State, ev.Tag, ev.Digest, want)
 	}
 	if c.since(mark) {
-		s.ok("the board shows all %d environments on %s:%s: %s completed, the others rolling out", len(s.w.doc.Environments), repository, ev.Tag, s.w.source)
+		var rolling []string
+		for _, name := range s.w.doc.Names() {
+			if name != s.w.source && name != s.w.target {
+				rolling = append(rolling, name)
+			}
+		}
+		s.ok("the board shows all %d environments on %s:%s: %s and %s completed, %s rolling out", len(s.w.doc.Environments), repository, ev.Tag,
+			s.w.source, s.w.target, strings.Join(rolling, ", "))
 	}
 
 	var page bytes.Buffer

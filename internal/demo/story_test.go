@@ -94,7 +94,7 @@ func TestStory(t *testing.T) {
 		"ok production: approved; ECS continued exactly that pause",
 		"ok all 3 environments run hello-color:1.1.0",
 		"1 repository, 3 environments",
-		"ok the board shows all 3 environments on hello-color:1.1.0: staging completed, the others rolling out",
+		"ok the board shows all 3 environments on hello-color:1.1.0: staging and production completed, dev rolling out",
 		"ok wrote the board's page (the CloudWatch dashboard's widget shows the same) to " + s.page,
 	} {
 		if !strings.Contains(out.String(), want) {

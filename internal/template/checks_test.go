@@ -30,7 +30,8 @@ var imageTagWrites = []string{"ecr:BatchGetImage", "ecr:PutImage", "ecr:BatchDel
 // resources, and condition keys for Amazon Elastic Container Service",
 // Service Authorization Reference,
 // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html),
-// and the functions may name no other.
+// and the functions may name no other (but the service revisions, beside
+// them in a statement of reads).
 var serviceDeploymentActions = []string{"ecs:DescribeServiceDeployments", "ecs:ContinueServiceDeployment", "ecs:StopServiceDeployment"}
 
 // ARN prefixes (as written in !Sub) that permissions are confined to.
@@ -39,6 +40,7 @@ const (
 	// The services of this account and their service deployments.
 	ownServices           = "arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service/*"
 	ownServiceDeployments = "arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service-deployment/*"
+	ownServiceRevisions   = "arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service-revision/*"
 	ssmPrefix             = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${Prefix}/"
 	// stateTable is the only resource the DynamoDB actions may name.
 	stateTable      = "!GetAtt StateTable.Arn"
@@ -434,7 +436,8 @@ func checkStatement(t tmpl, st statement) []string {
 	}
 	if slices.ContainsFunc(actions, func(a string) bool { return slices.Contains(serviceDeploymentActions, a) }) {
 		for _, r := range resources {
-			if r != ownServices && r != ownServiceDeployments {
+			revisions := r == ownServiceRevisions && !slices.Contains(actions, "ecs:ContinueServiceDeployment") && !slices.Contains(actions, "ecs:StopServiceDeployment")
+			if r != ownServices && r != ownServiceDeployments && !revisions {
 				fail("%q on %q: want the services of this account and their service deployments only (%s, %s)", actions, r, ownServices, ownServiceDeployments)
 			}
 		}

@@ -212,14 +212,20 @@ func TestChecksCatchWidening(t *testing.T) {
 		},
 		{
 			name: "approving another account's deployments",
-			old:  "${AWS::AccountId}:service-deployment/*",
-			new:  "*:service-deployment/*",
+			old:  "${AWS::AccountId}:service-deployment/*\n",
+			new:  "*:service-deployment/*\n",
 			want: `want the services of this account and their service deployments only`,
 		},
 		{
 			name: "stopping any ECS resource",
-			old:  "${AWS::AccountId}:service-deployment/*",
-			new:  "${AWS::AccountId}:*",
+			old:  "${AWS::AccountId}:service-deployment/*\n",
+			new:  "${AWS::AccountId}:*\n",
+			want: `want the services of this account and their service deployments only`,
+		},
+		{
+			name: "the board reading another account's service deployments",
+			old:  "${AWS::AccountId}:service-deployment/*\"",
+			new:  "*:service-deployment/*\"",
 			want: `want the services of this account and their service deployments only`,
 		},
 		{

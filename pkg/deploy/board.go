@@ -86,6 +86,7 @@ func (d *Deployer) ReadBoard(ctx context.Context, opts BoardOptions) (board.Boar
 	wg.Wait()
 
 	reads := boardReads(docs, repos, f)
+	d.describeBoardDeployments(ctx, reads)
 	d.judgeBoard(ctx, reads, now)
 	d.readProgress(ctx, reads, now)
 
