@@ -52,9 +52,7 @@ func (h *Handler) ReadOnlyBoardSource() board.Source {
 	d := h.Deployer
 	states := d.State
 	if s, ok := states.(*state.Store); ok && s.Legacy != nil {
-		own := *s
-		own.Legacy = nil
-		states = &own
+		states = s.WithoutLegacy()
 	}
 	reader := &deploy.Deployer{Config: d.Config, State: states, Targets: d.Targets, Region: d.Region, Log: d.Log, Now: d.Now}
 	return reader.BoardSource(deploy.BoardOptions{OwnCredentials: true})

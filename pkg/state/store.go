@@ -110,6 +110,12 @@ func NewStore(client DynamoDBAPI, table string) *Store {
 	return &Store{client: client, table: table}
 }
 
+// WithoutLegacy returns a store of the same table that imports no record of
+// an earlier release (a reader whose policy allows no write).
+func (s *Store) WithoutLegacy() *Store {
+	return &Store{client: s.client, table: s.table, Retention: s.Retention, Now: s.Now}
+}
+
 // Table returns the name of the store's table.
 func (s *Store) Table() string { return s.table }
 
