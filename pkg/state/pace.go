@@ -199,7 +199,10 @@ func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, 
 			an, av := "#s"+strconv.Itoa(i), ":s"+strconv.Itoa(i)
 			names[an] = paceSlotPrefix + key
 			// The slot's theoretical time (it may be before now: a slot
-			// of the burst); written from the old time when busy.
+			// of the burst); written from the old time when busy: every
+			// action of an update expression reads the item as it was
+			// before the update ("Using update expressions in DynamoDB",
+			// Developer Guide; TestPace holds it).
 			if busy {
 				values[av] = num(int64(i)*interval - tau)
 				set += ", " + an + " = #tat + " + av
