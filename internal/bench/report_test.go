@@ -50,6 +50,7 @@ type report struct {
 	Bursts    []burstResult
 	Fleet     *fleetResult    // section 6: a fleet reconciled under AWS's buckets
 	Throttled *throttledBurst // section 6: a burst under AWS's buckets
+	Variants  []throttledBurst // section 6: the same burst with a change each (-throttled-variants)
 	Cold      []coldStart
 	GoBench   []goBenchmark
 	Skipped   []string // sections not measured, with why
