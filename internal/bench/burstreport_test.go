@@ -193,10 +193,10 @@ func (bu *throttledBurst) section(b *md) {
 	if len(bu.Unrelated) == 0 {
 		return
 	}
-	b.p("Each unrelated push, from the proxy's timeline and the invocations: *queued* is from the event joining the queue to an instance "+
-		"starting it, with *burst ahead* the burst's events that were still queued before it and *busy* the instances running an invocation "+
-		"then; *to slot* from the invocation's start to its slot of the pace reserved (the configuration, the claim, the describes), "+
-		"*slots ahead* the slots other deliveries had reserved and still to come then, *slot wait* from the reservation to "+
+	b.p("Each unrelated push, from the proxy's timeline and the invocations: *queued* is from the event joining the queue to an instance " +
+		"starting it, with *burst ahead* the burst's events that were still queued before it and *busy* the instances running an invocation " +
+		"then; *to slot* from the invocation's start to its slot of the pace reserved (the configuration, the claim, the describes), " +
+		"*slots ahead* the slots other deliveries had reserved and still to come then, *slot wait* from the reservation to " +
 		"RegisterTaskDefinition; *updated* from the registration to UpdateService answered; *lead* from joining the queue to UpdateService answered.")
 	var t [][]string
 	for _, u := range bu.Unrelated {
