@@ -185,7 +185,8 @@ func (bu *throttledBurst) section(b *md) {
 			fmt.Sprint(bu.Needed), fmt.Sprint(bu.Registered), fmt.Sprint(sum(bu.Calls)), cmpOr(countsText(bu.Throttled), "none"),
 			fmt.Sprint(bu.Errors), fmt.Sprint(bu.Redelivered), fmt.Sprint(bu.Lost), countsText(bu.Outcomes),
 			fmt.Sprintf("%s (%d of %d)", yes(len(bu.Wrong) == 0), bu.Environments+len(bu.Unrelated)-len(bu.Wrong), bu.Environments+len(bu.Unrelated))}})
-	b.p("Calls by operation: %s.", countsText(bu.Calls))
+	b.p("Calls by operation: %s. Calls took %s (median) and %s (p95) at the proxy, moto's own time: %s, and the run's %d instances "+
+		"and the proxy share the machine with it.", countsText(bu.Calls), ms(bu.CallMedian), ms(bu.CallP95), motoSerial, s.Lambda.Concurrency)
 	b.p("Registrations queue on one pace shared by every instance through the state table (`state.Store.Reserve`: 15 at once, then 1 a "+
 		"second per account and region, each repository holding at most one slot still to come): %d slots reserved, at most %d of them "+
 		"still to come at once. A push older than the highest version its environment accepts in ECR is `skipped superseded`, so each "+
