@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -157,6 +160,17 @@ func (b throttledBurst) unrelatedNote(p95 time.Duration) string {
 		ms(p95), ms(unrelatedGoal), ms(queued), b.Shape.Lambda.Concurrency, ms(toSlot), ms(slot), ms(updated))
 }
 
+// opTimesText gives the median and p95 call time of the busiest
+// operations.
+func (b throttledBurst) opTimesText() string {
+	var parts []string
+	for _, op := range first(slices.SortedFunc(maps.Keys(b.Calls), func(x, y string) int { return cmp.Compare(b.Calls[y], b.Calls[x]) }), 5) {
+		t := b.OpTimes[op]
+		parts = append(parts, fmt.Sprintf("%s %s and %s", op, ms(t[0]), ms(t[1])))
+	}
+	return strings.Join(parts, ", ")
+}
+
 func cmpOr(s, alt string) string {
 	if s == "" {
 		return alt
@@ -185,8 +199,9 @@ func (bu *throttledBurst) section(b *md) {
 			fmt.Sprint(bu.Needed), fmt.Sprint(bu.Registered), fmt.Sprint(sum(bu.Calls)), cmpOr(countsText(bu.Throttled), "none"),
 			fmt.Sprint(bu.Errors), fmt.Sprint(bu.Redelivered), fmt.Sprint(bu.Lost), countsText(bu.Outcomes),
 			fmt.Sprintf("%s (%d of %d)", yes(len(bu.Wrong) == 0), bu.Environments+len(bu.Unrelated)-len(bu.Wrong), bu.Environments+len(bu.Unrelated))}})
-	b.p("Calls by operation: %s. Calls took %s (median) and %s (p95) at the proxy, moto's own time: %s, and the run's %d instances "+
-		"and the proxy share the machine with it.", countsText(bu.Calls), ms(bu.CallMedian), ms(bu.CallP95), motoSerial, s.Lambda.Concurrency)
+	b.p("Calls by operation: %s; UpdateItem by purpose: %s. Calls took %s (median) and %s (p95) at the proxy, moto's own time (%s): %s, "+
+		"and the run's %d instances and the proxy share the machine with it.", countsText(bu.Calls), countsText(bu.Updates),
+		ms(bu.CallMedian), ms(bu.CallP95), bu.opTimesText(), motoSerial, s.Lambda.Concurrency)
 	b.p("Registrations queue on one pace shared by every instance through the state table (`state.Store.Reserve`: 15 at once, then 1 a "+
 		"second per account and region, each repository holding at most one slot still to come): %d slots reserved, at most %d of them "+
 		"still to come at once. A push older than the highest version its environment accepts in ECR is `skipped superseded`, so each "+

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -109,8 +110,12 @@ type throttledBurst struct {
 	Reservations, Ahead int
 	Unrelated           []unrelatedPush
 	// CallMedian and CallP95 are how long the proxy took over a call,
-	// moto's time: what the deliveries waited for besides the pace.
+	// moto's time: what the deliveries waited for besides the pace;
+	// OpTimes the same by operation (median, p95).
 	CallMedian, CallP95 time.Duration
+	OpTimes             map[string][2]time.Duration
+	// Updates are the UpdateItem calls by purpose (timelineCall.Kind).
+	Updates map[string]int
 }
 
 // unrelatedPush is what happened to one push to an unrelated repository
@@ -148,6 +153,10 @@ type timelineCall struct {
 	Key  string
 	Slot time.Time // a reservation's slot
 	Pace bool      // an UpdateItem of the pace's item
+	// Kind tells an UpdateItem's purpose apart: a reservation of the
+	// pace, a claim taken or refused (another delivery holds it), a
+	// claim's release.
+	Kind string
 }
 
 // callBody is the part of a request the timeline reads.
@@ -173,6 +182,17 @@ func timelineOf(c awstest.Call) timelineCall {
 	default:
 		return tc
 	}
+	if c.Claim() {
+		switch {
+		case bytes.Contains(c.Request, []byte(`"REMOVE `)):
+			tc.Kind = "release"
+		case tc.OK:
+			tc.Kind = "claim"
+		default:
+			tc.Kind = "claim refused"
+		}
+		return tc
+	}
 	var b callBody
 	if json.Unmarshal(c.Request, &b) != nil {
 		return tc
@@ -183,7 +203,7 @@ func timelineOf(c awstest.Call) timelineCall {
 	case c.Operation == "UpdateService":
 		tc.Key = b.Service
 	case b.Key.PK.S == "#pace":
-		tc.Pace = true
+		tc.Pace, tc.Kind = true, "pace"
 		if slot, ok := b.Values[":slot"]; ok {
 			ms, _ := strconv.ParseInt(slot.N, 10, 64)
 			// A key of an experiment's pace without the per-repository
@@ -310,10 +330,15 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	timeline = nil
 	mu.Unlock()
 
-	res.Calls, res.Throttled = map[string]int{}, map[string]int{}
+	res.Calls, res.Throttled, res.Updates = map[string]int{}, map[string]int{}, map[string]int{}
 	took := make([]time.Duration, 0, len(calls))
+	byOp := map[string][]time.Duration{}
 	for _, c := range calls {
 		took = append(took, c.End.Sub(c.Start))
+		byOp[c.Op] = append(byOp[c.Op], c.End.Sub(c.Start))
+		if c.Op == "UpdateItem" {
+			res.Updates[cmp.Or(c.Kind, "other")]++
+		}
 		res.Calls[c.Op]++
 		if c.Throttled {
 			res.Throttled[c.Op]++
@@ -335,6 +360,11 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	}
 	slices.Sort(took)
 	res.CallMedian, res.CallP95 = percentile(took, 50), percentile(took, 95)
+	res.OpTimes = map[string][2]time.Duration{}
+	for op, ds := range byOp {
+		slices.Sort(ds)
+		res.OpTimes[op] = [2]time.Duration{percentile(ds, 50), percentile(ds, 95)}
+	}
 	res.readTimeline(calls)
 	res.Unrelated = unrelatedPushes(s, start, at[len(burst):], len(burst), invocations, calls)
 
