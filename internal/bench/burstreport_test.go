@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 )
 
 // reportBurst is the throttled burst of the report, from the flags: the
@@ -24,7 +26,7 @@ func reportBurst() throttledShape {
 }
 
 // parseVariants returns the experiments of -throttled-variants: the burst
-// of base with one change each.
+// of base with the changes of each, separated by '+'.
 func parseVariants(list string, base throttledShape) ([]throttledShape, error) {
 	var out []throttledShape
 	for _, v := range strings.Split(list, ",") {
@@ -34,21 +36,24 @@ func parseVariants(list string, base throttledShape) ([]throttledShape, error) {
 		}
 		s := base
 		s.Variant = v
-		name, value, _ := strings.Cut(v, "=")
-		switch name {
-		case "concurrency":
-			n, err := strconv.Atoi(value)
-			if err != nil || n < 1 {
-				return nil, fmt.Errorf("-throttled-variants: %q: want concurrency=N, N at least 1", v)
+		for _, change := range strings.Split(v, "+") {
+			name, value, _ := strings.Cut(change, "=")
+			switch {
+			case name == "concurrency":
+				n, err := strconv.Atoi(value)
+				if err != nil || n < 1 {
+					return nil, fmt.Errorf("-throttled-variants: %q: want concurrency=N, N at least 1", change)
+				}
+				s.Lambda.Concurrency = n
+			case name == "per-repository" && value == "off":
+				s.Pace = perRepositoryOff
+			case name == "priority" && value == "":
+				model := newPriorityPace(unrelatedFirst)
+				s.Pace = func(deploy.Pacer) deploy.Pacer { return model }
+				s.PaceLog = model.reservations
+			default:
+				return nil, fmt.Errorf("-throttled-variants: %q: want concurrency=N, per-repository=off or priority, joined by '+'", change)
 			}
-			s.Lambda.Concurrency = n
-		case "per-repository":
-			if value != "off" {
-				return nil, fmt.Errorf("-throttled-variants: %q: want per-repository=off", v)
-			}
-			s.Pace = perRepositoryOff
-		default:
-			return nil, fmt.Errorf("-throttled-variants: %q: want concurrency=N or per-repository=off", v)
 		}
 		out = append(out, s)
 	}
@@ -231,7 +236,10 @@ func (bu *throttledBurst) section(b *md) {
 func (r *report) variants(b *md) {
 	b.p("**Experiments.** The same burst and unrelated pushes with one change each (`-throttled-variants`), beside the run above: " +
 		"*concurrency=N* gives the deployer N instances; *per-repository=off* lets a repository hold any number of the pace's slots still " +
-		"to come (each reservation under a key of its own).")
+		"to come (each reservation under a key of its own); *priority* replaces the pace with a model of one that gives each slot when it " +
+		"comes to the waiting request of a repository outside the burst first, then to the first to ask (`priorityPace`: in the " +
+		"benchmark's process, no calls to the table; the deployer would tell a burst's repository by its recent pushes, which the " +
+		"push's DescribeImages returns); changes joined by + apply together.")
 	runs := append([]throttledBurst{*r.Throttled}, r.Variants...)
 	var t [][]string
 	for _, v := range runs {

@@ -3,10 +3,13 @@ package bench
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
 // TestLambdaModel: the model of Lambda's asynchronous invocations runs at
@@ -73,5 +76,57 @@ func TestLambdaModel(t *testing.T) {
 				t.Errorf("event %d attempt %d started %v after the last failed, want at least %v", inv.Event, inv.Attempt, gap, m.RetryDelays[inv.Attempt-1])
 			}
 		}
+	}
+}
+
+// TestPriorityPace: the model of a pace with priority gives a slot that
+// comes to a waiting request of a repository outside the burst before the
+// burst's requests that asked earlier, and to the burst's in the order
+// they asked.
+func TestPriorityPace(t *testing.T) {
+	p := newPriorityPace(unrelatedFirst)
+	p.burst = 1
+	p.mu.Lock()
+	p.tat = time.Now().Add(time.Hour) // no slot comes until the test says so
+	p.mu.Unlock()
+	var mu sync.Mutex
+	var order []string
+	granted := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(order)
+	}
+	waiting := func(key string) bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return slices.ContainsFunc(p.waiting, func(r *slotRequest) bool { return r.key == key })
+	}
+	var wg sync.WaitGroup
+	for _, key := range []string{"burst-000", "burst-001", "unrelated-00"} {
+		wg.Go(func() {
+			if _, err := p.Reserve(t.Context(), state.Pace{}, key); err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			order = append(order, key)
+			mu.Unlock()
+		})
+		for !waiting(key) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for i := range 3 {
+		p.mu.Lock()
+		p.tat = time.Time{} // one slot comes now
+		p.dispatch()
+		p.tat = time.Now().Add(time.Hour)
+		p.mu.Unlock()
+		for granted() < i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	wg.Wait()
+	if want := []string{"unrelated-00", "burst-000", "burst-001"}; !slices.Equal(order, want) {
+		t.Errorf("slots given in the order %v, want %v", order, want)
 	}
 }

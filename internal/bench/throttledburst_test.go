@@ -42,9 +42,12 @@ type throttledShape struct {
 	Unrelated    int
 	Every        time.Duration
 	// Variant names a change to the deployer for an experiment ("" for
-	// none); Pace, when set, replaces each instance's registration pace.
+	// none); Pace, when set, replaces each instance's registration pace,
+	// and PaceLog, when set, gives the reservations of a pace that makes
+	// no call the proxy sees.
 	Variant string
 	Pace    func(deploy.Pacer) deploy.Pacer
+	PaceLog func() []timelineCall
 }
 
 // throttledTags are the ten versions of burst repository r: dev (every
@@ -364,6 +367,9 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	for op, ds := range byOp {
 		slices.Sort(ds)
 		res.OpTimes[op] = [2]time.Duration{percentile(ds, 50), percentile(ds, 95)}
+	}
+	if s.PaceLog != nil {
+		calls = append(calls, s.PaceLog()...)
 	}
 	res.readTimeline(calls)
 	res.Unrelated = unrelatedPushes(s, start, at[len(burst):], len(burst), invocations, calls)
