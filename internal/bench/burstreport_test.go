@@ -253,11 +253,12 @@ func (r *report) variants(b *md) {
 			p95 += fmt.Sprintf(" (%d never updated)", missing)
 		}
 		t = append(t, []string{name, fmt.Sprint(v.Shape.Lambda.Concurrency), ms(v.WallAll), fmt.Sprintf("%d of %d", v.Registered, v.Needed),
-			fmt.Sprintf("%d of %d", v.Throttled["RegisterTaskDefinition"], v.Calls["RegisterTaskDefinition"]), fmt.Sprint(v.Errors),
+			fmt.Sprint(v.Reservations), fmt.Sprintf("%d of %d", v.Throttled["RegisterTaskDefinition"], v.Calls["RegisterTaskDefinition"]),
+			fmt.Sprintf("%d (%d waiting for a claim)", v.Errors, v.ClaimWaits),
 			p95, ms(v.medianOf(func(u unrelatedPush) time.Duration { return u.Queued })),
 			ms(v.medianOf(func(u unrelatedPush) time.Duration { return u.SlotWait })), fmt.Sprint(v.Ahead),
 			fmt.Sprintf("%d of %d", v.Environments+len(v.Unrelated)-len(v.Wrong), v.Environments+len(v.Unrelated))})
 	}
-	b.table([]string{"variant", "reserved concurrency", "wall (all)", "registered", "RegisterTaskDefinition throttled", "invocation errors",
+	b.table([]string{"variant", "reserved concurrency", "wall (all)", "registered", "slots reserved", "RegisterTaskDefinition throttled", "invocation errors",
 		"unrelated: p95 lead", "median queued", "median slot wait", "most slots ahead", "on highest version"}, t)
 }

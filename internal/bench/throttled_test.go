@@ -132,10 +132,6 @@ func TestBurstUnderThrottling(t *testing.T) {
 		"%d invocation errors (%d waiting for a claim: %q), %d redelivered, %d lost; outcomes %v",
 		b.Events, len(b.Unrelated), b.Wall, b.WallAll, calls, throttled, countsText(b.Throttled), b.Registered, b.Needed, b.Reservations, b.Ahead,
 		b.Errors, b.ClaimWaits, b.Failures, b.Redelivered, b.Lost, b.Outcomes)
-	for _, u := range b.Unrelated {
-		t.Logf("%s at %v: lead %v (queued %v behind %d of the burst, %d instances busy; slot reserved after %v, %d ahead; waited %v; updated %v later)",
-			u.Repository, u.At, u.Lead, u.Queued, u.BurstAhead, u.Busy, u.ToSlot, u.SlotsAhead, u.SlotWait, u.Updated)
-	}
 	if err := errWrong("after the burst", b.Wrong); err != nil {
 		t.Error(err)
 	}

@@ -373,6 +373,13 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	}
 	res.readTimeline(calls)
 	res.Unrelated = unrelatedPushes(s, start, at[len(burst):], len(burst), invocations, calls)
+	t.Logf("%s: %d events and %d unrelated in %v (burst %v): %d registered, %d slots reserved (at most %d ahead), throttled %v, UpdateItem %v, %d invocation errors (%d waiting for a claim; %q), %d lost",
+		cmp.Or(s.Variant, "as deployed"), len(burst), len(unrelated), res.WallAll, res.Wall, res.Registered, res.Reservations, res.Ahead, res.Throttled, res.Updates,
+		res.Errors, res.ClaimWaits, res.Failures, res.Lost)
+	for _, u := range res.Unrelated {
+		t.Logf("%s at %v: lead %v (queued %v behind %d of the burst, %d instances busy; slot reserved after %v, %d ahead; waited %v; updated %v later)",
+			u.Repository, u.At, u.Lead, u.Queued, u.BurstAhead, u.Busy, u.ToSlot, u.SlotsAhead, u.SlotWait, u.Updated)
+	}
 
 	for r := range s.Repositories {
 		repo := throttledRepository(r)
