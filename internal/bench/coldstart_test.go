@@ -54,6 +54,12 @@ type coldStart struct {
 	// bootstrap's start to its first request for an invocation (the
 	// Next API request that ends Lambda's init phase).
 	Init time.Duration
+	// InitCPU is the median of the CPU time the bootstrap's threads spent
+	// in its init phase, and InitWaiting the time they waited to run
+	// (/proc/PID/task/*/schedstat, read at its first Next request): on a
+	// busy machine, Init is InitCPU and the share of InitWaiting that no
+	// other of its threads ran in.
+	InitCPU, InitWaiting time.Duration
 	// Launch is the median from the first invocation sent to the
 	// bootstrap's start: the emulator starting it.
 	Launch time.Duration
@@ -109,7 +115,7 @@ func runColdStarts(t *testing.T, runs int) []coldStart {
 	var out []coldStart
 	for i, f := range functions {
 		cs := coldStart{Function: f.Name, Request: f.RequestName, Runs: runs, Size: sizes[i]}
-		var inits, launches, totals, invokes []time.Duration
+		var inits, cpus, waits, launches, totals, invokes []time.Duration
 		// One run more than measured: the first warms moto's backends
 		// and the page cache, which is not the function's cold start.
 		for run := range runs + 1 {
@@ -138,6 +144,7 @@ func runColdStarts(t *testing.T, runs int) []coldStart {
 				rec.close()
 				t.Fatal(err)
 			}
+			rec.watch(em.Pid())
 			sent := time.Now()
 			answer, err := invoke(ctx, em.URL(), f.Request)
 			done := time.Now()
@@ -159,12 +166,15 @@ func runColdStarts(t *testing.T, runs int) []coldStart {
 				continue
 			}
 			inits = append(inits, next.Sub(started))
+			cpu, waiting := rec.schedule()
+			cpus, waits = append(cpus, cpu), append(waits, waiting)
 			launches = append(launches, started.Sub(sent))
 			totals = append(totals, done.Sub(start))
 			invokes = append(invokes, done.Sub(sent))
 			cs.Calls = w.env.Proxy.Total()
 		}
 		cs.Init, cs.Launch, cs.Total, cs.Invoke = medianDuration(inits), medianDuration(launches), medianDuration(totals), medianDuration(invokes)
+		cs.InitCPU, cs.InitWaiting = medianDuration(cpus), medianDuration(waits)
 		out = append(out, cs)
 	}
 	return out
@@ -182,6 +192,9 @@ type recorder struct {
 	mu       sync.Mutex
 	next     time.Time
 	upstream *url.URL
+	emulator int           // the emulator's pid, whose child the bootstrap is
+	cpu      time.Duration // the bootstrap's CPU time at its first Next request
+	waiting  time.Duration // and its time waiting to run
 }
 
 func startRecorder(stamp string) (*recorder, error) {
@@ -203,6 +216,10 @@ func startRecorder(stamp string) (*recorder, error) {
 			r.mu.Lock()
 			if r.next.IsZero() {
 				r.next = time.Now()
+				for _, pid := range rie.ChildrenOf(r.emulator) {
+					cpu, waiting := schedStat(pid)
+					r.cpu, r.waiting = r.cpu+cpu, r.waiting+waiting
+				}
 			}
 			r.mu.Unlock()
 		}
@@ -257,6 +274,38 @@ func (r *recorder) times() (started, next time.Time, err error) {
 }
 
 func (r *recorder) close() { _ = r.server.Close() }
+
+// watch tells the recorder the emulator whose bootstrap it times.
+func (r *recorder) watch(emulator int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.emulator = emulator
+}
+
+// schedule returns the bootstrap's CPU time and time waiting to run at its
+// first Next request.
+func (r *recorder) schedule() (cpu, waiting time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cpu, r.waiting
+}
+
+// schedStat returns the time the threads of process pid have run on a CPU
+// and waited to run, from /proc/PID/task/*/schedstat (nanoseconds).
+func schedStat(pid int) (cpu, waiting time.Duration) {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		var run, wait int64
+		if _, err := fmt.Sscan(string(b), &run, &wait); err == nil {
+			cpu, waiting = cpu+time.Duration(run), waiting+time.Duration(wait)
+		}
+	}
+	return cpu, waiting
+}
 
 // invoke sends payload to the emulator's Invoke API and returns the answer.
 func invoke(ctx context.Context, url, payload string) (string, error) {

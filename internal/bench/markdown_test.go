@@ -279,7 +279,7 @@ func (r *report) goals(b *md) {
 			size += fmt.Sprintf("; %+d on the report of %s", c.Size-before, sizeBeforeDate)
 		}
 		rows = append(rows, []string{fmt.Sprintf("cold start of the %s function: init ≤ %s on this machine; bootstrap size reported", c.Function, ms(initGoal)),
-			fmt.Sprintf("init %s (median of %d), bootstrap %s)", ms(c.Init), c.Runs, size), yes(c.Init <= initGoal)})
+			fmt.Sprintf("init %s (median of %d; CPU %s, waiting to run %s), bootstrap %s)", ms(c.Init), c.Runs, ms(c.InitCPU), ms(c.InitWaiting), size), yes(c.Init <= initGoal)})
 		if c.Init > initGoal {
 			notes = append(notes, fmt.Sprintf("**Cold start of the %s function: init %s, goal %s** (section 4).", c.Function, ms(c.Init), ms(initGoal)))
 		}
@@ -663,16 +663,18 @@ func (r *report) cold(b *md) {
 			"through `internal/bench/initstamp`, which notes the time it started and then becomes the bootstrap (execve, the same process) "+
 			"with its runtime API pointed at a recorder in front of the emulator's. *Init* is the function's init phase as Lambda counts it: "+
 			"from the bootstrap's start (package initialisation, `handler.New`: settings, `config.LoadDefaultConfig`, clients; "+
-			"`lambda.Start`) to its first Next request of the runtime API, which asks for the first invocation. *Launch* is the emulator "+
+			"`lambda.Start`) to its first Next request of the runtime API, which asks for the first invocation; *init: CPU* is the CPU time "+
+			"its threads spent in it and *init: waiting to run* the time they were ready but waited for a CPU (`/proc/PID/task/*/schedstat` at that "+
+			"request): on a machine shared with other work, init is the CPU time and much of the waiting. *Launch* is the emulator "+
 			"starting the bootstrap after the invocation was sent; *invoke → answer* is launch, init and the first request handled, its "+
 			"AWS calls taking moto's time. Size: the binary Lambda runs (`make build`: linux/arm64, `-ldflags \"-s -w\"`). "+
 			"Peak RSS: the function process's VmHWM after its first answer.", r.Cold[0].Runs)
 		var t [][]string
 		for _, c := range r.Cold {
-			t = append(t, []string{c.Function, c.Request, ms(c.Init), ms(c.Launch), ms(c.Invoke), ms(c.Total), fmt.Sprint(c.Calls), mib(c.RSS),
+			t = append(t, []string{c.Function, c.Request, ms(c.Init), ms(c.InitCPU), ms(c.InitWaiting), ms(c.Launch), ms(c.Invoke), ms(c.Total), fmt.Sprint(c.Calls), mib(c.RSS),
 				fmt.Sprintf("%s (%d bytes)", mib(c.Size), c.Size)})
 		}
-		b.table([]string{"function", "first request", "init", "launch", "invoke → answer", "emulator start → first answer",
+		b.table([]string{"function", "first request", "init", "init: CPU", "init: waiting to run", "launch", "invoke → answer", "emulator start → first answer",
 			"AWS calls", "peak RSS", "bootstrap linux/arm64"}, t)
 	} else {
 		b.p("Cold start not measured in this run.")
