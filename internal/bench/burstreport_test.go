@@ -72,6 +72,19 @@ func (b throttledBurst) medianOf(f func(unrelatedPush) time.Duration) time.Durat
 	return medianDuration(ds)
 }
 
+// noSlot counts the registrations the deployer made without a slot of the
+// pace (the table refused the reservation; it registers at the SDK's pace
+// then), from its warnings.
+func (b throttledBurst) noSlot() int {
+	n := 0
+	for msg, c := range b.Warnings {
+		if strings.Contains(msg, "no slot reserved") {
+			n += c
+		}
+	}
+	return n
+}
+
 // unpaced are the invocations that failed otherwise than by waiting out
 // another delivery's claim (which fails them on purpose, to be delivered
 // again).
@@ -207,6 +220,9 @@ func (bu *throttledBurst) section(b *md) {
 	b.p("Calls by operation: %s; UpdateItem by purpose: %s. Calls took %s (median) and %s (p95) at the proxy, moto's own time (%s): %s, "+
 		"and the run's %d instances and the proxy share the machine with it.", countsText(bu.Calls), countsText(bu.Updates),
 		ms(bu.CallMedian), ms(bu.CallP95), bu.opTimesText(), motoSerial, s.Lambda.Concurrency)
+	if len(bu.Warnings) > 0 {
+		b.p("The deployer's warnings: %s.", countsText(bu.Warnings))
+	}
 	b.p("Registrations queue on one pace shared by every instance through the state table (`state.Store.Reserve`: 15 at once, then 1 a "+
 		"second per account and region, each repository holding at most one slot still to come): %d slots reserved, at most %d of them "+
 		"still to come at once. A push older than the highest version its environment accepts in ECR is `skipped superseded`, so each "+
@@ -253,7 +269,7 @@ func (r *report) variants(b *md) {
 			p95 += fmt.Sprintf(" (%d never updated)", missing)
 		}
 		t = append(t, []string{name, fmt.Sprint(v.Shape.Lambda.Concurrency), ms(v.WallAll), fmt.Sprintf("%d of %d", v.Registered, v.Needed),
-			fmt.Sprint(v.Reservations), fmt.Sprintf("%d of %d", v.Throttled["RegisterTaskDefinition"], v.Calls["RegisterTaskDefinition"]),
+			fmt.Sprintf("%d (%d registrations without one)", v.Reservations, v.noSlot()), fmt.Sprintf("%d of %d", v.Throttled["RegisterTaskDefinition"], v.Calls["RegisterTaskDefinition"]),
 			fmt.Sprintf("%d (%d waiting for a claim)", v.Errors, v.ClaimWaits),
 			p95, ms(v.medianOf(func(u unrelatedPush) time.Duration { return u.Queued })),
 			ms(v.medianOf(func(u unrelatedPush) time.Duration { return u.SlotWait })), fmt.Sprint(v.Ahead),

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"maps"
 	"math"
 	"math/rand/v2"
@@ -119,6 +121,34 @@ type throttledBurst struct {
 	OpTimes             map[string][2]time.Duration
 	// Updates are the UpdateItem calls by purpose (timelineCall.Kind).
 	Updates map[string]int
+	// Warnings are the deployer's log lines of level WARN or above, by
+	// message (such as a registration that got no slot of the pace).
+	Warnings map[string]int
+}
+
+// warningCounter is a slog.Handler that counts the records of level WARN
+// and above by message.
+type warningCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (w *warningCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (w *warningCounter) Handle(_ context.Context, r slog.Record) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.counts[r.Message]++
+	return nil
+}
+
+func (w *warningCounter) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w *warningCounter) WithGroup(string) slog.Handler      { return w }
+
+func (w *warningCounter) snapshot() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps.Clone(w.counts)
 }
 
 // unrelatedPush is what happened to one push to an unrelated repository
@@ -295,9 +325,10 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 		defer mu.Unlock()
 		timeline = append(timeline, tc)
 	})
+	warnings := &warningCounter{counts: map[string]int{}}
 	handlers := make([]*handler.Handler, max(s.Lambda.Concurrency, 1))
 	for i := range handlers {
-		handlers[i] = w.handler()
+		handlers[i] = handler.Wire(handler.Paced(w.env.Config), settings, handler.Options{Log: slog.New(warnings), Metrics: io.Discard})
 		if s.Pace != nil {
 			handlers[i].Deployer.Pace = s.Pace(handlers[i].Deployer.Pace)
 		}
@@ -328,6 +359,7 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 		return err
 	})
 	w.env.Proxy.Throttle(nil)
+	res.Warnings = warnings.snapshot()
 	mu.Lock()
 	calls := slices.Clone(timeline)
 	timeline = nil
@@ -373,9 +405,9 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	}
 	res.readTimeline(calls)
 	res.Unrelated = unrelatedPushes(s, start, at[len(burst):], len(burst), invocations, calls)
-	t.Logf("%s: %d events and %d unrelated in %v (burst %v): %d registered, %d slots reserved (at most %d ahead), throttled %v, UpdateItem %v, %d invocation errors (%d waiting for a claim; %q), %d lost",
+	t.Logf("%s: %d events and %d unrelated in %v (burst %v): %d registered, %d slots reserved (at most %d ahead), throttled %v, UpdateItem %v, %d invocation errors (%d waiting for a claim; %q), %d lost; warnings %v",
 		cmp.Or(s.Variant, "as deployed"), len(burst), len(unrelated), res.WallAll, res.Wall, res.Registered, res.Reservations, res.Ahead, res.Throttled, res.Updates,
-		res.Errors, res.ClaimWaits, res.Failures, res.Lost)
+		res.Errors, res.ClaimWaits, res.Failures, res.Lost, res.Warnings)
 	for _, u := range res.Unrelated {
 		t.Logf("%s at %v: lead %v (queued %v behind %d of the burst, %d instances busy; slot reserved after %v, %d ahead; waited %v; updated %v later)",
 			u.Repository, u.At, u.Lead, u.Queued, u.BurstAhead, u.Busy, u.ToSlot, u.SlotsAhead, u.SlotWait, u.Updated)
