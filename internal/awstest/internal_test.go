@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -189,4 +190,41 @@ func TestParseTaskDefinitionShapes(t *testing.T) {
 	if in.Tags != nil {
 		t.Errorf("empty tags = %#v, want nil", in.Tags)
 	}
+}
+
+// TestWriteLocks: writes of one item wait on each other, writes of
+// different items do not, and a write that is not of one known item (a
+// transaction) waits on them all.
+func TestWriteLocks(t *testing.T) {
+	a := []byte(`{"TableName":"t","Key":{"pk":{"S":"web"},"sk":{"S":"record#dev"}},"UpdateExpression":"SET x = :x"}`)
+	aAgain := []byte(`{"Key":{"sk":{"S":"record#dev"},"pk":{"S":"web"}},"TableName":"t"}`)
+	b := []byte(`{"TableName":"t","Key":{"pk":{"S":"web"},"sk":{"S":"record#prod"}}}`)
+	ka, _ := itemOf(a)
+	if k, _ := itemOf(aAgain); k != ka {
+		t.Errorf("the same item's key in another order is another item: %q, %q", ka, k)
+	}
+	var l writeLocks
+	release := l.lock(true, a)
+	mutex := func(body []byte) *sync.Mutex {
+		k, _ := itemOf(body)
+		m, _ := l.items.LoadOrStore(k, new(sync.Mutex))
+		return m.(*sync.Mutex)
+	}
+	if mutex(aAgain).TryLock() {
+		t.Error("a second write of the item did not wait for the first")
+	}
+	if m := mutex(b); !m.TryLock() {
+		t.Error("a write of another item waited")
+	} else {
+		m.Unlock()
+	}
+	if l.alone.TryLock() {
+		t.Error("a transaction did not wait for a write of an item")
+	}
+	release()
+	releaseAlone := l.lock(true, []byte(`{"TransactItems":[]}`))
+	if l.alone.TryRLock() {
+		t.Error("a write of an item did not wait for a transaction")
+	}
+	releaseAlone()
 }

@@ -2,14 +2,19 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,26 +37,47 @@ var functions = []struct {
 	{"promoter", "../../functions/promoter",
 		`{"action":"status","repository":"hello-color"}`,
 		"status of hello-color", `"environments"`},
+	{"board", "../../functions/board",
+		`{"describe":true}`,
+		"the dashboard's describe request", "release board"},
 }
+
+// initStamp is the package of the program the emulator starts as the
+// bootstrap, to time the function's init phase (see its documentation).
+const initStamp = "./initstamp"
 
 // coldStart is the cold start of one function.
 type coldStart struct {
 	Function, Request string
 	Runs              int
-	Total             time.Duration // median: emulator started → first answer
-	Invoke            time.Duration // median: first invocation sent → answer (function started and initialised, request handled)
-	FirstCall         time.Duration // median: first invocation sent → the function's first AWS call (process start and init)
-	Calls             int           // AWS calls of the first invocation
-	RSS               int64         // the function's VmHWM after its first invocation, bytes
-	Size              int64         // bootstrap for linux/arm64, stripped, bytes
+	// Init is the median of the function's init phase: from the
+	// bootstrap's start to its first request for an invocation (the
+	// Next API request that ends Lambda's init phase).
+	Init time.Duration
+	// InitCPU is the median of the CPU time the bootstrap's threads spent
+	// in its init phase, and InitWaiting the time they waited to run
+	// (/proc/PID/task/*/schedstat, read at its first Next request): on a
+	// busy machine, Init is InitCPU and the share of InitWaiting that no
+	// other of its threads ran in.
+	InitCPU, InitWaiting time.Duration
+	// Launch is the median from the first invocation sent to the
+	// bootstrap's start: the emulator starting it.
+	Launch time.Duration
+	Total  time.Duration // median: emulator started → first answer
+	Invoke time.Duration // median: first invocation sent → answer (function started and initialised, request handled)
+	Calls  int           // AWS calls of the first invocation
+	RSS    int64         // the function's VmHWM after its first invocation, bytes
+	Size   int64         // bootstrap for linux/arm64, stripped, bytes
 }
 
 // runColdStarts starts each function under the Runtime Interface Emulator
-// runs times, against moto through the proxy (L = 0), and times its first
-// answer. The emulator starts the bootstrap on the first invocation, so the
-// invocation's time includes the process start and the function's init
-// phase (reading the environment, loading the AWS configuration, building
-// the clients). Sizes are of the binaries Lambda runs (make build).
+// runs times, against moto through the proxy (L = 0), and times its init
+// phase and its first answer. The emulator starts the bootstrap on the
+// first invocation; it is started through initstamp, which notes when it
+// started and points its runtime API at a recorder in front of the
+// emulator's, so that the init phase is timed from the bootstrap's start
+// to its first request for an invocation. Sizes are of the binaries Lambda
+// runs (make build).
 func runColdStarts(t *testing.T, runs int) []coldStart {
 	w := newWorld(t)
 	w.configure(t, manualRepository, manualConfig())
@@ -64,10 +90,11 @@ func runColdStarts(t *testing.T, runs int) []coldStart {
 		pkgs = append(pkgs, f.Package)
 	}
 	// Built here rather than with rie.Build, whose signature is in flux.
-	bootstraps, err := build(ctx, filepath.Join(dir, "host"), pkgs, runtime.GOARCH, false)
+	bootstraps, err := build(ctx, filepath.Join(dir, "host"), append(pkgs, initStamp), runtime.GOARCH, false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	stamp := bootstraps[len(pkgs)]
 	emulator, err := rie.Binary(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -88,21 +115,36 @@ func runColdStarts(t *testing.T, runs int) []coldStart {
 	var out []coldStart
 	for i, f := range functions {
 		cs := coldStart{Function: f.Name, Request: f.RequestName, Runs: runs, Size: sizes[i]}
-		var totals, invokes, firstCalls []time.Duration
+		var inits, cpus, waits, launches, totals, invokes []time.Duration
 		// One run more than measured: the first warms moto's backends
 		// and the page cache, which is not the function's cold start.
 		for run := range runs + 1 {
 			w.env.Proxy.Reset()
-			var logs child.Output
-			start := time.Now()
-			em, err := rie.Start(ctx, rie.Options{
-				Emulator: emulator, Bootstrap: bootstraps[i],
-				Env:    []string{"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_FUNCTION_NAME=ecrdeploy-" + f.Name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256"},
-				Output: &logs,
-			})
+			stampFile := filepath.Join(dir, fmt.Sprintf("%s-%d.stamp", f.Name, run))
+			rec, err := startRecorder(stampFile)
 			if err != nil {
 				t.Fatal(err)
 			}
+			var logs child.Output
+			start := time.Now()
+			em, err := rie.Start(ctx, rie.Options{
+				Emulator: emulator, Bootstrap: stamp,
+				Env: []string{"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_FUNCTION_NAME=ecrdeploy-" + f.Name, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256",
+					"INITSTAMP_FILE=" + stampFile, "INITSTAMP_BOOTSTRAP=" + bootstraps[i], "INITSTAMP_RUNTIME_API=" + rec.addr,
+					// The emulator hands the function this process's
+					// environment, Lambda does not: a CA bundle of the
+					// machine's (AWS_CA_BUNDLE, which this one sets) is read
+					// and parsed by config.LoadDefaultConfig in the init
+					// phase, some 10 to 20 ms here, which no function in
+					// Lambda pays. Empty, the SDK takes it as unset.
+					"AWS_CA_BUNDLE="},
+				Output: &logs,
+			})
+			if err != nil {
+				rec.close()
+				t.Fatal(err)
+			}
+			rec.watch(em.Pid())
 			sent := time.Now()
 			answer, err := invoke(ctx, em.URL(), f.Request)
 			done := time.Now()
@@ -112,23 +154,157 @@ func runColdStarts(t *testing.T, runs int) []coldStart {
 			if stopErr := em.Stop(); stopErr != nil {
 				t.Error(stopErr)
 			}
+			rec.close()
 			if err != nil || !strings.Contains(answer, f.Want) {
 				t.Fatalf("%s: answer %q (%v), want it to contain %s; emulator and function output:\n%s", f.Name, answer, err, f.Want, logs.String())
+			}
+			started, next, err := rec.times()
+			if err != nil {
+				t.Fatalf("%s: %v; emulator and function output:\n%s", f.Name, err, logs.String())
 			}
 			if run == 0 {
 				continue
 			}
+			inits = append(inits, next.Sub(started))
+			cpu, waiting := rec.schedule()
+			cpus, waits = append(cpus, cpu), append(waits, waiting)
+			launches = append(launches, started.Sub(sent))
 			totals = append(totals, done.Sub(start))
 			invokes = append(invokes, done.Sub(sent))
 			cs.Calls = w.env.Proxy.Total()
-			if log := w.env.Proxy.Log(); len(log) > 0 {
-				firstCalls = append(firstCalls, log[0].Start.Sub(sent))
-			}
 		}
-		cs.Total, cs.Invoke, cs.FirstCall = medianDuration(totals), medianDuration(invokes), medianDuration(firstCalls)
+		cs.Init, cs.Launch, cs.Total, cs.Invoke = medianDuration(inits), medianDuration(launches), medianDuration(totals), medianDuration(invokes)
+		cs.InitCPU, cs.InitWaiting = medianDuration(cpus), medianDuration(waits)
 		out = append(out, cs)
 	}
 	return out
+}
+
+// recorder stands in front of the emulator's runtime API for a bootstrap
+// started through initstamp: it forwards every request to the emulator's
+// (whose address initstamp wrote to the stamp file) and notes when the
+// first request for an invocation arrived.
+type recorder struct {
+	addr   string
+	stamp  string
+	server *http.Server
+
+	mu       sync.Mutex
+	next     time.Time
+	upstream *url.URL
+	emulator int           // the emulator's pid, whose child the bootstrap is
+	cpu      time.Duration // the bootstrap's CPU time at its first Next request
+	waiting  time.Duration // and its time waiting to run
+}
+
+func startRecorder(stamp string) (*recorder, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	r := &recorder{addr: l.Addr().String(), stamp: stamp}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			if u := r.target(); u != nil {
+				pr.SetURL(u)
+			}
+		},
+		FlushInterval: -1,
+	}
+	r.server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method == http.MethodGet && strings.HasSuffix(req.URL.Path, "/runtime/invocation/next") {
+			r.mu.Lock()
+			if r.next.IsZero() {
+				r.next = time.Now()
+				for _, pid := range rie.ChildrenOf(r.emulator) {
+					cpu, waiting := schedStat(pid)
+					r.cpu, r.waiting = r.cpu+cpu, r.waiting+waiting
+				}
+			}
+			r.mu.Unlock()
+		}
+		if r.target() == nil {
+			http.Error(w, "initstamp wrote no runtime API address", http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, req)
+	})}
+	go func() { _ = r.server.Serve(l) }()
+	return r, nil
+}
+
+// target returns the emulator's runtime API, read from the stamp file once
+// initstamp has written it.
+func (r *recorder) target() *url.URL {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.upstream == nil {
+		if _, api, err := r.readStamp(); err == nil && api != "" {
+			r.upstream = &url.URL{Scheme: "http", Host: api}
+		}
+	}
+	return r.upstream
+}
+
+func (r *recorder) readStamp() (started time.Time, api string, err error) {
+	b, err := os.ReadFile(r.stamp)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	var nanos int64
+	if _, err := fmt.Sscan(string(b), &nanos, &api); err != nil {
+		return time.Time{}, "", fmt.Errorf("stamp file %s: %w", r.stamp, err)
+	}
+	return time.Unix(0, nanos), api, nil
+}
+
+// times returns when the bootstrap started and when it first asked for an
+// invocation.
+func (r *recorder) times() (started, next time.Time, err error) {
+	started, _, err = r.readStamp()
+	if err != nil {
+		return started, next, fmt.Errorf("the bootstrap's start: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.next.IsZero() {
+		return started, next, errors.New("the bootstrap never asked the runtime API for an invocation")
+	}
+	return started, r.next, nil
+}
+
+func (r *recorder) close() { _ = r.server.Close() }
+
+// watch tells the recorder the emulator whose bootstrap it times.
+func (r *recorder) watch(emulator int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.emulator = emulator
+}
+
+// schedule returns the bootstrap's CPU time and time waiting to run at its
+// first Next request.
+func (r *recorder) schedule() (cpu, waiting time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cpu, r.waiting
+}
+
+// schedStat returns the time the threads of process pid have run on a CPU
+// and waited to run, from /proc/PID/task/*/schedstat (nanoseconds).
+func schedStat(pid int) (cpu, waiting time.Duration) {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, task.Name()))
+		if err != nil {
+			continue
+		}
+		var run, wait int64
+		if _, err := fmt.Sscan(string(b), &run, &wait); err == nil {
+			cpu, waiting = cpu+time.Duration(run), waiting+time.Duration(wait)
+		}
+	}
+	return cpu, waiting
 }
 
 // invoke sends payload to the emulator's Invoke API and returns the answer.

@@ -17,8 +17,17 @@ var (
 	fleetBehind    = flag.Int("fleet-behind", 50, "repositories of the fleet given a new version before the second reconcile")
 	fleetScale     = flag.Float64("fleet-scale", 1, "scale of AWS's request buckets for the fleet and the throttled burst (1: as AWS documents them)")
 	throttledRepos = flag.Int("throttled-repos", 100, "repositories of the burst under AWS's request buckets (10 versions each)")
-	throttledWork  = flag.Int("throttled-workers", 4, "function instances taking the throttled burst's events")
+	throttledConc  = flag.Int("throttled-concurrency", 20, "the deployer's reserved concurrency in the throttled burst: instances taking its events at once (template.yaml's default: 20)")
+	unrelatedFlag  = flag.Int("unrelated", 20, "pushes to unrelated repositories during the throttled burst, spread over the time its registrations need at 1 a second")
+	retryScale     = flag.Float64("retry-scale", 1, "scale of Lambda's retry delays (1 and 2 minutes) in the throttled burst")
+	variantsFlag   = flag.String("throttled-variants", "", "experiments: the throttled burst again with each change, comma-separated: concurrency=N, per-repository=off")
 )
+
+// beforeIssue23 are the throttled burst's figures with the state in
+// DynamoDB before pushes were coalesced and registrations shared one pace
+// (1,000 pushes over 100 repositories through 4 instances, AWS's buckets),
+// as the lead recorded them: RegisterTaskDefinition attempts, throttled.
+var beforeIssue23 = struct{ RegisterAttempts, RegisterThrottled int }{1376, 864}
 
 // fleetLimit is how long a reconcile may take: one Lambda invocation.
 const fleetLimit = 15 * time.Minute
@@ -100,31 +109,8 @@ func (r *report) fleetGoals() (rows [][]string, notes []string) {
 		}
 	}
 	if b := r.Throttled; b != nil {
-		ok := len(b.Wrong) == 0 && b.Lost == 0
-		rows = append(rows, []string{
-			fmt.Sprintf("a burst of %d pushes over %d repositories under AWS's request buckets ends with every environment on its highest accepted version and its record agreeing, none lost to throttling",
-				b.Events, b.Shape.Repositories),
-			fmt.Sprintf("%d of %d environments; %d events lost, %d invocations failed and were delivered again", b.Environments-len(b.Wrong), b.Environments, b.Lost, b.Redelivered),
-			yes(ok)})
-		calls, throttled := sum(b.Calls), sum(b.Throttled)
-		// An invocation that waited out another delivery's claim fails so
-		// that it is delivered again, by design: not a retry burnt.
-		unpaced := b.Errors - b.ClaimWaits
-		rows = append(rows, []string{"the deployer paces itself rather than burning retries",
-			fmt.Sprintf("%d of %d attempts throttled (%.1f%%; RegisterTaskDefinition %d of %d), %d invocations failed otherwise than waiting for a claim (%d did)",
-				throttled, calls, 100*float64(throttled)/float64(max(calls, 1)), b.Throttled["RegisterTaskDefinition"], b.Calls["RegisterTaskDefinition"],
-				unpaced, b.ClaimWaits),
-			yes(unpaced == 0 && throttled*5 <= calls)})
-		if unpaced > 0 {
-			notes = append(notes, fmt.Sprintf("**Pacing:** %d invocations of the throttled burst failed otherwise than waiting for a claim (each was delivered again; %d events lost).", unpaced, b.Lost))
-		}
-		if b.Errors > 0 {
-			notes = append(notes, fmt.Sprintf("**Invocations of the throttled burst that failed:** %d, %d of them because another delivery held the environment's claim "+
-				"longer than the deployer waits for it, so that the event is delivered again; the first: %s.", b.Errors, b.ClaimWaits, strings.Join(b.Failures, "; ")))
-		}
-		if len(b.Wrong) > 0 {
-			notes = append(notes, fmt.Sprintf("**Throttled burst:** %d environments wrong: %s.", len(b.Wrong), strings.Join(first(b.Wrong, 5), "; ")))
-		}
+		brow, bnotes := b.goals()
+		rows, notes = append(rows, brow...), append(notes, bnotes...)
 	}
 	return rows, notes
 }
@@ -176,25 +162,10 @@ func (r *report) fleet(b *md) {
 			"repositories it did not reach, which the next one catches up.")
 	}
 	if bu := r.Throttled; bu != nil {
-		b.p("**A burst under the buckets.** %d repositories × 10 versions (%s), all %d push events in one shuffled order through %s "+
-			"(each its own clients, as Lambda instances are), buckets %s. An invocation that returns an error is delivered again, "+
-			"up to %d times (the deployer's `MaximumRetryAttempts`); an event whose last delivery fails would be lost to the dead-letter queue.",
-			bu.Shape.Repositories, strings.Join(throttledTags(0), ", "), bu.Events, plural(bu.Shape.Workers, "instance"), bu.Buckets, throttledRetries)
-		b.table([]string{"instances", "events", "wall", "attempts", "throttled", "invocation errors", "delivered again", "lost", "outcomes (rows)", "on highest accepted version"},
-			[][]string{{fmt.Sprint(bu.Shape.Workers), fmt.Sprint(bu.Events), ms(bu.Wall), fmt.Sprint(sum(bu.Calls)), countsText(bu.Throttled),
-				fmt.Sprint(bu.Errors), fmt.Sprint(bu.Redelivered), fmt.Sprint(bu.Lost), countsText(bu.Outcomes),
-				fmt.Sprintf("%s (%d of %d)", yes(len(bu.Wrong) == 0), bu.Environments-len(bu.Wrong), bu.Environments)}})
-		b.p("Calls by operation: %s.", countsText(bu.Calls))
-		reg, regThrottled := bu.Calls["RegisterTaskDefinition"], bu.Throttled["RegisterTaskDefinition"]
-		b.p("The wall time is RegisterTaskDefinition's bucket: %d registrations at 1 a second after the first 20. %d of its %d attempts "+
-			"were throttled: the SDK's adaptive mode backs off on each throttling answer and then probes upwards again (CUBIC), and each "+
-			"instance learns the account's shared bucket on its own. A throttled attempt costs no retry quota and waits for its "+
-			"operation's limiter, with an attempt bound of its own (handler/pace.go), so none of them fails an invocation for want of retries; what would cut them further is a "+
-			"rate shared by the instances (one limiter per account, not per process) or the template's default reserved concurrency of 1.",
-			reg-regThrottled, regThrottled, reg)
-		if bu.Errors > 0 {
-			b.p("Invocations that failed: %d, each delivered again.", bu.Errors)
-		}
+		bu.section(b)
+	}
+	if len(r.Variants) > 0 {
+		r.variants(b)
 	}
 }
 
@@ -220,15 +191,15 @@ func (r *report) besideSSM(b *md) {
 				fmt.Sprintf("%s; %d of %d attempts throttled (%s)", ms(f.Idle.Wall), sum(f.Idle.Throttled), sum(f.Idle.Calls), countsText(f.Idle.Throttled))})
 	}
 	if bu := r.Throttled; bu != nil {
-		if bu.Shape.Repositories != ssmState.BurstRepositories || bu.Shape.Workers != ssmState.BurstWorkers || bu.Buckets != scaleText(1) {
-			differ = append(differ, fmt.Sprintf("the burst here is %d pushes over %d repositories through %s, buckets %s",
-				bu.Events, bu.Shape.Repositories, plural(bu.Shape.Workers, "instance"), bu.Buckets))
+		if bu.Shape.Repositories != ssmState.BurstRepositories || bu.Buckets != scaleText(1) {
+			differ = append(differ, fmt.Sprintf("the burst here is %d pushes over %d repositories, buckets %s",
+				bu.Events, bu.Shape.Repositories, bu.Buckets))
 		}
 		reg, regThrottled := bu.Calls["RegisterTaskDefinition"], bu.Throttled["RegisterTaskDefinition"]
 		t = append(t,
 			[]string{fmt.Sprintf("burst of %d pushes over %d repositories: wall", bu.Events, bu.Shape.Repositories),
 				fmt.Sprintf("%s (1000 over %d, %s)", ms(ssmState.BurstWall), ssmState.BurstRepositories, plural(ssmState.BurstWorkers, "instance")),
-				ms(bu.Wall)},
+				fmt.Sprintf("%s (reserved concurrency %d; %s with the %d unrelated pushes)", ms(bu.Wall), bu.Shape.Lambda.Concurrency, ms(bu.WallAll), len(bu.Unrelated))},
 			[]string{"the same: registrations (RegisterTaskDefinition answered, of its attempts)",
 				fmt.Sprintf("%d of %d", ssmState.BurstRegistered, ssmState.BurstRegistrations), fmt.Sprintf("%d of %d", reg-regThrottled, reg)},
 			[]string{"the same: attempts, throttled",
@@ -276,11 +247,24 @@ func (r *report) runFleetSections(t *testing.T, skip map[string]bool) {
 		r.Skipped = append(r.Skipped, "burst under AWS's buckets (-skip=throttled)")
 	} else {
 		t.Run("throttled-burst", func(t *testing.T) {
-			b := runThrottledBurst(t, throttledShape{Repositories: *throttledRepos, Workers: *throttledWork}, buckets(), scaleText(*fleetScale))
+			b := runThrottledBurst(t, reportBurst(), buckets(), scaleText(*fleetScale))
 			if err := errWrong("throttled burst", b.Wrong); err != nil {
 				t.Error(err)
 			}
 			r.Throttled = &b
 		})
+		variants, err := parseVariants(*variantsFlag, reportBurst())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range variants {
+			t.Run("throttled-burst/"+v.Variant, func(t *testing.T) {
+				b := runThrottledBurst(t, v, buckets(), scaleText(*fleetScale))
+				if err := errWrong("throttled burst, "+v.Variant, b.Wrong); err != nil {
+					t.Error(err)
+				}
+				r.Variants = append(r.Variants, b)
+			})
+		}
 	}
 }

@@ -113,6 +113,15 @@ func compactOutcome(s string) string {
 	return strings.Join(out, ", ")
 }
 
+// initGoal is the goal for a function's init phase on this machine.
+const initGoal = 100 * time.Millisecond
+
+// sizeBefore are the bootstrap sizes (linux/arm64, stripped) of the report
+// of sizeBeforeDate, the last before issue 23.
+var sizeBefore = map[string]int64{"deployer": 13238434, "promoter": 13303970}
+
+const sizeBeforeDate = "2026-12-01"
+
 // wallRow is one row of section 2: a timed scenario, with its goal in
 // sequential levels.
 type wallRow struct {
@@ -179,7 +188,7 @@ func (r *report) callRows() []measurement {
 	var rows []measurement
 	if len(s.Cold) > 0 {
 		rows = append(rows, median(s.Cold), median(s.Warm), s.Duplicate, s.NotSemver, s.Older, s.ManualDuplicate,
-			s.Rollout, s.Unconfigured, s.Promote, s.Plan)
+			s.Rollout, s.Unconfigured, s.Promote, s.Plan, s.Rollback)
 	}
 	if len(r.Five) > 0 {
 		rows = append(rows, median(r.Five))
@@ -254,6 +263,25 @@ func (r *report) goals(b *md) {
 			plural(n, "call") + opsSuffix(u), yes(n <= 1)})
 		if n > 1 {
 			notes = append(notes, fmt.Sprintf("**The ECS event for an unconfigured service missed by %s:** %s.", plural(n-1, "call"), callList(u)))
+		}
+	}
+	if rb := r.Single.Rollback; rb.Scenario != "" {
+		n := rb.Counts()["RegisterTaskDefinition"]
+		rows = append(rows, []string{"a rollback to a known-good version makes no RegisterTaskDefinition call (before: 1)",
+			fmt.Sprintf("%s (%s): %s", plural(n, "RegisterTaskDefinition call"), rb.Outcome, plural(len(rb.Calls), "call")+opsSuffix(rb)), yes(n == 0)})
+		if n > 0 {
+			notes = append(notes, fmt.Sprintf("**The rollback registered %s:** %s.", plural(n, "revision"), callList(rb)))
+		}
+	}
+	for _, c := range r.Cold {
+		size := fmt.Sprintf("%s (%d bytes", mib(c.Size), c.Size)
+		if before, ok := sizeBefore[c.Function]; ok {
+			size += fmt.Sprintf("; %+d on the report of %s", c.Size-before, sizeBeforeDate)
+		}
+		rows = append(rows, []string{fmt.Sprintf("cold start of the %s function: init ≤ %s on this machine; bootstrap size reported", c.Function, ms(initGoal)),
+			fmt.Sprintf("init %s (median of %d; CPU %s, waiting to run %s), bootstrap %s)", ms(c.Init), c.Runs, ms(c.InitCPU), ms(c.InitWaiting), size), yes(c.Init <= initGoal)})
+		if c.Init > initGoal {
+			notes = append(notes, fmt.Sprintf("**Cold start of the %s function: init %s, goal %s** (section 4).", c.Function, ms(c.Init), ms(initGoal)))
 		}
 	}
 	for _, bu := range r.Bursts {
@@ -370,6 +398,10 @@ func (r *report) costRows() []costRow {
 			costRow{Event: "ECS deployment state change for a service no configuration names, warm config", Runs: []measurement{s.Unconfigured},
 				Goal: "≤ 1 call", Limit: 1},
 		)
+		if s.Rollback.Scenario != "" {
+			rows = append(rows, costRow{Event: "rollback to the version whose rollout completed (its revision known), warm config", Runs: []measurement{s.Rollback},
+				Extra: fmt.Sprintf("; %s", plural(s.Rollback.Counts()["RegisterTaskDefinition"], "RegisterTaskDefinition call"))})
+		}
 	}
 	if rc := r.Reconcile; rc.Repositories > 0 {
 		extra := fmt.Sprintf("; %+d on nothing to do", len(rc.Behind.Calls)-len(rc.Idle.Calls))
@@ -627,16 +659,22 @@ func (r *report) cold(b *md) {
 	if len(r.Cold) > 0 {
 		b.p("Each `bootstrap` built for this machine as Lambda runs it (`GOOS=linux CGO_ENABLED=0 -tags lambda.norpc -trimpath`), run under the "+
 			"AWS Lambda Runtime Interface Emulator (`go tool aws-lambda-rie`, `internal/rie`) against moto through the proxy (L = 0), "+
-			"started %d times after one unmeasured warm-up, medians reported. The emulator starts the bootstrap on the first invocation, so "+
-			"*invoke → answer* includes starting the process and the function's init phase (settings, `config.LoadDefaultConfig`, clients); "+
-			"*invoke → first AWS call* is that start and init alone. Size: the binary Lambda runs (`make build`: linux/arm64, `-ldflags \"-s -w\"`). "+
+			"started %d times after one unmeasured warm-up, medians reported. The emulator starts the bootstrap on the first invocation, "+
+			"through `internal/bench/initstamp`, which notes the time it started and then becomes the bootstrap (execve, the same process) "+
+			"with its runtime API pointed at a recorder in front of the emulator's. *Init* is the function's init phase as Lambda counts it: "+
+			"from the bootstrap's start (package initialisation, `handler.New`: settings, `config.LoadDefaultConfig`, clients; "+
+			"`lambda.Start`) to its first Next request of the runtime API, which asks for the first invocation; *init: CPU* is the CPU time "+
+			"its threads spent in it and *init: waiting to run* the time they were ready but waited for a CPU (`/proc/PID/task/*/schedstat` at that "+
+			"request): on a machine shared with other work, init is the CPU time and much of the waiting. *Launch* is the emulator "+
+			"starting the bootstrap after the invocation was sent; *invoke → answer* is launch, init and the first request handled, its "+
+			"AWS calls taking moto's time. Size: the binary Lambda runs (`make build`: linux/arm64, `-ldflags \"-s -w\"`). "+
 			"Peak RSS: the function process's VmHWM after its first answer.", r.Cold[0].Runs)
 		var t [][]string
 		for _, c := range r.Cold {
-			t = append(t, []string{c.Function, c.Request, ms(c.Total), ms(c.Invoke), ms(c.FirstCall), fmt.Sprint(c.Calls), mib(c.RSS),
+			t = append(t, []string{c.Function, c.Request, ms(c.Init), ms(c.InitCPU), ms(c.InitWaiting), ms(c.Launch), ms(c.Invoke), ms(c.Total), fmt.Sprint(c.Calls), mib(c.RSS),
 				fmt.Sprintf("%s (%d bytes)", mib(c.Size), c.Size)})
 		}
-		b.table([]string{"function", "first request", "emulator start → first answer", "invoke → answer", "invoke → first AWS call",
+		b.table([]string{"function", "first request", "init", "init: CPU", "init: waiting to run", "launch", "invoke → answer", "emulator start → first answer",
 			"AWS calls", "peak RSS", "bootstrap linux/arm64"}, t)
 	} else {
 		b.p("Cold start not measured in this run.")

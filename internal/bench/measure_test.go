@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -204,7 +205,7 @@ func kindOf(scenario string) callKind {
 	switch {
 	case strings.HasPrefix(scenario, "ECS"):
 		return rolloutCalls
-	case strings.HasPrefix(scenario, "promote"), strings.HasPrefix(scenario, "plan"):
+	case strings.HasPrefix(scenario, "promote"), strings.HasPrefix(scenario, "plan"), strings.HasPrefix(scenario, "rollback"):
 		return manualCalls
 	case strings.HasPrefix(scenario, "reconcile"):
 		return reconcileCalls
@@ -261,6 +262,8 @@ func purposes(calls []awstest.Call, kind callKind) []string {
 				p = "release the claim on " + r.Key.String() + ": the delivery records nothing there"
 			case c.Claim():
 				p = "claim " + r.Key.String() + " for this delivery (a conditional write that expires), reading its state record in the same call"
+			case bytes.Contains(c.Request, []byte(`"#pace"`)):
+				p = "reserve the registration's slot of the pace every instance shares (a conditional write), beside the describes that plan it"
 			default:
 				p = "update the state item of " + r.Key.String()
 			}
@@ -328,6 +331,9 @@ func purposes(calls []awstest.Call, kind callKind) []string {
 				ref = r.ImageIDs[0].ImageTag + r.ImageIDs[0].ImageDigest
 			}
 			switch {
+			case len(r.ImageIDs) == 0 && kind == pushCalls:
+				p = "list the tagged images of " + r.RepositoryName + ": check that the pushed tag still names the pushed digest (else the push is stale) " +
+					"and learn the highest version ECR has (an older push is superseded), concurrently with the reads"
 			case len(r.ImageIDs) == 0:
 				p = "list the tagged images of " + r.RepositoryName
 			case r.ImageIDs[0].ImageTag == "":

@@ -48,8 +48,9 @@ type report struct {
 	Mono      []measurement // five environments, one family
 	Reconcile reconcileResults
 	Bursts    []burstResult
-	Fleet     *fleetResult    // section 6: a fleet reconciled under AWS's buckets
-	Throttled *throttledBurst // section 6: a burst under AWS's buckets
+	Fleet     *fleetResult     // section 6: a fleet reconciled under AWS's buckets
+	Throttled *throttledBurst  // section 6: a burst under AWS's buckets
+	Variants  []throttledBurst // section 6: the same burst with a change each (-throttled-variants)
 	Cold      []coldStart
 	GoBench   []goBenchmark
 	Skipped   []string // sections not measured, with why

@@ -31,6 +31,9 @@ type singleResults struct {
 	Rollout, Unconfigured measurement
 	Promote               measurement
 	Plan                  measurement
+	// Rollback is a rollback of web's dev to the version whose rollout
+	// completed (Rollout's), after a newer push: its revision is known.
+	Rollback measurement
 }
 
 // The repositories of section 1. web has one environment, dev, which takes
@@ -137,6 +140,14 @@ func runSingle(t *testing.T, callTime time.Duration, reps int) singleResults {
 	w.image(t, manualRepository, "1.4.0")
 	out.Plan = w.measure(t, "plan 1.4.0 for both environments, warm config", "planned", func() (deploy.Result, error) {
 		return d.Manual(t.Context(), request.Request{Action: request.Plan, Repository: manualRepository, Tag: "1.4.0"}, "req-plan")
+	})
+	// web's dev: a push after the version whose rollout completed (not
+	// measured), then a rollback to that version, whose revision the
+	// record knows.
+	newer := w.image(t, singleRepository, "1.5.0")
+	w.measure(t, "setup", "dev: deployed", func() (deploy.Result, error) { return d.Push(t.Context(), newer) })
+	out.Rollback = w.measure(t, "rollback of dev to the version whose rollout completed, warm config", "dev: deployed", func() (deploy.Result, error) {
+		return d.Manual(t.Context(), request.Request{Action: request.Rollback, Repository: singleRepository, Environment: "dev"}, "req-rollback")
 	})
 	return out
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"testing"
+	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
@@ -95,14 +96,18 @@ func TestReconcileOfAFleetUnderThrottling(t *testing.T) {
 }
 
 // testBurst is the burst of TestBurstUnderThrottling: 100 pushes over 10
-// repositories (1/10 of the 1,000 over 100), through 4 instances.
-var testBurst = throttledShape{Repositories: 10, Workers: 4}
+// repositories (1/10 of the 1,000 over 100), delivered as Lambda
+// delivers the deployer's events with the template's reserved concurrency
+// (20) and Lambda's retry delays scaled by 1/20 (3 and 6 s), and 4 pushes
+// to unrelated repositories during it, one every 5 s. The registration
+// pace (15 at once, then 1 a second) is the deployer's own and not scaled:
+// the burst's 20 registrations and the unrelated 4 take some 10 s of it.
+var testBurst = throttledShape{Repositories: 10, Lambda: deployerLambda(20, 1.0/20), Unrelated: 4, Every: 5 * time.Second}
 
 // testBurstBuckets are AWS's buckets but for the ECS modify actions, which
-// get a burst of 2 and 8 a second: at AWS's 1 registration a second the
-// burst's 50 or so registrations would take most of a minute, and 8 a
-// second still throttles 4 instances that each register as fast as moto
-// answers.
+// get a burst of 2 and 8 a second: a registration pace that let the 15
+// slots of its burst go at once would be throttled by a bucket of 2, and
+// the SDK's pacing would have to make up for it.
 func testBurstBuckets() *awstest.Buckets {
 	b := awstest.NewBuckets(1)
 	b.SetLimit("ecs", "Task definition modify actions", awstest.Limit{Burst: 2, Rate: 8})
@@ -110,26 +115,37 @@ func testBurstBuckets() *awstest.Buckets {
 	return b
 }
 
-// TestBurstUnderThrottling: a burst of pushes under AWS's request buckets
-// ends with every environment on its highest accepted version and its
-// record agreeing, no event lost, and the deployer pacing itself: few of
-// its attempts are throttled.
+// TestBurstUnderThrottling: a burst of pushes under AWS's request buckets,
+// delivered as Lambda delivers them, ends with every environment on its
+// highest accepted version and its record agreeing, no event lost, one
+// registration per environment (a push older than the highest version in
+// ECR is superseded), each on a slot of the shared pace, and few attempts
+// throttled; the pushes to unrelated repositories during it are deployed,
+// and the timeline says what each waited for.
 func TestBurstUnderThrottling(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a burst against moto")
 	}
 	b := runThrottledBurst(t, testBurst, testBurstBuckets(), "test buckets")
 	calls, throttled := sum(b.Calls), sum(b.Throttled)
-	t.Logf("%d events in %v: %d calls, %d throttled (%s), %d invocation errors (%d waiting for a claim: %q), %d redelivered, %d lost; outcomes %v",
-		b.Events, b.Wall, calls, throttled, countsText(b.Throttled), b.Errors, b.ClaimWaits, b.Failures, b.Redelivered, b.Lost, b.Outcomes)
+	t.Logf("%d events (and %d unrelated) in %v (all %v): %d calls, %d throttled (%s), %d registrations for %d environments, %d reservations (at most %d slots ahead), "+
+		"%d invocation errors (%d waiting for a claim: %q), %d redelivered, %d lost; outcomes %v",
+		b.Events, len(b.Unrelated), b.Wall, b.WallAll, calls, throttled, countsText(b.Throttled), b.Registered, b.Needed, b.Reservations, b.Ahead,
+		b.Errors, b.ClaimWaits, b.Failures, b.Redelivered, b.Lost, b.Outcomes)
 	if err := errWrong("after the burst", b.Wrong); err != nil {
 		t.Error(err)
 	}
 	if b.Lost > 0 {
 		t.Errorf("%d events lost (their last delivery failed)", b.Lost)
 	}
-	if throttled == 0 {
-		t.Errorf("no call was throttled: the buckets put no pressure on the burst")
+	if b.Registered > b.Needed || len(b.Twice) > 0 {
+		t.Errorf("%d registrations for %d environments (twice or more: %v): want at most one for each, for the version it ends on", b.Registered, b.Needed, b.Twice)
+	}
+	if b.Reservations < b.Registered {
+		t.Errorf("%d slots of the pace reserved for %d registrations: some registered off the shared pace", b.Reservations, b.Registered)
+	}
+	if _, missing := b.leads(); missing > 0 {
+		t.Errorf("%d of %d unrelated pushes never had their service updated", missing, len(b.Unrelated))
 	}
 	// Paced, a client waits for its bucket once it has been throttled, so
 	// that throttled attempts stay a small share of all attempts.

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -28,19 +27,19 @@ const (
 var (
 	// ecsName: clusters, services, containers and task definition families
 	// are named with up to 255 letters, digits, underscores and hyphens.
-	ecsName    = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-	clusterARN = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9_-]{1,255}$`)
+	ecsName    = input.NewPattern(`^[A-Za-z0-9_-]{1,255}$`)
+	clusterARN = input.NewPattern(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9_-]{1,255}$`)
 	// serviceARN has the long form (service/cluster/name) and the old short
 	// one (service/name).
-	serviceARN = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service/([A-Za-z0-9_-]{1,255}/)?[A-Za-z0-9_-]{1,255}$`)
-	roleARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+	serviceARN = input.NewPattern(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:service/([A-Za-z0-9_-]{1,255}/)?[A-Za-z0-9_-]{1,255}$`)
+	roleARN    = input.NewPattern(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
 	// calendarName is the name of an SSM document ("CreateDocument",
 	// AWS Systems Manager API Reference: Name, pattern
 	// ^[a-zA-Z0-9_\-.]{3,128}$); calendarARN a document's ARN, which
 	// GetCalendarState takes for a calendar of another region or shared
 	// from another account.
-	calendarName = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,128}$`)
-	calendarARN  = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document/[A-Za-z0-9_.-]{3,128}$`)
+	calendarName = input.NewPattern(`^[A-Za-z0-9_.-]{3,128}$`)
+	calendarARN  = input.NewPattern(`^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document/[A-Za-z0-9_.-]{3,128}$`)
 )
 
 // validate checks a decoded document against the rules that Parse lists, sets

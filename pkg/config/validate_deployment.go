@@ -3,9 +3,10 @@ package config
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 )
 
 // Bounds of the deployment settings ECS documents (Amazon ECS API Reference
@@ -40,7 +41,7 @@ const (
 
 // lambdaARN is the ARN of a Lambda function, with an optional version or
 // alias.
-var lambdaARN = regexp.MustCompile(`^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$`)
+var lambdaARN = input.NewPattern(`^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$`)
 
 // blueGreenFamily lists the strategies of the blue-green family, for
 // messages.

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -460,7 +459,7 @@ func decodeReplication(env events.CloudWatchEvent) (Replication, error) {
 }
 
 // calendarARN is the ARN of an SSM document.
-var calendarARN = regexp.MustCompile(`^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document/[A-Za-z0-9_.-]{3,128}$`)
+var calendarARN = input.NewPattern(`^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:document/[A-Za-z0-9_.-]{3,128}$`)
 
 func decodeCalendarChange(env events.CloudWatchEvent) (CalendarChange, error) {
 	var d calendarDetail

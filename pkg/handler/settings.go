@@ -3,7 +3,6 @@ package handler
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
 	"github.com/ecrdeploy/ecrdeploy/pkg/param"
 )
 
@@ -70,7 +70,7 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 }
 
 // tableRE is DynamoDB's rule for a table name.
-var tableRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+var tableRE = input.NewPattern(`^[A-Za-z0-9_.-]{3,255}$`)
 
 // LoadAWS loads the AWS configuration the way every AWS tool does (so
 // AWS_ENDPOINT_URL, profiles and regions work), with the SDK's adaptive

@@ -9,13 +9,13 @@ var (
 	// repositoryRE is ECR's repository name rule; names are 2 to 256 characters.
 	repositoryRE = regexp.MustCompile(`^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 	// tagRE is the Docker tag grammar with ECR's length limit of 300.
-	tagRE     = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$`)
-	digestRE  = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
+	tagRE     = NewPattern(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$`)
+	digestRE  = NewPattern(`^sha256:[a-f0-9]{64}$`)
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 	// regionRE is a region code: two letters, one or more words and a number
 	// of one or two digits (us-east-1, us-gov-west-1, ap-southeast-5).
 	regionRE      = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	environmentRE = regexp.MustCompile(EnvironmentPattern)
+	environmentRE = NewPattern(EnvironmentPattern)
 )
 
 // EnvironmentPattern is the regular expression (RE2 syntax, as in a JSON
