@@ -179,6 +179,7 @@ func (r *report) markdown() string {
 	r.cold(&b)
 	r.goBench(&b)
 	r.fleet(&b)
+	r.boardSection(&b)
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
@@ -293,6 +294,8 @@ func (r *report) goals(b *md) {
 	}
 	fr, fn := r.fleetGoals()
 	rows, notes = append(rows, fr...), append(notes, fn...)
+	br, bn := r.boardGoals()
+	rows, notes = append(rows, br...), append(notes, bn...)
 	if len(rows) == 0 {
 		b.p("Not measured (see the test output).")
 		return

@@ -20,7 +20,7 @@ var (
 	burstLatency = flag.Duration("burst-latency", 0, "the latency of every AWS call of the burst (Proxy.SetCallTime); 0: moto's own time")
 	coldRuns     = flag.Int("cold-runs", 10, "cold starts of each function (the median is reported)")
 	commandFlag  = flag.String("command", "", "the command that produced the report, as the report should name it")
-	skipFlag     = flag.String("skip", "", "sections to leave out, comma-separated: burst, cold, fleet, throttled (for a quick look)")
+	skipFlag     = flag.String("skip", "", "sections to leave out, comma-separated: burst, cold, fleet, throttled, board (for a quick look)")
 )
 
 // commandLine is the go test command that ran the report, with the
@@ -51,9 +51,12 @@ type report struct {
 	Fleet     *fleetResult     // section 6: a fleet reconciled under AWS's buckets
 	Throttled *throttledBurst  // section 6: a burst under AWS's buckets
 	Variants  []throttledBurst // section 6: the same burst with a change each (-throttled-variants)
-	Cold      []coldStart
-	GoBench   []goBenchmark
-	Skipped   []string // sections not measured, with why
+	Board     *boardRun        // section 7: the release board of a fleet
+	// BoardTimeout is the board function's timeout (template.yaml).
+	BoardTimeout time.Duration
+	Cold         []coldStart
+	GoBench      []goBenchmark
+	Skipped      []string // sections not measured, with why
 }
 
 // machine describes where the report was made.
@@ -153,6 +156,7 @@ func TestReport(t *testing.T) {
 		}
 	}
 	r.runFleetSections(t, skip)
+	r.runBoardSection(t, skip)
 	switch {
 	case skip["cold"]:
 		r.Skipped = append(r.Skipped, "cold start (-skip=cold)")
