@@ -141,11 +141,18 @@ func runSingle(t *testing.T, callTime time.Duration, reps int) singleResults {
 	out.Plan = w.measure(t, "plan 1.4.0 for both environments, warm config", "planned", func() (deploy.Result, error) {
 		return d.Manual(t.Context(), request.Request{Action: request.Plan, Repository: manualRepository, Tag: "1.4.0"}, "req-plan")
 	})
-	// web's dev: a push after the version whose rollout completed (not
-	// measured), then a rollback to that version, whose revision the
-	// record knows.
+	// web's dev: a push after the version whose rollout completed, and
+	// ECS reporting that its rollout completed too (not measured: a
+	// rollback of a deployment still in progress stops it instead), then
+	// a rollback to the version before, whose revision the record knows.
 	newer := w.image(t, singleRepository, "1.5.0")
 	w.measure(t, "setup", "dev: deployed", func() (deploy.Result, error) { return d.Push(t.Context(), newer) })
+	w.env.Proxy.SetCallTime(0)
+	completed = w.completed(t, singleRepository, "dev", "web-dev")
+	if res, err := h.Event(t.Context(), completed); err != nil || !strings.Contains(outcomes(res), "dev: rollout completed") {
+		t.Fatalf("setup: ECS event: %v %s", err, outcomes(res))
+	}
+	w.env.Proxy.SetCallTime(callTime)
 	out.Rollback = w.measure(t, "rollback of dev to the version whose rollout completed, warm config", "dev: deployed", func() (deploy.Result, error) {
 		return d.Manual(t.Context(), request.Request{Action: request.Rollback, Repository: singleRepository, Environment: "dev"}, "req-rollback")
 	})
