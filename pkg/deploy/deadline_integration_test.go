@@ -3,14 +3,21 @@ package deploy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
@@ -118,5 +125,74 @@ func TestRegistrationsKeepTheSharedPace(t *testing.T) {
 	}
 	if registered.Start.Before(reserved.End) {
 		t.Errorf("registered at %v, before its slot was reserved (%v)", registered.Start, reserved.End)
+	}
+}
+
+// slowPace is a pace whose first answer is that the repository holds a slot
+// still to come, after wait; it counts the reservations asked for.
+type slowPace struct {
+	mu    sync.Mutex
+	calls int
+	wait  time.Duration
+}
+
+func (p *slowPace) Reserve(_ context.Context, _ state.Pace, key string) (time.Time, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls++
+	if p.calls == 1 {
+		return time.Now().Add(p.wait), fmt.Errorf("%s: %w", key, state.ErrSlotTaken)
+	}
+	return time.Now(), nil
+}
+
+func (p *slowPace) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls
+}
+
+// A slot reserved ahead for a registration that does not come (the
+// environment has no record, so a registration was all but sure, but the
+// service runs that definition already) is given up when the delivery
+// ends (the reservation runs in the delivery's act context, cancelled
+// then): the reservation still waiting for the repository's slot to come
+// asks the pace for nothing after it, in this invocation or, the instance
+// frozen meanwhile, a later one.
+func TestASlotReservedAheadIsGivenUpWhenNothingRegisters(t *testing.T) {
+	w := newWorld(t, fargateFixture, []byte(oneEnv))
+	p := w.push(t, "1.4.0")
+	w.deliver(t, p)
+	// The environment's record and changes are gone (a table restored
+	// from before its first deployment), the service runs what 1.4.0
+	// renders to.
+	ddb := w.env.DynamoDB()
+	items, err := ddb.Query(t.Context(), &dynamodb.QueryInput{TableName: aws.String(w.env.Table), KeyConditionExpression: aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pk": &ddbtypes.AttributeValueMemberS{Value: "hello-color"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items.Items {
+		if _, err := ddb.DeleteItem(t.Context(), &dynamodb.DeleteItemInput{TableName: aws.String(w.env.Table), Key: map[string]ddbtypes.AttributeValue{"pk": it["pk"], "sk": it["sk"]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pace := &slowPace{wait: 3 * time.Second}
+	w.d.Pace = pace
+	start := time.Now()
+	w.env.Proxy.Reset()
+	res := w.deliver(t, p)
+	if took := time.Since(start); took >= pace.wait {
+		t.Fatalf("the delivery took %v, not less than the pace's wait (%v): the test cannot tell", took, pace.wait)
+	}
+	if n := w.env.Proxy.Count("RegisterTaskDefinition"); n != 0 {
+		t.Fatalf("%d registrations (%v): the scenario wants none", n, outcomes(res))
+	}
+	if pace.count() != 1 {
+		t.Fatalf("%d reservations during the delivery, want the one reserved ahead", pace.count())
+	}
+	time.Sleep(time.Until(start.Add(pace.wait + 500*time.Millisecond)))
+	if n := pace.count(); n != 1 {
+		t.Errorf("%d reservations: the reservation ahead went on after the delivery ended (%v) and took a slot nothing uses", n, outcomes(res))
 	}
 }
