@@ -49,7 +49,7 @@ func TestLevelsOfAPush(t *testing.T) {
 	// second ahead), as a new instance mostly finds it: one that starts
 	// while the pace is busy assumes it idle and is refused once (one
 	// more level, pkg/state/pace.go).
-	time.Sleep(time.Second)
+	w.paceIdle(t)
 	cold := w.image(t, singleRepository, "1.2.0")
 	m := w.levels(t, "push, cold", "dev: deployed", func() (deploy.Result, error) { return d.Push(t.Context(), cold) })
 	checkLevels(t, m, maxLevelsCold)

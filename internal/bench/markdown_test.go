@@ -164,7 +164,10 @@ func (r *report) markdown() string {
 		"moto, which serves concurrent requests largely one after another, answers each call within it (section 2's *longest call*). "+
 		"Call counts do not depend on L. The deployer is wired "+
 		"as the Lambda function wires it (`handler.Wire`: config cache with the default TTL of %.0f s, state store, client pool, "+
-		"ECR, and EventBridge for the result events). Timed deployments are repeated %d times and the median is reported. "+
+		"ECR, and EventBridge for the result events). Timed deployments are repeated %d times and the median is reported; "+
+		"before each, the bench waits until the registration pace is idle again (a push as the account mostly finds it: back to back, "+
+		"the repetitions would register faster than ECS's bucket allows and measure the queue, which the burst sections measure; a new "+
+		"instance that finds the pace busy is refused once and takes one more level, `pkg/state/pace.go`). "+
 		"`make bench` runs the Go benchmarks of the pure parts (`go test -run '^$' -bench . -benchmem ./pkg/policy ./pkg/taskdef ./pkg/deploy`), "+
 		"then prints this report (`go test ./internal/bench -run TestReport -v -args -report=- -gobench=bin/gobench.txt`); "+
 		"`make bench-report` also writes it to docs/benchmarks.md, from a full run only. The code is in `internal/bench`.", L, config.DefaultTTL.Seconds(), r.Reps)
