@@ -72,26 +72,35 @@ func (e DeploymentEvent) JSON() ([]byte, error) {
 		UpdatedAt    string `json:"updatedAt"`
 		Reason       string `json:"reason"`
 	}
-	// The fields in the order EventBridge writes them.
-	ev := struct {
-		Version    string   `json:"version"`
-		ID         string   `json:"id"`
-		DetailType string   `json:"detail-type"`
-		Source     string   `json:"source"`
-		Account    string   `json:"account"`
-		Time       string   `json:"time"`
-		Region     string   `json:"region"`
-		Resources  []string `json:"resources"`
-		Detail     detail   `json:"detail"`
-	}{
-		Version: "0", ID: cmp.Or(e.ID, newEventID()), DetailType: "ECS Deployment State Change", Source: "aws.ecs",
-		Account: parts[4], Time: at.Format(time.RFC3339), Region: parts[3], Resources: []string{e.ServiceARN},
-		Detail: detail{
-			EventType: eventType, EventName: e.EventName, DeploymentID: e.DeploymentID,
-			UpdatedAt: at.Format("2006-01-02T15:04:05.000Z"), Reason: reason,
-		},
-	}
-	return json.MarshalIndent(ev, "", "  ")
+	return marshalECSEvent(e.ID, "ECS Deployment State Change", parts, at, e.ServiceARN, detail{
+		EventType: eventType, EventName: e.EventName, DeploymentID: e.DeploymentID,
+		UpdatedAt: at.Format("2006-01-02T15:04:05.000Z"), Reason: reason,
+	})
+}
+
+// ecsEvent is the envelope EventBridge puts ECS's events in, its fields in
+// the order EventBridge writes them.
+type ecsEvent[D any] struct {
+	Version    string   `json:"version"`
+	ID         string   `json:"id"`
+	DetailType string   `json:"detail-type"`
+	Source     string   `json:"source"`
+	Account    string   `json:"account"`
+	Time       string   `json:"time"`
+	Region     string   `json:"region"`
+	Resources  []string `json:"resources"`
+	Detail     D        `json:"detail"`
+}
+
+// marshalECSEvent writes an ECS event of detailType about resource (an
+// ARN, split into arn parts), sent at at with id (a new one when ""), and
+// its detail.
+func marshalECSEvent[D any](id, detailType string, arn []string, at time.Time, resource string, detail D) ([]byte, error) {
+	return json.MarshalIndent(ecsEvent[D]{
+		Version: "0", ID: cmp.Or(id, newEventID()), DetailType: detailType, Source: "aws.ecs",
+		Account: arn[4], Time: at.Format(time.RFC3339), Region: arn[3], Resources: []string{resource},
+		Detail: detail,
+	}, "", "  ")
 }
 
 // newEventID returns a random (version 4) UUID, the shape of EventBridge

@@ -2,7 +2,6 @@ package localaws
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -112,21 +111,7 @@ func (e HookEvent) JSON() ([]byte, error) {
 	if !e.ExpiresAt.IsZero() {
 		d.ExpiresAt = e.ExpiresAt.UTC().Format(time.RFC3339)
 	}
-	// The fields in the order of the documentation's examples.
-	ev := struct {
-		Version    string   `json:"version"`
-		ID         string   `json:"id"`
-		DetailType string   `json:"detail-type"`
-		Source     string   `json:"source"`
-		Account    string   `json:"account"`
-		Time       string   `json:"time"`
-		Region     string   `json:"region"`
-		Resources  []string `json:"resources"`
-		Detail     detail   `json:"detail"`
-	}{
-		Version: "0", ID: cmp.Or(e.ID, newEventID()), DetailType: DetailHookStateChange, Source: "aws.ecs",
-		Account: parts[4], Time: at.Format(time.RFC3339), Region: parts[3], Resources: []string{e.ServiceDeploymentARN},
-		Detail: d,
-	}
-	return json.MarshalIndent(ev, "", "  ")
+	// The envelope's fields are in the order of the documentation's
+	// examples too.
+	return marshalECSEvent(e.ID, DetailHookStateChange, parts, at, e.ServiceDeploymentARN, d)
 }
