@@ -124,31 +124,40 @@ const ListPage = 1000
 // reconcile).
 func ListImages(ctx context.Context, client ECRAPI, region, repository string) ([]Image, error) {
 	var out []Image
+	err := describeImages(ctx, client, repository, &ecrtypes.DescribeImagesFilter{TagStatus: ecrtypes.TagStatusTagged}, func(d ecrtypes.ImageDetail) {
+		for _, tag := range d.ImageTags {
+			img := image(d, region)
+			img.Tag = tag
+			out = append(out, img)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// describeImages hands each image of a repository that filter selects to
+// each, page by page, a thousand a call (the most DescribeImages answers at
+// once: a repository of up to a thousand images costs one call).
+func describeImages(ctx context.Context, client ECRAPI, repository string, filter *ecrtypes.DescribeImagesFilter, each func(ecrtypes.ImageDetail)) error {
 	pages := ecr.NewDescribeImagesPaginator(client, &ecr.DescribeImagesInput{
-		RepositoryName: aws.String(repository),
-		Filter:         &ecrtypes.DescribeImagesFilter{TagStatus: ecrtypes.TagStatusTagged},
-		// The most DescribeImages answers at once: a repository of up to
-		// a thousand tagged images costs one call.
-		MaxResults: aws.Int32(ListPage),
+		RepositoryName: aws.String(repository), Filter: filter, MaxResults: aws.Int32(ListPage),
 	})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			var rnf *ecrtypes.RepositoryNotFoundException
 			if errors.As(err, &rnf) {
-				return nil, fmt.Errorf("ECR repository %s: %w", repository, ErrRepositoryNotFound)
+				return fmt.Errorf("ECR repository %s: %w", repository, ErrRepositoryNotFound)
 			}
-			return nil, fmt.Errorf("list images of %s: %w", repository, err)
+			return fmt.Errorf("list images of %s: %w", repository, err)
 		}
 		for _, d := range page.ImageDetails {
-			for _, tag := range d.ImageTags {
-				img := image(d, region)
-				img.Tag = tag
-				out = append(out, img)
-			}
+			each(d)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // CheckReplica checks that the image of a digest exists in the registry of

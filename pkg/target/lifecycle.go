@@ -113,22 +113,10 @@ func previewResult(r ecrtypes.LifecyclePolicyPreviewResult) PreviewResult {
 // status, one per digest, with all its tags (Image.Tags).
 func AllImages(ctx context.Context, client ECRAPI, region, repository string) ([]Image, error) {
 	var out []Image
-	pages := ecr.NewDescribeImagesPaginator(client, &ecr.DescribeImagesInput{
-		RepositoryName: aws.String(repository),
-		Filter:         &ecrtypes.DescribeImagesFilter{TagStatus: ecrtypes.TagStatusTagged, ImageStatus: ecrtypes.ImageStatusFilterAny},
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			var rnf *ecrtypes.RepositoryNotFoundException
-			if errors.As(err, &rnf) {
-				return nil, fmt.Errorf("ECR repository %s: %w", repository, ErrRepositoryNotFound)
-			}
-			return nil, fmt.Errorf("list images of %s: %w", repository, err)
-		}
-		for _, d := range page.ImageDetails {
-			out = append(out, image(d, region))
-		}
+	err := describeImages(ctx, client, repository, &ecrtypes.DescribeImagesFilter{TagStatus: ecrtypes.TagStatusTagged, ImageStatus: ecrtypes.ImageStatusFilterAny},
+		func(d ecrtypes.ImageDetail) { out = append(out, image(d, region)) })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
