@@ -3,14 +3,12 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -97,24 +95,10 @@ func seedBoardFleet(t *testing.T, w *world, s boardShape) {
 	w.env.Calendars.Create(awstest.CalendarARN(localaws.Region, localaws.AccountID, boardCalendar))
 
 	items := make([][]ddbtypes.WriteRequest, s.Repositories)
-	errs := make([]error, s.Repositories)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range 2 { // moto serves one request at a time: more workers do not help
-		wg.Go(func() {
-			for r := range next {
-				items[r], errs[r] = seedBoardRepository(ctx, w, s, r, revisions)
-			}
-		})
-	}
-	for r := range s.Repositories {
-		next <- r
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
+	seedEach(t, s.Repositories, func(r int) (err error) {
+		items[r], err = seedBoardRepository(ctx, w, s, r, revisions)
+		return err
+	})
 	ddb := dynamodb.NewFromConfig(w.env.Local.Config)
 	for chunk := range slices.Chunk(slices.Concat(items...), 25) {
 		out, err := ddb.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: map[string][]ddbtypes.WriteRequest{w.env.Table: chunk}})

@@ -88,17 +88,24 @@ func newFleet(t *testing.T, w *world, s fleetShape) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errs := make([]error, s.Repositories)
+	seedEach(t, s.Repositories, func(r int) error { return seedFleetRepository(ctx, w, s, r, data) })
+}
+
+// seedEach seeds repositories 0 to n-1 with seed, two at a time, and fails
+// t with their errors once every one has been seeded.
+func seedEach(t *testing.T, n int, seed func(r int) error) {
+	t.Helper()
+	errs := make([]error, n)
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range 2 { // moto serves one request at a time: more workers do not help
 		wg.Go(func() {
 			for r := range next {
-				errs[r] = seedFleetRepository(ctx, w, s, r, data)
+				errs[r] = seed(r)
 			}
 		})
 	}
-	for r := range s.Repositories {
+	for r := range n {
 		next <- r
 	}
 	close(next)
