@@ -387,6 +387,14 @@ func (d *Deployer) rollbackInFlight(ctx context.Context, req request.Request, en
 	if err != nil {
 		return fail(err)
 	}
+	// The version is held before anything is stopped, as stopInFlight
+	// holds it: no crash or refusal in between lets a push or reconcile
+	// deploy it again.
+	held, err := d.holdFirst(ctx, *rec, rec.Version)
+	if err != nil {
+		return fail(fmt.Errorf("rollback %s in %s: %w", req.Repository, req.Environment, err))
+	}
+	*rec = held
 	start := d.now()
 	views := map[string]ecsView{}
 	for _, name := range inFlight {

@@ -246,6 +246,27 @@ func TestRollbackStopsACodeDeployDeploymentInProgress(t *testing.T) {
 	}
 }
 
+// The version of a CodeDeploy deployment a rollback stops is held before
+// CodeDeploy is asked: when the stop is refused, the rollback fails and
+// the version stays held, so no push or reconcile deploys it again.
+func TestARefusedCodeDeployStopLeavesTheVersionHeld(t *testing.T) {
+	w := newWorld(t, fargateFixture, nil)
+	codeDeployDev(t, w)
+	r14 := row(t, w.deliver(t, w.push(t, "1.4.0")), "dev")
+	awstest.Must(0, w.env.CodeDeployModel.Succeed(t.Context(), r14.DeploymentID))(t)
+	r15 := row(t, w.deliver(t, w.push(t, "1.5.0")), "dev")
+	awstest.Must(0, w.env.CodeDeployModel.Start(t.Context(), r15.DeploymentID))(t)
+
+	w.env.Proxy.Fail("codedeploy:StopDeployment", awstest.Always, awstest.AWSError(400, "AccessDeniedException", "not authorized to perform: codedeploy:StopDeployment"))
+	res, err := w.manual(t, request.Request{Action: "rollback", Repository: "hello-color", Environment: "dev"})
+	if err == nil && res.Error == "" {
+		t.Fatalf("rollback with StopDeployment refused: %+v, want it to fail", res)
+	}
+	if rec := w.state(t, "dev"); !rec.IsHeld("1.5.0") {
+		t.Errorf("dev's record after the refused stop: held %v, want 1.5.0 held", rec.Held)
+	}
+}
+
 // Someone else's CodeDeploy deployment keeps the group busy: it is waited
 // for (the push fails retryably), never stopped.
 func TestCodeDeployDeploymentOfAnotherIsWaitedFor(t *testing.T) {
