@@ -68,21 +68,25 @@ func (s *Store) whereWork(kind string, k Key) string {
 // PutPending remembers a piece of work of a kind for an environment,
 // replacing the one there, unless that one was put later than at (another
 // invocation's newer work stands): then it returns ErrConflict (wrapped)
-// and writes nothing. Putting the same value again succeeds (a retried
-// write whose answer was lost). The entry it replaces loses who worked on
-// it.
+// and writes nothing. Putting the same value again succeeds and writes
+// nothing (a retried write whose answer was lost): whoever took the entry
+// keeps it. The entry it replaces loses who worked on it.
 func (s *Store) PutPending(ctx context.Context, kind string, k Key, value []byte, at time.Time) error {
 	item := pendingItemKey(kind, k)
 	item[attrPendingData] = str(string(value))
 	item[attrPendingAt] = num(at.UnixMilli())
-	cond := "attribute_not_exists(#pk) OR #at < :at OR #value = :value"
+	cond := "attribute_not_exists(#pk) OR #at < :at"
 	_, err := s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table), Item: item,
-		ConditionExpression:       aws.String(cond),
-		ExpressionAttributeNames:  names(cond),
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":at": num(at.UnixMilli()), ":value": str(string(value))},
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names(cond),
+		ExpressionAttributeValues:           map[string]ddbtypes.AttributeValue{":at": num(at.UnixMilli())},
+		ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if conditionFailed(err) {
+	if failed, ok := errors.AsType[*ddbtypes.ConditionalCheckFailedException](err); ok {
+		if stringOf(failed.Item, attrPendingData) == string(value) {
+			return nil
+		}
 		return fmt.Errorf("remember %s: newer work stands: %w", s.whereWork(kind, k), ErrConflict)
 	}
 	if err != nil {

@@ -56,8 +56,14 @@ func TestPendingWorkIsKeptConditionally(t *testing.T) {
 	if err := s.PutPending(ctx, "restore", web, []byte(`{"n":0}`), t0.Add(-time.Minute)); !errors.Is(err, state.ErrConflict) {
 		t.Errorf("an older put over a newer entry: %v, want ErrConflict", err)
 	}
+	if err := s.TakePending(ctx, want[1], "a", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.PutPending(ctx, "restore", web, []byte(`{"n":1}`), t0); err != nil {
 		t.Errorf("the same put again: %v, want none", err)
+	}
+	if got, _ := s.ListPending(ctx, "restore"); len(got) != 2 || got[1].Taken == nil || got[1].Taken.Owner != "a" {
+		t.Errorf("after the same put again: %+v, want the entry still taken by a", got)
 	}
 	first := want[1]
 	if err := s.PutPending(ctx, "restore", web, []byte(`{"n":4}`), t0.Add(time.Minute)); err != nil {
