@@ -34,10 +34,11 @@ type Legacy struct {
 	client SSMAPI
 	prefix string
 
-	// any says whether the prefix has any state parameter at all, asked
-	// once per process, so that an account that never ran an earlier
-	// release pays one call for the check, not one per missing record.
-	any func() (bool, error)
+	// mu guards known and anyRecords: whether the prefix has any state
+	// parameter at all, asked once per process (one call) and kept once
+	// answered; an error is not kept, so the next read asks again.
+	mu                sync.Mutex
+	known, anyRecords bool
 }
 
 // NewLegacy returns the reader of the records under {prefix}/state/. The
@@ -46,18 +47,33 @@ func NewLegacy(client SSMAPI, prefix string) *Legacy {
 	if p, err := param.Prefix(prefix); err == nil {
 		prefix = p
 	}
-	l := &Legacy{client: client, prefix: prefix}
-	l.any = sync.OnceValues(func() (bool, error) {
-		out, err := client.GetParametersByPath(context.Background(), &ssm.GetParametersByPathInput{
-			Path: aws.String(prefix + "/state"), Recursive: aws.Bool(true), MaxResults: aws.Int32(1),
-		})
-		if err != nil {
-			return false, fmt.Errorf("look for state records of an earlier release under %s/state: %w", prefix, err)
-		}
-		// A page may come back empty with a token: there may be more.
-		return len(out.Parameters) > 0 || aws.ToString(out.NextToken) != "", nil
+	return &Legacy{client: client, prefix: prefix}
+}
+
+// legacyLookTimeout bounds the look for an earlier release's records,
+// which is made without the caller's context (prefetch has none).
+const legacyLookTimeout = 30 * time.Second
+
+// any says whether the prefix has any state parameter at all: asked once,
+// the first time it is needed, and kept once answered. Concurrent callers
+// wait for the one call; one that failed is made again by the next.
+func (l *Legacy) any() (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.known {
+		return l.anyRecords, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), legacyLookTimeout)
+	defer cancel()
+	out, err := l.client.GetParametersByPath(ctx, &ssm.GetParametersByPathInput{
+		Path: aws.String(l.prefix + "/state"), Recursive: aws.Bool(true), MaxResults: aws.Int32(1),
 	})
-	return l
+	if err != nil {
+		return false, fmt.Errorf("look for state records of an earlier release under %s/state: %w", l.prefix, err)
+	}
+	// A page may come back empty with a token: there may be more.
+	l.known, l.anyRecords = true, len(out.Parameters) > 0 || aws.ToString(out.NextToken) != ""
+	return l.anyRecords, nil
 }
 
 // prefetch starts looking for an earlier release's records, once per

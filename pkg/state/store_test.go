@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -303,6 +304,26 @@ func TestNoEarlierReleaseCostsOneCall(t *testing.T) {
 	}
 	if n := env.Proxy.Count("GetParameters") + env.Proxy.Count("GetParameterHistory"); n != 0 {
 		t.Errorf("%d further SSM reads, want none", n)
+	}
+}
+
+// A look for an earlier release's records that failed is not kept: the
+// next read that needs it asks again, instead of failing for the rest of
+// the process's life.
+func TestAFailedLookForAnEarlierReleaseIsAskedAgain(t *testing.T) {
+	env, s := newStore(t)
+	ctx := context.Background()
+	env.Proxy.Fail("GetParametersByPath", 1, awstest.AWSError(400, "AccessDeniedException", "not authorized to perform: ssm:GetParametersByPath"))
+	// The first Get may see the refusal (when it asks first) or not (when
+	// the look it started ahead was refused and it asked again).
+	if _, err := s.Get(ctx, "hello-color", "dev"); err != nil && !errors.Is(err, state.ErrNotFound) && !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("Get with the look refused: %v", err)
+	}
+	if _, err := s.Get(ctx, "hello-color", "dev"); !errors.Is(err, state.ErrNotFound) {
+		t.Errorf("Get once the look is answered: %v, want ErrNotFound", err)
+	}
+	if n := env.Proxy.Count("GetParametersByPath"); n != 2 {
+		t.Errorf("%d GetParametersByPath, want 2 (the refused one and one more)", n)
 	}
 }
 
