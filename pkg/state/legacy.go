@@ -185,9 +185,7 @@ func (s *Store) importOne(ctx context.Context, k Key) (Record, bool, error) {
 		if err != nil {
 			return Record{}, false, fmt.Errorf("encode %s revision %d: %w", s.where(k), rec.Revision, err)
 		}
-		item := itemKey(k, changeSK(k.Environment, rec.Revision))
-		item[attrRevision], item[attr], item[attrEnvironment] = num(rec.Revision), body, str(k.Environment)
-		item[attrTime] = str(rec.Time.UTC().Format(time.RFC3339Nano))
+		item := s.changeItem(k, rec.Revision, attr, body, rec.Time)
 		writes = append(writes, ddbtypes.WriteRequest{PutRequest: &ddbtypes.PutRequest{Item: item}})
 	}
 	for chunk := range slices.Chunk(writes, batchWriteLimit) {

@@ -143,6 +143,18 @@ func itemKey(k Key, sk string) map[string]ddbtypes.AttributeValue {
 
 func str(v string) ddbtypes.AttributeValue { return &ddbtypes.AttributeValueMemberS{Value: v} }
 
+// changeItem is the item of change rev of an environment's record, made at
+// at: its body in attr, and, with a Retention, the time the table lets it
+// expire, counted from at.
+func (s *Store) changeItem(k Key, rev int64, attr string, body ddbtypes.AttributeValue, at time.Time) map[string]ddbtypes.AttributeValue {
+	item := itemKey(k, changeSK(k.Environment, rev))
+	item[attrRevision], item[attr], item[attrEnvironment], item[attrTime] = num(rev), body, str(k.Environment), str(at.UTC().Format(time.RFC3339Nano))
+	if s.Retention > 0 {
+		item[attrExpiresAt] = num(at.Add(s.Retention).Unix())
+	}
+	return item
+}
+
 func num(n int64) ddbtypes.AttributeValue {
 	return &ddbtypes.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
@@ -391,11 +403,7 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 		values[":owner"] = str(o.owner)
 		update += ", #owner, #until"
 	}
-	change := itemKey(k, changeSK(rec.Environment, next))
-	change[attrRevision], change[attr], change[attrEnvironment], change[attrTime] = num(next), body, str(rec.Environment), str(now.Format(time.RFC3339Nano))
-	if s.Retention > 0 {
-		change[attrExpiresAt] = num(now.Add(s.Retention).Unix())
-	}
+	change := s.changeItem(k, next, attr, body, now)
 	tx := &dynamodb.TransactWriteItemsInput{TransactItems: []ddbtypes.TransactWriteItem{
 		{Update: &ddbtypes.Update{
 			TableName: aws.String(s.table), Key: itemKey(k, recordSK(rec.Environment)),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -304,6 +305,54 @@ func TestNoEarlierReleaseCostsOneCall(t *testing.T) {
 	}
 	if n := env.Proxy.Count("GetParameters") + env.Proxy.Count("GetParameterHistory"); n != 0 {
 		t.Errorf("%d further SSM reads, want none", n)
+	}
+}
+
+// With a Retention, every change item expires that long after the change:
+// the ones a write makes and the ones imported from an earlier release,
+// counted from when each change was made.
+func TestChangesExpireAfterTheRetention(t *testing.T) {
+	env, s := newStore(t)
+	s.Retention = 30 * 24 * time.Hour
+	name := "/ecrdeploy/state/hello-color/staging"
+	imported := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	b, _ := json.Marshal(state.Record{Repository: "hello-color", Environment: "staging", Version: "1.0.0", Rollout: state.Completed, Time: imported})
+	awstest.Must(env.Local.PutParameter(t.Context(), name, string(b)))(t)
+	rec, err := s.Get(t.Context(), "hello-color", "staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Version = "1.1.0"
+	before := time.Now()
+	if _, err := s.Put(t.Context(), rec); err != nil {
+		t.Fatal(err)
+	}
+	out, err := env.DynamoDB().Query(t.Context(), &dynamodb.QueryInput{
+		TableName: aws.String(env.Table), KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :c)"),
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":pk": &ddbtypes.AttributeValueMemberS{Value: "hello-color"}, ":c": &ddbtypes.AttributeValueMemberS{Value: "change#"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Items) != 2 {
+		t.Fatalf("%d change items, want 2 (imported, written)", len(out.Items))
+	}
+	for i, item := range out.Items {
+		n, ok := item["expiresAt"].(*ddbtypes.AttributeValueMemberN)
+		if !ok {
+			t.Errorf("change %d has no expiresAt: %v", i+1, item)
+			continue
+		}
+		at, _ := strconv.ParseInt(n.Value, 10, 64)
+		from := imported
+		if i == 1 {
+			from = before
+		}
+		if want := from.Add(s.Retention).Unix(); at < want-1 || at > want+60 {
+			t.Errorf("change %d expires at %v, want %v", i+1, time.Unix(at, 0).UTC(), time.Unix(want, 0).UTC())
+		}
 	}
 }
 
