@@ -17,6 +17,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
 	"github.com/ecrdeploy/ecrdeploy/pkg/handler"
+	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
@@ -194,5 +195,22 @@ func TestASlotReservedAheadIsGivenUpWhenNothingRegisters(t *testing.T) {
 	time.Sleep(time.Until(start.Add(pace.wait + 500*time.Millisecond)))
 	if n := pace.count(); n != 1 {
 		t.Errorf("%d reservations: the reservation ahead went on after the delivery ended (%v) and took a slot nothing uses", n, outcomes(res))
+	}
+}
+
+// A deployer that cannot tell its account reserves no slot (the pace would
+// be every account's) and registers at the SDK's pace instead.
+func TestNoSlotWithoutTheAccount(t *testing.T) {
+	w := newWorld(t, fargateFixture, []byte(oneEnv))
+	pace := &slowPace{}
+	w.d.Pace = pace
+	w.d.Account = func(context.Context) (string, error) { return "", errors.New("sts: no credentials") }
+	w.push(t, "1.4.0") // the image in ECR
+	res, err := w.manual(t, request.Request{Action: "deploy", Repository: "hello-color", Tag: "1.4.0", Environment: "dev"})
+	if err != nil || outcomes(res)["dev"] != "deployed" {
+		t.Fatalf("deploy without the account: %v %v", err, outcomes(res))
+	}
+	if n := pace.count(); n != 0 {
+		t.Errorf("%d reservations without the account, want none (the key would name no account)", n)
 	}
 }

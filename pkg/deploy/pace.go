@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -100,7 +101,12 @@ func (s *slots) reserve(ctx context.Context) (time.Time, error) {
 	d := s.d
 	account := accountOfRole(s.e.env.RoleARN)
 	if account == "" && d.Account != nil {
-		account, _ = d.Account(ctx)
+		var err error
+		// Not knowing the account, the pace would be every account's:
+		// the registration goes at the SDK's pace instead (wait).
+		if account, err = d.Account(ctx); err != nil {
+			return time.Time{}, fmt.Errorf("the account whose registrations are paced: %w", err)
+		}
 	}
 	p := registrationPace(account, cmp.Or(s.e.env.Region, d.Region))
 	for {
