@@ -199,13 +199,7 @@ func (d *Deployer) hookChanged(ctx context.Context, repository, name string, env
 		return row, rec, false, nil
 	}
 	// The hook has ended: its approval, if recorded, is over.
-	written, _, err := d.amend(ctx, k, nil, func(r state.Record) (state.Record, bool) {
-		if r.Approval == nil || r.Approval.HookID != ev.HookID {
-			return r, false
-		}
-		r.Approval = nil
-		return r, true
-	})
+	written, err := d.clearApproval(ctx, k, ev.HookID)
 	if err != nil {
 		return row, rec, false, fmt.Errorf("clear the approval of %s in %s: %w", repository, name, err)
 	}
@@ -430,14 +424,20 @@ func awaitingNothing(rec state.Record, env *config.Environment) string {
 // dropApproval clears a recorded approval that ECS no longer waits on. A
 // failure to write is logged: the next look at the service clears it.
 func (d *Deployer) dropApproval(ctx context.Context, k state.Key, hookID string) {
-	_, _, err := d.amend(ctx, k, nil, func(r state.Record) (state.Record, bool) {
+	if _, err := d.clearApproval(ctx, k, hookID); err != nil {
+		d.log().ErrorContext(ctx, "clear a stale approval", "repository", k.Repository, "environment", k.Environment, "error", err.Error())
+	}
+}
+
+// clearApproval clears the approval an environment's record waits on for
+// hook hookID, if it still does, and returns the record as it stands.
+func (d *Deployer) clearApproval(ctx context.Context, k state.Key, hookID string) (state.Record, error) {
+	written, _, err := d.amend(ctx, k, nil, func(r state.Record) (state.Record, bool) {
 		if r.Approval == nil || r.Approval.HookID != hookID {
 			return r, false
 		}
 		r.Approval = nil
 		return r, true
 	})
-	if err != nil {
-		d.log().ErrorContext(ctx, "clear a stale approval", "repository", k.Repository, "environment", k.Environment, "error", err.Error())
-	}
+	return written, err
 }
