@@ -22,11 +22,8 @@ const amendAttempts = 8
 func (d *Deployer) amend(ctx context.Context, k state.Key, rec *state.Record, change func(state.Record) (state.Record, bool), opts ...state.PutOption) (state.Record, bool, error) {
 	for attempt := 1; ; attempt++ {
 		if rec == nil {
-			r, err := d.State.Get(ctx, k.Repository, k.Environment)
-			switch {
-			case errors.Is(err, state.ErrNotFound):
-				r = state.Record{Repository: k.Repository, Environment: k.Environment}
-			case err != nil:
+			r, err := d.read(ctx, k)
+			if err != nil {
 				return state.Record{}, false, err
 			}
 			rec = &r

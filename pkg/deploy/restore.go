@@ -368,14 +368,11 @@ func (d *Deployer) resume(ctx context.Context, store RestoreStore, p PendingRest
 	if err != nil && !errors.Is(err, target.ErrImageNotFound) && !errors.Is(err, target.ErrRepositoryNotFound) {
 		return res, false, d.resumeFailed(ctx, p, err)
 	}
-	current := ""
-	switch rec, err := d.State.Get(ctx, p.Repository, p.Environment); {
-	case err == nil:
-		current = rec.Digest
-	case !errors.Is(err, state.ErrNotFound):
+	rec, err := d.read(ctx, state.Key{Repository: p.Repository, Environment: p.Environment})
+	if err != nil {
 		return res, false, d.resumeFailed(ctx, p, err)
 	}
-	action, why := resumeStep(p, img, found, current, d.now())
+	action, why := resumeStep(p, img, found, rec.Digest, d.now())
 	switch action {
 	case resumeWait:
 		return res, false, nil
