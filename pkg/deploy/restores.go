@@ -52,12 +52,11 @@ var _ RestoreStore = StoredRestores{}
 // when a deployment asked for later waits for the same environment (it is
 // the one carried out), or the error of the write.
 func (s StoredRestores) PutRestore(ctx context.Context, p PendingRestore) error {
-	p.Since = p.Since.UTC()
-	value, err := json.Marshal(p)
+	e, err := encodeRestore(p)
 	if err != nil {
-		return fmt.Errorf("encode the deployment of %s to %s waiting on a restore: %w", p.Digest, p.Environment, err)
+		return err
 	}
-	return s.Store.PutPending(ctx, restoreKind, state.Key{Repository: p.Repository, Environment: p.Environment}, value, p.Since)
+	return s.Store.PutPending(ctx, e.Kind, e.Key, e.Value, e.At)
 }
 
 // PendingRestores returns every deployment that waits, each with the entry
@@ -116,6 +115,11 @@ func (s StoredRestores) entry(p PendingRestore) (state.Pending, error) {
 	if p.stored != nil {
 		return *p.stored, nil
 	}
+	return encodeRestore(p)
+}
+
+// encodeRestore is the entry of pending work that remembers p.
+func encodeRestore(p PendingRestore) (state.Pending, error) {
 	p.Since = p.Since.UTC()
 	value, err := json.Marshal(p)
 	if err != nil {
