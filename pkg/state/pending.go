@@ -110,11 +110,7 @@ func (s *Store) ListPending(ctx context.Context, kind string) ([]Pending, error)
 			ConsistentRead:            aws.Bool(true),
 		})
 		if err != nil {
-			var missing *ddbtypes.ResourceNotFoundException
-			if errors.As(err, &missing) {
-				return nil, fmt.Errorf("read pending %s in table %s: the table does not exist (ECRDEPLOY_TABLE names it): %w", kind, s.table, err)
-			}
-			return nil, fmt.Errorf("read pending %s in table %s: %w", kind, s.table, err)
+			return nil, wrap("read", fmt.Sprintf("pending %s in table %s", kind, s.table), err)
 		}
 		for _, item := range page.Items {
 			out = append(out, decodePending(kind, item))
@@ -209,9 +205,5 @@ func (s *Store) DeletePending(ctx context.Context, p Pending) error {
 // translateWork returns err with what the store was doing and to which
 // piece of work; a table that does not exist says which setting names it.
 func (s *Store) translateWork(action, kind string, k Key, err error) error {
-	var missing *ddbtypes.ResourceNotFoundException
-	if errors.As(err, &missing) {
-		return fmt.Errorf("%s %s: the table does not exist (ECRDEPLOY_TABLE names it): %w", action, s.whereWork(kind, k), err)
-	}
-	return fmt.Errorf("%s %s: %w", action, s.whereWork(kind, k), err)
+	return wrap(action, s.whereWork(kind, k), err)
 }

@@ -201,11 +201,17 @@ func (s *Store) decodeItem(k Key, item map[string]ddbtypes.AttributeValue) (Reco
 // translate returns err with what the store was doing and where; a table
 // that does not exist says which setting names it.
 func (s *Store) translate(action string, k Key, err error) error {
+	return wrap(action, s.where(k), err)
+}
+
+// wrap returns err with what the store was doing (action) and to what
+// (where); a table that does not exist says which setting names it.
+func wrap(action, where string, err error) error {
 	var missing *ddbtypes.ResourceNotFoundException
 	if errors.As(err, &missing) {
-		return fmt.Errorf("%s %s: the table does not exist (ECRDEPLOY_TABLE names it): %w", action, s.where(k), err)
+		return fmt.Errorf("%s %s: the table does not exist (ECRDEPLOY_TABLE names it): %w", action, where, err)
 	}
-	return fmt.Errorf("%s %s: %w", action, s.where(k), err)
+	return fmt.Errorf("%s %s: %w", action, where, err)
 }
 
 // Get returns the record of one environment, read consistently. It returns
