@@ -40,8 +40,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/ecrdeploy/ecrdeploy/internal/localaws"
 )
 
 // CalendarModel answers SSM GetCalendarState in front of moto, from the
@@ -153,11 +151,7 @@ func (m *CalendarModel) getCalendarState(ctx context.Context, in Intercepted) (*
 	if err := decodeJSON(in.Call.Request, &req); err != nil || len(req.CalendarNames) == 0 {
 		return in.Error(http.StatusBadRequest, "ValidationException", "1 validation error detected: Value null at 'calendarNames' failed to satisfy constraint: Member must not be null"), nil
 	}
-	key, region, _ := credentialScope(in.Header.Get("Authorization"))
-	account := localaws.AccountID
-	if key != "" {
-		account = m.proxy.accounts.of(ctx, m.proxy.target, key)
-	}
+	account, region, _ := m.proxy.caller(ctx, in.Header.Get("Authorization"))
 
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -133,10 +133,17 @@ func (m *ECRModel) statusOf(k imageKey) imageState {
 // caller returns the account and region a call is made in, from its
 // credentials.
 func (m *ECRModel) caller(ctx context.Context, in Intercepted) (account, region, key string) {
-	key, region, _ = credentialScope(in.Header.Get("Authorization"))
+	return m.proxy.caller(ctx, in.Header.Get("Authorization"))
+}
+
+// caller returns the account, region and access key of a call, from its
+// Authorization header: the account moto gives the key, or the default
+// account for a call without credentials.
+func (p *Proxy) caller(ctx context.Context, auth string) (account, region, key string) {
+	key, region, _ = credentialScope(auth)
 	account = localaws.AccountID
 	if key != "" {
-		account = m.proxy.accounts.of(ctx, m.proxy.target, key)
+		account = p.accounts.of(ctx, p.target, key)
 	}
 	return account, region, key
 }
