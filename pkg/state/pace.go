@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +53,11 @@ const (
 	paceSlotPrefix = "slot#"
 	// paceBatch is the most slots one write reserves.
 	paceBatch = 25
+	// paceRemoveMax is the most passed slots one write removes: with a
+	// batch's conditions, its condition stays well within DynamoDB's 4 KB
+	// for an expression ("Service, account, and table quotas in Amazon
+	// DynamoDB", Developer Guide).
+	paceRemoveMax = 32
 	// paceWriteTimeout bounds a batch's writes, retries included.
 	paceWriteTimeout = 10 * time.Second
 )
@@ -103,6 +110,11 @@ type paceQueue struct {
 	writing bool
 	tat     int64
 	known   bool
+	// passed are keys whose slot had passed when the item was last seen:
+	// the next write removes them (a key's slot matters only while it is
+	// to come), so that the item holds the keys of the last minutes, not
+	// of every repository that ever registered.
+	passed []string
 }
 
 func (s *Store) paceQueue(name string) *paceQueue {
@@ -132,14 +144,14 @@ func (s *Store) writeReservations(ctx context.Context, p Pace, q *paceQueue) {
 			q.mu.Unlock()
 			return
 		}
-		tat, known := q.tat, q.known
+		seen := paceSeen{tat: q.tat, known: q.known, passed: q.passed}
 		q.mu.Unlock()
 		// Not the first caller's cancellation: the batch is everyone's.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paceWriteTimeout)
-		tat, known = s.reserveBatch(wctx, p, batch, tat, known)
+		seen = s.reserveBatch(wctx, p, batch, seen)
 		cancel()
 		q.mu.Lock()
-		q.tat, q.known = tat, known
+		q.tat, q.known, q.passed = seen.tat, seen.known, seen.passed
 		q.mu.Unlock()
 	}
 }
@@ -154,7 +166,8 @@ func (s *Store) writeReservations(ctx context.Context, p Pace, q *paceQueue) {
 // reserves, no write is refused for another's. A pace known idle, or not
 // known, is written as idle (its time now plus n slots), which is refused
 // when it is not, with what stands.
-func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, tat int64, known bool) (int64, bool) {
+func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, seen paceSeen) paceSeen {
+	tat, known := seen.tat, seen.known
 	item := itemKey(Key{Repository: pacePK}, p.Name)
 	tau := int64(max(p.Burst-1, 0)) * p.Interval.Milliseconds()
 	interval := p.Interval.Milliseconds()
@@ -195,6 +208,21 @@ func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, 
 			set, cond = "SET #tat = :next", "(attribute_not_exists(#tat) OR #tat <= :now)"
 			values[":next"] = num(now + n*interval)
 		}
+		// The keys whose slot had passed go, unless this write reserves
+		// for them, and while they still have: a key another process
+		// gave a slot to come since stays.
+		var removed []string // placeholders
+		gone := map[string]bool{}
+		for _, key := range seen.passed {
+			if _, ok := index[key]; ok || len(removed) == paceRemoveMax {
+				continue
+			}
+			an := "#r" + strconv.Itoa(len(removed))
+			names[an] = paceSlotPrefix + key
+			cond += " AND (attribute_not_exists(" + an + ") OR " + an + " <= :now)"
+			removed = append(removed, an)
+			gone[key] = true
+		}
 		for key, i := range index {
 			an, av := "#s"+strconv.Itoa(i), ":s"+strconv.Itoa(i)
 			names[an] = paceSlotPrefix + key
@@ -212,13 +240,18 @@ func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, 
 			}
 			cond += " AND (attribute_not_exists(" + an + ") OR " + an + " <= :now)"
 		}
+		if len(removed) > 0 {
+			set += " REMOVE " + strings.Join(removed, ", ")
+		}
+		// The item as it was comes back either way: its time, and the
+		// keys whose slot has passed, for the next write to remove.
 		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: aws.String(s.table), Key: item,
 			UpdateExpression:                    aws.String(set),
 			ConditionExpression:                 aws.String(cond),
 			ExpressionAttributeNames:            names,
 			ExpressionAttributeValues:           values,
-			ReturnValues:                        ddbtypes.ReturnValueUpdatedOld,
+			ReturnValues:                        ddbtypes.ReturnValueAllOld,
 			ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		var failed *ddbtypes.ConditionalCheckFailedException
@@ -235,7 +268,7 @@ func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, 
 				first := max(now, start+int64(index[r.key])*interval-tau)
 				r.answer(time.UnixMilli(first), fmt.Errorf("%s: %s: %w", p.Name, r.key, ErrSlotTaken))
 			}
-			return start + n*interval, true
+			return paceSeen{tat: start + n*interval, known: true, passed: passedKeys(out.Attributes, now, index, gone)}
 		case errors.As(err, &failed):
 			// Another process reserved meanwhile, or the pace is not as
 			// this one guessed: what stands is the item the refusal
@@ -250,17 +283,47 @@ func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, 
 					mine[r.key] = v
 				}
 			}
+			seen.passed = passedKeys(failed.Item, now, nil, nil)
 		default:
 			for _, r := range batch {
 				r.answer(time.Time{}, fmt.Errorf("reserve a slot of %s: %w", p.Name, err))
 			}
-			return tat, false
+			return paceSeen{tat: tat, passed: seen.passed}
 		}
 	}
 	for _, r := range batch {
 		r.answer(time.Time{}, fmt.Errorf("reserve a slot of %s: %w", p.Name, ErrConflict))
 	}
-	return tat, false
+	return paceSeen{tat: tat, passed: seen.passed}
+}
+
+// paceSeen is what a process knows of a pace's item: its time, whether it
+// knows it, and the keys whose slot had passed when it last saw the item.
+type paceSeen struct {
+	tat    int64
+	known  bool
+	passed []string
+}
+
+// passedKeys returns the keys of a pace's item (as it was before a write)
+// whose slot is not after now, but those the write gave a slot (written)
+// or removed (gone), in the order of their names.
+func passedKeys(item map[string]ddbtypes.AttributeValue, now int64, written map[string]int, gone map[string]bool) []string {
+	var out []string
+	for name := range item {
+		key, ok := strings.CutPrefix(name, paceSlotPrefix)
+		if !ok || gone[key] {
+			continue
+		}
+		if _, ok := written[key]; ok {
+			continue
+		}
+		if at, ok := numberOf(item, name); ok && at <= now {
+			out = append(out, key)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // refuseTaken answers ErrSlotTaken to the reservations whose key holds a

@@ -458,6 +458,44 @@ func TestPace(t *testing.T) {
 	}
 }
 
+// A key's slot is kept in the pace's item only while it may be to come:
+// the keys whose slot passed are removed by the next write that sees them,
+// so that the item holds the last minutes' keys, not every repository's
+// that ever registered (an item is at most 400 KB, and a write costs a unit
+// per KB of it).
+func TestPaceForgetsPassedSlots(t *testing.T) {
+	env, s := newStore(t)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	p := state.Pace{Name: "ecs:RegisterTaskDefinition:123456789012:us-east-1", Interval: time.Second, Burst: 3}
+	for i := range 10 {
+		if _, err := s.Reserve(t.Context(), p, fmt.Sprintf("repo-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(time.Minute)
+	for _, key := range []string{"y", "z"} {
+		if _, err := s.Reserve(t.Context(), p, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := env.DynamoDB().GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(env.Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "#pace"}, "sk": &ddbtypes.AttributeValueMemberS{Value: p.Name}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slots []string
+	for name := range out.Item {
+		if key, ok := strings.CutPrefix(name, "slot#"); ok {
+			slots = append(slots, key)
+		}
+	}
+	slices.Sort(slots)
+	if diff := cmp.Diff([]string{"y", "z"}, slots); diff != "" {
+		t.Errorf("keys in the pace's item a minute later (-want +got):\n%s", diff)
+	}
+}
+
 // Reservations one process asks for at once are written together: the
 // first alone, the rest in one more write, with no write refused. A second
 // process, which does not know the pace, assumes it idle, is refused once
