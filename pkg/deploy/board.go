@@ -88,7 +88,6 @@ func (d *Deployer) ReadBoard(ctx context.Context, opts BoardOptions) (board.Boar
 	reads := boardReads(docs, repos, f)
 	d.describeBoardDeployments(ctx, reads)
 	d.judgeBoard(ctx, reads, now)
-	d.readProgress(ctx, reads, now)
 
 	out := board.Board{Repositories: []board.Repository{}}
 	i := 0
@@ -217,104 +216,17 @@ func (d *Deployer) judgeBoard(ctx context.Context, reads []*boardRead, now time.
 			views := ecsViews(ctx, r.client, d.codeDeployOf(ctx, r.key.Repository, r.key.Environment, r.env), r.env.Cluster, *r.rec, r.services)
 			repaired, _ := repairRecord(*r.rec, views, now)
 			r.rec = &repaired
-		})
-	}
-	wg.Wait()
-}
-
-// progressCandidate is a service whose recorded deployment is a
-// traffic-shifting rollout under way, and the service deployment ECS runs
-// it as.
-type progressCandidate struct {
-	read    *boardRead
-	service string // as the configuration names it
-	arn     string
-}
-
-// readProgress reads the stage, traffic and pending approval of the
-// traffic-shifting rollouts under way (the blue-green family): the service
-// deployment of each, twenty a call per client (DescribeServiceDeployments),
-// judged by judgeBlueGreen. A rollout ECS's service deployment says has
-// ended is recorded as ended on the board's copy of the record, as a
-// delivery would. An account without the service-deployments API shows
-// no stage; nothing here fails an environment.
-func (d *Deployer) readProgress(ctx context.Context, reads []*boardRead, now time.Time) {
-	byClient := map[target.ECSAPI][]progressCandidate{}
-	var clients []target.ECSAPI
-	for _, r := range reads {
-		for _, c := range progressCandidates(r) {
-			if _, ok := byClient[r.client]; !ok {
-				clients = append(clients, r.client)
-			}
-			byClient[r.client] = append(byClient[r.client], c)
-		}
-	}
-	sem := make(chan struct{}, boardConcurrency)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, client := range clients {
-		cands := byClient[client]
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			arns := make([]string, len(cands))
-			for i, c := range cands {
-				arns[i] = c.arn
-			}
-			found, err := target.DescribeServiceDeployments(ctx, client, arns)
-			if err != nil {
-				if !errors.Is(err, target.ErrNoServiceDeployments) {
-					d.log().WarnContext(ctx, "board: describe service deployments", "error", err.Error())
-				}
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for _, c := range cands {
-				if sd, ok := found[c.arn]; ok {
-					c.read.applyBlueGreen(c.service, sd, now)
+			// The stage, traffic and pending approval of a rollout of
+			// the blue-green family still under way, from the service
+			// deployment it was judged by.
+			for _, name := range slices.Sorted(maps.Keys(views)) {
+				if v := views[name]; v.sd != nil && repaired.Services[name].Rollout == state.InProgress {
+					r.applyBlueGreen(name, *v.sd, now)
 				}
 			}
 		})
 	}
 	wg.Wait()
-}
-
-// progressCandidates are the services of an environment whose recorded
-// deployment is under way as a rollout of the blue-green family: ECS lists
-// it as the service's PRIMARY deployment, under a strategy of that family,
-// and says which service deployment runs it (currentServiceDeployment).
-func progressCandidates(r *boardRead) []progressCandidate {
-	if r.rec == nil || !r.described {
-		return nil
-	}
-	var out []progressCandidate
-	for _, name := range slices.Sorted(maps.Keys(r.rec.Services)) {
-		entry := r.rec.Services[name]
-		svc, ok := r.services[ecsref.ServiceName(name)]
-		if !ok || entry.Rollout != state.InProgress || entry.DeploymentID == "" || svc.CurrentServiceDeployment == "" {
-			continue
-		}
-		if primary, _ := svc.Primary(); primary.ID != entry.DeploymentID || !strategyOf(svc).BlueGreenFamily() {
-			continue
-		}
-		// Hook for a record that names the service deployment of its
-		// deployment: records do not yet, and the service's current
-		// service deployment is the one that runs its PRIMARY deployment.
-		// When state.Service keeps the ARN, describe that one instead (it
-		// stays right after someone else's deployment replaced ours).
-		out = append(out, progressCandidate{read: r, service: name, arn: svc.CurrentServiceDeployment})
-	}
-	return out
-}
-
-// strategyOf is the deployment strategy ECS runs a service with, as the
-// configuration spells it ("" for ECS's default, a rolling update).
-func strategyOf(svc target.Service) config.Strategy {
-	if svc.DeploymentConfiguration == nil {
-		return ""
-	}
-	return config.ParseStrategy(string(svc.DeploymentConfiguration.Strategy))
 }
 
 // applyBlueGreen puts what ECS's service deployment says of one service's

@@ -12,12 +12,11 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
-// The board judges the fleet's blue-green, linear and canary rollouts from
-// their service deployments (ecsViews, one description each) and reads the
-// stage of those under way (readProgress): both from one read of them all,
-// twenty a call per client, before either (describeBoardDeployments). The
-// environments' clients are then wrapped so that what was read is answered
-// from memory (deploymentMemo).
+// The board judges the fleet's blue-green, linear and canary rollouts, and
+// shows the stage of those under way, from their service deployments
+// (ecsViews, one description each): all read first, twenty a call per
+// client (describeBoardDeployments). The environments' clients are then
+// wrapped so that what was read is answered from memory (deploymentMemo).
 
 // describeBoardDeployments describes, twenty a call per client, every
 // service deployment judging or showing the board's rollouts asks for, and
@@ -43,9 +42,6 @@ func (d *Deployer) describeBoardDeployments(ctx context.Context, reads []*boardR
 			if arn := blueGreenDeployment(entry, svc); arn != "" {
 				arns[m] = append(arns[m], arn)
 			}
-		}
-		for _, c := range progressCandidates(r) {
-			arns[m] = append(arns[m], c.arn)
 		}
 	}
 	sem := make(chan struct{}, boardConcurrency)

@@ -240,15 +240,6 @@ func TestApplyBlueGreen(t *testing.T) {
 				Deployments:             []target.Deployment{{ID: "ecs-svc/2", Status: "PRIMARY", Rollout: state.InProgress}}}},
 		}
 	}
-	if got := progressCandidates(newRead()); len(got) != 1 || got[0].arn != arn || got[0].service != "web" {
-		t.Errorf("candidates %+v, want web's current service deployment", got)
-	}
-	rolling := newRead()
-	rolling.services["web"] = target.Service{CurrentServiceDeployment: arn, Deployments: rolling.services["web"].Deployments}
-	if got := progressCandidates(rolling); len(got) != 0 {
-		t.Errorf("a rolling update is a candidate: %+v", got)
-	}
-
 	waiting := newRead()
 	waiting.applyBlueGreen("web", target.ServiceDeploymentDetail{ARN: arn, Status: "IN_PROGRESS", Strategy: "BLUE_GREEN", Stage: "POST_TEST_TRAFFIC_SHIFT",
 		UpdatedAt: now.Add(-time.Hour), Hooks: []target.HookDetail{{ID: "ecs-pause-1", Type: "PAUSE", Status: "AWAITING_ACTION", ExpiresAt: expires}}}, now)
