@@ -201,16 +201,24 @@ func TestCodeDeployFailureIsHeld(t *testing.T) {
 	}
 }
 
-// A rollback of an environment whose CodeDeploy deployment is still under
-// way stops it, with CodeDeploy's rollback, and holds its version: the
-// version that ran before runs again, and nothing else is deployed.
-func TestRollbackStopsACodeDeployDeploymentInProgress(t *testing.T) {
+// codeDeployInProgress is a world whose dev deploys through CodeDeploy:
+// 1.4.0's deployment succeeded (r14), 1.5.0's is under way (r15).
+func codeDeployInProgress(t *testing.T) (*world, deploy.Row, deploy.Row) {
+	t.Helper()
 	w := newWorld(t, fargateFixture, nil)
 	codeDeployDev(t, w)
 	r14 := row(t, w.deliver(t, w.push(t, "1.4.0")), "dev")
 	awstest.Must(0, w.env.CodeDeployModel.Succeed(t.Context(), r14.DeploymentID))(t)
 	r15 := row(t, w.deliver(t, w.push(t, "1.5.0")), "dev")
 	awstest.Must(0, w.env.CodeDeployModel.Start(t.Context(), r15.DeploymentID))(t)
+	return w, r14, r15
+}
+
+// A rollback of an environment whose CodeDeploy deployment is still under
+// way stops it, with CodeDeploy's rollback, and holds its version: the
+// version that ran before runs again, and nothing else is deployed.
+func TestRollbackStopsACodeDeployDeploymentInProgress(t *testing.T) {
+	w, r14, r15 := codeDeployInProgress(t)
 	if ts := w.devTaskSets(); len(ts) != 2 {
 		t.Fatalf("dev's task sets while 1.5.0 deploys: %+v", ts)
 	}
@@ -250,12 +258,7 @@ func TestRollbackStopsACodeDeployDeploymentInProgress(t *testing.T) {
 // CodeDeploy is asked: when the stop is refused, the rollback fails and
 // the version stays held, so no push or reconcile deploys it again.
 func TestARefusedCodeDeployStopLeavesTheVersionHeld(t *testing.T) {
-	w := newWorld(t, fargateFixture, nil)
-	codeDeployDev(t, w)
-	r14 := row(t, w.deliver(t, w.push(t, "1.4.0")), "dev")
-	awstest.Must(0, w.env.CodeDeployModel.Succeed(t.Context(), r14.DeploymentID))(t)
-	r15 := row(t, w.deliver(t, w.push(t, "1.5.0")), "dev")
-	awstest.Must(0, w.env.CodeDeployModel.Start(t.Context(), r15.DeploymentID))(t)
+	w, _, _ := codeDeployInProgress(t)
 
 	w.env.Proxy.Fail("codedeploy:StopDeployment", awstest.Always, awstest.AWSError(400, "AccessDeniedException", "not authorized to perform: codedeploy:StopDeployment"))
 	res, err := w.manual(t, request.Request{Action: "rollback", Repository: "hello-color", Environment: "dev"})
