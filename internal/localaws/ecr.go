@@ -5,11 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 )
 
 // RegistryHost returns the host of moto's ECR registry,
@@ -108,6 +110,16 @@ func (c *Client) PutImageDigest(ctx context.Context, repository, tag string, man
 		in.ImageManifestMediaType = aws.String(head.MediaType)
 	}
 	out, err := c.ecr.PutImage(ctx, in)
+	var exists *ecrtypes.ImageAlreadyExistsException
+	if errors.As(err, &exists) && tag != "" {
+		// ECR's answer when this manifest already carries this tag: "The
+		// specified image has already been pushed, and there were no
+		// changes to the manifest or image tag after the last push" (ECR
+		// API Reference, PutImage). The SDK's retry of a PutImage that
+		// moto stored but answered late or with an error lands here: the
+		// image is there as asked.
+		return digest, nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("put image %s:%s: %w", repository, tag, err)
 	}

@@ -34,6 +34,11 @@ func TestPutImageDigest(t *testing.T) {
 	if err != nil || got != digest {
 		t.Fatalf("PutImageDigest = %s, %v; want %s", got, err, digest)
 	}
+	// Put again, as the SDK's retry of a put that moto stored does: ECR
+	// answers ImageAlreadyExistsException, and the image is there as asked.
+	if again, err := c.PutImageDigest(ctx, "web", "1.1.0", localaws.ImageManifest("one"), digest); err != nil || again != digest {
+		t.Errorf("PutImageDigest of an image already there = %s, %v; want %s", again, err, digest)
+	}
 	if _, err := c.PutImageDigest(ctx, "web", "1.2.0", []byte("not JSON"), digest); err == nil {
 		t.Error("PutImageDigest accepted a manifest that is not JSON")
 	}
