@@ -160,6 +160,9 @@ type Deployer struct {
 	// Pace, when set, is the pace registrations share with every other
 	// instance (the state table's); nil registers at the SDK's own pace.
 	Pace Pacer
+	// Queue, when set, holds the deliveries of pushes whose registration
+	// slot is far off until it is due (queue.go).
+	Queue Queue
 	// DeadlineMargin is how long before the invocation's deadline a
 	// delivery stops starting calls that change ECS, keeping the time to
 	// record what it did (default 15s).

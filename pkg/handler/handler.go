@@ -128,6 +128,8 @@ func (h *Handler) Event(ctx context.Context, raw json.RawMessage) (deploy.Result
 		return h.Deployer.Replicated(ctx, ev)
 	case event.ImageRestored:
 		return h.Deployer.ImageRestored(ctx, ev)
+	case event.Queued:
+		return h.Deployer.Dequeued(ctx, ev)
 	}
 	return deploy.Result{}, fmt.Errorf("event %T has no handler", ev) // unreachable: the set of events is closed
 }
