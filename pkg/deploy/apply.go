@@ -97,6 +97,10 @@ func (d *Deployer) apply(ctx, act context.Context, client target.ECSAPI, req Req
 		return outcome(e, plans, a)
 	}
 
+	if rows, ok := d.handOffFar(act, req, e, plans, pending, paced); ok {
+		d.release(ctx, c)
+		return rows, make([]error, len(plans))
+	}
 	d.register(act, client, e, plans, pending, a, paced)
 	registered := slices.ContainsFunc(pending, func(i int) bool { return a.registerErr[i] == nil })
 	if registered && a.hold != "" && !prev.IsHeld(a.hold) {

@@ -49,6 +49,11 @@ type Request struct {
 	// Hold is a version to hold in the environments once this request is
 	// applied (the version a rollback replaces).
 	Hold string
+	// Slot is the registration slot a delivery handed off to the queue
+	// reserved for its one environment before it did (queue.go): the
+	// first registration waits for it rather than reserve another. Zero
+	// for none.
+	Slot time.Time
 }
 
 // ConfigSource returns a repository's configuration document; it returns an

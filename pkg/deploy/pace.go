@@ -36,18 +36,39 @@ func registrationPace(account, region string) state.Pace {
 
 // slots are an environment's registration slots: the first may be
 // reserved ahead (prefetch, beside the describes that plan the
-// registration), the others as each registration comes.
+// registration) or given (the slot a delivery handed off to the queue
+// reserved before it did, queue.go), the others as each registration
+// comes.
 type slots struct {
 	d          *Deployer
 	repository string
 	e          environment
+	given      time.Time // the first slot, reserved by an earlier delivery; zero for none
 	mu         sync.Mutex
-	first      func() (time.Time, error) // reserved ahead, unused yet; nil when used or none
+	first      func() slotAnswer // reserved ahead, unused yet; nil when used or none
 }
 
-// registrationSlots returns an environment's registration slots.
-func (d *Deployer) registrationSlots(repository string, e environment) *slots {
-	return &slots{d: d, repository: repository, e: e}
+// slotAnswer is what the pace answered a reservation: the slot, or (taken)
+// when the repository's slot still to come is due.
+type slotAnswer struct {
+	at    time.Time
+	taken bool
+	err   error
+}
+
+// staleSlot is how long after its time a slot handed off with a delivery
+// is still its own: one that comes back later (a message redelivered after
+// failures) reserves again rather than register at once beside the slots
+// of its time.
+const staleSlot = time.Minute
+
+// registrationSlots returns an environment's registration slots for req.
+func (d *Deployer) registrationSlots(req Request, e environment) *slots {
+	s := &slots{d: d, repository: req.Repository, e: e}
+	if !req.Slot.IsZero() && d.now().Sub(req.Slot) < staleSlot {
+		s.given = req.Slot
+	}
+	return s
 }
 
 // prefetch reserves the first slot now, to be waited for by the first
@@ -56,40 +77,75 @@ func (s *slots) prefetch(ctx context.Context) {
 	if s.d.Pace == nil {
 		return
 	}
-	first := sync.OnceValues(func() (time.Time, error) { return s.reserve(ctx) })
+	first := sync.OnceValue(func() slotAnswer { return s.reserveFirst(ctx) })
 	go first()
 	s.mu.Lock()
 	s.first = first
 	s.mu.Unlock()
 }
 
-// wait waits for the next slot: the one reserved ahead, or a new one. A
-// slot that cannot be reserved (the table refuses) is no reason not to
-// register: the SDK's pacing is the fallback.
+// reserveFirst is the first slot: the one given, or a reservation.
+func (s *slots) reserveFirst(ctx context.Context) slotAnswer {
+	if !s.given.IsZero() {
+		return slotAnswer{at: s.given}
+	}
+	at, err := s.reserveOnce(ctx)
+	if errors.Is(err, state.ErrSlotTaken) {
+		return slotAnswer{at: at, taken: true}
+	}
+	return slotAnswer{at: at, err: err}
+}
+
+// peek returns the first slot without using it, reserving it if it was not
+// reserved ahead; ok is false without a pace, or when the pace could not
+// answer (the registration then goes at the SDK's pace).
+func (s *slots) peek(ctx context.Context) (slotAnswer, bool) {
+	if s.d.Pace == nil {
+		return slotAnswer{}, false
+	}
+	s.mu.Lock()
+	if s.first == nil {
+		s.first = sync.OnceValue(func() slotAnswer { return s.reserveFirst(ctx) })
+	}
+	first := s.first
+	s.mu.Unlock()
+	a := first()
+	return a, a.err == nil
+}
+
+// wait waits for the next slot: the one reserved ahead or given, or a new
+// one. A slot that cannot be reserved (the table refuses) is no reason not
+// to register: the SDK's pacing is the fallback.
 func (s *slots) wait(ctx context.Context) error {
 	if s.d.Pace == nil {
 		return nil
 	}
 	s.mu.Lock()
-	reserve := s.first
+	first := s.first
 	s.first = nil
 	s.mu.Unlock()
-	var at time.Time
-	var err error
-	if reserve != nil {
-		at, err = reserve()
+	var a slotAnswer
+	if first != nil {
+		a = first()
 	} else {
-		at, err = s.reserve(ctx)
+		a = s.reserveFirst(ctx)
 	}
-	if err != nil {
+	if a.taken {
+		// The repository's slot still to come passes first.
+		if !sleepUntil(ctx, s.d.now(), a.at) {
+			return ctx.Err()
+		}
+		a.at, a.err = s.reserve(ctx)
+	}
+	if a.err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		s.d.log().WarnContext(ctx, "registration pace: no slot reserved (registering at the SDK's pace)", "repository", s.repository,
-			"environment", s.e.name, "error", err.Error())
+			"environment", s.e.name, "error", a.err.Error())
 		return nil
 	}
-	if !sleepUntil(ctx, s.d.now(), at) {
+	if !sleepUntil(ctx, s.d.now(), a.at) {
 		return ctx.Err()
 	}
 	return nil
@@ -98,6 +154,21 @@ func (s *slots) wait(ctx context.Context) error {
 // reserve reserves a slot of the pace of the environment's account and
 // region, waiting for the repository's slot still to come, if any.
 func (s *slots) reserve(ctx context.Context) (time.Time, error) {
+	for {
+		at, err := s.reserveOnce(ctx)
+		if !errors.Is(err, state.ErrSlotTaken) {
+			return at, err
+		}
+		if !sleepUntil(ctx, s.d.now(), at) {
+			return time.Time{}, ctx.Err()
+		}
+	}
+}
+
+// reserveOnce reserves a slot of the pace of the environment's account and
+// region; state.ErrSlotTaken, with when it is due, when the repository
+// holds one still to come.
+func (s *slots) reserveOnce(ctx context.Context) (time.Time, error) {
 	d := s.d
 	account := accountOfRole(s.e.env.RoleARN)
 	if account == "" && d.Account != nil {
@@ -108,16 +179,7 @@ func (s *slots) reserve(ctx context.Context) (time.Time, error) {
 			return time.Time{}, fmt.Errorf("the account whose registrations are paced: %w", err)
 		}
 	}
-	p := registrationPace(account, cmp.Or(s.e.env.Region, d.Region))
-	for {
-		at, err := d.Pace.Reserve(ctx, p, s.repository)
-		if !errors.Is(err, state.ErrSlotTaken) {
-			return at, err
-		}
-		if !sleepUntil(ctx, d.now(), at) {
-			return time.Time{}, ctx.Err()
-		}
-	}
+	return d.Pace.Reserve(ctx, registrationPace(account, cmp.Or(s.e.env.Region, d.Region)), s.repository)
 }
 
 // accountOfRole returns the account of an IAM role ARN, "" for none.

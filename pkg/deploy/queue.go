@@ -1,24 +1,207 @@
 package deploy
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/input"
+	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
-// Queue holds deliveries handed off until their registration slot: a
-// delivery whose slot is far off gives its Lambda instance back rather
-// than sleep in it, and comes back through the queue when the slot is due.
-// The functions' queue is an SQS queue with a delay (pkg/queue); without
-// one a delivery waits for its slot in the invocation, as the CLI does.
+// A push's delivery whose registration slot is far off gives its Lambda
+// instance back rather than sleep in it: it hands its environment off to
+// the queue, with the slot it reserved, and the queue brings it back when
+// the slot is due. During a burst, the deliveries then hold the instances
+// for the time it takes to decide, not for the pace's queue, so a push to
+// another repository is not stuck behind them in Lambda's own queue of
+// events. A delivery handed off is decided again when it comes back (a
+// higher version may have come meanwhile, ECS may have moved on): what it
+// carries is the push, never the decision.
+
+// Queue holds deliveries handed off until their registration slot. The
+// functions' queue is an SQS queue with a delay (pkg/queue); without one
+// a delivery waits for its slot in the invocation, as the CLI does.
 type Queue interface {
 	// Send delivers body back to the deployer at due, or soon after.
 	Send(ctx context.Context, body []byte, due time.Time) error
 }
 
-// Dequeued carries out the deliveries its queue gave back.
+// handoffAfter is how far off a slot must be for its delivery to be
+// handed off: a nearer one is waited for, since handing off and coming
+// back costs a few calls and a second or two of the queue's own.
+const handoffAfter = 10 * time.Second
+
+// handoffDue decides whether an environment's delivery is handed off, from
+// its request and the pace's answer for its first slot: only a push's
+// (a person's request waits for its result), and only when the slot is
+// more than handoffAfter from now. It returns when the delivery is to
+// come back, and the slot it keeps (zero when the repository's slot still
+// to come is what it waits for: it reserves again when it comes back).
+func handoffDue(req Request, a slotAnswer, now time.Time) (due, slot time.Time, ok bool) {
+	if req.Cause != state.CausePush || req.DryRun || a.err != nil || a.at.Sub(now) <= handoffAfter {
+		return time.Time{}, time.Time{}, false
+	}
+	if a.taken {
+		return a.at, time.Time{}, true
+	}
+	return a.at, a.at, true
+}
+
+// queuedKind names the deployer's queued deliveries, so that nothing else
+// sent to its queue is taken for one.
+const queuedKind = "ecrdeploy/queued-delivery"
+
+// queuedDelivery is a push's delivery to one environment handed off to the
+// queue: the push, the environment, and the slot reserved for it.
+type queuedDelivery struct {
+	Kind        string      `json:"kind"`
+	Repository  string      `json:"repository"`
+	Tag         string      `json:"tag"`
+	Digest      string      `json:"digest"`
+	Registry    string      `json:"registry"`
+	Cause       state.Cause `json:"trigger"`
+	EventID     string      `json:"eventId"`
+	PushedAt    time.Time   `json:"pushedAt"`
+	Environment string      `json:"environment"`
+	Slot        *time.Time  `json:"slot,omitempty"`
+	Due         time.Time   `json:"due"`
+}
+
+func encodeQueued(req Request, environment string, due, slot time.Time) ([]byte, error) {
+	q := queuedDelivery{
+		Kind: queuedKind, Repository: req.Repository, Tag: req.Tag, Digest: req.Digest, Registry: req.Registry,
+		Cause: req.Cause, EventID: req.EventID, PushedAt: req.PushedAt, Environment: environment, Due: due.UTC(),
+	}
+	if !slot.IsZero() {
+		s := slot.UTC()
+		q.Slot = &s
+	}
+	return json.Marshal(q)
+}
+
+// decodeQueued reads a queued delivery as strictly as an event: valid
+// UTF-8, no duplicate or case-variant keys, no unknown field, the kind and
+// every field a push needs.
+func decodeQueued(body []byte) (Request, error) {
+	if e := input.CheckUTF8("", body); e != nil {
+		return Request{}, e
+	}
+	if e := input.CheckKeys("", body); e != nil {
+		return Request{}, e
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var q queuedDelivery
+	if err := dec.Decode(&q); err != nil {
+		field, problem := input.JSONProblem(err)
+		return Request{}, &input.Error{Field: field, Problem: problem}
+	}
+	var missing []string
+	for _, f := range []struct{ name, value string }{{"repository", q.Repository}, {"tag", q.Tag}, {"digest", q.Digest},
+		{"registry", q.Registry}, {"environment", q.Environment}} {
+		if f.value == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	switch {
+	case q.Kind != queuedKind:
+		return Request{}, &input.Error{Field: "kind", Problem: fmt.Sprintf("%s, want %q: not a delivery the deployer queued", input.Quote(q.Kind), queuedKind)}
+	case q.Cause != state.CausePush:
+		return Request{}, &input.Error{Field: "trigger", Problem: fmt.Sprintf("%s, want %q: only pushes are queued", input.Quote(string(q.Cause)), state.CausePush)}
+	case len(missing) > 0:
+		return Request{}, &input.Error{Field: missing[0], Problem: "missing or empty"}
+	}
+	req := Request{
+		Repository: q.Repository, Tag: q.Tag, Digest: q.Digest, Registry: q.Registry, Cause: q.Cause,
+		EventID: q.EventID, PushedAt: q.PushedAt, Environments: []string{q.Environment},
+	}
+	if q.Slot != nil {
+		req.Slot = *q.Slot
+	}
+	return req, nil
+}
+
+// handOff sends an environment's delivery to the queue, to come back at
+// due with slot, and returns the environment's rows (skipped, queued, until
+// due).
+func (d *Deployer) handOff(ctx context.Context, req Request, e environment, due, slot time.Time) ([]Row, error) {
+	body, err := encodeQueued(req, e.name, due, slot)
+	if err == nil {
+		err = d.Queue.Send(ctx, body, due)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hand the delivery off to the queue until its registration slot: %w", err)
+	}
+	rows := environmentRows(e.name, e.env, policy.Queued, nil)
+	until := due.UTC()
+	for i := range rows {
+		rows[i].Detail = fmt.Sprintf("the account's registrations are queued (RegisterTaskDefinition's pace): this one is due at %s, when the delivery comes back from the queue", until.Format(time.RFC3339))
+		rows[i].Until = &until
+	}
+	return rows, nil
+}
+
+// Dequeued carries out the deliveries its queue gave back, each decided
+// again as a push of its environment. A message that is not a queued
+// delivery is logged and returned as an error, so that the queue keeps it
+// and, after its receives, moves it to the dead-letter queue: nothing is
+// dropped. The error is otherwise non-nil only when a retry could succeed.
 func (d *Deployer) Dequeued(ctx context.Context, ev event.Queued) (Result, error) {
-	return Result{}, errors.New("not yet")
+	out := Result{Cause: state.CausePush}
+	var errs []error
+	for _, m := range ev.Messages {
+		req, err := decodeQueued(m.Body)
+		if err != nil {
+			err = fmt.Errorf("queued message %s: %w: %w", m.ID, ErrBadQueued, err)
+			d.log().ErrorContext(ctx, "a message of the queue is not a queued delivery: left to the dead-letter queue", "message", m.ID,
+				"error", err.Error())
+			out.Repositories = append(out.Repositories, Result{Error: err.Error(), ErrorKind: BadInput})
+			errs = append(errs, err)
+			continue
+		}
+		res, err := d.Deploy(ctx, req)
+		out.Repositories = append(out.Repositories, res)
+		errs = append(errs, err)
+	}
+	if len(out.Repositories) == 1 {
+		return out.Repositories[0], errors.Join(errs...)
+	}
+	return out, errors.Join(errs...)
+}
+
+// ErrBadQueued is a message of the deployer's queue that is not a delivery
+// it queued.
+var ErrBadQueued = errors.New("not a queued delivery")
+
+// handOffFar hands an environment's delivery off to the queue when it
+// registers a revision whose slot is far off (handoffDue), and returns its
+// rows; ok is false when it registers here, now or after a short wait. A
+// queue that refuses the message is no reason not to deploy: the delivery
+// then waits for its slot here.
+func (d *Deployer) handOffFar(ctx context.Context, req Request, e environment, plans []servicePlan, pending []int, paced *slots) ([]Row, bool) {
+	if d.Queue == nil || !slices.ContainsFunc(pending, func(i int) bool { return plans[i].register() }) {
+		return nil, false
+	}
+	a, ok := paced.peek(ctx)
+	if !ok {
+		return nil, false
+	}
+	due, slot, ok := handoffDue(req, a, d.now())
+	if !ok {
+		return nil, false
+	}
+	rows, err := d.handOff(ctx, req, e, due, slot)
+	if err != nil {
+		d.log().WarnContext(ctx, "the delivery waits for its registration slot here", "repository", req.Repository,
+			"environment", e.name, "slot", due.UTC().Format(time.RFC3339), "error", err.Error())
+		return nil, false
+	}
+	return rows, true
 }

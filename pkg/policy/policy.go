@@ -79,6 +79,10 @@ const (
 	// Restoring is an image ECR archived, being restored for the request:
 	// the request is carried out once ECR reports it ACTIVE.
 	Restoring Reason = "restoring"
+	// Queued is a push whose registration waits for a slot of the
+	// account's pace that is far off: the delivery is handed to the
+	// deployer's queue and comes back, to be decided again, when it is due.
+	Queued Reason = "queued"
 )
 
 // versionGroup is the name of the capture group of a tag pattern that holds the

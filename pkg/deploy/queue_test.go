@@ -1,0 +1,62 @@
+package deploy
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+)
+
+// Only a push's delivery is handed off, and only when its slot is more than
+// handoffAfter away; one waiting for its repository's slot keeps none.
+func TestHandoffDue(t *testing.T) {
+	now := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
+	far := now.Add(handoffAfter + time.Millisecond)
+	push := Request{Cause: state.CausePush}
+	cases := []struct {
+		name     string
+		req      Request
+		a        slotAnswer
+		wantOK   bool
+		wantSlot time.Time
+	}{
+		{"a push, far", push, slotAnswer{at: far}, true, far},
+		{"a push, the repository's slot far", push, slotAnswer{at: far, taken: true}, true, time.Time{}},
+		{"a push, near", push, slotAnswer{at: now.Add(handoffAfter)}, false, time.Time{}},
+		{"a push, no answer", push, slotAnswer{at: far, err: errors.New("refused")}, false, time.Time{}},
+		{"a dry run", Request{Cause: state.CausePush, DryRun: true}, slotAnswer{at: far}, false, time.Time{}},
+		{"a manual deploy", Request{Cause: state.CauseDeploy}, slotAnswer{at: far}, false, time.Time{}},
+		{"a rollback", Request{Cause: state.CauseRollback}, slotAnswer{at: far}, false, time.Time{}},
+		{"a reconcile", Request{Cause: state.CauseReconcile}, slotAnswer{at: far}, false, time.Time{}},
+	}
+	for _, c := range cases {
+		due, slot, ok := handoffDue(c.req, c.a, now)
+		if ok != c.wantOK || !slot.Equal(c.wantSlot) || (ok && !due.Equal(far)) {
+			t.Errorf("%s: handoffDue = %v, %v, %v; want ok %v, slot %v, due %v", c.name, due, slot, ok, c.wantOK, c.wantSlot, far)
+		}
+	}
+}
+
+// A queued delivery reads back as the push it was, for its one
+// environment, with its slot.
+func TestQueuedRoundTrip(t *testing.T) {
+	slot := time.Date(2026, 12, 8, 1, 2, 3, 0, time.UTC)
+	req := Request{Repository: "hello-color", Tag: "1.4.0", Digest: "sha256:ab", Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
+		Cause: state.CausePush, EventID: "ev-1", PushedAt: slot.Add(-time.Minute)}
+	body, err := encodeQueued(req, "dev", slot, slot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeQueued(body)
+	if err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	want := req
+	want.Environments, want.Slot = []string{"dev"}, slot
+	if got.Repository != want.Repository || got.Tag != want.Tag || got.Digest != want.Digest || got.Registry != want.Registry ||
+		got.Cause != want.Cause || got.EventID != want.EventID || !got.PushedAt.Equal(want.PushedAt) || !got.Slot.Equal(slot) ||
+		len(got.Environments) != 1 || got.Environments[0] != "dev" {
+		t.Errorf("decoded %+v, want %+v", got, want)
+	}
+}
