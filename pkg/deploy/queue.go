@@ -72,12 +72,28 @@ type queuedDelivery struct {
 	Environment string      `json:"environment"`
 	Slot        *time.Time  `json:"slot,omitempty"`
 	Due         time.Time   `json:"due"`
+	// Attempt counts the times the delivery came back from the queue and
+	// failed in a way a retry could fix (Dequeued): 0 for none.
+	Attempt int `json:"attempt,omitempty"`
 }
 
-func encodeQueued(req Request, environment string, due, slot time.Time) ([]byte, error) {
+// request is the push the delivery carries out, for its one environment.
+func (q queuedDelivery) request() Request {
+	req := Request{
+		Repository: q.Repository, Tag: q.Tag, Digest: q.Digest, Registry: q.Registry, Cause: q.Cause,
+		EventID: q.EventID, PushedAt: q.PushedAt, Environments: []string{q.Environment},
+	}
+	if q.Slot != nil {
+		req.Slot = *q.Slot
+	}
+	return req
+}
+
+func encodeQueued(req Request, environment string, due, slot time.Time, attempt int) ([]byte, error) {
 	q := queuedDelivery{
 		Kind: queuedKind, Repository: req.Repository, Tag: req.Tag, Digest: req.Digest, Registry: req.Registry,
 		Cause: req.Cause, EventID: req.EventID, PushedAt: req.PushedAt, Environment: environment, Due: due.UTC(),
+		Attempt: attempt,
 	}
 	if !slot.IsZero() {
 		s := slot.UTC()
@@ -89,19 +105,19 @@ func encodeQueued(req Request, environment string, due, slot time.Time) ([]byte,
 // decodeQueued reads a queued delivery as strictly as an event: valid
 // UTF-8, no duplicate or case-variant keys, no unknown field, the kind and
 // every field a push needs.
-func decodeQueued(body []byte) (Request, error) {
+func decodeQueued(body []byte) (queuedDelivery, error) {
 	if e := input.CheckUTF8("", body); e != nil {
-		return Request{}, e
+		return queuedDelivery{}, e
 	}
 	if e := input.CheckKeys("", body); e != nil {
-		return Request{}, e
+		return queuedDelivery{}, e
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	var q queuedDelivery
 	if err := dec.Decode(&q); err != nil {
 		field, problem := input.JSONProblem(err)
-		return Request{}, &input.Error{Field: field, Problem: problem}
+		return queuedDelivery{}, &input.Error{Field: field, Problem: problem}
 	}
 	var missing []string
 	for _, f := range []struct{ name, value string }{{"repository", q.Repository}, {"tag", q.Tag}, {"digest", q.Digest},
@@ -112,27 +128,22 @@ func decodeQueued(body []byte) (Request, error) {
 	}
 	switch {
 	case q.Kind != queuedKind:
-		return Request{}, &input.Error{Field: "kind", Problem: fmt.Sprintf("%s, want %q: not a delivery the deployer queued", input.Quote(q.Kind), queuedKind)}
+		return q, &input.Error{Field: "kind", Problem: fmt.Sprintf("%s, want %q: not a delivery the deployer queued", input.Quote(q.Kind), queuedKind)}
 	case q.Cause != state.CausePush:
-		return Request{}, &input.Error{Field: "trigger", Problem: fmt.Sprintf("%s, want %q: only pushes are queued", input.Quote(string(q.Cause)), state.CausePush)}
+		return q, &input.Error{Field: "trigger", Problem: fmt.Sprintf("%s, want %q: only pushes are queued", input.Quote(string(q.Cause)), state.CausePush)}
 	case len(missing) > 0:
-		return Request{}, &input.Error{Field: missing[0], Problem: "missing or empty"}
+		return q, &input.Error{Field: missing[0], Problem: "missing or empty"}
+	case q.Attempt < 0:
+		return q, &input.Error{Field: "attempt", Problem: fmt.Sprintf("%d, want 0 or more", q.Attempt)}
 	}
-	req := Request{
-		Repository: q.Repository, Tag: q.Tag, Digest: q.Digest, Registry: q.Registry, Cause: q.Cause,
-		EventID: q.EventID, PushedAt: q.PushedAt, Environments: []string{q.Environment},
-	}
-	if q.Slot != nil {
-		req.Slot = *q.Slot
-	}
-	return req, nil
+	return q, nil
 }
 
 // handOff sends an environment's delivery to the queue, to come back at
 // due with slot, and returns the environment's rows (skipped, queued, until
 // due).
 func (d *Deployer) handOff(ctx context.Context, req Request, e environment, due, slot time.Time) ([]Row, error) {
-	body, err := encodeQueued(req, e.name, due, slot)
+	body, err := encodeQueued(req, e.name, due, slot, 0)
 	if err == nil {
 		err = d.Queue.Send(ctx, body, due)
 	}
@@ -152,12 +163,18 @@ func (d *Deployer) handOff(ctx context.Context, req Request, e environment, due,
 // again as a push of its environment. A message that is not a queued
 // delivery is logged and returned as an error, so that the queue keeps it
 // and, after its receives, moves it to the dead-letter queue: nothing is
-// dropped. The error is otherwise non-nil only when a retry could succeed.
+// dropped. A delivery that fails in a way a retry could fix (the
+// environment claimed by another for longer than the claim wait, AWS
+// throttling past the SDK's retries) is sent to the queue again, later
+// (requeue), rather than returned: the queue would make it visible again
+// only after its visibility timeout, longer than Lambda's own retries of
+// an event. The error is otherwise non-nil only when a retry could
+// succeed.
 func (d *Deployer) Dequeued(ctx context.Context, ev event.Queued) (Result, error) {
 	out := Result{Cause: state.CausePush}
 	var errs []error
 	for _, m := range ev.Messages {
-		req, err := decodeQueued(m.Body)
+		q, err := decodeQueued(m.Body)
 		if err != nil {
 			err = fmt.Errorf("queued message %s: %w: %w", m.ID, ErrBadQueued, err)
 			d.log().ErrorContext(ctx, "a message of the queue is not a queued delivery: left to the dead-letter queue", "message", m.ID,
@@ -166,7 +183,10 @@ func (d *Deployer) Dequeued(ctx context.Context, ev event.Queued) (Result, error
 			errs = append(errs, err)
 			continue
 		}
-		res, err := d.Deploy(ctx, req)
+		res, err := d.Deploy(ctx, q.request())
+		if err != nil {
+			err = d.requeue(ctx, q, err)
+		}
 		out.Repositories = append(out.Repositories, res)
 		errs = append(errs, err)
 	}
@@ -174,6 +194,36 @@ func (d *Deployer) Dequeued(ctx context.Context, ev event.Queued) (Result, error
 		return out.Repositories[0], errors.Join(errs...)
 	}
 	return out, errors.Join(errs...)
+}
+
+// maxQueuedAttempts is how many times a delivery back from the queue is
+// sent to it again after a failure a retry could fix; after that the
+// failure is returned, and the queue's own redelivery and dead-letter
+// queue take over.
+const maxQueuedAttempts = 5
+
+// requeue sends a delivery that failed with err (a retry could fix it) to
+// the queue again, 30 s later and doubling with each attempt, without the
+// slot it had (it reserves another when it comes back). It returns nil
+// once sent, and err when it is not: the attempts are spent, or the queue
+// refuses.
+func (d *Deployer) requeue(ctx context.Context, q queuedDelivery, err error) error {
+	if d.Queue == nil || q.Attempt >= maxQueuedAttempts {
+		return err
+	}
+	due := d.now().Add(30 * time.Second << q.Attempt)
+	q.Attempt++
+	q.Slot, q.Due = nil, due.UTC()
+	body, merr := json.Marshal(q)
+	if merr == nil {
+		merr = d.Queue.Send(ctx, body, due)
+	}
+	if merr != nil {
+		return errors.Join(err, fmt.Errorf("send it to the queue again: %w", merr))
+	}
+	d.log().WarnContext(ctx, "a delivery back from the queue failed: sent to it again", "repository", q.Repository,
+		"environment", q.Environment, "attempt", q.Attempt, "due", due.UTC().Format(time.RFC3339), "error", err.Error())
+	return nil
 }
 
 // ErrBadQueued is a message of the deployer's queue that is not a delivery

@@ -220,3 +220,53 @@ func TestABadQueuedMessageIsKept(t *testing.T) {
 		t.Errorf("changes to ECS: %v", ops)
 	}
 }
+
+// A delivery back from the queue that fails in a way a retry could fix
+// (here: the environment claimed by another for longer than it waits) is
+// sent to the queue again, 30 s later, without its slot, and the
+// invocation succeeds (the queue's own redelivery would wait for the
+// visibility timeout); once its attempts are spent, the failure is
+// returned for the queue and its dead-letter queue to take over.
+func TestAFailedDeliveryBackFromTheQueueIsQueuedAgain(t *testing.T) {
+	w := newWorld(t, fargateFixture, []byte(oneEnv))
+	pace := &farPace{ahead: time.Minute}
+	q := &sentQueue{}
+	w.d.Pace, w.d.Queue = pace, q
+	w.deliver(t, w.push(t, "1.4.0"))
+	first := q.messages()
+	if len(first) != 1 {
+		t.Fatalf("%d messages, want the handoff", len(first))
+	}
+	k := state.Key{Repository: "hello-color", Environment: "dev"}
+	if _, err := stateStore(w.env).Claim(t.Context(), k, "another", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	w.d.ClaimWait = 100 * time.Millisecond
+	w.d.Now = func() time.Time { return time.Now().Add(time.Minute) }
+	start := w.d.Now()
+	back := q.back(t, w.d) // fails its Dequeued only if not queued again
+	if got := outcomes(back)["dev"]; !strings.HasPrefix(got, "failed") {
+		t.Errorf("back from the queue: dev %s, want failed (claimed)", got)
+	}
+	again := q.messages()[1:]
+	if len(again) != 1 {
+		t.Fatalf("%d messages sent again, want 1", len(again))
+	}
+	if b := string(again[0].body); !strings.Contains(b, `"attempt":1`) || strings.Contains(b, `"slot"`) {
+		t.Errorf("sent again: %s, want attempt 1 and no slot", b)
+	}
+	if d := again[0].due.Sub(start); d < 30*time.Second || d > 31*time.Second {
+		t.Errorf("sent again due %v later, want 30 s", d)
+	}
+
+	// Its attempts spent, the failure is the invocation's.
+	spent := strings.Replace(string(again[0].body), `"attempt":1`, `"attempt":5`, 1)
+	_, err := w.d.Dequeued(t.Context(), event.Queued{Messages: []event.QueuedMessage{{ID: "m-spent", Body: []byte(spent), Receives: 1}}})
+	var claimed *state.Claimed
+	if !errors.As(err, &claimed) {
+		t.Errorf("Dequeued of a delivery whose attempts are spent: %v, want the claim's error", err)
+	}
+	if n := len(q.messages()); n != 2 {
+		t.Errorf("%d messages: one whose attempts are spent was sent again", n)
+	}
+}

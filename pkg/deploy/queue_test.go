@@ -44,14 +44,15 @@ func TestQueuedRoundTrip(t *testing.T) {
 	slot := time.Date(2026, 12, 8, 1, 2, 3, 0, time.UTC)
 	req := Request{Repository: "hello-color", Tag: "1.4.0", Digest: "sha256:ab", Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
 		Cause: state.CausePush, EventID: "ev-1", PushedAt: slot.Add(-time.Minute)}
-	body, err := encodeQueued(req, "dev", slot, slot)
+	body, err := encodeQueued(req, "dev", slot, slot, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeQueued(body)
+	q, err := decodeQueued(body)
 	if err != nil {
 		t.Fatalf("decode %s: %v", body, err)
 	}
+	got := q.request()
 	want := req
 	want.Environments, want.Slot = []string{"dev"}, slot
 	if got.Repository != want.Repository || got.Tag != want.Tag || got.Digest != want.Digest || got.Registry != want.Registry ||
