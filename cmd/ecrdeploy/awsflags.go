@@ -46,5 +46,17 @@ func (a *awsFlags) add(fs *flag.FlagSet) {
 // AWS configuration, --region and --profile included.
 func (c *cli) newHandler(ctx context.Context, opts handler.Options) (*handler.Handler, error) {
 	opts.AWS = append(opts.AWS, c.aws.options()...)
-	return handler.New(ctx, c.getenv, opts)
+	return handler.New(ctx, c.settingsEnv, opts)
+}
+
+// settingsEnv is the caller's environment as the CLI reads its settings:
+// without ECRDEPLOY_QUEUE, so that a delivery run here waits for its
+// registration slot in the process, in the caller's sight, rather than
+// being handed off to the functions' queue and finished by the deployed
+// function.
+func (c *cli) settingsEnv(key string) string {
+	if key == "ECRDEPLOY_QUEUE" {
+		return ""
+	}
+	return c.getenv(key)
 }

@@ -79,7 +79,7 @@ type ssmAPI interface {
 // and the configuration prefix from ECRDEPLOY_PREFIX. Its errors are
 // *setupError.
 func (c *cli) parameterStore(ctx context.Context) (ssmAPI, string, error) {
-	s, err := handler.ReadSettings(c.getenv)
+	s, err := handler.ReadSettings(c.settingsEnv)
 	if err != nil {
 		return nil, "", &setupError{err}
 	}

@@ -113,6 +113,9 @@ var allowedActions = map[string]bool{
 	"iam:PassRole":         true,
 	"sts:AssumeRole":       true,
 	"kms:Decrypt":          true,
+	// The deployer's hand-off of a delivery to the registration queue
+	// (only there: checkStatement); its SQS event grants the receive.
+	"sqs:SendMessage": true,
 }
 
 // starResourceActions are the actions ECS and CodeDeploy offer no
@@ -452,6 +455,17 @@ func checkStatement(t tmpl, st statement) []string {
 			fail("events:PutEvents without Condition StringEquals events:source: ecrdeploy (got %q)", got)
 		}
 	}
+	if has("sqs:") {
+		if !slices.Equal(actions, []string{"sqs:SendMessage"}) {
+			fail("sqs actions %q: want sqs:SendMessage alone in its statement (the deployer's SQS event grants it the receive)", actions)
+		}
+		if !slices.Equal(resources, []string{registrationQueue}) {
+			fail("sqs:SendMessage on %q: want exactly %s", resources, registrationQueue)
+		}
+		if !strings.HasPrefix(st.where, deployer+".") {
+			fail("sqs:SendMessage outside the deployer's own Policies: only the deployer hands deliveries off")
+		}
+	}
 	if has("kms:") {
 		if !slices.Equal(resources, []string{"!Ref ConfigKeyArns"}) {
 			fail("kms on %q: want exactly !Ref ConfigKeyArns", resources)
@@ -673,6 +687,8 @@ func checkEvents(t tmpl) []string {
 		pattern := asMap(p["Pattern"])
 		detailType := pattern["detail-type"]
 		switch {
+		case ev["Type"] == "SQS":
+			// The registration queue's: checkRegistrationQueue.
 		case ev["Type"] == "Schedule":
 			schedule++
 			if got := p["Schedule"]; !reflect.DeepEqual(got, map[string]any{"Ref": "ReconcileSchedule"}) {
@@ -735,8 +751,10 @@ func checkEvent(t tmpl, fn, name string, ev map[string]any) []string {
 	fail := func(format string, args ...any) {
 		probs = append(probs, fmt.Sprintf("%s.%s: ", fn, name)+fmt.Sprintf(format, args...))
 	}
-	if typ := ev["Type"]; typ != "EventBridgeRule" && typ != "Schedule" {
-		fail("Type %v: want EventBridgeRule or Schedule", typ)
+	if typ := ev["Type"]; typ == "SQS" && fn == deployer {
+		return nil // the registration queue's: checkRegistrationQueue
+	} else if typ != "EventBridgeRule" && typ != "Schedule" {
+		fail("Type %v: want EventBridgeRule or Schedule (or the deployer's SQS event of its registration queue)", typ)
 		return probs
 	}
 	p := asMap(ev["Properties"])
@@ -831,7 +849,7 @@ func checkBoardReadOnly(t tmpl) []string {
 // checkAll runs every check.
 func checkAll(t tmpl) []string {
 	var probs []string
-	for _, check := range []func(tmpl) []string{checkStatements, checkFunctionPolicies, checkFunctions, checkParameters, checkEvents, checkStateTable, checkBoardReadOnly, checkCodeDeployGranted} {
+	for _, check := range []func(tmpl) []string{checkStatements, checkFunctionPolicies, checkFunctions, checkParameters, checkEvents, checkStateTable, checkBoardReadOnly, checkCodeDeployGranted, checkRegistrationQueue} {
 		probs = append(probs, check(t)...)
 	}
 	return probs

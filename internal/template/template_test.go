@@ -23,6 +23,7 @@ func TestTemplate(t *testing.T) {
 		{"state table", checkStateTable},
 		{"board reads only", checkBoardReadOnly},
 		{"CodeDeploy granted", checkCodeDeployGranted},
+		{"registration queue", checkRegistrationQueue},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -260,8 +261,8 @@ func TestChecksCatchWidening(t *testing.T) {
 		},
 		{
 			name: "SAM policy template",
-			old:  "        - !Ref DeployPolicy\n      # EventBridge",
-			new:  "        - !Ref DeployPolicy\n        - AmazonECS_FullAccess\n      # EventBridge",
+			old:  "        - !Ref DeployPolicy\n        # The hand-off",
+			new:  "        - !Ref DeployPolicy\n        - AmazonECS_FullAccess\n        # The hand-off",
 			want: "a SAM policy template or an AWS managed policy",
 		},
 		{

@@ -1,8 +1,9 @@
 // Package event decodes the events the deployer function receives (ECR image
 // pushes, ECS deployment and hook state changes, change calendar state
 // changes, image restores and replications, and the reconcile schedule) from
-// the EventBridge envelope into plain values the deployment library works
-// with.
+// the EventBridge envelope, and the deliveries its own queue gives back
+// from an SQS event source mapping's batch, into plain values the
+// deployment library works with.
 package event
 
 import (
@@ -247,7 +248,8 @@ type ecsDeploymentDetail struct {
 }
 
 // Event is one of the events the deployer acts on: a Push, a
-// DeploymentChange, a HookChange or a Schedule. The set is closed: only this
+// DeploymentChange, a HookChange, a Schedule, a Queued batch and the
+// others Decode returns. The set is closed: only this
 // package's types implement it.
 type Event interface{ event() }
 
@@ -261,14 +263,22 @@ func (Replication) event()      {}
 
 // Decode decodes one EventBridge event and returns a Push, an
 // ImageRestored, a Replication, a DeploymentChange, a HookChange, a
-// CalendarChange or a Schedule. It returns a nil value and an
+// CalendarChange or a Schedule; or a batch of the deployer's queue (an SQS
+// event source mapping's {"Records": [...]}, at most MaxQueuedSize) and
+// returns a Queued. It returns a nil value and an
 // *input.Error (its message starting "bad event: ") for anything malformed
 // (including bytes that are not valid UTF-8, anywhere, named by their
 // offset, and a
 // key given twice, or beside the same key in another case, anywhere in the
 // event), of another source, or not a successful push.
 func Decode(raw []byte) (Event, error) {
-	if len(raw) > MaxSize {
+	// The larger of the two limits bounds the work below; an EventBridge
+	// event is held to its own once it is known not to be a batch.
+	if len(raw) > MaxQueuedSize {
+		return nil, bad("", fmt.Sprintf("event is %d bytes, more than the %d a Lambda invocation can carry", len(raw), MaxQueuedSize))
+	}
+	queued := isQueued(raw)
+	if !queued && len(raw) > MaxSize {
 		return nil, bad("", fmt.Sprintf("event is %d bytes, more than the %d an EventBridge event can be", len(raw), MaxSize))
 	}
 	// Before anything is read: encoding/json would decode each invalid
@@ -285,6 +295,9 @@ func Decode(raw []byte) (Event, error) {
 	// whichever came last; CheckKeys refuses both, anywhere in the event.
 	if e := input.CheckKeys("", raw); e != nil {
 		return nil, bad(e.Field, e.Problem)
+	}
+	if queued {
+		return orNil(decodeQueued(raw))
 	}
 	var env events.CloudWatchEvent
 	if err := json.Unmarshal(raw, &env); err != nil {

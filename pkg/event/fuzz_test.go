@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,8 @@ import (
 // and the same with a key given twice or beside itself in another case
 // (which every decoder must refuse, lest the last one win), or with a byte
 // that is not UTF-8 (refused too: encoding/json would read it as U+FFFD,
-// and a key beside it could hide its twin); the samples in events/ are
+// and a key beside it could hide its twin), and batches of the deployer's
+// queue (an SQS event source mapping's); the samples in events/ are
 // added here.
 func FuzzDecode(f *testing.F) {
 	samples, _ := filepath.Glob("../../events/*.json")
@@ -189,7 +191,21 @@ func checkRefusal(t *testing.T, v any, err error) {
 func checkAccepted(t *testing.T, v any) {
 	t.Helper()
 	var env events.CloudWatchEvent
+	var written any // what is written back, when not env
 	switch v := v.(type) {
+	case Queued:
+		if len(v.Messages) == 0 {
+			t.Fatal("accepted a batch without messages")
+		}
+		batch := events.SQSEvent{}
+		for _, m := range v.Messages {
+			if m.ID == "" || len(m.Body) == 0 || m.Receives < 1 || !utf8.Valid(m.Body) {
+				t.Fatalf("accepted message %+v", m)
+			}
+			batch.Records = append(batch.Records, events.SQSMessage{MessageId: m.ID, Body: string(m.Body), EventSource: SourceSQS,
+				Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(m.Receives)}})
+		}
+		written = batch
 	case Push:
 		switch {
 		case !ecrRepository(v.Repository):
@@ -270,7 +286,10 @@ func checkAccepted(t *testing.T, v any) {
 	default:
 		t.Fatalf("Decode returned a %T", v)
 	}
-	data, err := json.Marshal(env)
+	if written == nil {
+		written = env
+	}
+	data, err := json.Marshal(written)
 	if err != nil {
 		t.Fatalf("write back %#v: %v", v, err)
 	}

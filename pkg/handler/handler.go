@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/queue"
 	"github.com/ecrdeploy/ecrdeploy/pkg/request"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -72,7 +74,8 @@ func New(ctx context.Context, getenv func(string) string, opts Options) (*Handle
 	return Wire(cfg, s, opts), nil
 }
 
-// Wire builds the handler from an AWS configuration and settings.
+// Wire builds the handler from an AWS configuration and settings. The
+// deployer hands deliveries off to the queue of s.Queue when it is set.
 func Wire(cfg aws.Config, s Settings, opts Options) *Handler {
 	log := opts.Log
 	if log == nil {
@@ -85,7 +88,7 @@ func Wire(cfg aws.Config, s Settings, opts Options) *Handler {
 	states := state.NewStore(dynamodb.NewFromConfig(cfg), cmp.Or(s.Table, DefaultTable))
 	states.Legacy = state.NewLegacy(ssmClient, s.Prefix)
 	states.Retention = s.HistoryRetention
-	return &Handler{
+	h := &Handler{
 		Deployer: &deploy.Deployer{
 			Config:   store,
 			State:    states,
@@ -102,9 +105,16 @@ func Wire(cfg aws.Config, s Settings, opts Options) *Handler {
 		Verifier: &verify.Verifier{Config: store, Targets: targets},
 		Log:      log,
 	}
+	// Without a queue a delivery waits for its registration slot in the
+	// invocation: a nil *queue.SQS in the interface would not be nil.
+	if s.Queue != "" {
+		h.Deployer.Queue = &queue.SQS{Client: sqs.NewFromConfig(cfg), URL: s.Queue}
+	}
+	return h
 }
 
-// Event decodes one EventBridge event and acts on it. A bad event is
+// Event decodes one EventBridge event, or a batch of the deployer's queue,
+// and acts on it. A bad event is
 // reported in the result and not returned as an error, so it is not retried;
 // the error is non-nil only when a retry could succeed.
 func (h *Handler) Event(ctx context.Context, raw json.RawMessage) (deploy.Result, error) {

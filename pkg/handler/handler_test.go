@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
@@ -21,6 +22,7 @@ import (
 	"github.com/ecrdeploy/ecrdeploy/pkg/config"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/event"
+	"github.com/ecrdeploy/ecrdeploy/pkg/queue"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 )
 
@@ -419,17 +421,19 @@ func TestBadEventIsReportedNotRetried(t *testing.T) {
 
 func TestReadSettings(t *testing.T) {
 	env := map[string]string{"ECRDEPLOY_PREFIX": "/acme/deploy", "ECRDEPLOY_EVENT_BUS": "deployments", "ECRDEPLOY_CONFIG_TTL": "15s",
-		"ECRDEPLOY_TABLE": "acme-deploy-state", "ECRDEPLOY_HISTORY_DAYS": "400"}
+		"ECRDEPLOY_TABLE": "acme-deploy-state", "ECRDEPLOY_HISTORY_DAYS": "400",
+		"ECRDEPLOY_QUEUE": "https://sqs.us-east-1.amazonaws.com/123456789012/ecrdeploy-RegistrationQueue-a1B2c3"}
 	s, err := ReadSettings(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Settings{Prefix: "/acme/deploy", EventBus: "deployments", ConfigTTL: 15 * time.Second, Table: "acme-deploy-state", HistoryRetention: 400 * 24 * time.Hour}
+	want := Settings{Prefix: "/acme/deploy", EventBus: "deployments", ConfigTTL: 15 * time.Second, Table: "acme-deploy-state", HistoryRetention: 400 * 24 * time.Hour,
+		Queue: "https://sqs.us-east-1.amazonaws.com/123456789012/ecrdeploy-RegistrationQueue-a1B2c3"}
 	if diff := gocmp.Diff(want, s); diff != "" {
 		t.Errorf("settings (-want +got):\n%s", diff)
 	}
 	d, err := ReadSettings(func(string) string { return "" })
-	if err != nil || d.Prefix != "/ecrdeploy" || d.EventBus != "default" || d.ConfigTTL != time.Minute || d.Table != DefaultTable || d.HistoryRetention != 0 {
+	if err != nil || d.Prefix != "/ecrdeploy" || d.EventBus != "default" || d.ConfigTTL != time.Minute || d.Table != DefaultTable || d.HistoryRetention != 0 || d.Queue != "" {
 		t.Errorf("defaults = %+v, %v", d, err)
 	}
 	for k, v := range map[string]string{"ECRDEPLOY_PREFIX": "ecrdeploy", "ECRDEPLOY_CONFIG_TTL": "soon",
@@ -442,6 +446,69 @@ func TestReadSettings(t *testing.T) {
 		}); err == nil || !strings.Contains(err.Error(), k) {
 			t.Errorf("%s=%q: err = %v, want an error naming the variable", k, v, err)
 		}
+	}
+}
+
+// ECRDEPLOY_QUEUE is the URL of an SQS queue: https, a host and the
+// queue's path; a name, an ARN or another scheme is refused, naming the
+// variable.
+func TestReadSettingsQueue(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		ok    bool
+	}{
+		{"https://sqs.us-east-1.amazonaws.com/123456789012/ecrdeploy-RegistrationQueue-a1B2c3", true},
+		{"https://sqs.cn-north-1.amazonaws.com.cn/123456789012/deliveries", true},
+		{"https://sqs.us-east-1.amazonaws.com/123456789012/deliveries.fifo", true},
+		{"https://vpce-0123-abcd.sqs.us-east-1.vpce.amazonaws.com/123456789012/deliveries", true},
+		{"ecrdeploy-RegistrationQueue-a1B2c3", false},
+		{"arn:aws:sqs:us-east-1:123456789012:deliveries", false},
+		{"http://sqs.us-east-1.amazonaws.com/123456789012/deliveries", false},
+		{"https://sqs.us-east-1.amazonaws.com", false},
+		{"https://sqs.us-east-1.amazonaws.com/", false},
+		{"https:///123456789012/deliveries", false},
+		{"https://user:secret@sqs.us-east-1.amazonaws.com/123456789012/deliveries", false},
+		{"https://sqs.us-east-1.amazonaws.com/123456789012/deliveries?x=1", false},
+		{"https://sqs.us-east-1.amazonaws.com/123456789012/deliveries#x", false},
+		{" https://sqs.us-east-1.amazonaws.com/123456789012/deliveries", false},
+	} {
+		t.Run(tt.value, func(t *testing.T) {
+			s, err := ReadSettings(func(k string) string {
+				if k == "ECRDEPLOY_QUEUE" {
+					return tt.value
+				}
+				return ""
+			})
+			switch {
+			case tt.ok && (err != nil || s.Queue != tt.value):
+				t.Errorf("Queue %q, err %v; want %q", s.Queue, err, tt.value)
+			case !tt.ok && (err == nil || !strings.HasPrefix(err.Error(), "ECRDEPLOY_QUEUE: ") || !strings.Contains(err.Error(), "is not the https URL of an SQS queue")):
+				t.Errorf("err = %v, want an error naming ECRDEPLOY_QUEUE", err)
+			}
+		})
+	}
+}
+
+// The deployer hands deliveries off to the queue only when ECRDEPLOY_QUEUE
+// names one; without it (the CLI, the demo) its Queue is nil, not a
+// non-nil interface holding nothing.
+func TestWireQueue(t *testing.T) {
+	cfg := aws.Config{Region: "us-east-1"}
+	log := slog.New(slog.DiscardHandler)
+	if h := Wire(cfg, Settings{Prefix: "/ecrdeploy", ConfigTTL: time.Minute}, Options{Log: log}); h.Deployer.Queue != nil {
+		t.Errorf("without a queue setting, the deployer's Queue is %#v, want nil", h.Deployer.Queue)
+	}
+	const url = "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries"
+	h := Wire(cfg, Settings{Prefix: "/ecrdeploy", ConfigTTL: time.Minute, Queue: url}, Options{Log: log})
+	q, ok := h.Deployer.Queue.(*queue.SQS)
+	if !ok {
+		t.Fatalf("the deployer's Queue is a %T, want *queue.SQS", h.Deployer.Queue)
+	}
+	if q.URL != url {
+		t.Errorf("queue URL %q, want %q", q.URL, url)
+	}
+	if _, ok := q.Client.(*sqs.Client); !ok {
+		t.Errorf("queue client is a %T, want *sqs.Client", q.Client)
 	}
 }
 

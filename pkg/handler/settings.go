@@ -3,7 +3,9 @@ package handler
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,6 +26,10 @@ type Settings struct {
 	// HistoryRetention is how long the state table keeps each change of a
 	// record (ECRDEPLOY_HISTORY_DAYS, in days); 0 keeps them for ever.
 	HistoryRetention time.Duration
+	// Queue is the URL of the SQS queue a delivery whose registration slot
+	// is far off is handed off to (ECRDEPLOY_QUEUE); "" for none, and such
+	// a delivery waits in its invocation (the CLI, the demo).
+	Queue string
 }
 
 // DefaultTable is the state table's name when ECRDEPLOY_TABLE is not set:
@@ -66,7 +72,24 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 		}
 		s.HistoryRetention = time.Duration(days) * 24 * time.Hour
 	}
+	if v := getenv("ECRDEPLOY_QUEUE"); v != "" {
+		if !queueURL(v) {
+			return s, fmt.Errorf("ECRDEPLOY_QUEUE: %s is not the https URL of an SQS queue (https://sqs.{region}.amazonaws.com/{account}/{name})", input.Quote(v))
+		}
+		s.Queue = v
+	}
 	return s, nil
+}
+
+// queueURL reports whether s looks like the URL of an SQS queue: https, a
+// host, a path naming the queue, and nothing else (no user, query or
+// fragment). The template sets it to the queue's URL (!Ref of an
+// AWS::SQS::Queue); a name or an ARN in its place would fail only at the
+// first hand-off.
+func queueURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil &&
+		strings.Trim(u.Path, "/") != "" && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery
 }
 
 // tableRE is DynamoDB's rule for a table name.
