@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,7 +28,9 @@ import (
 // Each key (a repository) holds at most one slot ahead of now: a key with a
 // slot still to come waits for it to pass before it reserves another, so
 // that one repository's many environments or versions queue behind the
-// others' next, rather than taking every slot of the next minutes.
+// others' next, rather than taking every slot of the next minutes. A key
+// that had no slot for a while (Quiet) need not wait behind them all: it
+// reserves in a front lane (pacefront.go).
 //
 // Within a process, reservations of one pace are written one write at a
 // time, and those asked for while a write is under way go together in the
@@ -38,16 +41,36 @@ import (
 // rather than assuming the pace idle, and is refused only when another
 // process reserved meanwhile.
 
-// Pace is a shared rate: one slot every Interval, Burst at once at most.
+// Pace is a shared rate: one slot every Interval, Burst at once at most,
+// and with Quiet set a front lane for the keys that had no slot for that
+// long (pacefront.go).
 type Pace struct {
 	Name     string // the item's name, e.g. "ecs:RegisterTaskDefinition:123456789012:us-east-1"
 	Interval time.Duration
 	Burst    int
+	// Quiet is how long a key must have had no slot to be quiet, and to
+	// reserve in the front lane rather than behind every key's slot to
+	// come; 0 turns the front lane off. A key's slot is kept in the
+	// pace's item until it is Quiet old.
+	Quiet time.Duration
+	// FrontBurst is the front lane's burst, and how many Intervals ahead
+	// it queues at most (below 1, 1): the room the rate's bucket has
+	// beyond Burst, which front slots may use while the main lane's
+	// already handed out slots are still to come.
+	FrontBurst int
+}
+
+// quietBefore is the time a key's last slot must not be after for the key
+// to be quiet, and for its slot to be forgotten: now with no front lane
+// (a passed slot no longer matters).
+func (p Pace) quietBefore(now int64) int64 {
+	return now - p.Quiet.Milliseconds()
 }
 
 const (
-	pacePK  = "#pace"
-	attrTAT = "tat" // the theoretical arrival time of the next slot, Unix ms
+	pacePK   = "#pace"
+	attrTAT  = "tat"  // the theoretical arrival time of the next slot, Unix ms
+	attrFTAT = "ftat" // the front lane's, Unix ms (pacefront.go)
 	// paceSlotPrefix names a key's last slot (Unix ms) in the pace's item:
 	// "slot#" + key, an attribute each.
 	paceSlotPrefix = "slot#"
@@ -58,6 +81,9 @@ const (
 	// for an expression ("Service, account, and table quotas in Amazon
 	// DynamoDB", Developer Guide).
 	paceRemoveMax = 32
+	// paceAttempts is the most writes a reservation makes, refusals
+	// included, before it gives up with ErrConflict.
+	paceAttempts = 20
 	// paceWriteTimeout bounds a batch's writes, retries included.
 	paceWriteTimeout = 10 * time.Second
 )
@@ -65,7 +91,8 @@ const (
 // Reserve reserves the next slot of pace p for key and returns when it is
 // due: now or later, for the caller to wait until. It returns
 // ErrSlotTaken, with the time the key's slot still to come is due, when key
-// already holds one (the caller waits until then and reserves again).
+// already holds one (the caller waits until then and reserves again), and
+// ErrConflict when other processes kept reserving first.
 func (s *Store) Reserve(ctx context.Context, p Pace, key string) (time.Time, error) {
 	q := s.paceQueue(p.Name)
 	r := &reservation{key: key, done: make(chan struct{})}
@@ -102,19 +129,13 @@ func (r *reservation) answer(at time.Time, err error) {
 }
 
 // paceQueue is a process's reservations of one pace: those waiting for
-// the next write, whether one is under way, and the pace's time as the
-// last write or refusal said it (known).
+// the next write, whether one is under way, and the pace's item as the
+// last write or refusal showed it.
 type paceQueue struct {
 	mu      sync.Mutex
 	waiting []*reservation
 	writing bool
-	tat     int64
-	known   bool
-	// passed are keys whose slot had passed when the item was last seen:
-	// the next write removes them (a key's slot matters only while it is
-	// to come), so that the item holds the keys of the last minutes, not
-	// of every repository that ever registered.
-	passed []string
+	seen    paceSeen
 }
 
 func (s *Store) paceQueue(name string) *paceQueue {
@@ -132,7 +153,8 @@ func (s *Store) paceQueue(name string) *paceQueue {
 }
 
 // writeReservations writes the queue's waiting reservations, a batch a
-// write, until none waits.
+// write, until none waits: first the front-lane slots of the batch's
+// quiet keys, a write each, then the rest together.
 func (s *Store) writeReservations(ctx context.Context, p Pace, q *paceQueue) {
 	for {
 		q.mu.Lock()
@@ -144,21 +166,24 @@ func (s *Store) writeReservations(ctx context.Context, p Pace, q *paceQueue) {
 			q.mu.Unlock()
 			return
 		}
-		seen := paceSeen{tat: q.tat, known: q.known, passed: q.passed}
+		seen := q.seen
 		q.mu.Unlock()
 		// Not the first caller's cancellation: the batch is everyone's.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paceWriteTimeout)
-		seen = s.reserveBatch(wctx, p, batch, seen)
+		batch, seen = s.reserveFronts(wctx, p, batch, seen)
+		if len(batch) > 0 {
+			seen = s.reserveBatch(wctx, p, batch, seen)
+		}
 		cancel()
 		q.mu.Lock()
-		q.tat, q.known, q.passed = seen.tat, seen.known, seen.passed
+		q.seen = seen
 		q.mu.Unlock()
 	}
 }
 
 // reserveBatch reserves a slot for each reservation of batch in one
 // conditional write (again, with what stands, when another process wrote
-// first), answers each, and returns the pace's time as it now knows it.
+// first), answers each, and returns the pace as it now knows it.
 //
 // A pace known to be busy (its time after now) is moved on from whatever
 // time it has, however far other processes moved it meanwhile (SET #tat =
@@ -167,93 +192,26 @@ func (s *Store) writeReservations(ctx context.Context, p Pace, q *paceQueue) {
 // known, is written as idle (its time now plus n slots), which is refused
 // when it is not, with what stands.
 func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, seen paceSeen) paceSeen {
-	tat, known := seen.tat, seen.known
-	item := itemKey(Key{Repository: pacePK}, p.Name)
-	tau := int64(max(p.Burst-1, 0)) * p.Interval.Milliseconds()
 	interval := p.Interval.Milliseconds()
-	mine := map[string]int64{} // keys' slots as the item last said them
-	for attempt := 1; attempt <= 20 && len(batch) > 0; attempt++ {
+	tau := int64(max(p.Burst-1, 0)) * interval
+	for attempt := 1; attempt <= paceAttempts && len(batch) > 0; attempt++ {
 		now := s.now().UnixMilli()
-		// A key that holds a slot still to come gets none now.
-		batch = refuseTaken(batch, mine, now, p.Name)
+		// A key that holds a slot still to come gets none now: a slot
+		// to come is never moved nor removed, so what the item last said
+		// of it still stands.
+		batch = refuseTaken(batch, seen.slots, now, p.Name)
 		if len(batch) == 0 {
 			break
 		}
-		busy := known && tat > now
+		busy := seen.known && seen.tat > now
 		estimate := now // of the pace's time: it only grows
 		if busy {
-			estimate = tat
+			estimate = seen.tat
 		}
-		// A key's second slot in a write only while its first is one of
-		// the burst (not still to come, as far as the estimate says);
-		// else it waits for the first.
-		index := map[string]int{} // a key's last slot in the write
-		var placed, deferred []*reservation
-		for _, r := range batch {
-			if i, ok := index[r.key]; ok && estimate+int64(i)*interval-tau > now {
-				deferred = append(deferred, r)
-				continue
-			}
-			index[r.key] = len(placed)
-			placed = append(placed, r)
-		}
-		n := int64(len(placed))
-		names := map[string]string{"#tat": attrTAT}
-		values := map[string]ddbtypes.AttributeValue{":now": num(now)}
-		var set, cond string
-		if busy {
-			set, cond = "SET #tat = #tat + :n", "#tat >= :now"
-			values[":n"] = num(n * interval)
-		} else {
-			set, cond = "SET #tat = :next", "(attribute_not_exists(#tat) OR #tat <= :now)"
-			values[":next"] = num(now + n*interval)
-		}
-		// The keys whose slot had passed go, unless this write reserves
-		// for them, and while they still have: a key another process
-		// gave a slot to come since stays.
-		var removed []string // placeholders
-		gone := map[string]bool{}
-		for _, key := range seen.passed {
-			if _, ok := index[key]; ok || len(removed) == paceRemoveMax {
-				continue
-			}
-			an := "#r" + strconv.Itoa(len(removed))
-			names[an] = paceSlotPrefix + key
-			cond += " AND (attribute_not_exists(" + an + ") OR " + an + " <= :now)"
-			removed = append(removed, an)
-			gone[key] = true
-		}
-		for key, i := range index {
-			an, av := "#s"+strconv.Itoa(i), ":s"+strconv.Itoa(i)
-			names[an] = paceSlotPrefix + key
-			// The slot's theoretical time (it may be before now: a slot
-			// of the burst); written from the old time when busy: every
-			// action of an update expression reads the item as it was
-			// before the update ("Using update expressions in DynamoDB",
-			// Developer Guide; TestPace holds it).
-			if busy {
-				values[av] = num(int64(i)*interval - tau)
-				set += ", " + an + " = #tat + " + av
-			} else {
-				values[av] = num(now + int64(i)*interval - tau)
-				set += ", " + an + " = " + av
-			}
-			cond += " AND (attribute_not_exists(" + an + ") OR " + an + " <= :now)"
-		}
-		if len(removed) > 0 {
-			set += " REMOVE " + strings.Join(removed, ", ")
-		}
-		// The item as it was comes back either way: its time, and the
-		// keys whose slot has passed, for the next write to remove.
-		out, err := s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: item,
-			UpdateExpression:                    aws.String(set),
-			ConditionExpression:                 aws.String(cond),
-			ExpressionAttributeNames:            names,
-			ExpressionAttributeValues:           values,
-			ReturnValues:                        ddbtypes.ReturnValueAllOld,
-			ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
-		})
+		placed, deferred, index := place(batch, estimate, now, interval, tau)
+		u := mainUpdate(busy, now, int64(len(placed)), interval, tau, index)
+		gone := u.prune(seen.passed, p.quietBefore(now), func(key string) bool { _, ok := index[key]; return ok })
+		out, err := s.updatePace(ctx, p.Name, u)
 		var failed *ddbtypes.ConditionalCheckFailedException
 		switch {
 		case err == nil:
@@ -261,77 +219,215 @@ func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, 
 			if busy {
 				start, _ = numberOf(out.Attributes, attrTAT)
 			}
+			written := map[string]int64{}
+			for key, i := range index {
+				written[key] = start + int64(i)*interval - tau
+			}
 			for i, r := range placed {
 				r.answer(time.UnixMilli(max(now, start+int64(i)*interval-tau)), nil)
 			}
 			for _, r := range deferred {
-				first := max(now, start+int64(index[r.key])*interval-tau)
-				r.answer(time.UnixMilli(first), fmt.Errorf("%s: %s: %w", p.Name, r.key, ErrSlotTaken))
+				r.answer(time.UnixMilli(max(now, written[r.key])), fmt.Errorf("%s: %s: %w", p.Name, r.key, ErrSlotTaken))
 			}
-			return paceSeen{tat: start + n*interval, known: true, passed: passedKeys(out.Attributes, now, index, gone)}
+			seen = seenAfter(out.Attributes, p.quietBefore(now), written, gone)
+			seen.tat = start + int64(len(placed))*interval
+			return seen
 		case errors.As(err, &failed):
 			// Another process reserved meanwhile, or the pace is not as
 			// this one guessed: what stands is the item the refusal
 			// returns (none: no item yet, idle).
-			tat, known = 0, true
-			if v, ok := numberOf(failed.Item, attrTAT); ok {
-				tat = v
-			}
-			clear(mine)
-			for _, r := range batch {
-				if v, ok := numberOf(failed.Item, paceSlotPrefix+r.key); ok {
-					mine[r.key] = v
-				}
-			}
-			seen.passed = passedKeys(failed.Item, now, nil, nil)
+			seen = seenItem(failed.Item, p.quietBefore(now))
 		default:
-			for _, r := range batch {
-				r.answer(time.Time{}, fmt.Errorf("reserve a slot of %s: %w", p.Name, err))
-			}
-			return paceSeen{tat: tat, passed: seen.passed}
+			answerAll(batch, fmt.Errorf("reserve a slot of %s: %w", p.Name, err))
+			return seen.unsure()
 		}
 	}
+	answerAll(batch, fmt.Errorf("reserve a slot of %s: %w", p.Name, ErrConflict))
+	return seen.unsure()
+}
+
+// place splits a batch into the reservations a write gives a slot and
+// those it defers, and returns each key's last slot among those placed. A
+// key's second slot in a write only while its first is one of the burst
+// (not still to come, as far as the estimate of the pace's time says);
+// else it waits for the first.
+func place(batch []*reservation, estimate, now, interval, tau int64) (placed, deferred []*reservation, index map[string]int) {
+	index = map[string]int{}
 	for _, r := range batch {
-		r.answer(time.Time{}, fmt.Errorf("reserve a slot of %s: %w", p.Name, ErrConflict))
+		if i, ok := index[r.key]; ok && estimate+int64(i)*interval-tau > now {
+			deferred = append(deferred, r)
+			continue
+		}
+		index[r.key] = len(placed)
+		placed = append(placed, r)
 	}
-	return paceSeen{tat: tat, passed: seen.passed}
+	return placed, deferred, index
 }
 
-// paceSeen is what a process knows of a pace's item: its time, whether it
-// knows it, and the keys whose slot had passed when it last saw the item.
+// mainUpdate is the write of n of the main lane's slots, busy or idle as
+// guessed, with the slot of each key of index, conditional on the guess
+// and on no key of index holding a slot still to come.
+func mainUpdate(busy bool, now, n, interval, tau int64, index map[string]int) *paceUpdate {
+	u := newPaceUpdate(now)
+	u.names["#tat"] = attrTAT
+	if busy {
+		u.values[":n"] = num(n * interval)
+		u.add("#tat = #tat + :n", "#tat >= :now")
+	} else {
+		u.values[":next"] = num(now + n*interval)
+		u.add("#tat = :next", "(attribute_not_exists(#tat) OR #tat <= :now)")
+	}
+	for key, i := range index {
+		an, av := "#s"+strconv.Itoa(i), ":s"+strconv.Itoa(i)
+		u.names[an] = paceSlotPrefix + key
+		// The slot's theoretical time (it may be before now: a slot of
+		// the burst); written from the old time when busy: every action
+		// of an update expression reads the item as it was before the
+		// update ("Using update expressions in DynamoDB", Developer
+		// Guide; TestPace holds it).
+		if busy {
+			u.values[av] = num(int64(i)*interval - tau)
+			u.add(an+" = #tat + "+av, "")
+		} else {
+			u.values[av] = num(now + int64(i)*interval - tau)
+			u.add(an+" = "+av, "")
+		}
+		u.add("", "(attribute_not_exists("+an+") OR "+an+" <= :now)")
+	}
+	return u
+}
+
+// paceUpdate is a conditional update of a pace's item being built: its
+// SET and REMOVE actions, its conditions (all must hold), and their names
+// and values.
+type paceUpdate struct {
+	sets, removes, conds []string
+	names                map[string]string
+	values               map[string]ddbtypes.AttributeValue
+}
+
+func newPaceUpdate(now int64) *paceUpdate {
+	return &paceUpdate{names: map[string]string{}, values: map[string]ddbtypes.AttributeValue{":now": num(now)}}
+}
+
+// add adds an action and a condition, either of which may be empty.
+func (u *paceUpdate) add(set, cond string) {
+	if set != "" {
+		u.sets = append(u.sets, set)
+	}
+	if cond != "" {
+		u.conds = append(u.conds, cond)
+	}
+}
+
+// prune removes the keys whose slot had passed (up to paceRemoveMax, but
+// those keep says the write gives a slot), each while it still has: a key
+// another process gave a slot since stays. It returns the keys removed.
+func (u *paceUpdate) prune(passed []string, cut int64, keep func(key string) bool) []string {
+	var gone []string
+	for _, key := range passed {
+		if keep(key) || len(gone) == paceRemoveMax {
+			continue
+		}
+		an := "#r" + strconv.Itoa(len(gone))
+		u.names[an] = paceSlotPrefix + key
+		u.values[":cut"] = num(cut)
+		u.add("", "(attribute_not_exists("+an+") OR "+an+" <= :cut)")
+		u.removes = append(u.removes, an)
+		gone = append(gone, key)
+	}
+	return gone
+}
+
+// updatePace writes u to the item of pace p. The item as it was comes
+// back either way: both lanes' times, and the keys' slots.
+func (s *Store) updatePace(ctx context.Context, name string, u *paceUpdate) (*dynamodb.UpdateItemOutput, error) {
+	expr := "SET " + strings.Join(u.sets, ", ")
+	if len(u.removes) > 0 {
+		expr += " REMOVE " + strings.Join(u.removes, ", ")
+	}
+	return s.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: itemKey(Key{Repository: pacePK}, name),
+		UpdateExpression:                    aws.String(expr),
+		ConditionExpression:                 aws.String(strings.Join(u.conds, " AND ")),
+		ExpressionAttributeNames:            u.names,
+		ExpressionAttributeValues:           u.values,
+		ReturnValues:                        ddbtypes.ReturnValueAllOld,
+		ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+}
+
+// paceSeen is what a process knows of a pace's item: both lanes' times
+// and whether it knows them, the keys' slots (as written: a slot of a
+// burst may be before it was due), and the keys whose slot had passed
+// (for good: Quiet ago) when it last saw the item, for the next write to
+// remove.
 type paceSeen struct {
-	tat    int64
-	known  bool
-	passed []string
+	tat, ftat     int64
+	known, fknown bool
+	slots         map[string]int64
+	passed        []string
 }
 
-// passedKeys returns the keys of a pace's item (as it was before a write)
-// whose slot is not after now, but those the write gave a slot (written)
-// or removed (gone), in the order of their names.
-func passedKeys(item map[string]ddbtypes.AttributeValue, now int64, written map[string]int, gone map[string]bool) []string {
-	var out []string
+// seenItem is what a pace's item says, as it was before a write or as it
+// stood when one was refused (none: no item yet, both lanes idle); the
+// keys whose slot is not after cut have passed.
+func seenItem(item map[string]ddbtypes.AttributeValue, cut int64) paceSeen {
+	seen := paceSeen{known: true, fknown: true, slots: map[string]int64{}}
+	seen.tat, _ = numberOf(item, attrTAT)
+	seen.ftat, _ = numberOf(item, attrFTAT)
 	for name := range item {
 		key, ok := strings.CutPrefix(name, paceSlotPrefix)
-		if !ok || gone[key] {
+		if !ok {
 			continue
 		}
-		if _, ok := written[key]; ok {
-			continue
-		}
-		if at, ok := numberOf(item, name); ok && at <= now {
-			out = append(out, key)
+		if at, ok := numberOf(item, name); ok {
+			seen.slots[key] = at
+			if at <= cut {
+				seen.passed = append(seen.passed, key)
+			}
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(seen.passed)
+	return seen
+}
+
+// seenAfter is what a write that went through leaves known of the item as
+// it was before (old), the keys it gave a slot (written) and those it
+// removed (gone); the caller sets the times it wrote.
+func seenAfter(old map[string]ddbtypes.AttributeValue, cut int64, written map[string]int64, gone []string) paceSeen {
+	seen := seenItem(old, cut)
+	for _, key := range gone {
+		delete(seen.slots, key)
+	}
+	maps.Copy(seen.slots, written)
+	seen.passed = slices.DeleteFunc(seen.passed, func(key string) bool {
+		_, ok := written[key]
+		return ok || slices.Contains(gone, key)
+	})
+	return seen
+}
+
+// unsure is seen after a write whose outcome is not known: the times may
+// have moved, so the next write assumes nothing of them. The slots still
+// stand: one to come is never moved.
+func (seen paceSeen) unsure() paceSeen {
+	seen.known, seen.fknown = false, false
+	return seen
+}
+
+func answerAll(batch []*reservation, err error) {
+	for _, r := range batch {
+		r.answer(time.Time{}, err)
+	}
 }
 
 // refuseTaken answers ErrSlotTaken to the reservations whose key holds a
-// slot still to come (mine, as the item said), and returns the others.
-func refuseTaken(batch []*reservation, mine map[string]int64, now int64, name string) []*reservation {
+// slot still to come (as the item said), and returns the others.
+func refuseTaken(batch []*reservation, slots map[string]int64, now int64, name string) []*reservation {
 	var rest []*reservation
 	for _, r := range batch {
-		if at, ok := mine[r.key]; ok && at > now {
+		if at, ok := slots[r.key]; ok && at > now {
 			r.answer(time.UnixMilli(at), fmt.Errorf("%s: %s: %w", name, r.key, ErrSlotTaken))
 			continue
 		}
