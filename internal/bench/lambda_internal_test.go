@@ -25,7 +25,7 @@ func TestLambdaModel(t *testing.T) {
 	var mu sync.Mutex
 	attempts := map[int]int{}
 	failing := errors.New("failed")
-	invs := m.run(t.Context(), at, func(ctx context.Context, instance, event int) error {
+	invs := m.run(t.Context(), at, nil, func(ctx context.Context, instance, event int) error {
 		if _, ok := ctx.Deadline(); !ok {
 			t.Errorf("event %d invoked without a deadline", event)
 		}

@@ -50,6 +50,9 @@ type throttledShape struct {
 	Variant string
 	Pace    func(deploy.Pacer) deploy.Pacer
 	PaceLog func() []timelineCall
+	// NoQueue runs the deployer without its queue: a delivery waits for
+	// its registration slot in its invocation, however far off.
+	NoQueue bool
 }
 
 // throttledTags are the ten versions of burst repository r: dev (every
@@ -206,6 +209,7 @@ type callBody struct {
 	Values map[string]struct {
 		N string `json:"N"`
 	} `json:"ExpressionAttributeValues"`
+	Update string `json:"UpdateExpression"`
 }
 
 // timelineOf keeps what the timeline needs of a call.
@@ -246,11 +250,19 @@ func timelineOf(c awstest.Call) timelineCall {
 // paceWrite is what one write of the pace's item reserved (pkg/state's
 // reserveBatch): up to 25 slots, one per key, either from now (the pace
 // idle: its time set to next) or from the time it had (busy: its time
-// moved on by n ms, each slot an offset from the old time).
+// moved on by n ms, each slot an offset from the old time). A write of the
+// front lane (pkg/state's reserveFront, front) reserves one slot: now (its
+// lane idle: its time set to fnext) or its lane's old time plus fslot
+// (busy: moved on by fn), and moves the main lane's time on as a write of
+// n = one slot does (busy) or sets it to next (idle).
 type paceWrite struct {
 	busy    bool
 	next, n int64
 	slots   map[string]int64 // key → slot (Unix ms), or offset when busy
+
+	front            bool
+	fbusy            bool
+	fnext, fn, fslot int64
 }
 
 func paceWriteOf(b callBody) *paceWrite {
@@ -258,6 +270,18 @@ func paceWriteOf(b callBody) *paceWrite {
 	number := func(name string) int64 {
 		v, _ := strconv.ParseInt(b.Values[name].N, 10, 64)
 		return v
+	}
+	if _, w.front = b.Names["#f"]; w.front {
+		key, _ := strings.CutPrefix(b.Names["#k"], "slot#")
+		_, w.fbusy = b.Values[":limit"]
+		w.fnext, w.fn, w.fslot = number(":fnext"), number(":i"), number(":tau")
+		if !w.fbusy {
+			w.fslot = number(":now")
+		}
+		w.slots[key] = 0
+		w.busy = strings.Contains(b.Update, "#tat = #tat + :i")
+		w.next, w.n = number(":next"), number(":i")
+		return w
 	}
 	_, w.busy = b.Values[":n"]
 	w.next, w.n = number(":next"), number(":n")
@@ -286,13 +310,26 @@ func expandPace(calls []timelineCall) []timelineCall {
 		out = append(out, c)
 	}
 	slices.SortStableFunc(writes, func(a, b timelineCall) int { return a.End.Compare(b.End) })
-	var tat int64
+	var tat, ftat int64
 	for _, c := range writes {
 		old := tat
 		if c.write.busy {
 			tat += c.write.n
 		} else {
 			old, tat = 0, c.write.next
+		}
+		if c.write.front {
+			// The slot is the front lane's, now or from its old time.
+			old = 0
+			if c.write.fbusy {
+				old = ftat
+				ftat += c.write.fn
+			} else {
+				ftat = c.write.fnext
+			}
+			for key := range c.write.slots {
+				c.write.slots[key] = c.write.fslot
+			}
 		}
 		for _, key := range slices.Sorted(maps.Keys(c.write.slots)) {
 			r := c
@@ -386,8 +423,12 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	})
 	warnings := &warningCounter{counts: map[string]int{}}
 	handlers := make([]*handler.Handler, max(s.Lambda.Concurrency, 1))
+	sq := &sqsModel{}
 	for i := range handlers {
 		handlers[i] = handler.Wire(handler.Paced(w.env.Config), settings, handler.Options{Log: slog.New(warnings), Metrics: io.Discard})
+		if !s.NoQueue {
+			handlers[i].Deployer.Queue = sq
+		}
 		if s.Pace != nil {
 			handlers[i].Deployer.Pace = s.Pace(handlers[i].Deployer.Pace)
 		}
@@ -399,8 +440,12 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	for k := range unrelated {
 		at[len(burst)+k] = start.Add(s.Every/2 + time.Duration(k)*s.Every)
 	}
-	invocations := s.Lambda.run(t.Context(), at, func(ctx context.Context, instance, event int) error {
-		out, err := handlers[instance].Event(ctx, events[event])
+	invocations := s.Lambda.run(t.Context(), at, sq, func(ctx context.Context, instance, event int) error {
+		raw := events[min(event, len(events)-1)]
+		if m, ok := sq.message(event); ok {
+			raw = sqsEvent(fmt.Sprintf("m-%d", event), m.body)
+		}
+		out, err := handlers[instance].Event(ctx, raw)
 		mu.Lock()
 		defer mu.Unlock()
 		for _, r := range out.Results {
@@ -441,15 +486,15 @@ func runThrottledBurst(t *testing.T, s throttledShape, buckets *awstest.Buckets,
 	for _, inv := range invocations {
 		end := inv.End.Sub(start)
 		res.WallAll = max(res.WallAll, end)
-		if inv.Event < len(burst) {
+		if inv.Origin < len(burst) {
 			res.Wall = max(res.Wall, end)
 		}
 		if inv.Attempt > 0 {
 			res.Redelivered++
 		}
-		if inv.Err != nil && inv.Attempt == len(s.Lambda.RetryDelays) {
+		if inv.Lost {
 			res.Lost++
-			t.Logf("event %d lost after %d deliveries: %v", inv.Event, inv.Attempt+1, inv.Err)
+			t.Logf("event %d (of event %d) lost after %d deliveries: %v", inv.Event, inv.Origin, inv.Attempt+1, inv.Err)
 		}
 	}
 	slices.Sort(took)
