@@ -47,12 +47,14 @@ func parseVariants(list string, base throttledShape) ([]throttledShape, error) {
 				s.Lambda.Concurrency = n
 			case name == "per-repository" && value == "off":
 				s.Pace = perRepositoryOff
+			case name == "queue" && value == "off":
+				s.NoQueue = true
 			case name == "priority" && value == "":
 				model := newPriorityPace(unrelatedFirst)
 				s.Pace = func(deploy.Pacer) deploy.Pacer { return model }
 				s.PaceLog = model.reservations
 			default:
-				return nil, fmt.Errorf("-throttled-variants: %q: want concurrency=N, per-repository=off or priority, joined by '+'", change)
+				return nil, fmt.Errorf("-throttled-variants: %q: want concurrency=N, per-repository=off, queue=off or priority, joined by '+'", change)
 			}
 		}
 		out = append(out, s)

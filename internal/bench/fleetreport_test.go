@@ -20,7 +20,7 @@ var (
 	throttledConc  = flag.Int("throttled-concurrency", 20, "the deployer's reserved concurrency in the throttled burst: instances taking its events at once (template.yaml's default: 20)")
 	unrelatedFlag  = flag.Int("unrelated", 20, "pushes to unrelated repositories during the throttled burst, spread over the time its registrations need at 1 a second")
 	retryScale     = flag.Float64("retry-scale", 1, "scale of Lambda's retry delays (1 and 2 minutes) in the throttled burst")
-	variantsFlag   = flag.String("throttled-variants", "", "experiments: the throttled burst again with each change, comma-separated: concurrency=N, per-repository=off")
+	variantsFlag   = flag.String("throttled-variants", "", "experiments: the throttled burst again with each change, comma-separated: concurrency=N, per-repository=off, queue=off, priority")
 )
 
 // beforeIssue23 are the throttled burst's figures with the state in

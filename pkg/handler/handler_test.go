@@ -338,6 +338,9 @@ func TestSampleEvents(t *testing.T) {
 		"image-restored.json":  {"hello-color/staging": "deployed"},
 		"request-approve.json": {"production": "approval approved"},
 		"request-reject.json":  {"production": "approval rejected"},
+		// A push's delivery to staging, handed to the deployer's queue until
+		// its registration slot (long past: it reserves another), is back.
+		"queued-delivery.json": {"staging": "deployed"},
 	}
 	files, err := filepath.Glob("../../events/*.json")
 	if err != nil || len(files) == 0 {
@@ -350,7 +353,10 @@ func TestSampleEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var probe struct{ Source string }
+			var probe struct {
+				Source  string
+				Records []json.RawMessage
+			}
 			if err := json.Unmarshal(raw, &probe); err != nil {
 				t.Fatalf("%s is not JSON: %v", name, err)
 			}
@@ -383,7 +389,7 @@ func TestSampleEvents(t *testing.T) {
 				raw = rewrite(t, h, raw)
 			}
 			entry := h.Event
-			if probe.Source == "" {
+			if probe.Source == "" && probe.Records == nil {
 				entry = h.Request // a manual request: the promoter's input
 			}
 			res, err := entry(t.Context(), raw)
