@@ -52,6 +52,7 @@ type slots struct {
 	given      time.Time // the first slot, reserved by an earlier delivery; zero for none
 	mu         sync.Mutex
 	first      func() slotAnswer // reserved ahead, unused yet; nil when used or none
+	used       bool              // the first slot was waited for
 }
 
 // slotAnswer is what the pace answered a reservation: the slot, or (taken)
@@ -95,6 +96,11 @@ func (s *slots) reserveFirst(ctx context.Context) slotAnswer {
 	if !s.given.IsZero() {
 		return slotAnswer{at: s.given}
 	}
+	return s.reserveNext(ctx)
+}
+
+// reserveNext reserves a slot (no slot given counts for it).
+func (s *slots) reserveNext(ctx context.Context) slotAnswer {
 	at, err := s.reserveOnce(ctx)
 	if errors.Is(err, state.ErrSlotTaken) {
 		return slotAnswer{at: at, taken: true}
@@ -127,14 +133,19 @@ func (s *slots) wait(ctx context.Context) error {
 		return nil
 	}
 	s.mu.Lock()
-	first := s.first
-	s.first = nil
+	first, used := s.first, s.used
+	s.first, s.used = nil, true
 	s.mu.Unlock()
 	var a slotAnswer
-	if first != nil {
+	switch {
+	case first != nil:
 		a = first()
-	} else {
+	case !used:
 		a = s.reserveFirst(ctx)
+	default:
+		// The first slot, reserved ahead or given, was used: each other
+		// registration has its own.
+		a = s.reserveNext(ctx)
 	}
 	if a.taken {
 		// The repository's slot still to come passes first.

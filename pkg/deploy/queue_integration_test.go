@@ -270,3 +270,31 @@ func TestAFailedDeliveryBackFromTheQueueIsQueuedAgain(t *testing.T) {
 		t.Errorf("%d messages: one whose attempts are spent was sent again", n)
 	}
 }
+
+// The slot a delivery comes back with is its first registration's: a
+// second service of the environment reserves its own.
+func TestTheSlotBackFromTheQueueIsOneRegistrations(t *testing.T) {
+	w := newWorld(t, fargateFixture, []byte(`{"environments":{"dev":{"cluster":"apps","services":["hello-color-dev","hello-color-staging"],"container":"web"}}}`))
+	pace := &farPace{ahead: time.Minute}
+	q := &sentQueue{}
+	w.d.Pace, w.d.Queue = pace, q
+	w.deliver(t, w.push(t, "1.4.0"))
+	if n := len(q.messages()); n != 1 {
+		t.Fatalf("%d messages, want the handoff", n)
+	}
+	pace.mu.Lock()
+	pace.ahead = 0
+	pace.mu.Unlock()
+	w.env.Proxy.Reset()
+	w.d.Now = func() time.Time { return time.Now().Add(time.Minute) }
+	if got := outcomes(q.back(t, w.d))["dev"]; got != "deployed" {
+		t.Fatalf("back from the queue: %s, want deployed", got)
+	}
+	registered := w.env.Proxy.Count("RegisterTaskDefinition")
+	if registered != 2 {
+		t.Fatalf("%d registrations, want one per service: the test cannot tell", registered)
+	}
+	if n := pace.count(); n != 2 {
+		t.Errorf("%d reservations for the handoff and 2 registrations, want 2: the slot back from the queue served both", n)
+	}
+}
