@@ -34,10 +34,37 @@ type Pacer interface {
 }
 
 // registrationPace is the pace of RegisterTaskDefinition in an account and
-// region.
-func registrationPace(account, region string) state.Pace {
-	return state.Pace{Name: "ecs:RegisterTaskDefinition:" + account + ":" + region, Interval: time.Second, Burst: 15,
+// region, for a repository in a burst of pushes (busy: it queues behind
+// the others, in the main lane) or not (it may go first).
+func registrationPace(account, region string, busy bool) state.Pace {
+	p := state.Pace{Name: "ecs:RegisterTaskDefinition:" + account + ":" + region, Interval: time.Second, Burst: 15,
 		Quiet: time.Minute, FrontBurst: 5}
+	if busy {
+		p.FrontBurst = 0
+	}
+	return p
+}
+
+// A repository is in a burst of pushes when ECR received burstImages of
+// its tagged images or more in the last burstWindow: CI pushing versions
+// faster than they deploy, not a team shipping a fix (one image, two when
+// a build is made again).
+const (
+	burstImages = 3
+	burstWindow = 10 * time.Minute
+)
+
+// inBurst reports whether the images a push learnt of its repository say
+// it is in a burst of pushes at now. A request that learnt none (not a
+// push, or not checked) is not: a person's request goes first.
+func inBurst(pushed pushedImages, now time.Time) bool {
+	n := 0
+	for _, img := range pushed.images {
+		if !img.PushedAt.IsZero() && now.Sub(img.PushedAt) < burstWindow {
+			n++
+		}
+	}
+	return n >= burstImages
 }
 
 // slots are an environment's registration slots: the first may be
@@ -50,6 +77,7 @@ type slots struct {
 	repository string
 	e          environment
 	given      time.Time // the first slot, reserved by an earlier delivery; zero for none
+	busy       bool      // the repository is in a burst of pushes (inBurst)
 	mu         sync.Mutex
 	first      func() slotAnswer // reserved ahead, unused yet; nil when used or none
 	used       bool              // the first slot was waited for
@@ -69,9 +97,10 @@ type slotAnswer struct {
 // of its time.
 const staleSlot = time.Minute
 
-// registrationSlots returns an environment's registration slots for req.
-func (d *Deployer) registrationSlots(req Request, e environment) *slots {
-	s := &slots{d: d, repository: req.Repository, e: e}
+// registrationSlots returns an environment's registration slots for req,
+// of a repository in a burst of pushes or not (busy).
+func (d *Deployer) registrationSlots(req Request, e environment, busy bool) *slots {
+	s := &slots{d: d, repository: req.Repository, e: e, busy: busy}
 	if !req.Slot.IsZero() && d.now().Sub(req.Slot) < staleSlot {
 		s.given = req.Slot
 	}
@@ -196,7 +225,7 @@ func (s *slots) reserveOnce(ctx context.Context) (time.Time, error) {
 			return time.Time{}, fmt.Errorf("the account whose registrations are paced: %w", err)
 		}
 	}
-	return d.Pace.Reserve(ctx, registrationPace(account, cmp.Or(s.e.env.Region, d.Region)), s.repository)
+	return d.Pace.Reserve(ctx, registrationPace(account, cmp.Or(s.e.env.Region, d.Region), s.busy), s.repository)
 }
 
 // accountOfRole returns the account of an IAM role ARN, "" for none.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
+	"github.com/ecrdeploy/ecrdeploy/pkg/target"
 )
 
 // Only a push's delivery is handed off, and only when its slot is more than
@@ -59,5 +60,43 @@ func TestQueuedRoundTrip(t *testing.T) {
 		got.Cause != want.Cause || got.EventID != want.EventID || !got.PushedAt.Equal(want.PushedAt) || !got.Slot.Equal(slot) ||
 		len(got.Environments) != 1 || got.Environments[0] != "dev" {
 		t.Errorf("decoded %+v, want %+v", got, want)
+	}
+}
+
+// A repository is in a burst when ECR received 3 of its images or more in
+// the last 10 minutes: its registrations queue behind the others'; one
+// image or two (a fix, a build made again), or a request that learnt
+// nothing of ECR, may go first.
+func TestInBurst(t *testing.T) {
+	now := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
+	images := func(ages ...time.Duration) pushedImages {
+		p := pushedImages{checked: true}
+		for _, a := range ages {
+			p.images = append(p.images, target.Image{PushedAt: now.Add(-a)})
+		}
+		return p
+	}
+	cases := []struct {
+		name   string
+		pushed pushedImages
+		want   bool
+	}{
+		{"three in a minute", images(0, 10*time.Second, time.Minute), true},
+		{"ten in the window", images(0, time.Minute, 2*time.Minute, 3*time.Minute, 4*time.Minute, 5*time.Minute, 6*time.Minute, 7*time.Minute, 8*time.Minute, 9*time.Minute), true},
+		{"a fix", images(0, 24*time.Hour, 48*time.Hour), false},
+		{"a build made again", images(0, time.Minute, time.Hour), false},
+		{"three, one outside the window", images(0, time.Minute, 10*time.Minute), false},
+		{"not learnt", pushedImages{}, false},
+	}
+	for _, c := range cases {
+		if got := inBurst(c.pushed, now); got != c.want {
+			t.Errorf("%s: inBurst = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if p := registrationPace("123456789012", "us-east-1", true); p.FrontBurst != 0 || p.Quiet == 0 {
+		t.Errorf("a busy repository's pace %+v: want no front lane, slots kept Quiet", p)
+	}
+	if p := registrationPace("123456789012", "us-east-1", false); p.FrontBurst == 0 {
+		t.Errorf("a quiet repository's pace %+v: want the front lane", p)
 	}
 }

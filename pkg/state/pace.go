@@ -54,9 +54,11 @@ type Pace struct {
 	// pace's item until it is Quiet old.
 	Quiet time.Duration
 	// FrontBurst is the front lane's burst, and how many Intervals ahead
-	// it queues at most (below 1, 1): the room the rate's bucket has
-	// beyond Burst, which front slots may use while the main lane's
-	// already handed out slots are still to come.
+	// it queues at most: the room the rate's bucket has beyond Burst,
+	// which front slots may use while the main lane's already handed out
+	// slots are still to come. A reservation whose pace has FrontBurst 0
+	// (a key the caller knows to be busy) reserves in the main lane,
+	// quiet or not; Quiet still says how long slots are kept.
 	FrontBurst int
 }
 
@@ -96,6 +98,9 @@ const (
 func (s *Store) Reserve(ctx context.Context, p Pace, key string) (time.Time, error) {
 	q := s.paceQueue(p.Name)
 	r := &reservation{key: key, done: make(chan struct{})}
+	if p.Quiet > 0 && p.FrontBurst > 0 {
+		r.front = &p
+	}
 	q.mu.Lock()
 	q.waiting = append(q.waiting, r)
 	writer := !q.writing
@@ -117,10 +122,14 @@ func (s *Store) Reserve(ctx context.Context, p Pace, key string) (time.Time, err
 
 // reservation is one Reserve waiting for its slot.
 type reservation struct {
-	key  string
-	at   time.Time
-	err  error
-	done chan struct{}
+	key string
+	// front is the pace of a reservation that may go in the front lane,
+	// as its caller gave it (the batch it is written in may be another
+	// caller's).
+	front *Pace
+	at    time.Time
+	err   error
+	done  chan struct{}
 }
 
 func (r *reservation) answer(at time.Time, err error) {
@@ -170,7 +179,7 @@ func (s *Store) writeReservations(ctx context.Context, p Pace, q *paceQueue) {
 		q.mu.Unlock()
 		// Not the first caller's cancellation: the batch is everyone's.
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paceWriteTimeout)
-		batch, seen = s.reserveFronts(wctx, p, batch, seen)
+		batch, seen = s.reserveFronts(wctx, batch, seen)
 		if len(batch) > 0 {
 			seen = s.reserveBatch(wctx, p, batch, seen)
 		}

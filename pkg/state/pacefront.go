@@ -39,23 +39,20 @@ import (
 // the key to the main lane when it is not quiet or the front lane is full.
 
 // reserveFronts reserves a front-lane slot, a write each, for the
-// reservations of batch whose key may be quiet (a key's first of the
-// batch), and returns the others, for the main lane, with the pace as it
-// now knows it.
-func (s *Store) reserveFronts(ctx context.Context, p Pace, batch []*reservation, seen paceSeen) ([]*reservation, paceSeen) {
-	if p.Quiet <= 0 {
-		return batch, seen
-	}
+// reservations of batch that may go there (their caller gave a
+// FrontBurst) and whose key may be quiet (a key's first of the batch), and
+// returns the others, for the main lane, with the pace as it now knows it.
+func (s *Store) reserveFronts(ctx context.Context, batch []*reservation, seen paceSeen) ([]*reservation, paceSeen) {
 	var rest []*reservation
 	tried := map[string]bool{}
 	for _, r := range batch {
-		if tried[r.key] {
+		if r.front == nil || tried[r.key] {
 			rest = append(rest, r)
 			continue
 		}
 		tried[r.key] = true
 		var answered bool
-		if answered, seen = s.reserveFront(ctx, p, r, seen); !answered {
+		if answered, seen = s.reserveFront(ctx, *r.front, r, seen); !answered {
 			rest = append(rest, r)
 		}
 	}
@@ -71,7 +68,7 @@ type frontLane struct {
 }
 
 func frontOf(p Pace) frontLane {
-	f := frontLane{interval: p.Interval.Milliseconds(), burst: int64(max(p.FrontBurst, 1)), quiet: p.Quiet.Milliseconds()}
+	f := frontLane{interval: p.Interval.Milliseconds(), burst: int64(p.FrontBurst), quiet: p.Quiet.Milliseconds()}
 	f.tau = (f.burst - 1) * f.interval
 	return f
 }

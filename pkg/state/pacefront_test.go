@@ -138,3 +138,22 @@ func TestPaceFrontLaneAcrossProcesses(t *testing.T) {
 		t.Errorf("front slots after now (-want +got):\n%s", diff)
 	}
 }
+
+// A caller that knows a key to be busy asks with FrontBurst 0: the key
+// queues in the main lane, however quiet, and a quiet key asking with the
+// front lane still passes.
+func TestPaceFrontLaneRefusedToABusyKey(t *testing.T) {
+	_, s := newStore(t)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	p := frontPace(5)
+	last := deepen(t, s, p, &now, "a")
+	behind := p
+	behind.FrontBurst = 0
+	if at := mustReserve(t, s, behind, "busy")[0]; !at.After(last) {
+		t.Errorf("a busy key's slot is %v after now, want behind the main lane's last (%v)", at.Sub(now), last.Sub(now))
+	}
+	if at := mustReserve(t, s, p, "quiet")[0]; at.Before(now) || at.After(now.Add(p.Interval)) {
+		t.Errorf("a quiet key's slot is %v after now, want within an Interval", at.Sub(now))
+	}
+}
