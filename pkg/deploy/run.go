@@ -96,15 +96,25 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 	defer stop()
 	retry := make([][]error, len(admitted))
 	final := make([][]Row, len(admitted))
+	backlog := backlogged(req, start)
+	if backlog {
+		go states() // beside ECR's images
+	}
 	var wg sync.WaitGroup
 	for i, e := range admitted {
 		wg.Go(func() {
-			read := d.claimRecord(act, req, e, owner, pushed)
-			if req.DryRun {
-				read = sharedRecords(e.name, states)
-			}
 			decided := publish.decided(i)
-			final[i], retry[i] = d.runEnvironment(ctx, act, req, e, read, pushed, decided)
+			var settled bool
+			if backlog {
+				final[i], settled = d.settleUnclaimed(req, e, states, pushed)
+			}
+			if !settled {
+				read := d.claimRecord(act, req, e, owner, pushed)
+				if req.DryRun {
+					read = sharedRecords(e.name, states)
+				}
+				final[i], retry[i] = d.runEnvironment(ctx, act, req, e, read, pushed, decided)
+			}
 			decided(final[i]) // when it returned before updating anything
 			rows[index[i]] = final[i]
 		})
