@@ -339,7 +339,7 @@ func (s *sqsModel) sent() int {
 func sqsEvent(id string, body []byte) []byte {
 	ev := events.SQSEvent{Records: []events.SQSMessage{{
 		MessageId: id, ReceiptHandle: "receipt-" + id, Body: string(body),
-		Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "AROAEXAMPLE", "ApproximateFirstReceiveTimestamp": "0"},
+		Attributes:        map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "AROAEXAMPLE", "ApproximateFirstReceiveTimestamp": "0"},
 		MessageAttributes: map[string]events.SQSMessageAttribute{}, EventSource: "aws:sqs",
 		EventSourceARN: "arn:aws:sqs:us-east-1:123456789012:ecrdeploy-registrations", AWSRegion: "us-east-1",
 	}}}
