@@ -92,15 +92,15 @@ func runSingle(t *testing.T, callTime time.Duration, reps int) singleResults {
 	for i := range reps {
 		h = w.handler()
 		d = h.Deployer
+		w.paceIdle(t) // before the push: its event is fresh, as EventBridge delivers it
 		p := w.image(t, singleRepository, fmt.Sprintf("1.2.%d", i))
-		w.paceIdle(t)
 		out.Cold = append(out.Cold, w.measure(t, "push, cold config", "dev: deployed", func() (deploy.Result, error) { return d.Push(t.Context(), p) }))
 	}
 	// Warm: the same instance, its config cached.
 	var last event.Push
 	for i := range reps {
-		last = w.image(t, singleRepository, fmt.Sprintf("1.3.%d", i))
 		w.paceIdle(t)
+		last = w.image(t, singleRepository, fmt.Sprintf("1.3.%d", i))
 		out.Warm = append(out.Warm, w.measure(t, "push, warm config", "dev: deployed", func() (deploy.Result, error) { return d.Push(t.Context(), last) }))
 	}
 	out.Duplicate = w.measure(t, "duplicate event", "dev: unchanged", func() (deploy.Result, error) { return d.Push(t.Context(), last) })
@@ -209,8 +209,8 @@ func runFive(t *testing.T, callTime time.Duration, reps int, oneFamily bool) []m
 	}
 	var out []measurement
 	for i := range reps {
-		p := w.image(t, repo, fmt.Sprintf("1.%d.0", i+1))
 		w.paceIdle(t)
+		p := w.image(t, repo, fmt.Sprintf("1.%d.0", i+1))
 		m := w.measure(t, scenario, "deployed", func() (deploy.Result, error) { return d.Push(t.Context(), p) })
 		if n := m.Counts()["UpdateService"]; n != len(fiveEnvironments) {
 			t.Fatalf("%s: %d UpdateService calls, want %d (%s)", scenario, n, len(fiveEnvironments), m.Outcome)

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
@@ -40,8 +41,8 @@ func backlogged(req Request, now time.Time) bool {
 // supersedes, as the claim would find (claimRecord's wouldAct). ok is
 // false when the push may act there (or the reads failed): the delivery
 // claims and describes the environment then. A change calendar or a
-// replica that would hold the environment back is not read: the push
-// would not deploy there anyway.
+// replica that would hold the environment back answers first
+// (settleUnclaimed).
 func settledUnclaimed(req Request, e environment, rec *state.Record, images pushedImages) ([]Row, bool) {
 	if reason := compareState(req, e.version, rec); reason != policy.Accepted {
 		return environmentRows(e.name, e.env, reason, nil), true
@@ -53,8 +54,12 @@ func settledUnclaimed(req Request, e environment, rec *state.Record, images push
 }
 
 // settleUnclaimed is settledUnclaimed of the environment's record as the
-// request's shared read of its records (states) says, and of pushed.
-func (d *Deployer) settleUnclaimed(req Request, e environment, states func() (map[string]state.Record, error), pushed func() (pushedImages, error)) ([]Row, bool) {
+// request's shared read of its records (states) says, and of pushed. What
+// holds the environment back as a whole (a closed change calendar, a
+// replica without the image: gates) still answers first, as it does for
+// a push read the other way; it costs nothing for an environment that has
+// neither.
+func (d *Deployer) settleUnclaimed(ctx context.Context, req Request, e environment, states func() (map[string]state.Record, error), pushed func() (pushedImages, error)) ([]Row, bool) {
 	recs, err := states()
 	if err != nil {
 		return nil, false
@@ -63,5 +68,16 @@ func (d *Deployer) settleUnclaimed(req Request, e environment, states func() (ma
 	if err != nil {
 		return nil, false
 	}
-	return settledUnclaimed(req, e, recordOf(recs, e.name), images)
+	rows, ok := settledUnclaimed(req, e, recordOf(recs, e.name), images)
+	if !ok {
+		return nil, false
+	}
+	held, err := d.gates(ctx, req, e)
+	switch {
+	case err != nil:
+		return nil, false
+	case held != nil:
+		return held.rows(e), true
+	}
+	return rows, true
 }

@@ -106,7 +106,7 @@ func (d *Deployer) Deploy(ctx context.Context, req Request) (Result, error) {
 			decided := publish.decided(i)
 			var settled bool
 			if backlog {
-				final[i], settled = d.settleUnclaimed(req, e, states, pushed)
+				final[i], settled = d.settleUnclaimed(act, req, e, states, pushed)
 			}
 			if !settled {
 				read := d.claimRecord(act, req, e, owner, pushed)
