@@ -104,7 +104,7 @@ func TestPriorityPace(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, key := range []string{"burst-000", "burst-001", "unrelated-00"} {
 		wg.Go(func() {
-			if _, err := p.Reserve(t.Context(), state.Pace{}, key); err != nil {
+			if _, err := p.ReserveSlot(t.Context(), state.Pace{}, key); err != nil {
 				t.Error(err)
 			}
 			mu.Lock()

@@ -47,8 +47,19 @@ func newPriorityPace(interactive func(string) bool) *priorityPace {
 	return &priorityPace{interval: time.Second, burst: 15, interactive: interactive}
 }
 
-// Reserve waits until the pace gives the request a slot, and returns then.
-func (p *priorityPace) Reserve(ctx context.Context, _ state.Pace, key string) (time.Time, error) {
+// ReserveSlot waits until the pace gives the request a slot, and returns
+// then.
+func (p *priorityPace) ReserveSlot(ctx context.Context, pace state.Pace, key string) (state.Slot, error) {
+	at, err := p.reserve(ctx, pace, key)
+	return state.Slot{At: at}, err
+}
+
+// Shifted: a slot is given when it is due, never moved.
+func (p *priorityPace) Shifted(_ context.Context, _ state.Pace, slot state.Slot) (time.Time, error) {
+	return slot.At, nil
+}
+
+func (p *priorityPace) reserve(ctx context.Context, _ state.Pace, key string) (time.Time, error) {
 	r := &slotRequest{key: key, high: p.interactive(key), asked: time.Now(), grant: make(chan time.Time, 1)}
 	p.mu.Lock()
 	r.seq = len(p.log) + len(p.waiting)

@@ -696,6 +696,6 @@ type uniqueKeys struct{ deploy.Pacer }
 // reservations numbers the reservations of every instance's uniqueKeys.
 var reservations atomic.Int64
 
-func (u *uniqueKeys) Reserve(ctx context.Context, p state.Pace, key string) (time.Time, error) {
-	return u.Pacer.Reserve(ctx, p, cmp.Or(key, "-")+"#"+strconv.FormatInt(reservations.Add(1), 10))
+func (u *uniqueKeys) ReserveSlot(ctx context.Context, p state.Pace, key string) (state.Slot, error) {
+	return u.Pacer.ReserveSlot(ctx, p, cmp.Or(key, "-")+"#"+strconv.FormatInt(reservations.Add(1), 10))
 }

@@ -31,7 +31,7 @@ const backlogAge = 5 * time.Second
 // Lambda's queue: not one handed off to the deployer's queue, which comes
 // back when its slot is due and deploys.
 func backlogged(req Request, now time.Time) bool {
-	return req.Cause == state.CausePush && !req.DryRun && req.Slot.IsZero() && !req.PushedAt.IsZero() &&
+	return req.Cause == state.CausePush && !req.DryRun && req.Slot.At.IsZero() && !req.PushedAt.IsZero() &&
 		now.Sub(req.PushedAt) > backlogAge
 }
 

@@ -137,14 +137,18 @@ type slowPace struct {
 	wait  time.Duration
 }
 
-func (p *slowPace) Reserve(_ context.Context, _ state.Pace, key string) (time.Time, error) {
+func (p *slowPace) ReserveSlot(_ context.Context, _ state.Pace, key string) (state.Slot, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls++
 	if p.calls == 1 {
-		return time.Now().Add(p.wait), fmt.Errorf("%s: %w", key, state.ErrSlotTaken)
+		return state.Slot{At: time.Now().Add(p.wait)}, fmt.Errorf("%s: %w", key, state.ErrSlotTaken)
 	}
-	return time.Now(), nil
+	return state.Slot{At: time.Now()}, nil
+}
+
+func (p *slowPace) Shifted(_ context.Context, _ state.Pace, slot state.Slot) (time.Time, error) {
+	return slot.At, nil
 }
 
 func (p *slowPace) count() int {

@@ -53,7 +53,7 @@ type Request struct {
 	// reserved for its one environment before it did (queue.go): the
 	// first registration waits for it rather than reserve another. Zero
 	// for none.
-	Slot time.Time
+	Slot state.Slot
 }
 
 // ConfigSource returns a repository's configuration document; it returns an

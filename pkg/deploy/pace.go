@@ -30,7 +30,11 @@ import (
 
 // Pacer reserves slots of a shared pace; *state.Store is one.
 type Pacer interface {
-	Reserve(ctx context.Context, p state.Pace, key string) (time.Time, error)
+	// ReserveSlot reserves key's next slot (state.Store.ReserveSlot).
+	ReserveSlot(ctx context.Context, p state.Pace, key string) (state.Slot, error)
+	// Shifted says when a slot reserved a while ago is due now, the front
+	// slots given since taken into account (state.Store.Shifted).
+	Shifted(ctx context.Context, p state.Pace, slot state.Slot) (time.Time, error)
 }
 
 // registrationPace is the pace of RegisterTaskDefinition in an account and
@@ -76,17 +80,19 @@ type slots struct {
 	d          *Deployer
 	repository string
 	e          environment
-	given      time.Time // the first slot, reserved by an earlier delivery; zero for none
-	busy       bool      // the repository is in a burst of pushes (inBurst)
+	given      state.Slot // the first slot, reserved by an earlier delivery; zero for none
+	busy       bool       // the repository is in a burst of pushes (inBurst)
 	mu         sync.Mutex
 	first      func() slotAnswer // reserved ahead, unused yet; nil when used or none
 	used       bool              // the first slot was waited for
 }
 
-// slotAnswer is what the pace answered a reservation: the slot, or (taken)
-// when the repository's slot still to come is due.
+// slotAnswer is what the pace answered a reservation: when the slot is
+// due (at) and the slot as reserved, or (taken) when the repository's slot
+// still to come is due.
 type slotAnswer struct {
 	at    time.Time
+	slot  state.Slot
 	taken bool
 	err   error
 }
@@ -101,7 +107,7 @@ const staleSlot = time.Minute
 // of a repository in a burst of pushes or not (busy).
 func (d *Deployer) registrationSlots(req Request, e environment, busy bool) *slots {
 	s := &slots{d: d, repository: req.Repository, e: e, busy: busy}
-	if !req.Slot.IsZero() && d.now().Sub(req.Slot) < staleSlot {
+	if !req.Slot.At.IsZero() && d.now().Sub(req.Slot.At) < staleSlot {
 		s.given = req.Slot
 	}
 	return s
@@ -120,21 +126,33 @@ func (s *slots) prefetch(ctx context.Context) {
 	s.mu.Unlock()
 }
 
-// reserveFirst is the first slot: the one given, or a reservation.
+// reserveFirst is the first slot: the one given, as the front slots given
+// since it was reserved moved it (a pace that cannot say leaves it where
+// it was), or a reservation.
 func (s *slots) reserveFirst(ctx context.Context) slotAnswer {
-	if !s.given.IsZero() {
-		return slotAnswer{at: s.given}
+	if s.given.At.IsZero() {
+		return s.reserveNext(ctx)
 	}
-	return s.reserveNext(ctx)
+	p, err := s.pace(ctx)
+	if err != nil {
+		return slotAnswer{at: s.given.At, slot: s.given}
+	}
+	at, err := s.d.Pace.Shifted(ctx, p, s.given)
+	if err != nil {
+		s.d.log().WarnContext(ctx, "registration pace: the slot back from the queue is used as reserved", "repository", s.repository,
+			"environment", s.e.name, "error", err.Error())
+		at = s.given.At
+	}
+	return slotAnswer{at: at, slot: s.given}
 }
 
 // reserveNext reserves a slot (no slot given counts for it).
 func (s *slots) reserveNext(ctx context.Context) slotAnswer {
-	at, err := s.reserveOnce(ctx)
+	slot, err := s.reserveOnce(ctx)
 	if errors.Is(err, state.ErrSlotTaken) {
-		return slotAnswer{at: at, taken: true}
+		return slotAnswer{at: slot.At, taken: true}
 	}
-	return slotAnswer{at: at, err: err}
+	return slotAnswer{at: slot.At, slot: slot, err: err}
 }
 
 // peek returns the first slot without using it, reserving it if it was not
@@ -181,7 +199,7 @@ func (s *slots) wait(ctx context.Context) error {
 		if !sleepUntil(ctx, s.d.now(), a.at) {
 			return ctx.Err()
 		}
-		a.at, a.err = s.reserve(ctx)
+		a = s.reserve(ctx)
 	}
 	if a.err != nil {
 		if ctx.Err() != nil {
@@ -199,14 +217,14 @@ func (s *slots) wait(ctx context.Context) error {
 
 // reserve reserves a slot of the pace of the environment's account and
 // region, waiting for the repository's slot still to come, if any.
-func (s *slots) reserve(ctx context.Context) (time.Time, error) {
+func (s *slots) reserve(ctx context.Context) slotAnswer {
 	for {
-		at, err := s.reserveOnce(ctx)
-		if !errors.Is(err, state.ErrSlotTaken) {
-			return at, err
+		a := s.reserveNext(ctx)
+		if !a.taken {
+			return a
 		}
-		if !sleepUntil(ctx, s.d.now(), at) {
-			return time.Time{}, ctx.Err()
+		if !sleepUntil(ctx, s.d.now(), a.at) {
+			return slotAnswer{err: ctx.Err()}
 		}
 	}
 }
@@ -214,7 +232,16 @@ func (s *slots) reserve(ctx context.Context) (time.Time, error) {
 // reserveOnce reserves a slot of the pace of the environment's account and
 // region; state.ErrSlotTaken, with when it is due, when the repository
 // holds one still to come.
-func (s *slots) reserveOnce(ctx context.Context) (time.Time, error) {
+func (s *slots) reserveOnce(ctx context.Context) (state.Slot, error) {
+	p, err := s.pace(ctx)
+	if err != nil {
+		return state.Slot{}, err
+	}
+	return s.d.Pace.ReserveSlot(ctx, p, s.repository)
+}
+
+// pace is the registration pace of the environment's account and region.
+func (s *slots) pace(ctx context.Context) (state.Pace, error) {
 	d := s.d
 	account := accountOfRole(s.e.env.RoleARN)
 	if account == "" && d.Account != nil {
@@ -222,10 +249,10 @@ func (s *slots) reserveOnce(ctx context.Context) (time.Time, error) {
 		// Not knowing the account, the pace would be every account's:
 		// the registration goes at the SDK's pace instead (wait).
 		if account, err = d.Account(ctx); err != nil {
-			return time.Time{}, fmt.Errorf("the account whose registrations are paced: %w", err)
+			return state.Pace{}, fmt.Errorf("the account whose registrations are paced: %w", err)
 		}
 	}
-	return d.Pace.Reserve(ctx, registrationPace(account, cmp.Or(s.e.env.Region, d.Region), s.busy), s.repository)
+	return registrationPace(account, cmp.Or(s.e.env.Region, d.Region), s.busy), nil
 }
 
 // accountOfRole returns the account of an IAM role ARN, "" for none.

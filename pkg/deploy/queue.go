@@ -44,14 +44,14 @@ const handoffAfter = 10 * time.Second
 // more than handoffAfter from now. It returns when the delivery is to
 // come back, and the slot it keeps (zero when the repository's slot still
 // to come is what it waits for: it reserves again when it comes back).
-func handoffDue(req Request, a slotAnswer, now time.Time) (due, slot time.Time, ok bool) {
+func handoffDue(req Request, a slotAnswer, now time.Time) (due time.Time, slot state.Slot, ok bool) {
 	if req.Cause != state.CausePush || req.DryRun || a.err != nil || a.at.Sub(now) <= handoffAfter {
-		return time.Time{}, time.Time{}, false
+		return time.Time{}, state.Slot{}, false
 	}
 	if a.taken {
-		return a.at, time.Time{}, true
+		return a.at, state.Slot{}, true
 	}
-	return a.at, a.at, true
+	return a.at, a.slot, true
 }
 
 // queuedKind names the deployer's queued deliveries, so that nothing else
@@ -71,7 +71,10 @@ type queuedDelivery struct {
 	PushedAt    time.Time   `json:"pushedAt"`
 	Environment string      `json:"environment"`
 	Slot        *time.Time  `json:"slot,omitempty"`
-	Due         time.Time   `json:"due"`
+	// Shift is the slot's state.Slot.Shift: the front slots the pace had
+	// given when it was reserved.
+	Shift int64     `json:"shift,omitempty"`
+	Due   time.Time `json:"due"`
 	// Attempt counts the times the delivery came back from the queue and
 	// failed in a way a retry could fix (Dequeued): 0 for none.
 	Attempt int `json:"attempt,omitempty"`
@@ -84,20 +87,20 @@ func (q queuedDelivery) request() Request {
 		EventID: q.EventID, PushedAt: q.PushedAt, Environments: []string{q.Environment},
 	}
 	if q.Slot != nil {
-		req.Slot = *q.Slot
+		req.Slot = state.Slot{At: *q.Slot, Shift: q.Shift}
 	}
 	return req
 }
 
-func encodeQueued(req Request, environment string, due, slot time.Time, attempt int) ([]byte, error) {
+func encodeQueued(req Request, environment string, due time.Time, slot state.Slot, attempt int) ([]byte, error) {
 	q := queuedDelivery{
 		Kind: queuedKind, Repository: req.Repository, Tag: req.Tag, Digest: req.Digest, Registry: req.Registry,
 		Cause: req.Cause, EventID: req.EventID, PushedAt: req.PushedAt, Environment: environment, Due: due.UTC(),
 		Attempt: attempt,
 	}
-	if !slot.IsZero() {
-		s := slot.UTC()
-		q.Slot = &s
+	if !slot.At.IsZero() {
+		s := slot.At.UTC()
+		q.Slot, q.Shift = &s, slot.Shift
 	}
 	return json.Marshal(q)
 }
@@ -142,7 +145,7 @@ func decodeQueued(body []byte) (queuedDelivery, error) {
 // handOff sends an environment's delivery to the queue, to come back at
 // due with slot, and returns the environment's rows (skipped, queued, until
 // due).
-func (d *Deployer) handOff(ctx context.Context, req Request, e environment, due, slot time.Time) ([]Row, error) {
+func (d *Deployer) handOff(ctx context.Context, req Request, e environment, due time.Time, slot state.Slot) ([]Row, error) {
 	body, err := encodeQueued(req, e.name, due, slot, 0)
 	if err == nil {
 		err = d.Queue.Send(ctx, body, due)
@@ -213,7 +216,7 @@ func (d *Deployer) requeue(ctx context.Context, q queuedDelivery, err error) err
 	}
 	due := d.now().Add(30 * time.Second << q.Attempt)
 	q.Attempt++
-	q.Slot, q.Due = nil, due.UTC()
+	q.Slot, q.Shift, q.Due = nil, 0, due.UTC()
 	body, merr := json.Marshal(q)
 	if merr == nil {
 		merr = d.Queue.Send(ctx, body, due)

@@ -23,18 +23,30 @@ type farPace struct {
 	mu    sync.Mutex
 	calls int
 	slots []time.Time
+	// shifted is how far Shifted moves a slot; asked the slots it was
+	// asked about.
+	shifted time.Duration
+	asked   []state.Slot
 }
 
-func (p *farPace) Reserve(_ context.Context, _ state.Pace, key string) (time.Time, error) {
+func (p *farPace) ReserveSlot(_ context.Context, _ state.Pace, key string) (state.Slot, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls++
 	at := time.Now().Add(p.ahead).Truncate(time.Millisecond)
 	p.slots = append(p.slots, at)
 	if p.taken {
-		return at, fmt.Errorf("%s: %w", key, state.ErrSlotTaken)
+		return state.Slot{At: at}, fmt.Errorf("%s: %w", key, state.ErrSlotTaken)
 	}
-	return at, nil
+	return state.Slot{At: at, Shift: int64(p.calls)}, nil
+}
+
+// Shifted moves a slot by shifted, and counts the questions.
+func (p *farPace) Shifted(_ context.Context, _ state.Pace, slot state.Slot) (time.Time, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked = append(p.asked, slot)
+	return slot.At.Add(p.shifted), nil
 }
 
 func (p *farPace) count() int {
@@ -138,6 +150,9 @@ func TestAFarSlotHandsTheDeliveryOffToTheQueue(t *testing.T) {
 	}
 	if n := pace.count(); n != 1 {
 		t.Errorf("%d reservations, want the one the delivery handed off with", n)
+	}
+	if len(pace.asked) != 1 || !pace.asked[0].At.Equal(pace.slots[0]) || pace.asked[0].Shift != 1 {
+		t.Errorf("the pace was asked how far %+v moved, want the slot handed off with its shift", pace.asked)
 	}
 	if n := w.env.Proxy.Count("RegisterTaskDefinition"); n != 1 {
 		t.Errorf("%d registrations, want 1", n)
@@ -296,5 +311,32 @@ func TestTheSlotBackFromTheQueueIsOneRegistrations(t *testing.T) {
 	}
 	if n := pace.count(); n != 2 {
 		t.Errorf("%d reservations for the handoff and 2 registrations, want 2: the slot back from the queue served both", n)
+	}
+}
+
+// A slot the front slots given since moved far off again (here 30 s past
+// its time when it comes back) is not used as reserved: the delivery goes
+// back to the queue with the same slot, due when it is now.
+func TestASlotMovedByFrontSlotsIsWaitedForAgain(t *testing.T) {
+	w := newWorld(t, fargateFixture, []byte(oneEnv))
+	pace := &farPace{ahead: time.Minute, shifted: 30 * time.Second}
+	q := &sentQueue{}
+	w.d.Pace, w.d.Queue = pace, q
+	w.deliver(t, w.push(t, "1.4.0"))
+	w.env.Proxy.Reset()
+	w.d.Now = func() time.Time { return time.Now().Add(time.Minute) }
+	res := q.back(t, w.d)
+	if r := row(t, res, "dev"); r.Reason != policy.Queued {
+		t.Fatalf("back from the queue: %+v, want queued again", r)
+	}
+	if n := w.env.Proxy.Count("RegisterTaskDefinition"); n != 0 {
+		t.Errorf("%d registrations before the slot as moved", n)
+	}
+	sent := q.messages()
+	if len(sent) != 2 || !sent[1].due.Equal(pace.slots[0].Add(pace.shifted)) || !strings.Contains(string(sent[1].body), `"shift":1`) {
+		t.Fatalf("sent %+v, want the delivery again, due %v, with its slot's shift", sent, pace.slots[0].Add(pace.shifted))
+	}
+	if n := pace.count(); n != 1 {
+		t.Errorf("%d reservations, want only the first", n)
 	}
 }

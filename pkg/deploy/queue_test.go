@@ -22,7 +22,7 @@ func TestHandoffDue(t *testing.T) {
 		wantOK   bool
 		wantSlot time.Time
 	}{
-		{"a push, far", push, slotAnswer{at: far}, true, far},
+		{"a push, far", push, slotAnswer{at: far, slot: state.Slot{At: far, Shift: 3}}, true, far},
 		{"a push, the repository's slot far", push, slotAnswer{at: far, taken: true}, true, time.Time{}},
 		{"a push, near", push, slotAnswer{at: now.Add(handoffAfter)}, false, time.Time{}},
 		{"a push, no answer", push, slotAnswer{at: far, err: errors.New("refused")}, false, time.Time{}},
@@ -33,7 +33,7 @@ func TestHandoffDue(t *testing.T) {
 	}
 	for _, c := range cases {
 		due, slot, ok := handoffDue(c.req, c.a, now)
-		if ok != c.wantOK || !slot.Equal(c.wantSlot) || (ok && !due.Equal(far)) {
+		if ok != c.wantOK || !slot.At.Equal(c.wantSlot) || (ok && !due.Equal(far)) || (!slot.At.IsZero() && slot.Shift != 3) {
 			t.Errorf("%s: handoffDue = %v, %v, %v; want ok %v, slot %v, due %v", c.name, due, slot, ok, c.wantOK, c.wantSlot, far)
 		}
 	}
@@ -45,7 +45,7 @@ func TestQueuedRoundTrip(t *testing.T) {
 	slot := time.Date(2026, 12, 8, 1, 2, 3, 0, time.UTC)
 	req := Request{Repository: "hello-color", Tag: "1.4.0", Digest: "sha256:ab", Registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com",
 		Cause: state.CausePush, EventID: "ev-1", PushedAt: slot.Add(-time.Minute)}
-	body, err := encodeQueued(req, "dev", slot, slot, 0)
+	body, err := encodeQueued(req, "dev", slot, state.Slot{At: slot, Shift: 7}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +55,9 @@ func TestQueuedRoundTrip(t *testing.T) {
 	}
 	got := q.request()
 	want := req
-	want.Environments, want.Slot = []string{"dev"}, slot
+	want.Environments, want.Slot = []string{"dev"}, state.Slot{At: slot, Shift: 7}
 	if got.Repository != want.Repository || got.Tag != want.Tag || got.Digest != want.Digest || got.Registry != want.Registry ||
-		got.Cause != want.Cause || got.EventID != want.EventID || !got.PushedAt.Equal(want.PushedAt) || !got.Slot.Equal(slot) ||
+		got.Cause != want.Cause || got.EventID != want.EventID || !got.PushedAt.Equal(want.PushedAt) || !got.Slot.At.Equal(slot) || got.Slot.Shift != 7 ||
 		len(got.Environments) != 1 || got.Environments[0] != "dev" {
 		t.Errorf("decoded %+v, want %+v", got, want)
 	}

@@ -70,9 +70,11 @@ func (p Pace) quietBefore(now int64) int64 {
 }
 
 const (
-	pacePK   = "#pace"
-	attrTAT  = "tat"  // the theoretical arrival time of the next slot, Unix ms
-	attrFTAT = "ftat" // the front lane's, Unix ms (pacefront.go)
+	pacePK  = "#pace"
+	attrTAT = "tat" // the theoretical arrival time of the next slot, Unix ms
+	// attrShift counts the front slots a pace gave (Slot.Shift).
+	attrShift = "shift"
+	attrFTAT  = "ftat" // the front lane's, Unix ms (pacefront.go)
 	// paceSlotPrefix names a key's last slot (Unix ms) in the pace's item:
 	// "slot#" + key, an attribute each.
 	paceSlotPrefix = "slot#"
@@ -96,6 +98,20 @@ const (
 // already holds one (the caller waits until then and reserves again), and
 // ErrConflict when other processes kept reserving first.
 func (s *Store) Reserve(ctx context.Context, p Pace, key string) (time.Time, error) {
+	slot, err := s.ReserveSlot(ctx, p, key)
+	return slot.At, err
+}
+
+// Slot is a slot of a pace: when it is due as reserved, and how many front
+// slots the pace had given then (Shift), from which Shifted tells how far
+// the front slots given since have moved it.
+type Slot struct {
+	At    time.Time
+	Shift int64
+}
+
+// ReserveSlot is Reserve, returning the slot with its shift.
+func (s *Store) ReserveSlot(ctx context.Context, p Pace, key string) (Slot, error) {
 	q := s.paceQueue(p.Name)
 	r := &reservation{key: key, done: make(chan struct{})}
 	if p.Quiet > 0 && p.FrontBurst > 0 {
@@ -114,10 +130,30 @@ func (s *Store) Reserve(ctx context.Context, p Pace, key string) (time.Time, err
 	}
 	select {
 	case <-r.done:
-		return r.at, r.err
+		return Slot{At: r.at, Shift: r.shift}, r.err
 	case <-ctx.Done():
-		return time.Time{}, ctx.Err()
+		return Slot{}, ctx.Err()
 	}
+}
+
+// Shifted returns when a main-lane slot reserved a while ago is due now:
+// each front slot given since it was reserved (pacefront.go) took one of
+// the main lane's, and moves it an Interval later. The slots the main lane
+// handed out are not moved in the item; a holder that waited long asks
+// here (one consistent read) before it uses its slot, so that ECS's bucket
+// does not see the front slots on top of the main lane's.
+func (s *Store) Shifted(ctx context.Context, p Pace, slot Slot) (time.Time, error) {
+	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: itemKey(Key{Repository: pacePK}, p.Name),
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#sh"),
+		ExpressionAttributeNames: map[string]string{"#sh": attrShift},
+	})
+	if err != nil {
+		return slot.At, fmt.Errorf("read the shift of %s: %w", p.Name, err)
+	}
+	shift, _ := numberOf(out.Item, attrShift)
+	return slot.At.Add(time.Duration(max(shift-slot.Shift, 0)) * p.Interval), nil
 }
 
 // reservation is one Reserve waiting for its slot.
@@ -128,6 +164,7 @@ type reservation struct {
 	// caller's).
 	front *Pace
 	at    time.Time
+	shift int64 // the front slots given before this one (Slot.Shift)
 	err   error
 	done  chan struct{}
 }
@@ -232,7 +269,9 @@ func (s *Store) reserveBatch(ctx context.Context, p Pace, batch []*reservation, 
 			for key, i := range index {
 				written[key] = start + int64(i)*interval - tau
 			}
+			shift, _ := numberOf(out.Attributes, attrShift)
 			for i, r := range placed {
+				r.shift = shift
 				r.answer(time.UnixMilli(max(now, start+int64(i)*interval-tau)), nil)
 			}
 			for _, r := range deferred {

@@ -147,6 +147,10 @@ func (f frontLane) update(seen paceSeen, key string, now int64) (u *paceUpdate, 
 		u.values[":next"] = num(floor + f.interval)
 		u.add("#tat = :next", "(attribute_not_exists(#tat) OR #tat <= :floor)")
 	}
+	// One more front slot given: the main lane's slots reserved before it
+	// are due an Interval later (Store.Shifted).
+	u.names["#sh"], u.values[":one"], u.values[":zero"] = attrShift, num(1), num(0)
+	u.add("#sh = if_not_exists(#sh, :zero) + :one", "")
 	u.values[":quiet"] = num(now - f.quiet)
 	u.add("", "(attribute_not_exists(#k) OR #k <= :quiet)")
 	return u, fbusy, busy
@@ -170,6 +174,8 @@ func (f frontLane) reserved(r *reservation, old map[string]ddbtypes.AttributeVal
 	if busy {
 		tat, _ = numberOf(old, attrTAT)
 	}
+	shift, _ := numberOf(old, attrShift)
+	r.shift = shift + 1
 	r.answer(time.UnixMilli(max(now, written)), nil)
 	seen := seenAfter(old, now-f.quiet, map[string]int64{r.key: written}, gone)
 	seen.ftat, seen.tat = ftat+f.interval, tat+f.interval

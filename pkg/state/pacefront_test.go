@@ -157,3 +157,40 @@ func TestPaceFrontLaneRefusedToABusyKey(t *testing.T) {
 		t.Errorf("a quiet key's slot is %v after now, want within an Interval", at.Sub(now))
 	}
 }
+
+// Each front slot given after a main-lane slot was reserved moves that slot
+// an Interval later (Shifted); one reserved after them, and a front slot
+// itself, are not moved.
+func TestPaceShifted(t *testing.T) {
+	_, s := newStore(t)
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	p := frontPace(5)
+	deepen(t, s, p, &now, "a")
+	behind := p
+	behind.FrontBurst = 0
+	early, err := s.ReserveSlot(t.Context(), behind, "early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var front state.Slot
+	for _, key := range []string{"q1", "q2", "q3"} {
+		if front, err = s.ReserveSlot(t.Context(), p, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late, err := s.ReserveSlot(t.Context(), behind, "late")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		slot  state.Slot
+		moved time.Duration
+	}{{"reserved before 3 front slots", early, 3 * p.Interval}, {"reserved after them", late, 0}, {"the last front slot", front, 0}} {
+		got, err := s.Shifted(t.Context(), p, c.slot)
+		if err != nil || !got.Equal(c.slot.At.Add(c.moved)) {
+			t.Errorf("%s: Shifted = %v, %v; want %v later than reserved", c.name, got.Sub(c.slot.At), err, c.moved)
+		}
+	}
+}
