@@ -38,15 +38,28 @@ type Pacer interface {
 }
 
 // registrationPace is the pace of RegisterTaskDefinition in an account and
-// region, for a repository in a burst of pushes (busy: it queues behind
-// the others, in the main lane) or not (it may go first).
-func registrationPace(account, region string, busy bool) state.Pace {
+// region, for a repository that queues behind the others, in the main lane
+// (behind), or may go first.
+func registrationPace(account, region string, behind bool) state.Pace {
 	p := state.Pace{Name: "ecs:RegisterTaskDefinition:" + account + ":" + region, Interval: time.Second, Burst: 15,
-		Quiet: time.Minute, FrontBurst: 5}
-	if busy {
+		Quiet: quiet, FrontBurst: 5}
+	if behind {
 		p.FrontBurst = 0
 	}
 	return p
+}
+
+// quiet is how long a repository must have had no registration slot to go
+// first.
+const quiet = time.Minute
+
+// behind reports whether an environment's registrations queue in the
+// pace's main lane: its repository is in a burst of pushes (inBurst), or
+// its record was written within quiet (a repository that registered that
+// recently is not quiet: asking the front lane first would cost a refused
+// write, a sequential call, for nothing).
+func behind(pushed pushedImages, rec *state.Record, now time.Time) bool {
+	return inBurst(pushed, now) || (rec != nil && now.Sub(rec.Time) < quiet)
 }
 
 // A repository is in a burst of pushes when ECR received burstImages of
@@ -81,7 +94,7 @@ type slots struct {
 	repository string
 	e          environment
 	given      state.Slot // the first slot, reserved by an earlier delivery; zero for none
-	busy       bool       // the repository is in a burst of pushes (inBurst)
+	behind     bool       // the repository queues in the main lane (behind)
 	mu         sync.Mutex
 	first      func() slotAnswer // reserved ahead, unused yet; nil when used or none
 	used       bool              // the first slot was waited for
@@ -104,9 +117,9 @@ type slotAnswer struct {
 const staleSlot = time.Minute
 
 // registrationSlots returns an environment's registration slots for req,
-// of a repository in a burst of pushes or not (busy).
-func (d *Deployer) registrationSlots(req Request, e environment, busy bool) *slots {
-	s := &slots{d: d, repository: req.Repository, e: e, busy: busy}
+// of a repository that queues in the main lane (behind) or may go first.
+func (d *Deployer) registrationSlots(req Request, e environment, behind bool) *slots {
+	s := &slots{d: d, repository: req.Repository, e: e, behind: behind}
 	if !req.Slot.At.IsZero() && d.now().Sub(req.Slot.At) < staleSlot {
 		s.given = req.Slot
 	}
@@ -252,7 +265,7 @@ func (s *slots) pace(ctx context.Context) (state.Pace, error) {
 			return state.Pace{}, fmt.Errorf("the account whose registrations are paced: %w", err)
 		}
 	}
-	return registrationPace(account, cmp.Or(s.e.env.Region, d.Region), s.busy), nil
+	return registrationPace(account, cmp.Or(s.e.env.Region, d.Region), s.behind), nil
 }
 
 // accountOfRole returns the account of an IAM role ARN, "" for none.

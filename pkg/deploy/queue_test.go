@@ -93,6 +93,13 @@ func TestInBurst(t *testing.T) {
 			t.Errorf("%s: inBurst = %v, want %v", c.name, got, c.want)
 		}
 	}
+	rec := &state.Record{Time: now.Add(-30 * time.Second)}
+	if !behind(pushedImages{}, rec, now) || behind(pushedImages{}, &state.Record{Time: now.Add(-2 * time.Minute)}, now) || behind(pushedImages{}, nil, now) {
+		t.Error("behind: want a repository whose environment's record was written within a minute behind, and only that one of these")
+	}
+	if !behind(images(0, time.Second, 2*time.Second), nil, now) {
+		t.Error("behind: want a repository in a burst behind")
+	}
 	if p := registrationPace("123456789012", "us-east-1", true); p.FrontBurst != 0 || p.Quiet == 0 {
 		t.Errorf("a busy repository's pace %+v: want no front lane, slots kept Quiet", p)
 	}

@@ -166,7 +166,7 @@ func (d *Deployer) runEnvironment(ctx, act context.Context, req Request, e envir
 		d.release(ctx, obs.claim)
 		return supersededRows(e, by), nil
 	}
-	paced := d.registrationSlots(req, e, inBurst(images, d.now()))
+	paced := d.registrationSlots(req, e, behind(images, obs.rec, d.now()))
 	if !req.DryRun && registers(req, e, obs.rec) {
 		// A registration is all but sure: its slot is reserved beside the
 		// describes that plan it.
