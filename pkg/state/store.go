@@ -440,28 +440,42 @@ func (s *Store) Put(ctx context.Context, rec Record, opts ...PutOption) (Record,
 	return rec, nil
 }
 
-// throttledRounds bounds how often a transaction DynamoDB cancelled for
-// throttling is sent again: the SDK retries throttling, but not a
-// transaction cancelled for it (TransactionCanceledException with a
-// ThrottlingError reason).
-const throttledRounds = 5
-
-// transact writes a transaction, again (with backoff) when DynamoDB
-// cancelled it for throttling. It returns an error wrapping ErrThrottled
-// when it is still cancelled so: a retry of the invocation can succeed.
+// transact writes a transaction. One DynamoDB cancels for throttling
+// (TransactionCanceledException with a ThrottlingError reason) is retried
+// by the client's retryer, with its backoff, as any throttled call is
+// (retryThrottledCancellations); the SDK does not retry a cancelled
+// transaction of itself, since most are cancelled by a condition and must
+// not be. One still cancelled so when the retryer gives up returns an
+// error wrapping ErrThrottled: a retry of the invocation can succeed.
 func (s *Store) transact(ctx context.Context, tx *dynamodb.TransactWriteItemsInput) error {
-	for round := 0; ; round++ {
-		_, err := s.client.TransactWriteItems(ctx, tx)
-		if err == nil || !throttled(err) {
-			return err
-		}
-		if round == throttledRounds-1 {
-			return fmt.Errorf("%w: %w", ErrThrottled, err)
-		}
-		if !sleep(ctx, backoff(round+1)) {
-			return ctx.Err()
-		}
+	_, err := s.client.TransactWriteItems(ctx, tx, retryThrottledCancellations)
+	if throttled(err) {
+		return fmt.Errorf("%w: %w", ErrThrottled, err)
 	}
+	return err
+}
+
+// retryThrottledCancellations makes a call's retryer retry a transaction
+// DynamoDB cancelled for throttling, besides what it retries already.
+func retryThrottledCancellations(o *dynamodb.Options) {
+	switch r := o.Retryer.(type) {
+	case aws.RetryerV2:
+		o.Retryer = cancellationRetryerV2{r}
+	case aws.Retryer:
+		o.Retryer = cancellationRetryer{r}
+	}
+}
+
+type cancellationRetryer struct{ aws.Retryer }
+
+func (r cancellationRetryer) IsErrorRetryable(err error) bool {
+	return throttled(err) || r.Retryer.IsErrorRetryable(err)
+}
+
+type cancellationRetryerV2 struct{ aws.RetryerV2 }
+
+func (r cancellationRetryerV2) IsErrorRetryable(err error) bool {
+	return throttled(err) || r.RetryerV2.IsErrorRetryable(err)
 }
 
 // throttled reports whether err is a transaction cancelled because DynamoDB
