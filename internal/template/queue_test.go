@@ -103,11 +103,7 @@ func checkRegistrationQueue(t tmpl) []string {
 func TestRegistrationQueueChecksBite(t *testing.T) {
 	text := string(mustReadTemplate(t))
 	const grant = "              Action:\n                - sqs:SendMessage\n              Resource:\n                - !GetAtt RegistrationQueue.Arn\n"
-	tests := []struct {
-		name     string
-		old, new string
-		want     string // in one of the problems
-	}{
+	tests := []templateEdit{
 		{
 			name: "no SendMessage",
 			old:  grant,
@@ -175,22 +171,5 @@ func TestRegistrationQueueChecksBite(t *testing.T) {
 			want: "MaximumConcurrency 50",
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if n := strings.Count(text, tt.old); n != 1 {
-				t.Fatalf("the edit's old text occurs %d times in template.yaml, want once: update this case to the template", n)
-			}
-			tpl, err := load([]byte(strings.Replace(text, tt.old, tt.new, 1)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			probs := checkAll(tpl)
-			for _, p := range probs {
-				if strings.Contains(p, tt.want) {
-					return
-				}
-			}
-			t.Errorf("no problem contains %q; got %q", tt.want, probs)
-		})
-	}
+	checkEditsCaught(t, text, tests)
 }

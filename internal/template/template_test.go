@@ -34,15 +34,43 @@ func TestTemplate(t *testing.T) {
 	}
 }
 
+// templateEdit is an edit of the real template that the checks must
+// report: a problem containing want.
+type templateEdit struct {
+	name     string
+	old, new string
+	want     string // in one of the problems
+}
+
+// checkEditsCaught applies each edit alone to text, the real template, and
+// checks that checkAll reports it.
+func checkEditsCaught(t *testing.T, text string, edits []templateEdit) {
+	t.Helper()
+	for _, tt := range edits {
+		t.Run(tt.name, func(t *testing.T) {
+			if n := strings.Count(text, tt.old); n != 1 {
+				t.Fatalf("the edit's old text occurs %d times in template.yaml, want once: update this case to the template", n)
+			}
+			tpl, err := load([]byte(strings.Replace(text, tt.old, tt.new, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			probs := checkAll(tpl)
+			for _, p := range probs {
+				if strings.Contains(p, tt.want) {
+					return
+				}
+			}
+			t.Errorf("no problem contains %q; got %q", tt.want, probs)
+		})
+	}
+}
+
 // TestChecksCatchWidening proves the checks bite: each edit of the real
 // template widens a permission or drops a safeguard, and must be reported.
 func TestChecksCatchWidening(t *testing.T) {
 	text := string(mustReadTemplate(t))
-	tests := []struct {
-		name     string
-		old, new string
-		want     string // in one of the problems
-	}{
+	tests := []templateEdit{
 		{
 			name: "PassRole without its condition",
 			old:  "            Condition:\n              StringEquals:\n                iam:PassedToService: ecs-tasks.amazonaws.com\n",
@@ -416,22 +444,5 @@ func TestChecksCatchWidening(t *testing.T) {
 			want: "ECRDEPLOY_PREFIX",
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if n := strings.Count(text, tt.old); n != 1 {
-				t.Fatalf("the edit's old text occurs %d times in template.yaml, want once: update this case to the template", n)
-			}
-			tpl, err := load([]byte(strings.Replace(text, tt.old, tt.new, 1)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			probs := checkAll(tpl)
-			for _, p := range probs {
-				if strings.Contains(p, tt.want) {
-					return
-				}
-			}
-			t.Errorf("no problem contains %q; got %q", tt.want, probs)
-		})
-	}
+	checkEditsCaught(t, text, tests)
 }
