@@ -229,6 +229,15 @@ func (bu *throttledBurst) section(b *md) {
 		"second per account and region, each repository holding at most one slot still to come): %d slots reserved, at most %d of them "+
 		"still to come at once. A push older than the highest version its environment accepts in ECR is `skipped superseded`, so each "+
 		"environment registers once, for the version it ends on.", bu.Reservations, bu.Ahead)
+	if !s.NoQueue {
+		b.p("A delivery whose registration slot is more than 10 s off gives its instance back: it is handed to the deployer's queue "+
+			"(`RegistrationQueue`, modelled by `sqsModel`: a message is due after its delay and invoked, at most %d at once, on the same "+
+			"instances) and comes back when its slot is due: %d `skipped queued` rows. A repository outside the burst (fewer than 3 images "+
+			"pushed in 10 minutes) reserves in the pace's front lane, and a delivery back from the queue registers an interval later for "+
+			"each front slot given since it reserved (`state.Store.Shifted`). A push whose event waited more than 5 s in Lambda's queue reads "+
+			"its records beside ECR's images before it claims, and claims and describes only the environments it may act on.",
+			s.Lambda.SQSConcurrency, bu.Outcomes["skipped queued"])
+	}
 	if len(bu.Unrelated) == 0 {
 		return
 	}
