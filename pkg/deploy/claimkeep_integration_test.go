@@ -1,10 +1,18 @@
 package deploy_test
 
 import (
+	"context"
 	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/ecrdeploy/ecrdeploy/internal/awstest"
 	"github.com/ecrdeploy/ecrdeploy/pkg/deploy"
 	"github.com/ecrdeploy/ecrdeploy/pkg/state"
 	"github.com/ecrdeploy/ecrdeploy/pkg/target"
@@ -72,5 +80,58 @@ func TestAClaimLostDuringTheWaitUpdatesNothing(t *testing.T) {
 	}
 	if _, err := other.Claim(t.Context(), k, "a third", time.Now().Add(time.Minute)); !errors.As(err, &claimed) || claimed.Claim.Owner != "other" {
 		t.Errorf("the claim after the delivery: %v, want the other's still", err)
+	}
+}
+
+// A late update of another delivery of the repository, of a version that
+// does not stand over the one just recorded (its claim expired, and it
+// updated the service after this delivery did), is put back on the
+// recorded revision by the check after the record (correct); a change made
+// outside ecrdeploy would be left as drift.
+func TestALateLowerUpdateIsPutBack(t *testing.T) {
+	w := newWorld(t, fargateFixture, []byte(oneEnv))
+	w.deliver(t, w.push(t, "1.2.0"))
+	td, _ := w.running(t, "hello-color-dev")
+	lower := aws.ToString(td.TaskDefinitionArn)
+	p := w.push(t, "1.3.0")
+	// The late update is made through the proxy (ECS's model answers for
+	// the service) once this delivery's update is answered; the check's
+	// look at the service waits for it.
+	var updated atomic.Bool
+	var late sync.Once
+	done := make(chan struct{})
+	w.env.Proxy.OnCall(func(c awstest.Call) {
+		if c.Operation != "UpdateService" {
+			return
+		}
+		late.Do(func() {
+			updated.Store(true)
+			go func() {
+				defer close(done)
+				if _, err := w.env.ECS().UpdateService(context.Background(), &ecs.UpdateServiceInput{Cluster: aws.String(cluster),
+					Service: aws.String("hello-color-dev"), TaskDefinition: aws.String(lower)}); err != nil {
+					t.Errorf("the late update: %v", err)
+				}
+			}()
+		})
+	})
+	w.env.Proxy.Before("DescribeServices", func(awstest.Call) {
+		if updated.Load() {
+			<-done
+		}
+	})
+	w.env.Proxy.Reset()
+	if got := outcomes(w.deliver(t, p))["dev"]; got != "deployed" {
+		t.Fatalf("dev %s, want deployed", got)
+	}
+	td, _ = w.running(t, "hello-color-dev")
+	if got := image(td, "web"); !strings.HasSuffix(got, ":1.3.0") {
+		t.Errorf("the service runs %s after the check, want 1.3.0 put back", got)
+	}
+	if n := w.env.Proxy.Count("UpdateService"); n != 3 {
+		t.Errorf("%d UpdateService, want 3: the update, the late one and the put back", n)
+	}
+	if rec := w.state(t, "dev"); rec.Version != "1.3.0" {
+		t.Errorf("the record says %s, want 1.3.0", rec.Version)
 	}
 }
