@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/ecrdeploy/ecrdeploy/pkg/policy"
@@ -43,7 +44,28 @@ func backlogged(req Request, now time.Time) bool {
 // claims and describes the environment then. A change calendar or a
 // replica that would hold the environment back answers first
 // (settleUnclaimed).
+//
+// The record is read without looking at ECS, so it may not know yet that
+// its deployment in progress was rolled back (a repair, which the claimed
+// path makes first, would hold that version and lower the floor). Such a
+// record settles a push only when the push would be skipped as well were
+// that version held (asIfFailed): a push that a rollback could make
+// deployable is claimed and decided from what ECS says.
 func settledUnclaimed(req Request, e environment, rec *state.Record, images pushedImages) ([]Row, bool) {
+	rows, ok := skippedBy(req, e, rec, images)
+	if !ok || rec == nil || rec.AggregateRollout().Terminal() {
+		return rows, ok
+	}
+	if _, still := skippedBy(req, e, asIfFailed(*rec), images); !still {
+		return nil, false
+	}
+	return rows, true
+}
+
+// skippedBy returns the rows of an environment a push is skipped in by its
+// record as rec says (older, held) or by a higher version in ECR; ok is
+// false when the push may act there.
+func skippedBy(req Request, e environment, rec *state.Record, images pushedImages) ([]Row, bool) {
 	if reason := compareState(req, e.version, rec); reason != policy.Accepted {
 		return environmentRows(e.name, e.env, reason, nil), true
 	}
@@ -51,6 +73,15 @@ func settledUnclaimed(req Request, e environment, rec *state.Record, images push
 		return supersededRows(e, by), true
 	}
 	return nil, false
+}
+
+// asIfFailed is a record as it would be had ECS rolled its deployment in
+// progress back: its version held (and so no floor for a push).
+func asIfFailed(rec state.Record) *state.Record {
+	alt := rec
+	alt.Held = slices.Clone(rec.Held)
+	alt.Hold(rec.Version)
+	return &alt
 }
 
 // settleUnclaimed is settledUnclaimed of the environment's record as the
