@@ -89,14 +89,7 @@ func approvalOf(a state.Approval, repository, environment string) *Approval {
 		Approve: "ecrdeploy approve " + repository + " --env " + environment,
 		Reject:  "ecrdeploy reject " + repository + " --env " + environment + " --reason TEXT",
 	}
-	if !a.Since.IsZero() {
-		t := a.Since.UTC()
-		out.Since = &t
-	}
-	if !a.Expires.IsZero() {
-		t := a.Expires.UTC()
-		out.Expires = &t
-	}
+	out.Since, out.Expires = utcTime(a.Since), utcTime(a.Expires)
 	return out
 }
 

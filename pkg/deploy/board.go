@@ -259,14 +259,7 @@ func (r *boardRead) applyBlueGreen(service string, sd target.ServiceDeploymentDe
 	}
 	if v.awaiting != nil && v.awaiting.Type == hookTypePause && r.approval == nil {
 		a := &board.Approval{Version: r.rec.Version, Stage: string(config.ParseStage(sd.Stage))}
-		if !sd.UpdatedAt.IsZero() {
-			since := sd.UpdatedAt.UTC()
-			a.Since = &since
-		}
-		if !v.awaiting.ExpiresAt.IsZero() {
-			expires := v.awaiting.ExpiresAt.UTC()
-			a.Expires = &expires
-		}
+		a.Since, a.Expires = utcTime(sd.UpdatedAt), utcTime(v.awaiting.ExpiresAt)
 		r.approval = a
 	}
 }
@@ -323,14 +316,7 @@ func recordedApproval(rec state.Record) *board.Approval {
 		return nil
 	}
 	out := &board.Approval{Version: rec.Version, Stage: a.Stage}
-	if !a.Since.IsZero() {
-		since := a.Since.UTC()
-		out.Since = &since
-	}
-	if !a.Expires.IsZero() {
-		expires := a.Expires.UTC()
-		out.Expires = &expires
-	}
+	out.Since, out.Expires = utcTime(a.Since), utcTime(a.Expires)
 	return out
 }
 
@@ -353,10 +339,7 @@ func boardEnvironment(r *boardRead, cals calendarStates) board.Environment {
 		}
 		e.Held = heldOf(rec)
 		e.DeployedBy, e.Failed = rec.Cause, rec.Failed
-		if !rec.Time.IsZero() {
-			at := rec.Time.UTC()
-			e.DeployedAt = &at
-		}
+		e.DeployedAt = utcTime(rec.Time)
 		e.Approval = recordedApproval(rec)
 		if e.Approval == nil {
 			e.Approval = r.approval
@@ -510,10 +493,7 @@ func (c calendarStates) freezeOf(env *config.Environment) (*board.Freeze, error)
 			f.Calendars = append(f.Calendars, cal.Name)
 		}
 	}
-	if !h.until.IsZero() {
-		until := h.until.UTC()
-		f.Until = &until
-	}
+	f.Until = utcTime(h.until)
 	return f, nil
 }
 

@@ -154,10 +154,9 @@ func (d *Deployer) handOff(ctx context.Context, req Request, e environment, due 
 		return nil, fmt.Errorf("hand the delivery off to the queue until its registration slot: %w", err)
 	}
 	rows := environmentRows(e.name, e.env, policy.Queued, nil)
-	until := due.UTC()
 	for i := range rows {
-		rows[i].Detail = fmt.Sprintf("the account's registrations are queued (RegisterTaskDefinition's pace): this one is due at %s, when the delivery comes back from the queue", until.Format(time.RFC3339))
-		rows[i].Until = &until
+		rows[i].Detail = fmt.Sprintf("the account's registrations are queued (RegisterTaskDefinition's pace): this one is due at %s, when the delivery comes back from the queue", due.UTC().Format(time.RFC3339))
+		rows[i].Until = utcTime(due)
 	}
 	return rows, nil
 }

@@ -42,10 +42,7 @@ func nextRecord(req Request, e environment, prev state.Record, plans []servicePl
 	if rec.Services == nil {
 		rec.Services = map[string]state.Service{}
 	}
-	if !req.PushedAt.IsZero() {
-		t := req.PushedAt.UTC()
-		rec.PushedAt = &t
-	}
+	rec.PushedAt = utcTime(req.PushedAt)
 	if req.Force && req.Cause.Manual() {
 		rec.Release(rec.Version)
 	}

@@ -356,3 +356,13 @@ func Judge(res Result, err error) Kind {
 	}
 	return ""
 }
+
+// utcTime is t in UTC, for a result's optional time: nil when t is zero
+// (not known).
+func utcTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
