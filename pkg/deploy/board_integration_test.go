@@ -351,14 +351,8 @@ func TestBoardOfASeededFleet(t *testing.T) {
 // every environment says so and the board is still drawn; only a
 // configuration that cannot be listed fails the read.
 func TestBoardUnreadableState(t *testing.T) {
-	env := awstest.New(t)
+	env, d := oneOrdersService(t)
 	ctx := t.Context()
-	awstest.Must(env.Local.CreateCluster(ctx, cluster))(t)
-	in := awstest.Must(localaws.ReadTaskDefinitionFile(fargateFixture))(t)
-	arn := awstest.Must(env.Local.RegisterTaskDefinition(ctx, in))(t)
-	awstest.Must(env.Local.CreateService(ctx, cluster, "orders-dev", arn, 1))(t)
-	awstest.Must(env.Local.PutParameter(ctx, "/ecrdeploy/config/orders", `{"environments":{"dev":{"cluster":"apps","services":["orders-dev"],"container":"web"}}}`))(t)
-	d := newDeployer(env, nil)
 
 	env.Proxy.Fail("dynamodb:BatchGetItem", awstest.Always, awstest.AWSError(400, "AccessDeniedException", "not authorized to perform: dynamodb:BatchGetItem"))
 	b, err := d.Board(ctx)
@@ -381,14 +375,8 @@ func TestBoardUnreadableState(t *testing.T) {
 // TestBoardRequest: the promoter's board request answers the board laid
 // out and, when asked, written as a table or a page.
 func TestBoardRequest(t *testing.T) {
-	env := awstest.New(t)
+	_, d := oneOrdersService(t)
 	ctx := t.Context()
-	awstest.Must(env.Local.CreateCluster(ctx, cluster))(t)
-	in := awstest.Must(localaws.ReadTaskDefinitionFile(fargateFixture))(t)
-	arn := awstest.Must(env.Local.RegisterTaskDefinition(ctx, in))(t)
-	awstest.Must(env.Local.CreateService(ctx, cluster, "orders-dev", arn, 1))(t)
-	awstest.Must(env.Local.PutParameter(ctx, "/ecrdeploy/config/orders", `{"environments":{"dev":{"cluster":"apps","services":["orders-dev"],"container":"web"}}}`))(t)
-	d := newDeployer(env, nil)
 	for _, tt := range []struct {
 		output, rendered string
 	}{
@@ -417,4 +405,18 @@ func TestBoardRequest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// oneOrdersService seeds one repository, orders, with one environment, dev,
+// on one service running the Fargate fixture, and returns a deployer of it.
+func oneOrdersService(t *testing.T) (*awstest.Env, *deploy.Deployer) {
+	t.Helper()
+	env := awstest.New(t)
+	ctx := t.Context()
+	awstest.Must(env.Local.CreateCluster(ctx, cluster))(t)
+	in := awstest.Must(localaws.ReadTaskDefinitionFile(fargateFixture))(t)
+	arn := awstest.Must(env.Local.RegisterTaskDefinition(ctx, in))(t)
+	awstest.Must(env.Local.CreateService(ctx, cluster, "orders-dev", arn, 1))(t)
+	awstest.Must(env.Local.PutParameter(ctx, "/ecrdeploy/config/orders", `{"environments":{"dev":{"cluster":"apps","services":["orders-dev"],"container":"web"}}}`))(t)
+	return env, newDeployer(env, nil)
 }
