@@ -54,6 +54,10 @@ type Request struct {
 	// first registration waits for it rather than reserve another. Zero
 	// for none.
 	Slot state.Slot
+	// Attempt is how many times a delivery back from the queue failed and
+	// was sent to it again (queue.go, requeue); kept when it is handed off
+	// again, so that a failure that keeps coming back ends.
+	Attempt int
 }
 
 // ConfigSource returns a repository's configuration document; it returns an

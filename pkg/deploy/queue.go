@@ -84,7 +84,7 @@ type queuedDelivery struct {
 func (q queuedDelivery) request() Request {
 	req := Request{
 		Repository: q.Repository, Tag: q.Tag, Digest: q.Digest, Registry: q.Registry, Cause: q.Cause,
-		EventID: q.EventID, PushedAt: q.PushedAt, Environments: []string{q.Environment},
+		EventID: q.EventID, PushedAt: q.PushedAt, Environments: []string{q.Environment}, Attempt: q.Attempt,
 	}
 	if q.Slot != nil {
 		req.Slot = state.Slot{At: *q.Slot, Shift: q.Shift}
@@ -146,7 +146,7 @@ func decodeQueued(body []byte) (queuedDelivery, error) {
 // due with slot, and returns the environment's rows (skipped, queued, until
 // due).
 func (d *Deployer) handOff(ctx context.Context, req Request, e environment, due time.Time, slot state.Slot) ([]Row, error) {
-	body, err := encodeQueued(req, e.name, due, slot, 0)
+	body, err := encodeQueued(req, e.name, due, slot, req.Attempt)
 	if err == nil {
 		err = d.Queue.Send(ctx, body, due)
 	}

@@ -274,14 +274,32 @@ func TestAFailedDeliveryBackFromTheQueueIsQueuedAgain(t *testing.T) {
 		t.Errorf("sent again due %v later, want 30 s", d)
 	}
 
+	// Back again with its slot far off, it is handed off again: with its
+	// attempts counted still, so that a failure that keeps coming back
+	// ends.
+	if err := stateStore(w.env).Release(t.Context(), k, "another"); err != nil {
+		t.Fatal(err)
+	}
+	w.d.Now = nil // the pace's next slot is a minute off again
+	back = q.back2(t, w.d, again[0].body)
+	if r := row(t, back, "dev"); r.Reason != policy.Queued {
+		t.Fatalf("back again: %+v, want queued", r)
+	}
+	if last := q.messages(); len(last) != 3 || !strings.Contains(string(last[2].body), `"attempt":1`) {
+		t.Errorf("handed off again: %s, want attempt 1 kept", last[len(last)-1].body)
+	}
+
 	// Its attempts spent, the failure is the invocation's.
+	if _, err := stateStore(w.env).Claim(t.Context(), k, "another", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	spent := strings.Replace(string(again[0].body), `"attempt":1`, `"attempt":5`, 1)
 	_, err := w.d.Dequeued(t.Context(), event.Queued{Messages: []event.QueuedMessage{{ID: "m-spent", Body: []byte(spent), Receives: 1}}})
 	var claimed *state.Claimed
 	if !errors.As(err, &claimed) {
 		t.Errorf("Dequeued of a delivery whose attempts are spent: %v, want the claim's error", err)
 	}
-	if n := len(q.messages()); n != 2 {
+	if n := len(q.messages()); n != 3 {
 		t.Errorf("%d messages: one whose attempts are spent was sent again", n)
 	}
 }
@@ -339,4 +357,15 @@ func TestASlotMovedByFrontSlotsIsWaitedForAgain(t *testing.T) {
 	if n := pace.count(); n != 1 {
 		t.Errorf("%d reservations, want only the first", n)
 	}
+}
+
+// back2 delivers one body to the deployer, as the queue's event source
+// does.
+func (q *sentQueue) back2(t *testing.T, d *deploy.Deployer, body []byte) deploy.Result {
+	t.Helper()
+	res, err := d.Dequeued(t.Context(), event.Queued{Messages: []event.QueuedMessage{{ID: "m-again", Body: body, Receives: 1}}})
+	if err != nil {
+		t.Fatalf("Dequeued: %v", err)
+	}
+	return res
 }
